@@ -1,0 +1,2 @@
+//! Lambda: BC availability to Shopify inventory levels.
+fn main() {}

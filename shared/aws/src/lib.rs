@@ -1,0 +1,1 @@
+//! DynamoDB and SQS adapters implementing the domain ports.

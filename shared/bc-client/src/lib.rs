@@ -1,0 +1,1 @@
+//! Business Central API v2.0 client.

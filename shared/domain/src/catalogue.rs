@@ -1,0 +1,184 @@
+//! The eleven recurring tasks of the reference connector, with their reference report, data category,
+//! direction and default schedule. Tasks not built yet are listed too, so that settings, the API and the
+//! status board can name them and say "not available yet" instead of "unknown task".
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    SyncOrders,
+    CreateSalesOrders,
+    SyncShipments,
+    SyncProducts,
+    SyncInventory,
+    SyncImages,
+    SyncCustomers,
+    SyncCompanies,
+    SyncPayments,
+    SyncCatalogs,
+    SyncCatalogPrices,
+}
+
+/// What kind of data a task moves; used to group tasks on the status board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataCategory {
+    Orders,
+    Shipping,
+    Products,
+    Inventory,
+    Customers,
+    Companies,
+    Payments,
+    Catalogs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    ShopifyToBc,
+    BcToShopify,
+    Both,
+}
+
+/// Static facts about one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskSpec {
+    pub kind: TaskKind,
+    /// The report id of the reference connector this task ports.
+    pub reference_report: u32,
+    pub category: DataCategory,
+    pub direction: Direction,
+    /// EventBridge cron expression of the default schedule (UTC).
+    pub default_schedule: &'static str,
+    /// Default minimum minutes between two scheduled runs for one shop.
+    pub default_interval_minutes: u32,
+    /// Default minimum minutes between two `full` runs (0 = the task has no full/incremental split).
+    pub default_full_interval_minutes: u32,
+    /// Whether this task has a function in this release.
+    pub implemented: bool,
+}
+
+pub const CATALOGUE: [TaskSpec; 11] = [
+    spec(TaskKind::SyncOrders, 30104, DataCategory::Orders, Direction::ShopifyToBc, "cron(0/15 * * * ? *)", 15, 0, false),
+    spec(TaskKind::CreateSalesOrders, 30103, DataCategory::Orders, Direction::BcToShopify, "cron(5/15 * * * ? *)", 15, 0, false),
+    spec(TaskKind::SyncShipments, 30109, DataCategory::Shipping, Direction::BcToShopify, "cron(10/30 * * * ? *)", 30, 0, false),
+    spec(TaskKind::SyncProducts, 30108, DataCategory::Products, Direction::Both, "cron(0 * * * ? *)", 60, 0, false),
+    spec(TaskKind::SyncInventory, 30102, DataCategory::Inventory, Direction::BcToShopify, "cron(0/15 * * * ? *)", 15, 1440, true),
+    spec(TaskKind::SyncImages, 30107, DataCategory::Products, Direction::Both, "cron(30 2 * * ? *)", 1440, 0, false),
+    spec(TaskKind::SyncCustomers, 30100, DataCategory::Customers, Direction::Both, "cron(20 * * * ? *)", 60, 0, false),
+    spec(TaskKind::SyncCompanies, 30114, DataCategory::Companies, Direction::Both, "cron(25 * * * ? *)", 60, 0, false),
+    spec(TaskKind::SyncPayments, 30105, DataCategory::Payments, Direction::ShopifyToBc, "cron(0 4 * * ? *)", 1440, 0, false),
+    spec(TaskKind::SyncCatalogs, 30115, DataCategory::Catalogs, Direction::ShopifyToBc, "cron(0 3 * * ? *)", 1440, 0, false),
+    spec(TaskKind::SyncCatalogPrices, 30116, DataCategory::Catalogs, Direction::BcToShopify, "cron(30 3 * * ? *)", 1440, 0, false),
+];
+
+#[allow(clippy::too_many_arguments)]
+const fn spec(
+    kind: TaskKind,
+    reference_report: u32,
+    category: DataCategory,
+    direction: Direction,
+    default_schedule: &'static str,
+    default_interval_minutes: u32,
+    default_full_interval_minutes: u32,
+    implemented: bool,
+) -> TaskSpec {
+    TaskSpec {
+        kind,
+        reference_report,
+        category,
+        direction,
+        default_schedule,
+        default_interval_minutes,
+        default_full_interval_minutes,
+        implemented,
+    }
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 11] = [
+        TaskKind::SyncOrders,
+        TaskKind::CreateSalesOrders,
+        TaskKind::SyncShipments,
+        TaskKind::SyncProducts,
+        TaskKind::SyncInventory,
+        TaskKind::SyncImages,
+        TaskKind::SyncCustomers,
+        TaskKind::SyncCompanies,
+        TaskKind::SyncPayments,
+        TaskKind::SyncCatalogs,
+        TaskKind::SyncCatalogPrices,
+    ];
+
+    pub fn spec(self) -> &'static TaskSpec {
+        CATALOGUE.iter().find(|s| s.kind == self).expect("every task kind is in the catalogue")
+    }
+
+    /// The function/binary name, e.g. `sync-inventory`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskKind::SyncOrders => "sync-orders",
+            TaskKind::CreateSalesOrders => "create-sales-orders",
+            TaskKind::SyncShipments => "sync-shipments",
+            TaskKind::SyncProducts => "sync-products",
+            TaskKind::SyncInventory => "sync-inventory",
+            TaskKind::SyncImages => "sync-images",
+            TaskKind::SyncCustomers => "sync-customers",
+            TaskKind::SyncCompanies => "sync-companies",
+            TaskKind::SyncPayments => "sync-payments",
+            TaskKind::SyncCatalogs => "sync-catalogs",
+            TaskKind::SyncCatalogPrices => "sync-catalog-prices",
+        }
+    }
+}
+
+impl fmt::Display for TaskKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown task '{0}'; known tasks: sync-orders, create-sales-orders, sync-shipments, sync-products, sync-inventory, sync-images, sync-customers, sync-companies, sync-payments, sync-catalogs, sync-catalog-prices")]
+pub struct UnknownTask(pub String);
+
+impl FromStr for TaskKind {
+    type Err = UnknownTask;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TaskKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| UnknownTask(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_is_catalogued_once_with_its_reference_report() {
+        let mut reports: Vec<u32> = CATALOGUE.iter().map(|s| s.reference_report).collect();
+        reports.sort();
+        assert_eq!(reports, vec![30100, 30102, 30103, 30104, 30105, 30107, 30108, 30109, 30114, 30115, 30116]);
+        for kind in TaskKind::ALL {
+            assert_eq!(kind.spec().kind, kind);
+            assert_eq!(kind.name().parse::<TaskKind>().unwrap(), kind);
+            assert!(kind.spec().default_schedule.starts_with("cron("));
+        }
+    }
+
+    #[test]
+    fn only_inventory_is_implemented_and_has_a_daily_full_run() {
+        let implemented: Vec<_> = CATALOGUE.iter().filter(|s| s.implemented).map(|s| s.kind).collect();
+        assert_eq!(implemented, vec![TaskKind::SyncInventory]);
+        assert_eq!(TaskKind::SyncInventory.spec().default_full_interval_minutes, 24 * 60);
+    }
+
+    #[test]
+    fn unknown_task_names_are_rejected_with_the_list() {
+        let err = "sync-everything".parse::<TaskKind>().unwrap_err();
+        assert!(err.to_string().contains("sync-inventory"));
+    }
+}

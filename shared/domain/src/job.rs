@@ -1,0 +1,259 @@
+//! Job records and their state machine.
+//!
+//! A job is one run of one task for one shop. Its record is the single source of truth for the run:
+//! every transition is a conditional write on (status, seq) so that duplicate deliveries, redeliveries
+//! after a crash and continuations can never both act. `seq` counts the messages the job has been
+//! handed to: a continuation or deferral bumps it, and a stale message (lower seq) does nothing.
+//!
+//! ```text
+//! queued ──► running ──► succeeded | succeeded_with_warnings | failed
+//!   ▲  │        │  └──► queued (continuation after the deadline, seq+1)
+//!   │  └─► deferred (lease held) ──► queued (re-sent with a delay, seq+1) / skipped (too many deferrals)
+//!   └──────────────┘
+//! ```
+
+use crate::catalogue::TaskKind;
+use crate::error::ErrorKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Deferred,
+    Succeeded,
+    SucceededWithWarnings,
+    Failed,
+    Skipped,
+}
+
+impl JobStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::SucceededWithWarnings | JobStatus::Failed | JobStatus::Skipped)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Deferred => "deferred",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::SucceededWithWarnings => "succeeded_with_warnings",
+            JobStatus::Failed => "failed",
+            JobStatus::Skipped => "skipped",
+        }
+    }
+
+    /// Whether the state machine allows `self → to`. `running → running` is a takeover after the
+    /// previous holder's lease expired (crash recovery).
+    pub fn can_become(self, to: JobStatus) -> bool {
+        use JobStatus::*;
+        match (self, to) {
+            (Queued, Running | Deferred | Failed | Skipped) => true,
+            (Deferred, Queued | Running | Failed | Skipped) => true,
+            (Running, Running | Queued | Succeeded | SucceededWithWarnings | Failed) => true,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Retry,
+}
+
+/// Options of a run, chosen by the schedule or the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunOptions {
+    /// Re-read the target system's current state and correct drift (inventory: re-read Shopify levels).
+    #[serde(default)]
+    pub full: bool,
+}
+
+/// What a run did, counted. Names are stable: they appear on the API and the status board.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobCounters {
+    #[serde(flatten)]
+    pub values: BTreeMap<String, u64>,
+}
+
+impl JobCounters {
+    pub fn add(&mut self, name: &str, n: u64) {
+        *self.values.entry(name.to_string()).or_default() += n;
+    }
+    pub fn get(&self, name: &str) -> u64 {
+        self.values.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// Why a job failed or was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub shop: String,
+    pub job_id: String,
+    pub task: TaskKind,
+    pub status: JobStatus,
+    pub trigger: Trigger,
+    #[serde(default)]
+    pub options: RunOptions,
+    /// Messages handed out for this job so far; a message carrying a lower seq is stale.
+    pub seq: u64,
+    /// Times the job was started (including takeovers after a crash).
+    pub attempts: u32,
+    pub deferrals: u32,
+    /// Continuations after a deadline.
+    pub continuations: u32,
+    #[serde(default)]
+    pub counters: JobCounters,
+    /// Shopify cost points actually consumed (sum of `actualQueryCost`).
+    pub cost_points_used: f64,
+    /// Task-specific resume point, opaque to the runtime.
+    #[serde(default)]
+    pub checkpoint: Option<serde_json::Value>,
+    #[serde(default)]
+    pub error: Option<JobError>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(default)]
+    pub started_at: Option<i64>,
+    #[serde(default)]
+    pub finished_at: Option<i64>,
+}
+
+impl JobRecord {
+    pub fn new_queued(shop: &str, job_id: &str, task: TaskKind, trigger: Trigger, options: RunOptions, now: i64) -> Self {
+        JobRecord {
+            shop: shop.to_string(),
+            job_id: job_id.to_string(),
+            task,
+            status: JobStatus::Queued,
+            trigger,
+            options,
+            seq: 0,
+            attempts: 0,
+            deferrals: 0,
+            continuations: 0,
+            counters: JobCounters::default(),
+            cost_points_used: 0.0,
+            checkpoint: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    /// The message that hands this job (at its current seq) to a worker.
+    pub fn message(&self) -> JobMessage {
+        JobMessage { shop: self.shop.clone(), task: self.task, job_id: self.job_id.clone(), seq: self.seq }
+    }
+
+    /// Apply a transition, checking the state machine.
+    pub fn transition(&mut self, to: JobStatus, now: i64) -> Result<(), InvalidTransition> {
+        if !self.status.can_become(to) {
+            return Err(InvalidTransition { from: self.status, to });
+        }
+        self.status = to;
+        self.updated_at = now;
+        if to == JobStatus::Running && self.started_at.is_none() {
+            self.started_at = Some(now);
+        }
+        if to.is_terminal() {
+            self.finished_at = Some(now);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a job cannot go from {from} to {to}")]
+pub struct InvalidTransition {
+    pub from: JobStatus,
+    pub to: JobStatus,
+}
+
+/// The body of a task-queue message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobMessage {
+    pub shop: String,
+    pub task: TaskKind,
+    pub job_id: String,
+    pub seq: u64,
+}
+
+/// Job ids sort by creation time (newest last) and carry the task, so a listing needs no index.
+pub fn job_id(task: TaskKind, created_millis: i64, unique: &str) -> String {
+    format!("{created_millis:013}-{}-{unique}", task.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use JobStatus::*;
+
+    #[test]
+    fn terminal_states_have_no_way_out() {
+        for from in [Succeeded, SucceededWithWarnings, Failed, Skipped] {
+            for to in [Queued, Running, Deferred, Succeeded, SucceededWithWarnings, Failed, Skipped] {
+                assert!(!from.can_become(to), "{from} -> {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_run_path_transitions_are_allowed() {
+        assert!(Queued.can_become(Running));
+        assert!(Queued.can_become(Deferred));
+        assert!(Deferred.can_become(Queued));
+        assert!(Deferred.can_become(Skipped));
+        assert!(Running.can_become(Queued), "continuation");
+        assert!(Running.can_become(Running), "takeover after an expired lease");
+        assert!(Running.can_become(SucceededWithWarnings));
+        assert!(!Queued.can_become(Succeeded), "a job cannot succeed without running");
+    }
+
+    #[test]
+    fn transition_stamps_times_and_rejects_invalid_moves() {
+        let mut job = JobRecord::new_queued("DEMO", "j1", TaskKind::SyncInventory, Trigger::Schedule, RunOptions::default(), 100);
+        job.transition(Running, 110).unwrap();
+        assert_eq!(job.started_at, Some(110));
+        job.transition(Succeeded, 120).unwrap();
+        assert_eq!(job.finished_at, Some(120));
+        assert_eq!(job.transition(Running, 130), Err(InvalidTransition { from: Succeeded, to: Running }));
+    }
+
+    #[test]
+    fn messages_round_trip_and_reject_unknown_fields() {
+        let job = JobRecord::new_queued("DEMO", "j1", TaskKind::SyncInventory, Trigger::Manual, RunOptions { full: true }, 1);
+        let body = serde_json::to_string(&job.message()).unwrap();
+        assert_eq!(serde_json::from_str::<JobMessage>(&body).unwrap(), job.message());
+        assert!(serde_json::from_str::<JobMessage>(r#"{"shop":"A","task":"sync-inventory","job_id":"x","seq":0,"extra":1}"#).is_err());
+    }
+
+    #[test]
+    fn job_ids_sort_by_time() {
+        let a = job_id(TaskKind::SyncInventory, 1_700_000_000_000, "a");
+        let b = job_id(TaskKind::SyncInventory, 1_700_000_000_001, "a");
+        assert!(a < b);
+    }
+}

@@ -1,0 +1,19 @@
+//! The Shopsync domain: what a shop is allowed to sync, which tasks exist, how a job moves through its
+//! states, and the ports (traits) through which task logic reaches storage, queues and the two
+//! external APIs.
+//!
+//! Nothing here knows about AWS, HTTP or Lambda: adapters in sibling crates implement the ports, so the
+//! same task code runs against DynamoDB/SQS in the cloud, moto locally, and the simulators in tests.
+
+pub mod catalogue;
+pub mod error;
+pub mod inventory;
+pub mod job;
+pub mod ports;
+pub mod settings;
+pub mod time;
+
+pub use catalogue::{TaskKind, TaskSpec};
+pub use error::{SyncError, ErrorKind};
+pub use job::{JobCounters, JobMessage, JobRecord, JobStatus, RunOptions, Trigger};
+pub use settings::{ShopSettings, SettingsError};

@@ -1,0 +1,207 @@
+//! Ports: the traits task logic and the runtime talk to. Adapters implement them on DynamoDB and SQS
+//! (`shopsync-aws`), on Shopify's Admin GraphQL API (`shopsync-shopify`) and on Business Central's API
+//! (`shopsync-bc`). Each trait has one job; tasks take only the ones they use.
+
+use crate::error::SyncError;
+use crate::inventory::*;
+use crate::job::{JobMessage, JobRecord, JobStatus};
+use crate::settings::ShopSettings;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub type Result<T> = std::result::Result<T, SyncError>;
+
+// ---------------------------------------------------------------------------------------------
+// State (DynamoDB)
+// ---------------------------------------------------------------------------------------------
+
+/// Shop settings. `put` validates first and writes nothing on error.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn get_shop(&self, code: &str) -> Result<Option<ShopSettings>>;
+    async fn put_shop(&self, settings: &ShopSettings) -> Result<()>;
+    /// Every registered shop (enabled or not), in code order.
+    async fn list_shops(&self) -> Result<Vec<ShopSettings>>;
+}
+
+/// When a task last ran for a shop; drives "interval elapsed" and "full run due" in the fan-out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSchedule {
+    pub last_scheduled_at: Option<i64>,
+    pub last_full_at: Option<i64>,
+}
+
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    async fn get_schedule(&self, shop: &str, task: crate::TaskKind) -> Result<TaskSchedule>;
+    async fn put_schedule(&self, shop: &str, task: crate::TaskKind, schedule: &TaskSchedule) -> Result<()>;
+}
+
+/// Job records. Every write is conditional on what the writer last saw.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Create a job; `Ok(false)` if a job with this id already exists (nothing written).
+    async fn create_job(&self, job: &JobRecord) -> Result<bool>;
+    async fn get_job(&self, shop: &str, job_id: &str) -> Result<Option<JobRecord>>;
+    /// Replace the stored record with `job` only if the stored one still has `expected_status` and
+    /// `expected_seq`. `Ok(false)` when the condition failed (someone else moved the job).
+    async fn update_job_if(&self, job: &JobRecord, expected_status: JobStatus, expected_seq: u64) -> Result<bool>;
+    /// Jobs of a shop, newest first, optionally only one status; `limit` at most 100.
+    async fn list_jobs(&self, shop: &str, status: Option<JobStatus>, limit: usize) -> Result<Vec<JobRecord>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    Acquired,
+    /// Someone else holds it until `expires_at` (epoch seconds).
+    Held { owner: String, expires_at: i64 },
+}
+
+/// `(shop, category)` leases: at most one run of a category per shop at a time.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Take the lease if it is free, expired, or already ours.
+    async fn acquire(&self, shop: &str, category: &str, owner: &str, ttl_secs: i64, now: i64) -> Result<LeaseOutcome>;
+    /// Extend our lease; `Ok(false)` if it is no longer ours.
+    async fn heartbeat(&self, shop: &str, category: &str, owner: &str, ttl_secs: i64, now: i64) -> Result<bool>;
+    /// Release our lease (no-op if it is not ours).
+    async fn release(&self, shop: &str, category: &str, owner: &str) -> Result<()>;
+}
+
+/// A Shopify variant mapped to a BC item (and variant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantMapping {
+    pub variant_id: String,
+    pub inventory_item_id: String,
+    pub item_no: String,
+    #[serde(default)]
+    pub variant_code: String,
+}
+
+/// Inventory sync state of a shop: the variant↔item mapping and the last level known to be in
+/// Shopify for each (inventory item, location).
+#[async_trait]
+pub trait InventoryStateStore: Send + Sync {
+    async fn load_mappings(&self, shop: &str) -> Result<Vec<VariantMapping>>;
+    /// Upsert mappings (batched internally, at most 25 per DynamoDB batch).
+    async fn save_mappings(&self, shop: &str, mappings: &[VariantMapping]) -> Result<()>;
+    async fn delete_mappings(&self, shop: &str, variant_ids: &[String]) -> Result<()>;
+    /// Known Shopify `available` per (inventory item id, location id).
+    async fn load_levels(&self, shop: &str) -> Result<HashMap<(String, String), i64>>;
+    async fn save_levels(&self, shop: &str, levels: &[InventoryLevel]) -> Result<()>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerStatus {
+    Pending,
+    Applied,
+}
+
+/// An effect that must happen once, recorded before it is attempted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub key: String,
+    /// Exactly what will be (or was) sent, so a retry resends the same thing under the same key.
+    pub payload: String,
+    pub payload_sha256: String,
+    pub status: LedgerStatus,
+    pub result: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerBegin {
+    /// Our entry was written; go ahead.
+    Started,
+    /// An entry with this key exists already (a retry or a duplicate): here it is.
+    Existing(LedgerEntry),
+}
+
+#[async_trait]
+pub trait IdempotencyLedger: Send + Sync {
+    /// Conditional put of a `Pending` entry.
+    async fn begin(&self, shop: &str, entry: &LedgerEntry) -> Result<LedgerBegin>;
+    async fn get(&self, shop: &str, key: &str) -> Result<Option<LedgerEntry>>;
+    /// Mark applied with the outcome (conditional on the entry existing).
+    async fn complete(&self, shop: &str, key: &str, result: &str) -> Result<()>;
+}
+
+/// A record a run could not process (the reference's Skipped Record), kept with a TTL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRecord {
+    pub job_id: String,
+    pub task: crate::TaskKind,
+    /// What was skipped, e.g. a variant or inventory item gid.
+    pub record_id: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+#[async_trait]
+pub trait SkippedRecordStore: Send + Sync {
+    async fn record_skipped(&self, shop: &str, records: &[SkippedRecord]) -> Result<()>;
+    async fn list_skipped(&self, shop: &str, limit: usize) -> Result<Vec<SkippedRecord>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues (SQS)
+// ---------------------------------------------------------------------------------------------
+
+/// Why a message was dead-lettered; carried as message attributes so on-call sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterReason {
+    pub shop: Option<String>,
+    pub task: Option<String>,
+    pub job_id: Option<String>,
+    pub error_kind: String,
+    pub error: String,
+}
+
+#[async_trait]
+pub trait TaskQueue: Send + Sync {
+    /// Send one message, visible after `delay_secs` (0..=900).
+    async fn send(&self, msg: &JobMessage, delay_secs: u32) -> Result<()>;
+    /// Send many (10 per SQS call); returns the indexes of messages that could not be sent.
+    async fn send_batch(&self, msgs: &[JobMessage]) -> Result<Vec<usize>>;
+    /// Put a raw body on the dead-letter queue with the reason.
+    async fn dead_letter(&self, body: &str, reason: &DeadLetterReason) -> Result<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------------------------
+
+#[async_trait]
+pub trait SecretSource: Send + Sync {
+    /// The secret string of a Secrets Manager secret. Never log it.
+    async fn secret(&self, id: &str) -> Result<String>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// External APIs
+// ---------------------------------------------------------------------------------------------
+
+/// What the inventory task needs from Shopify. Implementations pace, retry and count cost.
+#[async_trait]
+pub trait ShopifyInventoryApi: Send + Sync {
+    async fn locations(&self) -> Result<Vec<ShopifyLocation>>;
+    /// The whole variant catalogue (the client chooses paging or a bulk operation by size).
+    async fn variants(&self) -> Result<Vec<ShopifyVariant>>;
+    /// Every `available` level at one location.
+    async fn levels_at(&self, location_id: &str) -> Result<Vec<InventoryLevel>>;
+    /// One `inventorySetQuantities` call; `userErrors` come back as data.
+    async fn set_quantities(&self, request: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome>;
+    /// Cost points actually consumed by this client so far (sum of `actualQueryCost`).
+    fn cost_points_used(&self) -> f64;
+}
+
+/// What the inventory task needs from Business Central.
+#[async_trait]
+pub trait BcInventoryApi: Send + Sync {
+    /// All items with their type, GTIN and `inventory` total.
+    async fn items(&self) -> Result<Vec<BcItem>>;
+    /// Availability per item/variant/location from a published page, for the given location codes.
+    async fn availability(&self, page: &str, company_name: &str, location_codes: &[String]) -> Result<Vec<BcAvailability>>;
+}

@@ -1,0 +1,515 @@
+//! Shop settings: what the reference connector's Shop Card holds that a sync needs, in snake_case,
+//! with the reference defaults, plus connection data and *references* to secrets.
+//!
+//! Settings arrive from admins (API, seed files), so they are parsed strictly (unknown fields are an
+//! error, not silently ignored) and validated as a whole: [`ShopSettings::validate`] returns every
+//! problem at once, each naming the field, so one round trip fixes them all. Nothing is written unless
+//! validation passes.
+
+use crate::catalogue::TaskKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The Shopify Admin API version every GraphQL document of this release is written and validated for.
+pub const SHOPIFY_API_VERSION: &str = "2026-07";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopSettings {
+    /// Shop code (the reference's `Code`): upper-case letters, digits, `-` and `_`, at most 20.
+    pub code: String,
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default = "yes")]
+    pub allow_background_syncs: bool,
+    #[serde(default = "yes")]
+    pub allow_outgoing_requests: bool,
+    #[serde(default)]
+    pub logging_mode: LoggingMode,
+
+    // Products
+    #[serde(default)]
+    pub sync_item: SyncDirection,
+    #[serde(default)]
+    pub sync_item_images: SyncDirection,
+    #[serde(default)]
+    pub can_update_shopify_products: bool,
+    #[serde(default)]
+    pub shopify_can_update_items: bool,
+    #[serde(default)]
+    pub auto_create_unknown_items: bool,
+    #[serde(default)]
+    pub sku_mapping: SkuMapping,
+    #[serde(default = "default_sku_separator")]
+    pub sku_field_separator: String,
+    #[serde(default = "yes")]
+    pub sync_prices: bool,
+
+    // Customers and companies
+    #[serde(default)]
+    pub customer_import_from_shopify: ImportScope,
+    #[serde(default)]
+    pub auto_create_unknown_customers: bool,
+    #[serde(default)]
+    pub customer_mapping_type: CustomerMappingType,
+    #[serde(default)]
+    pub default_customer_no: Option<String>,
+    #[serde(default)]
+    pub shopify_can_update_customer: bool,
+    #[serde(default)]
+    pub can_update_shopify_customer: bool,
+    #[serde(default)]
+    pub company_import_from_shopify: ImportScope,
+    #[serde(default)]
+    pub shopify_can_update_companies: bool,
+    #[serde(default)]
+    pub can_update_shopify_companies: bool,
+
+    // Orders and shipping
+    #[serde(default)]
+    pub auto_create_orders: bool,
+    #[serde(default = "yes")]
+    pub create_invoices_from_orders: bool,
+    #[serde(default = "yes")]
+    pub send_shipping_confirmation: bool,
+
+    // Inventory
+    /// Per Shopify location: whether and how its stock is computed from BC.
+    #[serde(default)]
+    pub locations: Vec<LocationSettings>,
+    /// Name of a BC page published as an OData web service that returns availability per item, variant
+    /// and location. Without it, stock comes from `items.inventory` (a total over all locations), which
+    /// can feed only one Shopify location.
+    #[serde(default)]
+    pub inventory_availability_page: Option<String>,
+
+    /// Per-task schedule and serialisation category. Tasks not listed use the catalogue defaults and
+    /// are disabled.
+    #[serde(default)]
+    pub tasks: BTreeMap<TaskKind, TaskSettings>,
+
+    pub shopify: ShopifyConnection,
+    pub bc: BcConnection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopifyConnection {
+    /// `<store>.myshopify.com`
+    pub store_domain: String,
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    /// Id or ARN of the AWS Secrets Manager secret holding the Admin API access token.
+    pub access_token_secret_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BcConnection {
+    /// Microsoft Entra tenant id or domain.
+    pub tenant: String,
+    pub environment: String,
+    /// BC company id (GUID).
+    pub company_id: String,
+    /// Name of the company, needed only for OData web-service pages (they address companies by name).
+    #[serde(default)]
+    pub company_name: Option<String>,
+    /// Id or ARN of the Secrets Manager secret holding `{"client_id": …, "client_secret": …}`.
+    pub credentials_secret_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationSettings {
+    /// `gid://shopify/Location/<id>`
+    pub shopify_location_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub stock_calculation: StockCalculation,
+    /// BC location code(s) whose availability feeds this Shopify location (the reference's
+    /// `Location Filter`); several codes are summed. Empty = all locations (only with `items.inventory`).
+    #[serde(default)]
+    pub bc_location_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockCalculation {
+    #[default]
+    Disabled,
+    /// BC's available quantity (the reference's "Projected Available Balance at Today").
+    ProjectedAvailableBalance,
+    /// Inventory minus reserved quantity (the reference's "Free Inventory").
+    FreeInventory,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSettings {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Minimum minutes between two scheduled runs; default from the catalogue.
+    #[serde(default)]
+    pub interval_minutes: Option<u32>,
+    /// Minimum minutes between two `full` runs (inventory: re-read Shopify levels); default from the
+    /// catalogue (daily for inventory).
+    #[serde(default)]
+    pub full_interval_minutes: Option<u32>,
+    /// Tasks of the same category never run at the same time for one shop (the reference's job queue
+    /// category). Default: one category for all tasks of a shop.
+    #[serde(default = "default_category")]
+    pub category: String,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        TaskSettings { enabled: false, interval_minutes: None, full_interval_minutes: None, category: default_category() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoggingMode {
+    #[default]
+    ErrorOnly,
+    All,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncDirection {
+    #[default]
+    Disabled,
+    ToShopify,
+    FromShopify,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkuMapping {
+    #[default]
+    None,
+    ItemNo,
+    VariantCode,
+    ItemNoPlusVariantCode,
+    VendorItemNo,
+    BarCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportScope {
+    None,
+    #[default]
+    WithOrderImport,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerMappingType {
+    #[default]
+    ByEmailPhone,
+    ByBillToInfo,
+    DefaultCustomer,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_sku_separator() -> String {
+    "|".to_string()
+}
+fn default_api_version() -> String {
+    SHOPIFY_API_VERSION.to_string()
+}
+fn default_category() -> String {
+    "default".to_string()
+}
+
+/// One problem with one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingsProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// Every problem found in a settings document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+pub struct SettingsError {
+    pub problems: Vec<SettingsProblem>,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid shop settings: ")?;
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                write!(f, "; ")?;
+            }
+            write!(f, "{}: {}", p.field, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl SettingsError {
+    fn single(field: &str, message: impl Into<String>) -> Self {
+        SettingsError { problems: vec![SettingsProblem { field: field.into(), message: message.into() }] }
+    }
+}
+
+impl ShopSettings {
+    /// Parse a JSON settings document strictly and validate it.
+    pub fn from_json(json: &str) -> Result<ShopSettings, SettingsError> {
+        let settings: ShopSettings = serde_json::from_str(json)
+            .map_err(|e| SettingsError::single("(document)", format!("not a valid settings document: {e}")))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings of one task, falling back to the catalogue defaults (disabled).
+    pub fn task(&self, kind: TaskKind) -> TaskSettings {
+        self.tasks.get(&kind).cloned().unwrap_or_default()
+    }
+
+    pub fn task_interval_minutes(&self, kind: TaskKind) -> u32 {
+        self.task(kind).interval_minutes.unwrap_or(kind.spec().default_interval_minutes)
+    }
+
+    pub fn task_full_interval_minutes(&self, kind: TaskKind) -> u32 {
+        self.task(kind).full_interval_minutes.unwrap_or(kind.spec().default_full_interval_minutes)
+    }
+
+    /// Locations whose stock is synced.
+    pub fn stock_locations(&self) -> impl Iterator<Item = &LocationSettings> {
+        self.locations.iter().filter(|l| l.stock_calculation != StockCalculation::Disabled)
+    }
+
+    /// Check the whole document; every problem is reported.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let mut problems = Vec::new();
+        let mut bad = |field: &str, message: String| problems.push(SettingsProblem { field: field.into(), message });
+
+        if self.code.is_empty() || self.code.len() > 20 {
+            bad("code", format!("must be 1 to 20 characters, got {}", self.code.len()));
+        } else if !self.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+            bad("code", format!("'{}' may hold only A-Z, 0-9, '-' and '_'", self.code));
+        }
+
+        for (a, b, a_name, b_name) in [
+            (self.can_update_shopify_products, self.shopify_can_update_items, "can_update_shopify_products", "shopify_can_update_items"),
+            (self.can_update_shopify_customer, self.shopify_can_update_customer, "can_update_shopify_customer", "shopify_can_update_customer"),
+            (self.can_update_shopify_companies, self.shopify_can_update_companies, "can_update_shopify_companies", "shopify_can_update_companies"),
+        ] {
+            if a && b {
+                bad(a_name, format!("cannot be on together with {b_name}: only one side may update the other"));
+            }
+        }
+        if self.customer_mapping_type == CustomerMappingType::DefaultCustomer
+            && self.default_customer_no.as_deref().is_none_or(str::is_empty)
+        {
+            bad("default_customer_no", "is required when customer_mapping_type is default_customer".into());
+        }
+        if self.sku_mapping == SkuMapping::ItemNoPlusVariantCode && self.sku_field_separator.is_empty() {
+            bad("sku_field_separator", "must not be empty when sku_mapping is item_no_plus_variant_code".into());
+        }
+
+        // Connections: references to secrets, never secrets.
+        let domain = &self.shopify.store_domain;
+        if !domain.ends_with(".myshopify.com") || domain.len() <= ".myshopify.com".len() || domain.contains('/') {
+            bad("shopify.store_domain", format!("'{domain}' must look like '<store>.myshopify.com'"));
+        }
+        if self.shopify.api_version != SHOPIFY_API_VERSION {
+            bad(
+                "shopify.api_version",
+                format!("'{}' is not supported: this release is built for {SHOPIFY_API_VERSION}", self.shopify.api_version),
+            );
+        }
+        check_secret_ref(&mut bad, "shopify.access_token_secret_id", &self.shopify.access_token_secret_id);
+        check_secret_ref(&mut bad, "bc.credentials_secret_id", &self.bc.credentials_secret_id);
+        for (field, value) in [("bc.tenant", &self.bc.tenant), ("bc.environment", &self.bc.environment), ("bc.company_id", &self.bc.company_id)] {
+            if value.trim().is_empty() {
+                bad(field, "must not be empty".into());
+            }
+        }
+
+        // Locations and the availability source.
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, loc) in self.locations.iter().enumerate() {
+            let field = format!("locations[{i}].shopify_location_id");
+            match loc.shopify_location_id.strip_prefix("gid://shopify/Location/") {
+                Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {}
+                _ => bad(&field, format!("'{}' must be a location gid like gid://shopify/Location/123", loc.shopify_location_id)),
+            }
+            if !seen.insert(&loc.shopify_location_id) {
+                bad(&field, format!("'{}' is listed twice", loc.shopify_location_id));
+            }
+        }
+        let stocked: Vec<_> = self.stock_locations().collect();
+        match &self.inventory_availability_page {
+            Some(page) => {
+                if page.trim().is_empty() || !page.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    bad("inventory_availability_page", format!("'{page}' is not a valid OData service name (letters, digits, '_')"));
+                }
+                if self.bc.company_name.as_deref().is_none_or(str::is_empty) {
+                    bad("bc.company_name", "is required with inventory_availability_page: OData pages address the company by name".into());
+                }
+                for (i, loc) in self.locations.iter().enumerate() {
+                    if loc.stock_calculation != StockCalculation::Disabled && loc.bc_location_codes.is_empty() {
+                        bad(&format!("locations[{i}].bc_location_codes"), "must name at least one BC location when a per-location availability page is used".into());
+                    }
+                }
+            }
+            None if stocked.len() > 1 => bad(
+                "locations",
+                format!(
+                    "{} locations have stock calculation on, but without inventory_availability_page BC API v2.0 only gives one total per item (items.inventory); name a per-location page or keep one location",
+                    stocked.len()
+                ),
+            ),
+            None => {}
+        }
+
+        for (kind, task) in &self.tasks {
+            let field = format!("tasks.{kind}");
+            if task.enabled && !kind.spec().implemented {
+                bad(&field, format!("{kind} is not available in this release and cannot be enabled"));
+            }
+            if let Some(m) = task.interval_minutes
+                && !(1..=7 * 24 * 60).contains(&m)
+            {
+                bad(&format!("{field}.interval_minutes"), format!("{m} is out of range 1..=10080"));
+            }
+            if let Some(m) = task.full_interval_minutes
+                && !(1..=31 * 24 * 60).contains(&m)
+            {
+                bad(&format!("{field}.full_interval_minutes"), format!("{m} is out of range 1..=44640"));
+            }
+            if task.category.trim().is_empty() {
+                bad(&format!("{field}.category"), "must not be empty".into());
+            }
+        }
+        if self.task(TaskKind::SyncInventory).enabled {
+            if stocked.is_empty() {
+                bad("locations", "sync-inventory is enabled but no location has stock calculation on".into());
+            }
+            if self.sku_mapping == SkuMapping::None {
+                bad("sku_mapping", "sync-inventory needs a SKU mapping to match Shopify variants to BC items".into());
+            }
+            if self.sku_mapping == SkuMapping::VendorItemNo {
+                bad("sku_mapping", "vendor_item_no is not exposed by BC API v2.0 items; use item_no, bar_code or a variant mapping".into());
+            }
+            if matches!(self.sku_mapping, SkuMapping::VariantCode | SkuMapping::ItemNoPlusVariantCode)
+                && self.inventory_availability_page.is_none()
+            {
+                bad("sku_mapping", "variant mappings need per-variant stock: name an inventory_availability_page".into());
+            }
+        }
+
+        if problems.is_empty() { Ok(()) } else { Err(SettingsError { problems }) }
+    }
+}
+
+fn check_secret_ref(bad: &mut impl FnMut(&str, String), field: &str, value: &str) {
+    let looks_like_secret = ["shpat_", "shpca_", "shppa_", "eyJ"].iter().any(|p| value.starts_with(p));
+    if value.trim().is_empty() {
+        bad(field, "must name a Secrets Manager secret".into());
+    } else if looks_like_secret {
+        bad(field, "looks like a credential itself; store it in AWS Secrets Manager and give the secret's id or ARN".into());
+    } else if !value.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-:".contains(c)) {
+        bad(field, format!("'{value}' is not a valid Secrets Manager id or ARN"));
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn demo_json() -> serde_json::Value {
+        serde_json::json!({
+            "code": "DEMO",
+            "enabled": true,
+            "sku_mapping": "item_no",
+            "locations": [
+                {"shopify_location_id": "gid://shopify/Location/1", "stock_calculation": "projected_available_balance", "bc_location_codes": ["EAST"]},
+                {"shopify_location_id": "gid://shopify/Location/2", "stock_calculation": "projected_available_balance", "bc_location_codes": ["WEST"]}
+            ],
+            "inventory_availability_page": "ShopsyncItemAvailability",
+            "tasks": {"sync-inventory": {"enabled": true}},
+            "shopify": {"store_domain": "demo.myshopify.com", "access_token_secret_id": "shopsync/DEMO/shopify"},
+            "bc": {"tenant": "t1", "environment": "production", "company_id": "c1", "company_name": "CRONUS", "credentials_secret_id": "shopsync/DEMO/bc"}
+        })
+    }
+
+    #[test]
+    fn defaults_follow_the_reference_shop_card() {
+        let s = ShopSettings::from_json(&demo_json().to_string()).unwrap();
+        assert!(s.allow_background_syncs && s.allow_outgoing_requests);
+        assert!(s.create_invoices_from_orders && s.send_shipping_confirmation && s.sync_prices);
+        assert!(!s.can_update_shopify_products && !s.shopify_can_update_items && !s.auto_create_orders);
+        assert_eq!(s.customer_import_from_shopify, ImportScope::WithOrderImport);
+        assert_eq!(s.sku_field_separator, "|");
+        assert_eq!(s.shopify.api_version, SHOPIFY_API_VERSION);
+        assert_eq!(s.task_interval_minutes(TaskKind::SyncInventory), 15);
+        assert_eq!(s.task_full_interval_minutes(TaskKind::SyncInventory), 1440);
+        assert_eq!(s.task(TaskKind::SyncInventory).category, "default");
+        assert!(!s.task(TaskKind::SyncOrders).enabled);
+    }
+
+    #[test]
+    fn mutually_exclusive_settings_are_rejected_by_name() {
+        let mut j = demo_json();
+        j["can_update_shopify_products"] = true.into();
+        j["shopify_can_update_items"] = true.into();
+        let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert_eq!(err.problems[0].field, "can_update_shopify_products");
+        assert!(err.to_string().contains("shopify_can_update_items"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut j = demo_json();
+        j["code"] = "bad code".into();
+        j["shopify"]["store_domain"] = "example.com".into();
+        j["shopify"]["access_token_secret_id"] = "shpat_0123456789".into();
+        j["tasks"]["sync-orders"] = serde_json::json!({"enabled": true});
+        let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+        let fields: Vec<_> = err.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, vec!["code", "shopify.store_domain", "shopify.access_token_secret_id", "tasks.sync-orders"]);
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_errors() {
+        let mut j = demo_json();
+        j["alow_background_syncs"] = false.into();
+        let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+        assert!(err.to_string().contains("alow_background_syncs"), "{err}");
+        let mut j = demo_json();
+        j["sku_mapping"] = "by_magic".into();
+        assert!(ShopSettings::from_json(&j.to_string()).is_err());
+    }
+
+    #[test]
+    fn several_stock_locations_need_a_per_location_page() {
+        let mut j = demo_json();
+        j.as_object_mut().unwrap().remove("inventory_availability_page");
+        let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+        assert_eq!(err.problems[0].field, "locations");
+        assert!(err.problems[0].message.contains("items.inventory"));
+    }
+
+    #[test]
+    fn inventory_needs_a_sku_mapping_and_a_stock_location() {
+        let mut j = demo_json();
+        j["sku_mapping"] = "none".into();
+        j["locations"] = serde_json::json!([]);
+        let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+        let fields: Vec<_> = err.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, vec!["locations", "sku_mapping"]);
+    }
+}

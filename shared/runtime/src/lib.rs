@@ -1,0 +1,1 @@
+//! Lambda glue: fan-out, worker loop, leases, local runner.

@@ -1,0 +1,1 @@
+//! The sync tasks, written against the domain ports only.

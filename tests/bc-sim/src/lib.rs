@@ -1,0 +1,1 @@
+//! Business Central API simulator.
