@@ -1,0 +1,95 @@
+//! Matching Shopify variants to BC items by SKU, per the shop's `sku_mapping` (the reference's
+//! "SKU Mapping" field). A variant matches when its SKU (or barcode, for `bar_code`) equals the BC key
+//! exactly; there is no fuzzy or case-folded matching, so a near-miss never maps to the wrong item.
+
+use shopsync_domain::inventory::{BcItem, BcItemType, ShopifyVariant};
+use shopsync_domain::ports::VariantMapping;
+use shopsync_domain::settings::{ShopSettings, SkuMapping};
+use std::collections::HashMap;
+
+/// Why a variant could not be mapped; becomes a skipped record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmapped {
+    pub variant_id: String,
+    pub reason: String,
+}
+
+/// Result of mapping a catalogue.
+#[derive(Debug, Default)]
+pub struct MappingResult {
+    pub mapped: Vec<VariantMapping>,
+    pub unmapped: Vec<Unmapped>,
+    /// Variants Shopify does not track inventory for: not synced, not an error.
+    pub untracked: usize,
+}
+
+/// Map every variant to a BC item (and variant code) by the shop's SKU mapping.
+pub fn map_variants(settings: &ShopSettings, variants: &[ShopifyVariant], items: &[BcItem]) -> MappingResult {
+    let by_number: HashMap<&str, &BcItem> = items.iter().map(|i| (i.number.as_str(), i)).collect();
+    let by_gtin: HashMap<&str, &BcItem> =
+        items.iter().filter_map(|i| i.gtin.as_deref().filter(|g| !g.is_empty()).map(|g| (g, i))).collect();
+    let mut result = MappingResult::default();
+    for v in variants {
+        if !v.tracked {
+            result.untracked += 1;
+            continue;
+        }
+        let sku = v.sku.as_deref().map(str::trim).unwrap_or("");
+        let (item, variant_code): (Option<&&BcItem>, String) = match settings.sku_mapping {
+            SkuMapping::ItemNo => (by_number.get(sku), String::new()),
+            SkuMapping::BarCode => {
+                let code = v.barcode.as_deref().map(str::trim).unwrap_or("");
+                (by_gtin.get(code), String::new())
+            }
+            SkuMapping::ItemNoPlusVariantCode => {
+                let sep = settings.sku_field_separator.as_str();
+                match sku.split_once(sep) {
+                    Some((no, code)) => (by_number.get(no), code.to_string()),
+                    None => (by_number.get(sku), String::new()),
+                }
+            }
+            // A variant code alone does not name an item; it is matched inside the availability rows
+            // of the item whose number is the SKU's item part, which needs the item number as well.
+            SkuMapping::VariantCode | SkuMapping::VendorItemNo | SkuMapping::None => (None, String::new()),
+        };
+        match item {
+            Some(i) if i.item_type == BcItemType::Inventory && !i.blocked => result.mapped.push(VariantMapping {
+                variant_id: v.variant_id.clone(),
+                inventory_item_id: v.inventory_item_id.clone(),
+                item_no: i.number.clone(),
+                variant_code,
+            }),
+            Some(i) => {
+                let reason = if i.blocked {
+                    format!("BC item {} is blocked", i.number)
+                } else {
+                    format!("BC item {} is a {:?} item and has no stock", i.number, i.item_type)
+                };
+                result.unmapped.push(Unmapped { variant_id: v.variant_id.clone(), reason });
+            }
+            None => {
+                let reason = if sku.is_empty() && settings.sku_mapping != SkuMapping::BarCode {
+                    "variant has no SKU".to_string()
+                } else {
+                    format!("no BC item matches {} '{}'", key_name(settings.sku_mapping), key_value(settings, v))
+                };
+                result.unmapped.push(Unmapped { variant_id: v.variant_id.clone(), reason });
+            }
+        }
+    }
+    result
+}
+
+fn key_name(mapping: SkuMapping) -> &'static str {
+    match mapping {
+        SkuMapping::BarCode => "barcode",
+        _ => "SKU",
+    }
+}
+
+fn key_value<'a>(settings: &ShopSettings, v: &'a ShopifyVariant) -> &'a str {
+    match settings.sku_mapping {
+        SkuMapping::BarCode => v.barcode.as_deref().unwrap_or(""),
+        _ => v.sku.as_deref().unwrap_or(""),
+    }
+}
