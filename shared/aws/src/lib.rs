@@ -1,1 +1,30 @@
-//! DynamoDB and SQS adapters implementing the domain ports.
+//! AWS adapters for the Shopsync ports: DynamoDB for state, SQS for the task queues and the dead-letter
+//! queue, Secrets Manager for credentials.
+//!
+//! The domain crate defines *what* must happen (ports in `shopsync_domain::ports`); this crate decides
+//! *how* it maps onto AWS: one DynamoDB table partitioned by shop with typed sort keys (see
+//! [`dynamo`]), conditional writes wherever something must happen once, batch calls chunked to the
+//! service limits, and every SDK failure classified as retryable storage trouble or a permanent error.
+//!
+//! The same code runs in Lambda and locally: locally the SDK reaches moto through the standard
+//! `AWS_ENDPOINT_URL` environment variable ([`config::load_sdk_config`]) or through the
+//! [`local::MotoServer`] launcher; [`provision`] creates the tables and queues that
+//! `infra/template.yaml` declares, so the cloud definition and the local one cannot drift.
+
+pub mod config;
+pub mod dynamo;
+mod errors;
+pub mod local;
+pub mod provision;
+pub mod secrets;
+pub mod sqs;
+
+pub use config::{Adapters, AwsConfig, ConfigError, load_sdk_config};
+pub use dynamo::DynamoStore;
+pub use provision::{ProvisionError, ProvisionOptions, ProvisionedResources};
+pub use secrets::SecretsManagerSource;
+pub use sqs::SqsTaskQueue;
+
+/// The SDK configuration type the constructors take (re-exported so callers need not depend on
+/// `aws-config` / `aws-types` directly).
+pub use aws_config::SdkConfig;

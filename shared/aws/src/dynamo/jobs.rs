@@ -1,0 +1,141 @@
+//! Job records (`JOB#<job_id>`): the single source of truth of a run, written only conditionally.
+//!
+//! Duplicate SQS deliveries, redeliveries after a crash and continuations all race on the same record;
+//! the state machine is only safe if each transition is a compare-and-swap on what the writer last
+//! saw. So `create_job` is `attribute_not_exists(pk)` (a second fan-out of the same job writes
+//! nothing) and `update_job_if` is `#status = :s AND #seq = :q` (a stale message loses). A lost
+//! condition is an answer (`Ok(false)`), not an error; any other failure is retryable storage trouble.
+//!
+//! Besides the JSON `body`, an item carries `status` and `seq` for the conditions, `gsi1pk/gsi1sk` so
+//! that `list_jobs(status)` is a Query on the sparse index, and `expires_at` (30 days after the last
+//! update) so DynamoDB TTL removes old runs.
+
+use super::{DynamoStore, GSI1, Item, JOB_TTL_SECS, body, keys, n, query_all, s, to_json};
+use crate::errors::storage;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use shopsync_domain::ports::{JobStore, Result};
+use shopsync_domain::{JobRecord, JobStatus, SyncError};
+use std::collections::HashMap;
+
+/// `list_jobs` returns at most this many records.
+pub const MAX_JOB_LIST: usize = 100;
+
+impl DynamoStore {
+    fn job_item(&self, job: &JobRecord) -> Result<Item> {
+        if job.shop.is_empty() || job.job_id.is_empty() {
+            return Err(SyncError::Internal(
+                "a job record needs a shop and a job id".into(),
+            ));
+        }
+        let json = to_json(job, "job record")?;
+        Ok(HashMap::from([
+            ("pk".to_string(), s(keys::shop_pk(&job.shop))),
+            ("sk".to_string(), s(keys::job_sk(&job.job_id))),
+            ("body".to_string(), s(json)),
+            ("status".to_string(), s(job.status.as_str())),
+            ("seq".to_string(), n(job.seq)),
+            ("task".to_string(), s(job.task.name())),
+            (
+                "gsi1pk".to_string(),
+                s(keys::job_status_gsi_pk(&job.shop, job.status)),
+            ),
+            ("gsi1sk".to_string(), s(&job.job_id)),
+            (
+                "expires_at".to_string(),
+                n(job.updated_at.max(job.created_at) + JOB_TTL_SECS),
+            ),
+        ]))
+    }
+}
+
+fn is_ccf(err: &aws_sdk_dynamodb::error::SdkError<PutItemError, impl std::fmt::Debug>) -> bool {
+    err.as_service_error()
+        .is_some_and(PutItemError::is_conditional_check_failed_exception)
+}
+
+#[async_trait]
+impl JobStore for DynamoStore {
+    async fn create_job(&self, job: &JobRecord) -> Result<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.job_item(job)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_ccf(&e) => Ok(false),
+            Err(e) => Err(storage("PutItem new job", e)),
+        }
+    }
+
+    async fn get_job(&self, shop: &str, job_id: &str) -> Result<Option<JobRecord>> {
+        let Some(item) = self
+            .get_item(shop, keys::job_sk(job_id), "GetItem job")
+            .await?
+        else {
+            return Ok(None);
+        };
+        body(&item, "job record").map(Some)
+    }
+
+    async fn update_job_if(
+        &self,
+        job: &JobRecord,
+        expected_status: JobStatus,
+        expected_seq: u64,
+    ) -> Result<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.job_item(job)?))
+            .condition_expression("#status = :s AND #seq = :q")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#seq", "seq")
+            .expression_attribute_values(":s", s(expected_status.as_str()))
+            .expression_attribute_values(":q", n(expected_seq))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_ccf(&e) => Ok(false),
+            Err(e) => Err(storage("PutItem job update", e)),
+        }
+    }
+
+    async fn list_jobs(
+        &self,
+        shop: &str,
+        status: Option<JobStatus>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>> {
+        let limit = limit.min(MAX_JOB_LIST);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let items = match status {
+            None => {
+                self.query_prefix(shop, keys::JOB_PREFIX, false, Some(limit), "Query jobs")
+                    .await?
+            }
+            Some(status) => {
+                // The status index is eventually consistent: a job that just changed status may show
+                // up under its old status for a moment. Listings are for people, so that is fine.
+                let query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI1)
+                    .key_condition_expression("gsi1pk = :p")
+                    .expression_attribute_values(":p", s(keys::job_status_gsi_pk(shop, status)))
+                    .scan_index_forward(false);
+                query_all(query, Some(limit), "Query jobs by status on gsi1").await?
+            }
+        };
+        items.iter().map(|item| body(item, "job record")).collect()
+    }
+}

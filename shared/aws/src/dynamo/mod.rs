@@ -1,0 +1,356 @@
+//! The single DynamoDB table behind every state port.
+//!
+//! Everything is partitioned by shop (`pk = SHOP#<code>`) so a shop's state is one Query away and one
+//! noisy shop cannot hot-spot another. The sort key says what an item is:
+//!
+//! | `sk`                                   | item                                   | TTL (`expires_at`) |
+//! |----------------------------------------|----------------------------------------|--------------------|
+//! | `SETTINGS`                             | shop settings (JSON `body`)            | –                  |
+//! | `SCHEDULE#<task>`                      | when a task last ran / last ran full   | –                  |
+//! | `JOB#<job_id>`                         | job record (JSON `body`, `status`, `seq`) | 30 days after the last update |
+//! | `LEASE#<category>`                     | run lease (`owner`, `expires_at`)      | the lease expiry itself |
+//! | `MAP#<variant_id>`                     | variant ↔ BC item mapping              | –                  |
+//! | `LEVEL#<inventory_item_id>#<location_id>` | last `available` known in Shopify   | –                  |
+//! | `IDEM#<key>`                           | idempotency ledger entry               | 7 days             |
+//! | `SKIP#<at>#<uuid>`                     | skipped record (JSON `body`)           | 30 days            |
+//!
+//! One sparse global secondary index, `gsi1` (`gsi1pk`, `gsi1sk`, projection ALL), carries two lists
+//! that would otherwise need scans: every shop (`gsi1pk = SHOPS`, `gsi1sk = <code>`, set only on
+//! settings items) and a shop's jobs by status (`gsi1pk = SHOP#<code>#STATUS#<status>`,
+//! `gsi1sk = <job_id>`, rewritten on every job write).
+//!
+//! Job ids start with their zero-padded creation time in milliseconds, so sort-key order is time order
+//! and `ScanIndexForward=false` lists the newest first.
+//!
+//! Bodies are stored as a JSON string plus only the attributes that conditions and indexes need, so
+//! the record types can grow without a migration. Every listing loops until `LastEvaluatedKey` is
+//! absent (page counts are never assumed) and every batch write is cut to DynamoDB's limit of 25 with
+//! `UnprocessedItems` retried.
+
+mod inventory;
+mod jobs;
+mod leases;
+mod ledger;
+mod schedule;
+mod settings;
+mod skipped;
+
+use crate::errors::{corrupt, storage};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
+use shopsync_domain::ports::Result;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// An item as the SDK represents it.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// Name of the sparse global secondary index.
+pub const GSI1: &str = "gsi1";
+/// `gsi1pk` value of settings items, so listing shops is a Query.
+pub const SHOPS_GSI_PK: &str = "SHOPS";
+/// DynamoDB's limit of write requests per `BatchWriteItem`.
+pub const MAX_BATCH_WRITE: usize = 25;
+
+const DAY_SECS: i64 = 24 * 60 * 60;
+/// Job records live 30 days after their last update.
+pub const JOB_TTL_SECS: i64 = 30 * DAY_SECS;
+/// Ledger entries live 7 days: far longer than any retry of the effect they guard.
+pub const LEDGER_TTL_SECS: i64 = 7 * DAY_SECS;
+/// Skipped records live 30 days.
+pub const SKIPPED_TTL_SECS: i64 = 30 * DAY_SECS;
+
+/// How often `UnprocessedItems` are resent before giving up with a retryable error.
+const BATCH_RETRIES: u32 = 8;
+
+/// Key builders; the one place the key layout is spelled out.
+pub mod keys {
+    use shopsync_domain::{JobStatus, TaskKind};
+
+    pub fn shop_pk(shop: &str) -> String {
+        format!("SHOP#{shop}")
+    }
+    pub const SETTINGS_SK: &str = "SETTINGS";
+    pub fn schedule_sk(task: TaskKind) -> String {
+        format!("SCHEDULE#{}", task.name())
+    }
+    pub const JOB_PREFIX: &str = "JOB#";
+    pub fn job_sk(job_id: &str) -> String {
+        format!("{JOB_PREFIX}{job_id}")
+    }
+    pub fn job_status_gsi_pk(shop: &str, status: JobStatus) -> String {
+        format!("SHOP#{shop}#STATUS#{}", status.as_str())
+    }
+    pub fn lease_sk(category: &str) -> String {
+        format!("LEASE#{category}")
+    }
+    pub const MAP_PREFIX: &str = "MAP#";
+    pub fn map_sk(variant_id: &str) -> String {
+        format!("{MAP_PREFIX}{variant_id}")
+    }
+    pub const LEVEL_PREFIX: &str = "LEVEL#";
+    pub fn level_sk(inventory_item_id: &str, location_id: &str) -> String {
+        format!("{LEVEL_PREFIX}{inventory_item_id}#{location_id}")
+    }
+    pub fn idem_sk(key: &str) -> String {
+        format!("IDEM#{key}")
+    }
+    pub const SKIP_PREFIX: &str = "SKIP#";
+    /// `at` is zero-padded so that string order is time order.
+    pub fn skip_sk(at: i64, unique: &str) -> String {
+        format!("{SKIP_PREFIX}{:013}#{unique}", at.max(0))
+    }
+}
+
+/// DynamoDB implementation of every state port (settings, schedules, jobs, leases, inventory state,
+/// idempotency ledger, skipped records) on one table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table`, with a client built from `sdk`.
+    pub fn new(sdk: &SdkConfig, table: &str) -> DynamoStore {
+        DynamoStore::from_client(Client::new(sdk), table)
+    }
+
+    /// A store on `table` using an existing client (shares its connection pool).
+    pub fn from_client(client: Client, table: &str) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.to_string(),
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn key(&self, shop: &str, sk: impl Into<String>) -> Item {
+        HashMap::from([
+            ("pk".to_string(), s(keys::shop_pk(shop))),
+            ("sk".to_string(), s(sk)),
+        ])
+    }
+
+    async fn get_item(&self, shop: &str, sk: impl Into<String>, op: &str) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(shop, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| storage(op, e))?;
+        Ok(out.item)
+    }
+
+    /// Every item of `shop` whose sort key begins with `prefix`, in sort-key order (or reverse). Loops
+    /// until DynamoDB stops returning `LastEvaluatedKey`; stops early once `max` items were collected.
+    async fn query_prefix(
+        &self,
+        shop: &str,
+        prefix: &str,
+        forward: bool,
+        max: Option<usize>,
+        op: &str,
+    ) -> Result<Vec<Item>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::shop_pk(shop)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+            .scan_index_forward(forward);
+        query_all(query, max, op).await
+    }
+
+    /// `BatchWriteItem` for any number of requests: chunks of at most 25, `UnprocessedItems` resent
+    /// with exponential backoff.
+    async fn batch_write(&self, requests: Vec<WriteRequest>, op: &str) -> Result<()> {
+        for chunk in chunk_requests(requests) {
+            let mut pending = chunk;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| storage(op, e))?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                attempt += 1;
+                if attempt > BATCH_RETRIES {
+                    return Err(shopsync_domain::SyncError::Storage(format!(
+                        "{op}: {} writes still unprocessed after {BATCH_RETRIES} retries (throttled)",
+                        pending.len()
+                    )));
+                }
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs a prepared Query to the end (or until `max` items), following `LastEvaluatedKey`.
+pub(crate) async fn query_all(
+    query: QueryFluentBuilder,
+    max: Option<usize>,
+    op: &str,
+) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let mut q = query.clone().set_exclusive_start_key(start.take());
+        if let Some(max) = max {
+            let remaining = max.saturating_sub(items.len()).max(1);
+            q = q.limit(i32::try_from(remaining).unwrap_or(i32::MAX));
+        }
+        let out = q.send().await.map_err(|e| storage(op, e))?;
+        items.extend(out.items.unwrap_or_default());
+        if max.is_some_and(|m| items.len() >= m) {
+            items.truncate(max.unwrap_or(usize::MAX));
+            break;
+        }
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => break,
+        }
+    }
+    Ok(items)
+}
+
+/// Cut write requests into `BatchWriteItem`-sized chunks (≤ 25). Never trust the server to reject a
+/// bigger batch: moto accepts 26, DynamoDB does not.
+pub fn chunk_requests<T>(requests: Vec<T>) -> Vec<Vec<T>> {
+    let mut chunks = Vec::with_capacity(requests.len().div_ceil(MAX_BATCH_WRITE));
+    let mut iter = requests.into_iter().peekable();
+    while iter.peek().is_some() {
+        chunks.push(iter.by_ref().take(MAX_BATCH_WRITE).collect());
+    }
+    chunks
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 50u64.saturating_mul(1 << attempt.min(6));
+    Duration::from_millis(base + fastish_jitter(base / 2))
+}
+
+/// Cheap jitter without a RNG dependency: the sub-second clock.
+fn fastish_jitter(max: u64) -> u64 {
+    if max == 0 {
+        return 0;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    u64::from(nanos) % max
+}
+
+// ---- attribute helpers -------------------------------------------------------------------------
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str, what: &str) -> Result<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        other => Err(corrupt(
+            what,
+            format!("attribute '{name}' is {other:?}, expected a string"),
+        )),
+    }
+}
+
+pub(crate) fn get_opt_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v),
+        _ => None,
+    }
+}
+
+pub(crate) fn get_i64(item: &Item, name: &str, what: &str) -> Result<i64> {
+    get_opt_i64(item, name, what)?
+        .ok_or_else(|| corrupt(what, format!("attribute '{name}' is missing")))
+}
+
+pub(crate) fn get_opt_i64(item: &Item, name: &str, what: &str) -> Result<Option<i64>> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(v)) => v
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|e| corrupt(what, format!("attribute '{name}' = '{v}': {e}"))),
+        Some(other) => Err(corrupt(
+            what,
+            format!("attribute '{name}' is {other:?}, expected a number"),
+        )),
+    }
+}
+
+/// Deserialise the JSON `body` attribute.
+pub(crate) fn body<T: serde::de::DeserializeOwned>(item: &Item, what: &str) -> Result<T> {
+    let json = get_s(item, "body", what)?;
+    serde_json::from_str(json).map_err(|e| corrupt(what, e))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| shopsync_domain::SyncError::Internal(format!("cannot serialise {what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_never_exceed_the_batch_limit_and_keep_every_request() {
+        let input: Vec<usize> = (0..1000).collect();
+        let chunks = chunk_requests(input.clone());
+        assert_eq!(chunks.len(), 40);
+        assert!(
+            chunks
+                .iter()
+                .all(|c| !c.is_empty() && c.len() <= MAX_BATCH_WRITE)
+        );
+        assert_eq!(chunks.concat(), input);
+
+        let chunks = chunk_requests((0..26).collect::<Vec<_>>());
+        assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), vec![25, 1]);
+        assert!(chunk_requests(Vec::<u8>::new()).is_empty());
+    }
+
+    #[test]
+    fn sort_keys_order_by_time() {
+        assert!(keys::skip_sk(9, "z") < keys::skip_sk(10, "a"));
+        assert_eq!(
+            keys::level_sk("gid://shopify/InventoryItem/1", "gid://shopify/Location/2"),
+            "LEVEL#gid://shopify/InventoryItem/1#gid://shopify/Location/2"
+        );
+    }
+}
