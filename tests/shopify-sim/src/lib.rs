@@ -1,1 +1,381 @@
-//! Shopify Admin GraphQL simulator.
+//! Shopify Admin GraphQL simulator for tests and benchmarks.
+//!
+//! Shopsync's Shopify client has to be proven against the limits that matter in production —
+//! the cost-based leaky bucket, page and input-size limits, the 2026-04+ inventory contract
+//! (`@idempotent`, `changeFromQuantity`), bulk operations and flaky networks — without a real
+//! store. This crate is a real HTTP server on 127.0.0.1 that answers in the shapes recorded
+//! from the live API (`shopify/captures/`), so the production client runs unmodified against
+//! it (the admin base URL is configuration).
+//!
+//! # Endpoints
+//! * `POST /{shop_domain}/admin/api/{version}/graphql.json` — versions `2026-04` and
+//!   `2026-07`; header `X-Shopify-Access-Token` must match [`StoreHandle::set_access_token`]
+//!   (any token is accepted while none is set).
+//! * `GET /bulk-results/{id}.jsonl` — result files of completed bulk queries.
+//!
+//! # Cost and time scale
+//! Each store has a bucket of [`SimConfig::bucket_size`] points refilled at
+//! [`SimConfig::restore_rate`] points per *simulated* second. Simulated time runs
+//! [`SimConfig::time_scale`] times faster than real time; `throttleStatus.restoreRate` reports
+//! the refill per **real** second (`restore_rate × time_scale`) and `maximumAvailable` the
+//! bucket size, so an unmodified client that paces itself from `throttleStatus` paces
+//! correctly at any scale. Bulk operations stay RUNNING for
+//! [`SimConfig::bulk_completion_delay`] of simulated time.
+//!
+//! # Known simplifications
+//! * Requested cost follows Shopify's published rules (see `cost.rs`), which the live API does
+//!   not follow exactly for every field.
+//! * Forward pagination only (`first`/`after`, `reverse`); `last`/`before` are refused.
+//! * JSON object keys are emitted in sorted order (serde_json without `preserve_order`).
+//! * `InventoryChange.quantityAfterChange` is `null`, as the live 2026-04 API answers.
+
+mod bucket;
+mod bulk;
+mod clock;
+mod cost;
+mod exec;
+mod faults;
+mod gql;
+mod inventory;
+mod schema;
+mod search;
+mod server;
+mod store;
+mod validate;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+pub use faults::{FaultConfig, FaultKind, SLOW_DELAY};
+pub use server::SUPPORTED_VERSIONS;
+pub use store::AppliedAdjustment;
+
+use server::{KillableListener, Shared, StoreRef, lock};
+use store::{GID_ITEM, GID_LOCATION, GID_PRODUCT, GID_VARIANT, StoreData, gid, parse_gid};
+
+/// Simulator settings. `Default` is Shopify's Standard plan: 100 points/s, bucket 2,000.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Points restored per simulated second.
+    pub restore_rate: f64,
+    /// Bucket size (`maximumAvailable`).
+    pub bucket_size: f64,
+    /// Single-query ceiling (`MAX_COST_EXCEEDED` above it).
+    pub max_query_cost: f64,
+    /// Simulated seconds per real second.
+    pub time_scale: f64,
+    pub faults: FaultConfig,
+    /// Simulated time a bulk operation stays RUNNING.
+    pub bulk_completion_delay: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            restore_rate: 100.0,
+            bucket_size: 2000.0,
+            max_query_cost: 1000.0,
+            time_scale: 1.0,
+            faults: FaultConfig::default(),
+            bulk_completion_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Counters since start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimStats {
+    /// GraphQL requests that passed routing and authentication.
+    pub requests: u64,
+    /// THROTTLED answers produced by the real bucket (not injected ones).
+    pub throttled: u64,
+    pub injected_faults: u64,
+    /// Sum of `actualQueryCost`.
+    pub points_consumed: f64,
+    /// Rows applied by `inventorySetQuantities` (rows that changed a quantity).
+    pub applied_adjustments: u64,
+    /// `inventorySetQuantities` calls answered from the idempotency store.
+    pub idempotent_replays: u64,
+    /// Executed mutation requests.
+    pub mutation_calls: u64,
+}
+
+/// Seed for one variant.
+#[derive(Debug, Clone, Default)]
+pub struct VariantSeed {
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub tracked: bool,
+}
+
+/// GIDs created by [`StoreHandle::add_product`].
+#[derive(Debug, Clone)]
+pub struct SeededProduct {
+    pub product_id: String,
+    pub variant_ids: Vec<String>,
+    pub inventory_item_ids: Vec<String>,
+}
+
+/// A running simulator.
+pub struct ShopifySim {
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ShopifySim {
+    /// Binds 127.0.0.1 on an ephemeral port and serves in the background.
+    pub async fn start(config: SimConfig) -> std::io::Result<ShopifySim> {
+        Self::start_on(config, 0).await
+    }
+
+    /// Like [`ShopifySim::start`] on a given port (0 = ephemeral).
+    pub async fn start_on(config: SimConfig, port: u16) -> std::io::Result<ShopifySim> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            clock: clock::SimClock::new(config.time_scale),
+            faults: Mutex::new(faults::FaultState::new(config.faults.clone())),
+            cfg: config,
+            base_url: format!("http://{addr}"),
+            stores: RwLock::new(HashMap::new()),
+            stats: Mutex::new(SimStats::default()),
+            bulk_files: Mutex::new(HashMap::new()),
+            bulk_ids: AtomicU64::new(1),
+            request_numbers: AtomicU64::new(0),
+        });
+        let app =
+            server::router(shared.clone()).into_make_service_with_connect_info::<server::ConnCtl>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve =
+                axum::serve(KillableListener(listener), app).with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "shopify-sim server stopped");
+            }
+        });
+        Ok(ShopifySim {
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `{base}/{shop_domain}/admin/api/{version}/graphql.json`
+    pub fn graphql_url(&self, shop_domain: &str, api_version: &str) -> String {
+        format!(
+            "{}/{shop_domain}/admin/api/{api_version}/graphql.json",
+            self.shared.base_url
+        )
+    }
+
+    /// The store for `shop_domain`, created empty if missing.
+    pub fn store(&self, shop_domain: &str) -> StoreHandle {
+        let existing = self
+            .shared
+            .stores
+            .read()
+            .ok()
+            .and_then(|m| m.get(shop_domain).cloned());
+        let data = match existing {
+            Some(d) => d,
+            None => {
+                let mut m = self
+                    .shared
+                    .stores
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner());
+                m.entry(shop_domain.to_string())
+                    .or_insert_with(|| {
+                        Arc::new(Mutex::new(StoreData::new(
+                            shop_domain,
+                            self.shared.cfg.bucket_size,
+                        )))
+                    })
+                    .clone()
+            }
+        };
+        StoreHandle {
+            shared: self.shared.clone(),
+            data,
+        }
+    }
+
+    /// Replaces the fault settings (the RNG is re-seeded from `faults.seed`).
+    pub fn set_faults(&self, faults: FaultConfig) {
+        *lock(&self.shared.faults) = faults::FaultState::new(faults);
+    }
+
+    pub fn stats(&self) -> SimStats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Simulated time since start.
+    pub fn simulated_elapsed(&self) -> Duration {
+        self.shared.clock.elapsed()
+    }
+
+    /// Stops serving and waits (at most 2 s) for open connections to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for ShopifySim {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Test-side access to one store (seeding and inspection bypass HTTP and the bucket).
+#[derive(Clone)]
+pub struct StoreHandle {
+    shared: Arc<Shared>,
+    data: StoreRef,
+}
+
+impl StoreHandle {
+    /// Requests must then send `X-Shopify-Access-Token: token`, else 401.
+    pub fn set_access_token(&self, token: &str) {
+        lock(&self.data).token = Some(token.to_string());
+    }
+
+    /// Adds an active location; returns `gid://shopify/Location/<n>`.
+    pub fn add_location(&self, name: &str) -> String {
+        let i = lock(&self.data).add_location(name);
+        gid(GID_LOCATION, i)
+    }
+
+    /// Adds a product with the given variants (each with its inventory item).
+    pub fn add_product(&self, title: &str, variants: &[VariantSeed]) -> SeededProduct {
+        let mut st = lock(&self.data);
+        let p = st.add_product(title);
+        let mut variant_ids = Vec::new();
+        let mut inventory_item_ids = Vec::new();
+        for v in variants {
+            let i = st.add_variant(p, v.sku.clone(), v.barcode.clone(), v.tracked);
+            variant_ids.push(gid(GID_VARIANT, i));
+            inventory_item_ids.push(gid(GID_ITEM, i));
+        }
+        SeededProduct {
+            product_id: gid(GID_PRODUCT, p),
+            variant_ids,
+            inventory_item_ids,
+        }
+    }
+
+    /// Stocks the item at the location (if not yet) with `qty` available.
+    ///
+    /// # Panics
+    /// If either id is unknown — a seeding mistake in the test.
+    pub fn set_available(&self, inventory_item_id: &str, location_id: &str, qty: i64) {
+        let mut st = lock(&self.data);
+        let item = parse_gid(GID_ITEM, inventory_item_id)
+            .filter(|&i| i < st.variants.len())
+            .unwrap_or_else(|| panic!("unknown inventory item {inventory_item_id}"));
+        let loc = parse_gid(GID_LOCATION, location_id)
+            .filter(|&i| i < st.locations.len())
+            .unwrap_or_else(|| panic!("unknown location {location_id}"));
+        let now = self.shared.clock.now();
+        st.set_level(item, loc, qty, now);
+    }
+
+    /// Available quantity of a level, `None` when the item is not stocked there.
+    pub fn available(&self, inventory_item_id: &str, location_id: &str) -> Option<i64> {
+        let st = lock(&self.data);
+        let item = parse_gid(GID_ITEM, inventory_item_id)?;
+        let loc = parse_gid(GID_LOCATION, location_id)?;
+        st.level_of(item, loc).map(|l| st.levels[l].available)
+    }
+
+    /// On-hand quantity of a level.
+    pub fn on_hand(&self, inventory_item_id: &str, location_id: &str) -> Option<i64> {
+        let st = lock(&self.data);
+        let item = parse_gid(GID_ITEM, inventory_item_id)?;
+        let loc = parse_gid(GID_LOCATION, location_id)?;
+        st.level_of(item, loc).map(|l| st.levels[l].on_hand)
+    }
+
+    /// Every level as (inventory item GID, location GID, available).
+    pub fn levels(&self) -> Vec<(String, String, i64)> {
+        let st = lock(&self.data);
+        st.levels
+            .iter()
+            .map(|l| {
+                (
+                    gid(GID_ITEM, l.item as usize),
+                    gid(GID_LOCATION, l.location as usize),
+                    l.available,
+                )
+            })
+            .collect()
+    }
+
+    /// Every row applied by `inventorySetQuantities`, in order.
+    pub fn adjustment_log(&self) -> Vec<AppliedAdjustment> {
+        lock(&self.data).log.clone()
+    }
+
+    /// Seeds `variants` tracked variants (100 per product) with skus `"{sku_prefix}{index:06}"`,
+    /// stocked at every location in `locations` with `qty(variant_index, location_index)`.
+    /// Returns the inventory item GIDs in variant order.
+    ///
+    /// # Panics
+    /// If a location id is unknown.
+    pub fn seed_catalogue(
+        &self,
+        variants: usize,
+        locations: &[String],
+        sku_prefix: &str,
+        qty: impl Fn(usize, usize) -> i64,
+    ) -> Vec<String> {
+        let mut st = lock(&self.data);
+        let locs: Vec<usize> = locations
+            .iter()
+            .map(|l| {
+                parse_gid(GID_LOCATION, l)
+                    .filter(|&i| i < st.locations.len())
+                    .unwrap_or_else(|| panic!("unknown location {l}"))
+            })
+            .collect();
+        let now = self.shared.clock.now();
+        st.variants.reserve(variants);
+        st.levels.reserve(variants * locs.len());
+        st.level_index.reserve(variants * locs.len());
+        let mut items = Vec::with_capacity(variants);
+        let mut product = 0;
+        for v in 0..variants {
+            if v % 100 == 0 {
+                product = st.add_product(&format!("{sku_prefix} product {}", v / 100 + 1));
+            }
+            let item = st.add_variant(product, Some(format!("{sku_prefix}{v:06}")), None, true);
+            for (li, &loc) in locs.iter().enumerate() {
+                st.set_level(item, loc, qty(v, li), now);
+            }
+            items.push(gid(GID_ITEM, item));
+        }
+        items
+    }
+}

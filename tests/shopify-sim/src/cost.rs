@@ -1,0 +1,114 @@
+//! Requested query cost, computed from the document before execution.
+//!
+//! Shopify charges the worst case up front and refunds afterwards, so a client that paces on
+//! `requestedQueryCost` must see the same numbers here as from the real API:
+//! scalars/enums 0, an object 1, a connection `2 + first x (one node)` (nested connections
+//! multiply, `pageInfo`/`edges`/`cursor` are free), a plain list of objects 1 + one element,
+//! a mutation root field 10 plus its payload selection where `userErrors` and the bulk
+//! operation payload object are free. `InventoryAdjustmentGroup.changes` is free as well:
+//! the recorded 2026-04 answer charges 13 for
+//! `inventoryAdjustmentGroup{changes{item{id} location{id}}}` (10 + group + item + location).
+//! The actual cost uses the same rules with the returned counts (see `exec.rs`).
+
+use apollo_compiler::ast::Selection;
+
+use crate::gql::Doc;
+use crate::schema::{FK, T, field};
+
+/// Base cost of every mutation root field.
+pub(crate) const MUTATION_BASE: f64 = 10.0;
+
+/// Is `name` on payload/parent type `parent` free of its own object cost?
+/// Returns `Some(true)` when the field and its children are free, `Some(false)` when only the
+/// field's own point is waived, `None` for the normal rule.
+pub(crate) fn free_field(parent: T, name: &str) -> Option<bool> {
+    match (parent, name) {
+        (_, "userErrors") => Some(true),
+        (T::BulkRunQueryPayload | T::BulkCancelPayload, "bulkOperation") => Some(true),
+        (T::Conn(_), "pageInfo") => Some(true),
+        (T::AdjustmentGroup, "changes") => Some(false),
+        _ => None,
+    }
+}
+
+pub(crate) fn requested(doc: &Doc<'_>, root: T, sels: &[Selection]) -> f64 {
+    let fields = doc.collect(root, &[sels]);
+    let mut total = 0.0;
+    for (_, fs) in fields {
+        let f = fs[0];
+        let Some((kind, _)) = field(root, f.name.as_str()) else {
+            continue;
+        };
+        let children: Vec<&[Selection]> = fs.iter().map(|f| &f.selection_set[..]).collect();
+        if root == T::Mutation {
+            let inner = match kind {
+                FK::Obj(pt) => sel_cost(doc, pt, &children, 0.0),
+                _ => 0.0,
+            };
+            total += MUTATION_BASE + inner;
+        } else {
+            total += field_cost(doc, root, f.name.as_str(), kind, f, &children, 0.0);
+        }
+    }
+    total
+}
+
+fn first_of(doc: &Doc<'_>, f: &apollo_compiler::ast::Field) -> f64 {
+    doc.arg(f, "first")
+        .or_else(|| doc.arg(f, "last"))
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
+        .max(0.0)
+}
+
+fn field_cost(
+    doc: &Doc<'_>,
+    parent: T,
+    name: &str,
+    kind: FK,
+    f: &apollo_compiler::ast::Field,
+    children: &[&[Selection]],
+    first: f64,
+) -> f64 {
+    let free = free_field(parent, name);
+    if free == Some(true) {
+        return 0.0;
+    }
+    let own = if free == Some(false) { 0.0 } else { 1.0 };
+    match kind {
+        FK::Scalar => 0.0,
+        FK::Obj(ct) => own + sel_cost(doc, ct, children, first),
+        FK::List(ct) => match (parent, name) {
+            (T::Conn(_), "nodes") => first * (1.0 + sel_cost(doc, ct, children, 0.0)),
+            (T::Conn(_), "edges") => first * sel_cost(doc, ct, children, 0.0),
+            _ => own + sel_cost(doc, ct, children, 0.0),
+        },
+        FK::Conn(n) => 2.0 + sel_cost(doc, T::Conn(n), children, first_of(doc, f)),
+    }
+}
+
+/// Cost of a selection on type `t`. For `Node` the most expensive implementation counts;
+/// on a connection the `nodes` and `edges` branches overlap, so the larger one counts.
+fn sel_cost(doc: &Doc<'_>, t: T, sels: &[&[Selection]], first: f64) -> f64 {
+    if t == T::Node {
+        return T::NODE_TYPES
+            .iter()
+            .map(|&ct| sel_cost(doc, ct, sels, first))
+            .fold(0.0, f64::max);
+    }
+    let mut total: f64 = 0.0;
+    for (_, fs) in doc.collect(t, sels) {
+        let f = fs[0];
+        let Some((kind, _)) = field(t, f.name.as_str()) else {
+            continue;
+        };
+        let children: Vec<&[Selection]> = fs.iter().map(|f| &f.selection_set[..]).collect();
+        let c = field_cost(doc, t, f.name.as_str(), kind, f, &children, first);
+        if matches!(t, T::Conn(_)) {
+            total = total.max(c);
+        } else {
+            total += c;
+        }
+    }
+    total
+}

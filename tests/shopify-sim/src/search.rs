@@ -1,0 +1,193 @@
+//! Shopify search syntax (`query:` argument), the subset the sync uses:
+//! `field:value` terms joined by whitespace (AND) and `OR`, comparators `:>`, `:>=`, `:<`,
+//! `:<=` on ids, `-field:value` negation, quoted values and a trailing `*` prefix match.
+//! Unknown fields are ignored, as Shopify ignores invalid search terms.
+
+use crate::store::{StoreData, parse_gid};
+
+#[derive(Debug, Clone)]
+struct Term {
+    field: String,
+    op: &'static str,
+    value: String,
+    negate: bool,
+}
+
+/// Disjunction of conjunctions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Search {
+    any: Vec<Vec<Term>>,
+}
+
+fn tokenize(q: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in q.chars() {
+        match quote {
+            Some(qc) if c == qc => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            None => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+impl Search {
+    pub(crate) fn parse(q: Option<&str>) -> Self {
+        let Some(q) = q else {
+            return Self::default();
+        };
+        let mut any = vec![Vec::new()];
+        for tok in tokenize(q) {
+            if tok == "OR" {
+                any.push(Vec::new());
+                continue;
+            }
+            if tok == "AND" {
+                continue;
+            }
+            let (negate, tok) = match tok.strip_prefix('-') {
+                Some(t) => (true, t.to_string()),
+                None => (false, tok),
+            };
+            let Some((field, rest)) = tok.split_once(':') else {
+                continue;
+            };
+            let (op, value) = [">=", "<=", ">", "<"]
+                .iter()
+                .find_map(|op| rest.strip_prefix(op).map(|v| (*op, v)))
+                .unwrap_or(("=", rest));
+            if let Some(last) = any.last_mut() {
+                last.push(Term {
+                    field: field.to_ascii_lowercase(),
+                    op,
+                    value: value.to_string(),
+                    negate,
+                });
+            }
+        }
+        any.retain(|c| !c.is_empty());
+        Self { any }
+    }
+
+    fn eval(&self, check: impl Fn(&Term) -> Option<bool>) -> bool {
+        if self.any.is_empty() {
+            return true;
+        }
+        self.any.iter().any(|conj| {
+            conj.iter().all(|t| match check(t) {
+                Some(r) => r != t.negate,
+                None => true,
+            })
+        })
+    }
+
+    /// Positions to scan when every branch pins an exact sku (uses the sku index).
+    pub(crate) fn sku_candidates(&self, st: &StoreData) -> Option<Vec<usize>> {
+        if self.any.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        for conj in &self.any {
+            let t = conj.iter().find(|t| {
+                t.field == "sku" && t.op == "=" && !t.negate && !t.value.ends_with('*')
+            })?;
+            if let Some(v) = st.sku_index.get(&t.value) {
+                out.extend(v.iter().map(|&x| x as usize));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+
+    pub(crate) fn matches_variant(&self, st: &StoreData, i: usize) -> bool {
+        let v = &st.variants[i];
+        self.eval(|t| match t.field.as_str() {
+            "sku" => Some(text_match(v.sku.as_deref().unwrap_or(""), &t.value)),
+            "barcode" => Some(text_match(v.barcode.as_deref().unwrap_or(""), &t.value)),
+            "title" => Some(text_match(&v.title, &t.value)),
+            "id" => Some(num_match((i + 1) as u64, t)),
+            "product_id" => Some(num_match(v.product as u64 + 1, t)),
+            "tracked" => Some(v.tracked.to_string() == t.value),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn matches_location(&self, st: &StoreData, i: usize) -> bool {
+        let l = &st.locations[i];
+        self.eval(|t| match t.field.as_str() {
+            "name" => Some(text_match(&l.name, &t.value)),
+            "id" => Some(num_match((i + 1) as u64, t)),
+            "active" => Some(l.active.to_string() == t.value),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn matches_bulk(&self, st: &StoreData, i: usize) -> bool {
+        let b = &st.bulk_ops[i];
+        self.eval(|t| match t.field.as_str() {
+            "status" => Some(b.status.as_str().eq_ignore_ascii_case(&t.value)),
+            "operation_type" => Some(t.value.eq_ignore_ascii_case("query")),
+            "id" => Some(num_match(b.id, t)),
+            _ => None,
+        })
+    }
+}
+
+fn text_match(actual: &str, pattern: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => actual
+            .to_ascii_lowercase()
+            .starts_with(&prefix.to_ascii_lowercase()),
+        None => actual.eq_ignore_ascii_case(pattern),
+    }
+}
+
+fn num_match(actual: u64, t: &Term) -> bool {
+    let want = t
+        .value
+        .parse::<u64>()
+        .ok()
+        .or_else(|| {
+            // Accept full GIDs as values too.
+            t.value
+                .rsplit('/')
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .or_else(|| parse_gid("", &t.value).map(|x| x as u64 + 1));
+    let Some(want) = want else {
+        return false;
+    };
+    match t.op {
+        ">" => actual > want,
+        ">=" => actual >= want,
+        "<" => actual < want,
+        "<=" => actual <= want,
+        _ => actual == want,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_or_and_quotes() {
+        let s = Search::parse(Some("sku:'A 1' OR sku:B id:>5"));
+        assert_eq!(s.any.len(), 2);
+        assert_eq!(s.any[0][0].value, "A 1");
+        assert_eq!(s.any[1][1].op, ">");
+    }
+}
