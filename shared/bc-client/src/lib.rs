@@ -1,1 +1,19 @@
-//! Business Central API v2.0 client.
+//! Business Central API v2.0 client: OAuth2 client credentials against Entra ID with a shared cached
+//! token, at most 5 requests in flight per client, server-driven paging, `If-Match` updates, bounded
+//! retries with backoff that honour `Retry-After`, and BC error bodies parsed into [`BcError`].
+//!
+//! All URLs come from [`BcConfig`], so the same code runs against BC online and the `bc-sim` simulator.
+//! [`BcClient`] implements the domain's [`shopsync_domain::ports::BcInventoryApi`].
+
+mod client;
+mod config;
+mod error;
+mod inventory;
+mod retry;
+mod token;
+pub mod urls;
+
+pub use client::{BcClient, BcCompany, BcResponse, Patched};
+pub use config::{BcConfig, DEFAULT_API_BASE_URL, DEFAULT_SCOPE, DEFAULT_TOKEN_URL_TEMPLATE};
+pub use error::BcError;
+pub use reqwest::Method;

@@ -1,0 +1,287 @@
+//! BC failures as data. BC answers errors as `{"error":{"code","message"}}` (Entra as
+//! `{"error","error_description"}`); the status and code decide what the caller can do, so they are
+//! parsed into variants instead of being passed around as strings. The mapping to [`SyncError`] is where
+//! "retry the job later" versus "fail it now" is decided for BC.
+
+use shopsync_domain::SyncError;
+use std::time::Duration;
+use thiserror::Error;
+
+pub(crate) const SERVICE: &str = "bc";
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum BcError {
+    /// 401/403 from BC, or the token endpoint refused our credentials.
+    #[error("BC refused our credentials ({status} {code}): {message}")]
+    Unauthorized {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// 409 `Request_EntityChanged` (or 412): the ETag we sent is stale.
+    #[error("BC record was changed by someone else: {message}")]
+    EntityChanged { message: String },
+    /// 404: entity, company or published page does not exist.
+    #[error("BC resource not found ({code}): {message}")]
+    NotFound { code: String, message: String },
+    /// 429 after the bounded retries.
+    #[error("BC throttled the request (429): {message}")]
+    Throttled {
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    /// 5xx.
+    #[error("BC server error {status} ({code}): {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Any other 4xx: the request itself is wrong.
+    #[error("BC rejected the request ({status} {code}): {message}")]
+    BadRequest {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// No usable answer. `outcome_unknown` is true when the request may have reached BC (a write may have
+    /// happened); false when it never left (connect failure).
+    #[error("BC could not be reached: {message}")]
+    Transport {
+        message: String,
+        outcome_unknown: bool,
+    },
+    /// A success answer that does not have the expected shape.
+    #[error("BC answer could not be read: {message}")]
+    Decode { message: String },
+    /// The configuration cannot work (bad URL, …).
+    #[error("BC client configuration: {0}")]
+    Config(String),
+}
+
+impl BcError {
+    /// Whether the same request may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            BcError::Throttled { .. }
+                | BcError::Server { .. }
+                | BcError::Transport { .. }
+                | BcError::Decode { .. }
+        )
+    }
+
+    /// The server's `Retry-After`, if it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            BcError::Throttled { retry_after, .. } | BcError::Server { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// Build from a non-success BC answer.
+    pub fn from_response(status: u16, retry_after: Option<Duration>, body: &[u8]) -> BcError {
+        let (code, message) = parse_error_body(status, body);
+        match status {
+            401 | 403 => BcError::Unauthorized {
+                status,
+                code,
+                message,
+            },
+            404 => BcError::NotFound { code, message },
+            409 if code == "Request_EntityChanged" => BcError::EntityChanged { message },
+            412 => BcError::EntityChanged { message },
+            429 => BcError::Throttled {
+                retry_after,
+                message,
+            },
+            500..=599 => BcError::Server {
+                status,
+                code,
+                message,
+                retry_after,
+            },
+            _ => BcError::BadRequest {
+                status,
+                code,
+                message,
+            },
+        }
+    }
+
+    /// Build from a refused token request (Entra's body shape).
+    pub fn from_token_response(status: u16, retry_after: Option<Duration>, body: &[u8]) -> BcError {
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        let field = |k: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let code = field("error").unwrap_or_default();
+        // Entra appends trace/correlation lines to the description; the first line is the useful part.
+        let message = field("error_description")
+            .map(|d| d.lines().next().unwrap_or_default().to_string())
+            .unwrap_or_else(|| snippet(status, body));
+        match status {
+            400 | 401 | 403 => BcError::Unauthorized {
+                status,
+                code,
+                message,
+            },
+            429 => BcError::Throttled {
+                retry_after,
+                message,
+            },
+            500..=599 => BcError::Server {
+                status,
+                code,
+                message,
+                retry_after,
+            },
+            _ => BcError::BadRequest {
+                status,
+                code,
+                message,
+            },
+        }
+    }
+}
+
+fn snippet(status: u16, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        format!("HTTP {status} without a body")
+    } else {
+        text.chars().take(200).collect()
+    }
+}
+
+/// `(code, message)` from `{"error":{"code","message"}}`, or the start of the body.
+fn parse_error_body(status: u16, body: &[u8]) -> (String, String) {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let error = parsed.as_ref().and_then(|v| v.get("error"));
+    let code = error
+        .and_then(|e| e.get("code"))
+        .and_then(|c| c.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let message = error
+        .and_then(|e| e.get("message"))
+        .and_then(|m| m.as_str())
+        .map(|m| m.trim().to_string())
+        .unwrap_or_else(|| snippet(status, body));
+    (code, message)
+}
+
+impl From<BcError> for SyncError {
+    fn from(e: BcError) -> SyncError {
+        let text = e.to_string();
+        match e {
+            BcError::Unauthorized {
+                status, message, ..
+            } => SyncError::Auth {
+                service: SERVICE,
+                status,
+                message,
+            },
+            BcError::EntityChanged { .. } => SyncError::Conflict(text),
+            BcError::NotFound { .. } => SyncError::NotFound(text),
+            BcError::Throttled { message, .. } => SyncError::Throttled {
+                service: SERVICE,
+                message,
+            },
+            BcError::Server {
+                status, message, ..
+            } => SyncError::Upstream {
+                service: SERVICE,
+                status,
+                message,
+            },
+            BcError::BadRequest { code, message, .. } => SyncError::Rejected {
+                service: SERVICE,
+                code,
+                message,
+            },
+            BcError::Transport { message, .. } => SyncError::Transport {
+                service: SERVICE,
+                message,
+            },
+            BcError::Decode { message } => SyncError::Transport {
+                service: SERVICE,
+                message: format!("malformed answer: {message}"),
+            },
+            BcError::Config(message) => SyncError::Settings(format!("Business Central: {message}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bc_error_bodies() {
+        let body = br#"{"error":{"code":"Request_EntityChanged","message":"Another user has already changed the record."}}"#;
+        assert_eq!(
+            BcError::from_response(409, None, body),
+            BcError::EntityChanged {
+                message: "Another user has already changed the record.".into()
+            }
+        );
+        let e = BcError::from_response(
+            404,
+            None,
+            br#"{"error":{"code":"BadRequest_NotFound","message":"nope"}}"#,
+        );
+        assert!(matches!(e, BcError::NotFound { ref code, .. } if code == "BadRequest_NotFound"));
+        let e = BcError::from_response(504, None, b"<html>504 Gateway Time-out</html>");
+        assert!(matches!(e, BcError::Server { status: 504, .. }) && e.is_retryable());
+        let e = BcError::from_response(
+            400,
+            None,
+            br#"{"error":{"code":"BadRequest_InvalidToken","message":"x"}}"#,
+        );
+        assert!(matches!(e, BcError::BadRequest { status: 400, .. }) && !e.is_retryable());
+    }
+
+    #[test]
+    fn maps_to_sync_error() {
+        let auth: SyncError = BcError::from_token_response(401, None, br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"}"#).into();
+        assert!(
+            matches!(auth, SyncError::Auth { status: 401, ref message, .. } if message == "AADSTS7000215: Invalid client secret provided.")
+        );
+        assert!(!auth.is_retryable());
+        let throttled: SyncError = BcError::Throttled {
+            retry_after: None,
+            message: "m".into(),
+        }
+        .into();
+        assert!(matches!(throttled, SyncError::Throttled { .. }) && throttled.is_retryable());
+        let upstream: SyncError = BcError::Server {
+            status: 503,
+            code: String::new(),
+            message: "m".into(),
+            retry_after: None,
+        }
+        .into();
+        assert!(matches!(upstream, SyncError::Upstream { status: 503, .. }));
+        let rejected: SyncError = BcError::BadRequest {
+            status: 400,
+            code: "BadRequest".into(),
+            message: "m".into(),
+        }
+        .into();
+        assert!(matches!(rejected, SyncError::Rejected { .. }) && !rejected.is_retryable());
+        let conflict: SyncError = BcError::EntityChanged {
+            message: "m".into(),
+        }
+        .into();
+        assert!(matches!(conflict, SyncError::Conflict(_)));
+    }
+}
