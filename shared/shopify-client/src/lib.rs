@@ -1,1 +1,30 @@
 //! Shopify Admin GraphQL client: paced, retrying, idempotent.
+//!
+//! The crate exists so that task logic never thinks about Shopify's cost budget, retries or paging:
+//! it calls [`ShopifyClient`] through the domain port
+//! [`ShopifyInventoryApi`](shopsync_domain::ports::ShopifyInventoryApi) and gets data or a classified
+//! [`SyncError`](shopsync_domain::SyncError).
+//!
+//! * [`documents`] — every GraphQL document, from `graphql/*.graphql`, pinned to [`API_VERSION`].
+//! * [`pacer`] — the per-store leaky-bucket model that keeps us out of THROTTLED.
+//! * [`retry`] — bounded, jittered backoff and `Retry-After`.
+//! * [`response`] — parsing of the response envelope (cost, errors, `pageInfo`, `userErrors`).
+//! * [`transport`] — one paced, retried GraphQL call over HTTP.
+//! * [`pagination`] / [`bulk`] — the two ways of reading big collections.
+//! * [`inventory`] — the domain port on top of all that.
+
+pub mod bulk;
+pub mod client;
+pub mod documents;
+pub mod error;
+pub mod inventory;
+pub mod pacer;
+pub mod pagination;
+pub mod response;
+pub mod retry;
+pub mod transport;
+
+pub use client::{DEFAULT_URL_TEMPLATE, ShopifyClient, ShopifyClientConfig};
+pub use documents::{API_VERSION, Document};
+pub use error::ShopifyError;
+pub use pacer::{Pacer, PacerRegistry};

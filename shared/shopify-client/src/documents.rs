@@ -1,0 +1,129 @@
+//! The GraphQL documents the client sends, kept as `.graphql` files in `graphql/` so they can be
+//! read, reviewed and validated against the real schema (`tests/documents.rs`) instead of being
+//! assembled from strings at run time.
+//!
+//! Each file starts with `# cost: N`, the requested cost we expect Shopify to charge. The pacer
+//! reserves that much before the first call of a document, so even the first call is paced
+//! (the reference client sent unannotated documents with cost 0 and therefore unpaced).
+//! After the first response the pacer uses the larger of the annotation and the observed
+//! `requestedQueryCost`.
+
+/// The Admin API version every document is written against and every URL is built with.
+pub const API_VERSION: &str = "2026-07";
+
+/// One GraphQL document with its name and expected requested cost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Document {
+    /// Operation name (the file name without `.graphql`); the pacer learns costs per name.
+    pub name: &'static str,
+    /// The document text as sent.
+    pub text: &'static str,
+}
+
+impl Document {
+    pub const fn new(name: &'static str, text: &'static str) -> Self {
+        Document { name, text }
+    }
+
+    /// The `# cost: N` annotation on the first line; `None` if it is missing or malformed.
+    pub fn annotated_cost(&self) -> Option<f64> {
+        parse_cost_annotation(self.text)
+    }
+
+    /// The annotated cost, or 10 (a mutation's base cost) when a document has no annotation —
+    /// never 0, so nothing is sent unpaced.
+    pub fn expected_cost(&self) -> f64 {
+        self.annotated_cost().unwrap_or(10.0)
+    }
+}
+
+/// Reads `# cost: N` from the first line of a document.
+pub fn parse_cost_annotation(text: &str) -> Option<f64> {
+    let first = text.lines().next()?.trim();
+    let rest = first.strip_prefix('#')?.trim_start();
+    let value = rest.strip_prefix("cost:")?.trim();
+    let v: f64 = value.parse().ok()?;
+    (v.is_finite() && v >= 0.0).then_some(v)
+}
+
+macro_rules! document {
+    ($(#[$meta:meta])* $ident:ident, $name:literal) => {
+        $(#[$meta])*
+        pub const $ident: Document =
+            Document::new($name, include_str!(concat!("../graphql/", $name, ".graphql")));
+    };
+}
+
+document!(LOCATIONS, "Locations");
+document!(PRODUCT_VARIANTS_PAGE, "ProductVariantsPage");
+document!(PRODUCT_VARIANTS_COUNT, "ProductVariantsCount");
+document!(LOCATION_INVENTORY_LEVELS, "LocationInventoryLevels");
+document!(INVENTORY_SET_QUANTITIES, "InventorySetQuantities");
+document!(BULK_OPERATION_RUN_QUERY, "BulkOperationRunQuery");
+document!(BULK_OPERATION_STATUS, "BulkOperationStatus");
+document!(
+    /// Inner query of a bulk operation (sent as a string variable, never executed directly).
+    BULK_VARIANTS_QUERY,
+    "BulkVariantsQuery"
+);
+document!(
+    /// Inner query of a bulk operation: locations → inventory levels.
+    BULK_LEVELS_QUERY,
+    "BulkLevelsQuery"
+);
+
+/// Every operation document the client sends directly (for validation tests).
+pub const OPERATIONS: &[Document] = &[
+    LOCATIONS,
+    PRODUCT_VARIANTS_PAGE,
+    PRODUCT_VARIANTS_COUNT,
+    LOCATION_INVENTORY_LEVELS,
+    INVENTORY_SET_QUANTITIES,
+    BULK_OPERATION_RUN_QUERY,
+    BULK_OPERATION_STATUS,
+];
+
+/// The inner queries of bulk operations.
+pub const BULK_QUERIES: &[Document] = &[BULK_VARIANTS_QUERY, BULK_LEVELS_QUERY];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_document_is_annotated() {
+        for doc in OPERATIONS.iter().chain(BULK_QUERIES) {
+            assert!(
+                doc.annotated_cost().is_some(),
+                "{} lacks a `# cost: N` first line",
+                doc.name
+            );
+        }
+    }
+
+    #[test]
+    fn inventory_mutation_stays_within_ten_points() {
+        assert_eq!(INVENTORY_SET_QUANTITIES.annotated_cost(), Some(10.0));
+        assert!(
+            INVENTORY_SET_QUANTITIES
+                .text
+                .contains("@idempotent(key: $key)")
+        );
+        assert!(
+            !INVENTORY_SET_QUANTITIES
+                .text
+                .contains("inventoryAdjustmentGroup {")
+        );
+    }
+
+    #[test]
+    fn annotation_parsing() {
+        assert_eq!(parse_cost_annotation("# cost: 12\nquery {}"), Some(12.0));
+        assert_eq!(parse_cost_annotation("#cost:3.5"), Some(3.5));
+        assert_eq!(parse_cost_annotation("query { a }"), None);
+        assert_eq!(parse_cost_annotation("# cost: lots"), None);
+        assert_eq!(parse_cost_annotation("# cost: -1"), None);
+        let d = Document::new("X", "query { a }");
+        assert_eq!(d.expected_cost(), 10.0);
+    }
+}

@@ -1,0 +1,474 @@
+//! Client-side model of Shopify's per-store leaky bucket, so that steady-state work never hits
+//! THROTTLED (DESIGN §6, reference §1.2).
+//!
+//! Shopify charges the *requested* cost of a query before running it and refunds the difference to
+//! the actual cost afterwards; every response tells us the bucket (`throttleStatus`). The model:
+//!
+//! * **reserve** before sending: refill the modelled balance at `restoreRate` since the last update
+//!   (capped at `maximumAvailable`), subtract the cost, and if the balance was short sleep exactly
+//!   `(cost − available) / restoreRate`. The balance may go negative: the next caller then waits for
+//!   the debt too, which queues concurrent callers in the order they reserved (fair, no lock held
+//!   while sleeping).
+//! * **observe** each response: resync the balance from `currentlyAvailable` (which already includes
+//!   Shopify's refund), minus what other callers have reserved but not yet had answered.
+//! * Before the first response the bucket is unknown: one request goes out as a probe and the others
+//!   wait for its answer instead of guessing a bucket size.
+//!
+//! [`BucketModel`] is the pure arithmetic (time passed in as seconds, unit-tested below);
+//! [`Pacer`] wraps it with a clock, sleeping and a wake-up for callers waiting on the probe.
+//! [`PacerRegistry`] hands out one pacer per store domain so all clients in a process share it.
+
+use crate::response::ThrottleStatus;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// What a reservation asks of its caller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Admission {
+    /// Send after waiting this many seconds (0 = at once). `probe` marks the first request of an
+    /// unknown bucket.
+    Go { wait_secs: f64, probe: bool },
+    /// The bucket is unknown and a probe is in flight: wait for its answer and try again.
+    AwaitProbe,
+}
+
+/// The pure leaky-bucket arithmetic. Times are seconds on any monotonic clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketModel {
+    known: bool,
+    probe_in_flight: bool,
+    capacity: f64,
+    available: f64,
+    restore_rate: f64,
+    updated_at: f64,
+    /// Sum of reservations whose response has not been observed yet.
+    in_flight: f64,
+    /// No request may start before this time (set by HTTP 429 `Retry-After`).
+    hold_until: f64,
+}
+
+impl Default for BucketModel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BucketModel {
+    /// A bucket we have not heard about yet.
+    pub fn new() -> Self {
+        BucketModel {
+            known: false,
+            probe_in_flight: false,
+            capacity: 0.0,
+            available: 0.0,
+            restore_rate: 0.0,
+            updated_at: 0.0,
+            in_flight: 0.0,
+            hold_until: 0.0,
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.known
+    }
+
+    /// The modelled balance at `now` (negative while callers are queued).
+    pub fn available_at(&self, now: f64) -> f64 {
+        if !self.known {
+            return 0.0;
+        }
+        let dt = (now - self.updated_at).max(0.0);
+        (self.available + dt * self.restore_rate).min(self.capacity)
+    }
+
+    pub fn capacity(&self) -> Option<f64> {
+        self.known.then_some(self.capacity)
+    }
+
+    pub fn restore_rate(&self) -> Option<f64> {
+        self.known.then_some(self.restore_rate)
+    }
+
+    /// Reserves `cost` points at `now`.
+    pub fn reserve(&mut self, cost: f64, now: f64) -> Admission {
+        if !self.known {
+            if self.probe_in_flight {
+                return Admission::AwaitProbe;
+            }
+            self.probe_in_flight = true;
+            self.in_flight += cost;
+            let wait_secs = (self.hold_until - now).max(0.0);
+            return Admission::Go {
+                wait_secs,
+                probe: true,
+            };
+        }
+        // A cost above the bucket could never be satisfied; wait for a full bucket instead.
+        let cost = cost.min(self.capacity).max(0.0);
+        let available = self.available_at(now);
+        let mut wait_secs = if available >= cost || self.restore_rate <= 0.0 {
+            0.0
+        } else {
+            (cost - available) / self.restore_rate
+        };
+        wait_secs = wait_secs.max(self.hold_until - now);
+        self.available = available - cost;
+        self.updated_at = now;
+        self.in_flight += cost;
+        Admission::Go {
+            wait_secs,
+            probe: false,
+        }
+    }
+
+    /// Resyncs from a response's `throttleStatus`, received at `now`, for a request that had
+    /// reserved `reserved` points.
+    pub fn observe(&mut self, status: ThrottleStatus, reserved: f64, now: f64) {
+        self.in_flight = (self.in_flight - reserved).max(0.0);
+        self.probe_in_flight = false;
+        self.known = true;
+        self.capacity = status.maximum_available.max(1.0);
+        self.restore_rate = status.restore_rate.max(0.0);
+        // Reservations of others not yet answered are not in Shopify's figure yet (conservative for
+        // those already received: they count twice until their own answer arrives).
+        self.available = (status.currently_available - self.in_flight).min(self.capacity);
+        self.updated_at = now;
+    }
+
+    /// A request ended without a `throttleStatus` (transport error, non-JSON answer). The points
+    /// stay spent (Shopify may have charged them); only the in-flight bookkeeping is undone.
+    pub fn release(&mut self, reserved: f64) {
+        self.in_flight = (self.in_flight - reserved).max(0.0);
+        self.probe_in_flight = false;
+    }
+
+    /// Nobody sends before `until` (HTTP 429 with `Retry-After`).
+    pub fn hold_until(&mut self, until: f64) {
+        self.hold_until = self.hold_until.max(until);
+    }
+}
+
+/// A reservation taken by [`Pacer::reserve`]; give it back with [`Pacer::observe`] or
+/// [`Pacer::release`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reservation {
+    pub cost: f64,
+    /// Seconds this caller slept for the bucket.
+    pub waited_secs: f64,
+}
+
+/// The shared pacer of one store.
+#[derive(Debug)]
+pub struct Pacer {
+    model: Mutex<BucketModel>,
+    probe_done: Notify,
+    epoch: Instant,
+    /// Last observed `requestedQueryCost` per document name.
+    learned_costs: Mutex<HashMap<String, f64>>,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pacer {
+    pub fn new() -> Self {
+        Pacer {
+            model: Mutex::new(BucketModel::new()),
+            probe_done: Notify::new(),
+            epoch: Instant::now(),
+            learned_costs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn now(&self) -> f64 {
+        self.epoch.elapsed().as_secs_f64()
+    }
+
+    fn model(&self) -> std::sync::MutexGuard<'_, BucketModel> {
+        self.model.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cost to reserve for a document: the larger of its annotation and the last observed
+    /// requested cost.
+    pub fn cost_for(&self, document: &str, annotated: f64) -> f64 {
+        let learned = self
+            .learned_costs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(document)
+            .copied();
+        learned.map_or(annotated, |l| l.max(annotated))
+    }
+
+    /// Records the requested cost Shopify reported for a document.
+    pub fn learn_cost(&self, document: &str, requested: f64) {
+        if requested.is_finite() && requested >= 0.0 {
+            self.learned_costs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(document.to_string(), requested);
+        }
+    }
+
+    /// Waits until `cost` points are (modelled to be) available and takes them.
+    pub async fn reserve(&self, cost: f64) -> Reservation {
+        let mut waited = 0.0;
+        loop {
+            let notified = self.probe_done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let admission = self.model().reserve(cost, self.now());
+            match admission {
+                Admission::Go { wait_secs, .. } => {
+                    if wait_secs > 0.0 {
+                        tokio::time::sleep(Duration::from_secs_f64(wait_secs)).await;
+                    }
+                    return Reservation {
+                        cost,
+                        waited_secs: waited + wait_secs,
+                    };
+                }
+                Admission::AwaitProbe => {
+                    let start = self.now();
+                    // The timeout only guards against a lost wake-up; the probe's answer normally ends the wait.
+                    let _ = tokio::time::timeout(Duration::from_secs(5), notified).await;
+                    waited += self.now() - start;
+                }
+            }
+        }
+    }
+
+    /// Feeds a response's throttle status back.
+    pub fn observe(&self, reservation: &Reservation, status: ThrottleStatus) {
+        let now = self.now();
+        self.model().observe(status, reservation.cost, now);
+        self.probe_done.notify_waiters();
+    }
+
+    /// The request ended without a throttle status.
+    pub fn release(&self, reservation: &Reservation) {
+        self.model().release(reservation.cost);
+        self.probe_done.notify_waiters();
+    }
+
+    /// Keeps every caller of this store waiting for `d` (HTTP 429 `Retry-After`).
+    pub fn hold_for(&self, d: Duration) {
+        let until = self.now() + d.as_secs_f64();
+        self.model().hold_until(until);
+    }
+
+    /// Modelled balance now, `None` before the first response.
+    pub fn available_now(&self) -> Option<f64> {
+        let m = self.model();
+        m.is_known().then(|| m.available_at(self.now()))
+    }
+
+    /// `(maximumAvailable, restoreRate)` as last reported.
+    pub fn bucket(&self) -> Option<(f64, f64)> {
+        let m = self.model();
+        Some((m.capacity()?, m.restore_rate()?))
+    }
+}
+
+/// One [`Pacer`] per store domain, shared by every client in the process.
+#[derive(Debug, Default)]
+pub struct PacerRegistry {
+    pacers: Mutex<HashMap<String, Arc<Pacer>>>,
+}
+
+impl PacerRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The process-wide registry.
+    pub fn global() -> &'static PacerRegistry {
+        static GLOBAL: OnceLock<PacerRegistry> = OnceLock::new();
+        GLOBAL.get_or_init(PacerRegistry::new)
+    }
+
+    /// The pacer of a store (domain compared case-insensitively), created on first use.
+    pub fn pacer_for(&self, store_domain: &str) -> Arc<Pacer> {
+        let key = store_domain.trim().to_ascii_lowercase();
+        self.pacers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_insert_with(|| Arc::new(Pacer::new()))
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(max: f64, avail: f64, rate: f64) -> ThrottleStatus {
+        ThrottleStatus {
+            maximum_available: max,
+            currently_available: avail,
+            restore_rate: rate,
+        }
+    }
+
+    fn go(a: Admission) -> f64 {
+        match a {
+            Admission::Go { wait_secs, .. } => wait_secs,
+            Admission::AwaitProbe => panic!("expected Go, got AwaitProbe"),
+        }
+    }
+
+    #[test]
+    fn first_request_probes_others_wait() {
+        let mut m = BucketModel::new();
+        assert_eq!(
+            m.reserve(10.0, 0.0),
+            Admission::Go {
+                wait_secs: 0.0,
+                probe: true
+            }
+        );
+        assert_eq!(m.reserve(10.0, 0.0), Admission::AwaitProbe);
+        m.observe(status(100.0, 90.0, 50.0), 10.0, 0.1);
+        assert!(m.is_known());
+        assert_eq!(go(m.reserve(10.0, 0.1)), 0.0);
+    }
+
+    #[test]
+    fn failed_probe_lets_the_next_caller_probe() {
+        let mut m = BucketModel::new();
+        go(m.reserve(10.0, 0.0));
+        m.release(10.0);
+        assert_eq!(
+            m.reserve(10.0, 0.0),
+            Admission::Go {
+                wait_secs: 0.0,
+                probe: true
+            }
+        );
+    }
+
+    #[test]
+    fn waits_exactly_the_shortfall_over_the_restore_rate() {
+        let mut m = BucketModel::new();
+        go(m.reserve(10.0, 0.0));
+        m.observe(status(100.0, 4.0, 50.0), 10.0, 1.0);
+        // 4 available, 10 needed → 6 / 50 = 0.12 s.
+        let w = go(m.reserve(10.0, 1.0));
+        assert!((w - 0.12).abs() < 1e-9, "{w}");
+        // The balance is now −6 at t=1.0; a second caller needs 16 more points → 0.32 s.
+        let w2 = go(m.reserve(10.0, 1.0));
+        assert!((w2 - 0.32).abs() < 1e-9, "{w2}");
+        // Later, restore catches up and nothing is owed.
+        assert!((m.available_at(1.32) - 0.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn refill_is_capped_at_the_bucket_size() {
+        let mut m = BucketModel::new();
+        go(m.reserve(1.0, 0.0));
+        m.observe(status(100.0, 0.0, 50.0), 1.0, 0.0);
+        assert_eq!(m.available_at(10.0), 100.0);
+        // A cost larger than the bucket waits only for a full bucket, not forever.
+        let w = go(m.reserve(500.0, 0.0));
+        assert!((w - 2.0).abs() < 1e-9, "{w}");
+    }
+
+    #[test]
+    fn resync_takes_refunds_and_keeps_other_reservations() {
+        let mut m = BucketModel::new();
+        go(m.reserve(1.0, 0.0));
+        m.observe(status(2000.0, 2000.0, 100.0), 1.0, 0.0);
+        // Two requests reserve 752 each; the first is answered having actually cost 40.
+        go(m.reserve(752.0, 0.0));
+        go(m.reserve(752.0, 0.0));
+        assert!((m.available_at(0.0) - 496.0).abs() < 1e-9);
+        m.observe(status(2000.0, 1960.0, 100.0), 752.0, 0.0);
+        // The refund is visible, the second reservation is still held back.
+        assert!((m.available_at(0.0) - (1960.0 - 752.0)).abs() < 1e-9);
+        m.observe(status(2000.0, 1920.0, 100.0), 752.0, 0.0);
+        assert!((m.available_at(0.0) - 1920.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn hold_delays_everyone() {
+        let mut m = BucketModel::new();
+        go(m.reserve(1.0, 0.0));
+        m.observe(status(100.0, 100.0, 10.0), 1.0, 0.0);
+        m.hold_until(3.0);
+        assert!((go(m.reserve(1.0, 1.0)) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn steady_state_throughput_matches_restore_rate() {
+        // Simulate a server bucket and a sequential client with 5 ms latency; count throttles.
+        let (cap, rate, cost, latency) = (100.0_f64, 50.0_f64, 10.0_f64, 0.005_f64);
+        let mut server_avail = cap;
+        let mut server_t = 0.0_f64;
+        let mut m = BucketModel::new();
+        let mut t = 0.0_f64;
+        let mut throttled = 0;
+        let mut points = 0.0;
+        while t < 20.0 {
+            let w = go(m.reserve(cost, t));
+            t += w;
+            // server side
+            server_avail = (server_avail + (t - server_t) * rate).min(cap);
+            server_t = t;
+            if server_avail + 1e-9 < cost {
+                throttled += 1;
+            } else {
+                server_avail -= cost;
+                points += cost;
+            }
+            t += latency;
+            let st = status(cap, (server_avail + latency * rate).min(cap), rate);
+            m.observe(st, cost, t);
+        }
+        assert_eq!(throttled, 0);
+        let theoretical = cap + rate * t;
+        assert!(points / theoretical >= 0.9, "{points} of {theoretical}");
+    }
+
+    #[tokio::test]
+    async fn registry_shares_pacers_per_store() {
+        let r = PacerRegistry::new();
+        let a = r.pacer_for("A.myshopify.com");
+        let b = r.pacer_for("a.myshopify.com");
+        let c = r.pacer_for("c.myshopify.com");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        let res = a.reserve(5.0).await;
+        assert_eq!(res.waited_secs, 0.0);
+        a.observe(&res, status(100.0, 95.0, 50.0));
+        assert_eq!(b.bucket(), Some((100.0, 50.0)));
+        a.learn_cost("Doc", 12.0);
+        assert_eq!(b.cost_for("Doc", 10.0), 12.0);
+        assert_eq!(b.cost_for("Doc", 20.0), 20.0);
+        assert_eq!(b.cost_for("Other", 3.0), 3.0);
+    }
+
+    #[tokio::test]
+    async fn callers_wait_for_the_probe_answer() {
+        let p = Arc::new(Pacer::new());
+        let probe = p.reserve(10.0).await;
+        let p2 = p.clone();
+        let waiter = tokio::spawn(async move { p2.reserve(10.0).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiter.is_finished(),
+            "second caller must wait for the probe"
+        );
+        p.observe(&probe, status(100.0, 90.0, 50.0));
+        let r = tokio::time::timeout(Duration::from_secs(2), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(r.waited_secs > 0.0);
+    }
+}

@@ -1,0 +1,316 @@
+//! One GraphQL call: pace, send, classify, retry.
+//!
+//! Every attempt reserves the document's cost from the store's [`Pacer`](crate::Pacer) first and
+//! feeds the answer's `throttleStatus` back, so pacing is not optional for any caller. Retried:
+//! THROTTLED (200 body) and 429 (waiting what the bucket or `Retry-After` says), 502/503/504,
+//! top-level INTERNAL_SERVER_ERROR and transport failures (backoff). Not retried: 401/403,
+//! MAX_COST_EXCEEDED, validation and other top-level errors. A mutation whose answer was lost is
+//! resent unchanged — inventory mutations carry their `@idempotent` key inside the request, so the
+//! resend cannot apply twice.
+
+use crate::client::ShopifyClient;
+use crate::documents::Document;
+use crate::error::ShopifyError;
+use crate::response::{GraphQlResponse, Verdict};
+use crate::retry::{Transient, is_retryable_status, parse_retry_after};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+
+/// What one HTTP exchange produced.
+enum Attempt {
+    Done(GraphQlResponse),
+    Retry(Transient),
+    Fail(ShopifyError),
+}
+
+const TOKEN_HEADER: &str = "X-Shopify-Access-Token";
+
+impl ShopifyClient {
+    /// Sends `document` with `variables` and returns the response once it has no top-level errors
+    /// (its `data` may still carry `userErrors`, which are the caller's business).
+    pub async fn execute(
+        &self,
+        document: &Document,
+        variables: Value,
+    ) -> Result<GraphQlResponse, ShopifyError> {
+        let body = json!({ "query": document.text, "variables": variables });
+        let body =
+            serde_json::to_vec(&body).map_err(|e| ShopifyError::Unexpected(e.to_string()))?;
+        let attempts_allowed = self.config.max_retries.saturating_add(1);
+        let mut last = None;
+        for attempt in 0..attempts_allowed {
+            let cost = self.pacer.cost_for(document.name, document.expected_cost());
+            let reservation = self.pacer.reserve(cost).await;
+            let outcome = self.attempt(document, &body, &reservation).await;
+            let transient = match outcome {
+                Attempt::Done(r) => return Ok(r),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Retry(t) => t,
+            };
+            tracing::warn!(
+                document = document.name,
+                attempt = attempt + 1,
+                of = attempts_allowed,
+                failure = ?transient,
+                "shopify call failed transiently"
+            );
+            if attempt + 1 < attempts_allowed {
+                match &transient {
+                    // The pacer already knows how long the bucket needs (throttleStatus or Retry-After);
+                    // without either, back off.
+                    Transient::Throttled {
+                        retry_after: Some(_),
+                        ..
+                    } => {}
+                    Transient::Throttled {
+                        retry_after: None, ..
+                    } if self.pacer.bucket().is_some() => {}
+                    _ => tokio::time::sleep(self.config.backoff.delay(attempt)).await,
+                }
+            }
+            last = Some(transient);
+        }
+        Err(match last {
+            Some(Transient::Throttled { message, .. }) => ShopifyError::Throttled {
+                attempts: attempts_allowed,
+                message,
+            },
+            Some(Transient::Upstream { status, message }) => ShopifyError::Upstream {
+                status,
+                attempts: attempts_allowed,
+                message,
+            },
+            Some(Transient::Transport { message }) => ShopifyError::Transport {
+                attempts: attempts_allowed,
+                message,
+            },
+            None => ShopifyError::Unexpected("no attempt was made".into()),
+        })
+    }
+
+    async fn attempt(
+        &self,
+        document: &Document,
+        body: &[u8],
+        reservation: &crate::pacer::Reservation,
+    ) -> Attempt {
+        self.http_attempts.fetch_add(1, Ordering::Relaxed);
+        let mut token = match HeaderValue::from_str(&self.config.access_token) {
+            Ok(v) => v,
+            Err(_) => {
+                self.pacer.release(reservation);
+                return Attempt::Fail(ShopifyError::InvalidRequest(
+                    "access token is not a valid header value".into(),
+                ));
+            }
+        };
+        token.set_sensitive(true);
+        let sent = self
+            .http
+            .post(&self.config.graphql_url)
+            .header(TOKEN_HEADER, token)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                self.pacer.release(reservation);
+                return Attempt::Retry(Transient::Transport {
+                    message: describe_reqwest(e),
+                });
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = parse_retry_after(
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let bytes = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                self.pacer.release(reservation);
+                return Attempt::Retry(Transient::Transport {
+                    message: describe_reqwest(e),
+                });
+            }
+        };
+        let parsed = GraphQlResponse::parse(&bytes);
+        // Feed the pacer whatever the answer says about the bucket, whatever the status.
+        match parsed.as_ref().ok().and_then(|r| r.throttle_status()) {
+            Some(ts) => self.pacer.observe(reservation, ts),
+            None => self.pacer.release(reservation),
+        }
+        if let Ok(r) = &parsed
+            && let Some(cost) = r.cost
+        {
+            if let Some(requested) = cost.requested {
+                self.pacer.learn_cost(document.name, requested);
+            }
+            if let Some(actual) = cost.actual {
+                self.add_points(actual);
+            }
+        }
+        let snippet = || body_snippet(&bytes, &parsed);
+        match status {
+            200..=299 => {}
+            401 | 403 => {
+                return Attempt::Fail(ShopifyError::Auth {
+                    status,
+                    message: snippet(),
+                });
+            }
+            429 => {
+                self.throttled.fetch_add(1, Ordering::Relaxed);
+                if let Some(d) = retry_after {
+                    self.pacer.hold_for(d);
+                }
+                return Attempt::Retry(Transient::Throttled {
+                    message: format!("HTTP 429: {}", snippet()),
+                    retry_after,
+                });
+            }
+            s if is_retryable_status(s) => {
+                return Attempt::Retry(Transient::Upstream {
+                    status: s,
+                    message: snippet(),
+                });
+            }
+            s if s >= 500 => {
+                return Attempt::Fail(ShopifyError::Upstream {
+                    status: s,
+                    attempts: 1,
+                    message: snippet(),
+                });
+            }
+            s => {
+                return Attempt::Fail(ShopifyError::Rejected {
+                    code: format!("HTTP_{s}"),
+                    message: snippet(),
+                });
+            }
+        }
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => return Attempt::Retry(Transient::Transport { message: e }),
+        };
+        match parsed.verdict() {
+            Verdict::Ok => {
+                if parsed.data.is_none() {
+                    return Attempt::Fail(ShopifyError::Unexpected(
+                        "response without data or errors".into(),
+                    ));
+                }
+                Attempt::Done(parsed)
+            }
+            Verdict::Throttled => {
+                self.throttled.fetch_add(1, Ordering::Relaxed);
+                Attempt::Retry(Transient::Throttled {
+                    message: "THROTTLED".into(),
+                    retry_after: None,
+                })
+            }
+            Verdict::MaxCostExceeded(message) => {
+                Attempt::Fail(ShopifyError::MaxCostExceeded { message })
+            }
+            Verdict::AccessDenied(message) => Attempt::Fail(ShopifyError::Auth {
+                status: 403,
+                message,
+            }),
+            Verdict::Internal(message) => Attempt::Retry(Transient::Upstream {
+                status: 500,
+                message,
+            }),
+            Verdict::Rejected { code, message } => {
+                Attempt::Fail(ShopifyError::Rejected { code, message })
+            }
+        }
+    }
+
+    /// Plain GET of a bulk result (a signed URL: no token is sent), with the same retry policy for
+    /// transport failures and 5xx. Returns the response for streaming.
+    pub(crate) async fn get_with_retries(
+        &self,
+        url: &str,
+    ) -> Result<reqwest::Response, ShopifyError> {
+        let attempts_allowed = self.config.max_retries.saturating_add(1);
+        let mut last = String::new();
+        let mut last_status = None;
+        for attempt in 0..attempts_allowed {
+            if attempt > 0 {
+                tokio::time::sleep(self.config.backoff.delay(attempt - 1)).await;
+            }
+            match self.http.get(url).send().await {
+                Ok(r) if r.status().is_success() => return Ok(r),
+                Ok(r) => {
+                    let s = r.status().as_u16();
+                    if !(is_retryable_status(s) || s == 429) {
+                        return Err(ShopifyError::Rejected {
+                            code: format!("HTTP_{s}"),
+                            message: "bulk result download refused".into(),
+                        });
+                    }
+                    last_status = Some(s);
+                    last = format!("bulk result download answered {s}");
+                }
+                Err(e) => {
+                    last_status = None;
+                    last = describe_reqwest(e);
+                }
+            }
+        }
+        Err(match last_status {
+            Some(status) => ShopifyError::Upstream {
+                status,
+                attempts: attempts_allowed,
+                message: last,
+            },
+            None => ShopifyError::Transport {
+                attempts: attempts_allowed,
+                message: last,
+            },
+        })
+    }
+}
+
+/// A short, token-free description of an error answer for logs and errors.
+fn body_snippet(bytes: &[u8], parsed: &Result<GraphQlResponse, String>) -> String {
+    if let Ok(r) = parsed
+        && !r.errors.is_empty()
+    {
+        return r
+            .errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    let text = String::from_utf8_lossy(bytes);
+    text.chars().take(200).collect()
+}
+
+fn describe_reqwest(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_body() || e.is_decode() {
+        "body"
+    } else {
+        "request"
+    };
+    // `without_url` keeps signed bulk URLs out of messages.
+    let e = e.without_url();
+    let mut message = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
