@@ -8,7 +8,8 @@
 //! ```text
 //! queued ──► running ──► succeeded | succeeded_with_warnings | failed
 //!   ▲  │        │  └──► queued (continuation after the deadline, seq+1)
-//!   │  └─► deferred (lease held) ──► queued (re-sent with a delay, seq+1) / skipped (too many deferrals)
+//!   │  └─► deferred (lease held, re-sent with a delay, seq+1) ──► running / skipped (too many deferrals)
+//!   │           running ──► skipped (nothing to do, with the reason)
 //!   └──────────────┘
 //! ```
 
@@ -52,8 +53,8 @@ impl JobStatus {
         use JobStatus::*;
         match (self, to) {
             (Queued, Running | Deferred | Failed | Skipped) => true,
-            (Deferred, Queued | Running | Failed | Skipped) => true,
-            (Running, Running | Queued | Succeeded | SucceededWithWarnings | Failed) => true,
+            (Deferred, Queued | Running | Deferred | Failed | Skipped) => true,
+            (Running, Running | Queued | Succeeded | SucceededWithWarnings | Failed | Skipped) => true,
             _ => false,
         }
     }

@@ -1,0 +1,66 @@
+//! Runtime tuning, read once from the environment with safe defaults.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// How long a `(shop, category)` lease lives without a heartbeat. A crashed run's lease expires after
+    /// this, and a redelivered message takes the job over.
+    pub lease_ttl_secs: i64,
+    /// Deferrals (lease held by another run) before a job ends `skipped`.
+    pub max_deferrals: u32,
+    /// Delay of a deferred job's next message (SQS allows at most 900 s).
+    pub deferral_delay_secs: u32,
+    /// Stop this long before the invocation deadline and continue in a fresh message.
+    pub deadline_margin: Duration,
+    /// Upper bound of one invocation's work regardless of the Lambda deadline (None = deadline only).
+    pub max_run: Option<Duration>,
+    /// The queue's `maxReceiveCount`: on the last receive a retryable failure becomes final.
+    pub max_receive_count: u32,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            lease_ttl_secs: 300,
+            max_deferrals: 10,
+            deferral_delay_secs: 60,
+            deadline_margin: Duration::from_secs(60),
+            max_run: None,
+            max_receive_count: 5,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// Defaults overridden by `LEASE_TTL_SECS`, `MAX_DEFERRALS`, `DEFERRAL_DELAY_SECS`,
+    /// `DEADLINE_MARGIN_SECS`, `MAX_RUN_SECS`, `MAX_RECEIVE_COUNT`.
+    pub fn from_env() -> Result<Self, String> {
+        let mut c = RuntimeConfig::default();
+        fn num<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+            match std::env::var(name) {
+                Ok(v) => v.parse().map(Some).map_err(|_| format!("{name}='{v}' is not a valid number")),
+                Err(_) => Ok(None),
+            }
+        }
+        if let Some(v) = num("LEASE_TTL_SECS")? {
+            c.lease_ttl_secs = v;
+        }
+        if let Some(v) = num("MAX_DEFERRALS")? {
+            c.max_deferrals = v;
+        }
+        if let Some(v) = num::<u32>("DEFERRAL_DELAY_SECS")? {
+            c.deferral_delay_secs = v.min(900);
+        }
+        if let Some(v) = num("DEADLINE_MARGIN_SECS")? {
+            c.deadline_margin = Duration::from_secs(v);
+        }
+        if let Some(v) = num("MAX_RUN_SECS")? {
+            c.max_run = Some(Duration::from_secs(v));
+        }
+        if let Some(v) = num("MAX_RECEIVE_COUNT")? {
+            c.max_receive_count = v;
+        }
+        Ok(c)
+    }
+}
