@@ -162,22 +162,39 @@ impl ShopifyClient {
         Ok(out)
     }
 
-    /// The catalogue: counted first, then paged or read in bulk by `bulk_threshold`. If the count
-    /// query is refused (an older API or a partial simulator) the catalogue is paged.
+    /// The catalogue: counted first (`productVariantsCount`, 1 point), then paged or read in bulk
+    /// by `bulk_threshold`. If the count query is refused (an older API or a partial simulator)
+    /// the catalogue is paged, switching to bulk once more than `bulk_threshold` variants were
+    /// seen with pages left.
     pub async fn all_variants(&self) -> Result<Vec<ShopifyVariant>, ShopifyError> {
+        let threshold = self.config.bulk_threshold;
         match self.variant_count().await {
-            Ok(n) if n as u128 > self.config.bulk_threshold as u128 => {
-                tracing::info!(
-                    variants = n,
-                    threshold = self.config.bulk_threshold,
-                    "reading the catalogue in bulk"
-                );
+            Ok(n) if n as u128 > threshold as u128 => {
+                tracing::info!(variants = n, threshold, "reading the catalogue in bulk");
                 self.variants_bulk().await
             }
             Ok(_) => self.variants_paged().await,
             Err(ShopifyError::Rejected { code, message }) => {
                 tracing::warn!(%code, %message, "productVariantsCount refused; paging the catalogue");
-                self.variants_paged().await
+                let (variants, complete) = self
+                    .paginate_up_to(
+                        &PRODUCT_VARIANTS_PAGE,
+                        json!({}),
+                        &["productVariants"],
+                        threshold,
+                        variant_from_node,
+                    )
+                    .await?;
+                if complete {
+                    Ok(variants)
+                } else {
+                    tracing::info!(
+                        threshold,
+                        "catalogue larger than the bulk threshold; switching to bulk"
+                    );
+                    drop(variants);
+                    self.variants_bulk().await
+                }
             }
             Err(e) => Err(e),
         }

@@ -38,8 +38,24 @@ impl ShopifyClient {
         document: &Document,
         variables: Value,
         path: &[&str],
-        mut map: impl FnMut(&Value) -> Option<T>,
+        map: impl FnMut(&Value) -> Option<T>,
     ) -> Result<Vec<T>, ShopifyError> {
+        let (items, _) = self
+            .paginate_up_to(document, variables, path, usize::MAX, map)
+            .await?;
+        Ok(items)
+    }
+
+    /// Like [`paginate`](Self::paginate), but stops once more than `limit` items were read while
+    /// further pages exist; the flag says whether the connection was read to its end.
+    pub async fn paginate_up_to<T>(
+        &self,
+        document: &Document,
+        variables: Value,
+        path: &[&str],
+        limit: usize,
+        mut map: impl FnMut(&Value) -> Option<T>,
+    ) -> Result<(Vec<T>, bool), ShopifyError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -60,7 +76,10 @@ impl ShopifyClient {
             })?;
             out.extend(page.nodes.iter().filter_map(&mut map));
             if !page.page_info.has_next_page {
-                return Ok(out);
+                return Ok((out, true));
+            }
+            if out.len() > limit {
+                return Ok((out, false));
             }
             match page.page_info.end_cursor {
                 Some(c) if after.as_deref() != Some(c.as_str()) => after = Some(c),
