@@ -46,8 +46,9 @@ impl ShopifyClient {
         Ok(items)
     }
 
-    /// Like [`paginate`](Self::paginate), but stops once more than `limit` items were read while
-    /// further pages exist; the flag says whether the connection was read to its end.
+    /// Like [`paginate`](Self::paginate), but stops once `limit` or more items were read while
+    /// further pages exist (so the connection has more than `limit`); the flag says whether the
+    /// connection was read to its end.
     pub async fn paginate_up_to<T>(
         &self,
         document: &Document,
@@ -78,7 +79,7 @@ impl ShopifyClient {
             if !page.page_info.has_next_page {
                 return Ok((out, true));
             }
-            if out.len() > limit {
+            if out.len() >= limit {
                 return Ok((out, false));
             }
             match page.page_info.end_cursor {

@@ -1,0 +1,488 @@
+//! The client against the Shopify simulator over real HTTP on 127.0.0.1: pacing, retries through
+//! injected faults, idempotent resends, non-retried failures, userErrors as data, bulk reads.
+
+use shopify_sim::{FaultConfig, FaultKind, ShopifySim, SimConfig, VariantSeed};
+use shopsync_domain::SyncError;
+use shopsync_domain::inventory::{QuantityChange, SetQuantitiesRequest};
+use shopsync_domain::ports::ShopifyInventoryApi;
+use shopsync_shopify::retry::Backoff;
+use shopsync_shopify::{
+    API_VERSION, Document, Pacer, PacerRegistry, ShopifyClient, ShopifyClientConfig, ShopifyError,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SHOP: &str = "test-shop.myshopify.com";
+const TOKEN: &str = "shpat_test_token";
+
+fn config(sim: &ShopifySim) -> ShopifyClientConfig {
+    let mut c = ShopifyClientConfig::for_store(
+        &format!(
+            "{}/{{shop_domain}}/admin/api/{{version}}/graphql.json",
+            sim.base_url()
+        ),
+        SHOP,
+        TOKEN,
+    );
+    assert_eq!(c.graphql_url, sim.graphql_url(SHOP, API_VERSION));
+    c.max_retries = 8;
+    c.request_timeout = Duration::from_secs(5);
+    c.bulk_poll_interval = Duration::from_millis(50);
+    c.backoff = Backoff {
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(400),
+    };
+    c
+}
+
+fn client(sim: &ShopifySim) -> ShopifyClient {
+    ShopifyClient::new(config(sim), Arc::new(Pacer::new())).unwrap()
+}
+
+async fn start(cfg: SimConfig) -> ShopifySim {
+    let sim = ShopifySim::start(cfg).await.expect("simulator starts");
+    sim.store(SHOP).set_access_token(TOKEN);
+    sim
+}
+
+fn request(key: &str, rows: Vec<QuantityChange>) -> SetQuantitiesRequest {
+    SetQuantitiesRequest {
+        idempotency_key: key.into(),
+        name: "available".into(),
+        reason: "correction".into(),
+        reference_document_uri: Some("gid://shopsync/Job/test".into()),
+        quantities: rows,
+    }
+}
+
+fn row(item: &str, loc: &str, qty: i64, from: Option<i64>) -> QuantityChange {
+    QuantityChange {
+        inventory_item_id: item.into(),
+        location_id: loc.into(),
+        quantity: qty,
+        change_from_quantity: from,
+    }
+}
+
+/// A cheap document whose actual cost equals its requested cost when the shop has 10 locations.
+const TEN_LOCATIONS: Document = Document::new(
+    "TenLocations",
+    "# cost: 12\nquery TenLocations { locations(first: 10) { nodes { id } } }",
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pacing_drains_a_small_bucket_without_throttling() {
+    let sim = start(SimConfig {
+        bucket_size: 100.0,
+        restore_rate: 50.0,
+        time_scale: 10.0,
+        ..Default::default()
+    })
+    .await;
+    let store = sim.store(SHOP);
+    for i in 0..10 {
+        store.add_location(&format!("L{i}"));
+    }
+    let c = client(&sim);
+    let started = Instant::now();
+    let mut calls = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        c.execute(&TEN_LOCATIONS, serde_json::json!({}))
+            .await
+            .unwrap();
+        calls += 1;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let stats = sim.stats();
+    assert_eq!(stats.throttled, 0, "simulator saw THROTTLED");
+    assert_eq!(c.throttled_count(), 0);
+    let (max, rate) = c.pacer().bucket().unwrap();
+    assert_eq!(
+        (max, rate),
+        (100.0, 500.0),
+        "restoreRate is reported per real second"
+    );
+    let theoretical = max + rate * elapsed;
+    let ratio = stats.points_consumed / theoretical;
+    eprintln!(
+        "{calls} calls, {:.0} points in {elapsed:.2}s, {:.1}% of theoretical",
+        stats.points_consumed,
+        ratio * 100.0
+    );
+    assert!(ratio >= 0.9, "throughput {ratio:.3} of theoretical");
+    assert!((c.cost_points_used() - stats.points_consumed).abs() < 1e-6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_share_the_store_pacer() {
+    let sim = start(SimConfig {
+        bucket_size: 100.0,
+        restore_rate: 50.0,
+        time_scale: 10.0,
+        ..Default::default()
+    })
+    .await;
+    let store = sim.store(SHOP);
+    for i in 0..10 {
+        store.add_location(&format!("L{i}"));
+    }
+    let registry = PacerRegistry::new();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let c = ShopifyClient::new(config(&sim), registry.pacer_for(SHOP)).unwrap();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                c.execute(&TEN_LOCATIONS, serde_json::json!({}))
+                    .await
+                    .unwrap();
+            }
+            c.throttled_count()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 0);
+    }
+    assert_eq!(sim.stats().throttled, 0);
+    assert_eq!(sim.stats().requests, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_writes_survive_injected_faults() {
+    let sim = start(SimConfig {
+        time_scale: 10.0,
+        ..Default::default()
+    })
+    .await;
+    let store = sim.store(SHOP);
+    let locs: Vec<String> = (0..3)
+        .map(|i| store.add_location(&format!("Warehouse {i}")))
+        .collect();
+    let items = store.seed_catalogue(600, &locs, "SKU-", |v, l| (v * 3 + l) as i64);
+    sim.set_faults(FaultConfig {
+        rate: 0.2,
+        seed: 42,
+        kinds: FaultKind::ALL.to_vec(),
+    });
+    let c = client(&sim);
+
+    let locations = c.locations().await.unwrap();
+    assert_eq!(
+        locations.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+        locs
+    );
+    assert!(locations.iter().all(|l| l.is_active));
+
+    let variants = c.variants_paged().await.unwrap();
+    assert_eq!(variants.len(), 600);
+    let got: BTreeSet<_> = variants
+        .iter()
+        .map(|v| v.inventory_item_id.clone())
+        .collect();
+    assert_eq!(got, items.iter().cloned().collect());
+    assert!(
+        variants
+            .iter()
+            .all(|v| v.tracked && v.sku.as_deref().is_some_and(|s| s.starts_with("SKU-")))
+    );
+
+    let expected: BTreeMap<(String, String), i64> = store
+        .levels()
+        .into_iter()
+        .map(|(i, l, q)| ((i, l), q))
+        .collect();
+    let mut read = BTreeMap::new();
+    for l in &locs {
+        for lvl in c.levels_at(l).await.unwrap() {
+            read.insert((lvl.inventory_item_id, lvl.location_id), lvl.available);
+        }
+    }
+    assert_eq!(read, expected);
+
+    // Writes: 30 batches of 20 rows at the first location, each under its own key.
+    for (b, chunk) in items.chunks(20).enumerate() {
+        let rows = chunk
+            .iter()
+            .map(|i| {
+                let current = expected[&(i.clone(), locs[0].clone())];
+                row(i, &locs[0], current + 1000, Some(current))
+            })
+            .collect();
+        let outcome = c
+            .set_quantities(&request(&format!("job-f/batch-{b}"), rows))
+            .await
+            .unwrap();
+        assert!(outcome.user_errors.is_empty(), "{:?}", outcome.user_errors);
+    }
+    for i in &items {
+        assert_eq!(
+            store.available(i, &locs[0]),
+            Some(expected[&(i.clone(), locs[0].clone())] + 1000)
+        );
+    }
+    let per_key: HashMap<(String, String), usize> =
+        store
+            .adjustment_log()
+            .into_iter()
+            .fold(HashMap::new(), |mut m, a| {
+                *m.entry((a.inventory_item_id, a.idempotency_key))
+                    .or_default() += 1;
+                m
+            });
+    assert!(
+        per_key.values().all(|n| *n == 1),
+        "an adjustment was applied twice"
+    );
+    assert_eq!(per_key.len(), 600);
+    let stats = sim.stats();
+    assert!(
+        stats.injected_faults >= 3,
+        "faults were injected: {stats:?}"
+    );
+    // 1 locations page + 3 variant pages + 3×3 level pages + 30 mutations = 43 calls, plus one
+    // resend per injected fault (Slow answers arrive before the client's timeout, so they cost none).
+    assert!(
+        c.http_attempts() > 43 && c.http_attempts() <= 43 + stats.injected_faults,
+        "{stats:?}, attempts {}",
+        c.http_attempts()
+    );
+    eprintln!(
+        "{stats:?}, client attempts {}, throttled {}",
+        c.http_attempts(),
+        c.throttled_count()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mutation_lost_after_apply_is_resent_and_applied_once() {
+    let sim = start(SimConfig::default()).await;
+    let store = sim.store(SHOP);
+    let loc = store.add_location("Main");
+    let p = store.add_product(
+        "P",
+        &[VariantSeed {
+            sku: Some("A".into()),
+            barcode: None,
+            tracked: true,
+        }],
+    );
+    let item = p.inventory_item_ids[0].clone();
+    store.set_available(&item, &loc, 0);
+    let c = client(&sim);
+    // Warm the pacer so the faults hit the mutations.
+    c.locations().await.unwrap();
+    sim.set_faults(FaultConfig {
+        rate: 0.5,
+        seed: 3,
+        kinds: vec![FaultKind::DropAfterApply],
+    });
+    for n in 1..=10i64 {
+        let outcome = c
+            .set_quantities(&request(
+                &format!("job-d/batch-{n}"),
+                vec![row(&item, &loc, n, Some(n - 1))],
+            ))
+            .await
+            .unwrap();
+        assert!(outcome.user_errors.is_empty(), "{:?}", outcome.user_errors);
+    }
+    assert_eq!(store.available(&item, &loc), Some(10));
+    let log = store.adjustment_log();
+    assert_eq!(log.len(), 10, "each key applied exactly once: {log:?}");
+    let stats = sim.stats();
+    assert!(stats.injected_faults > 0);
+    assert_eq!(
+        stats.idempotent_replays, stats.injected_faults,
+        "every dropped answer was replayed from its key"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_cost_exceeded_is_not_retried() {
+    let sim = start(SimConfig {
+        max_query_cost: 100.0,
+        ..Default::default()
+    })
+    .await;
+    sim.store(SHOP).add_location("Main");
+    let c = client(&sim);
+    let err = c.list_locations().await.unwrap_err();
+    assert!(
+        matches!(err, ShopifyError::MaxCostExceeded { .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(c.http_attempts(), 1);
+    assert_eq!(sim.stats().requests, 1);
+    let e: SyncError = err.into();
+    assert!(matches!(e, SyncError::Rejected { ref code, .. } if code == "MAX_COST_EXCEEDED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_token_is_not_retried() {
+    let sim = start(SimConfig::default()).await;
+    let mut cfg = config(&sim);
+    cfg.access_token = "shpat_wrong".into();
+    let c = ShopifyClient::new(cfg, Arc::new(Pacer::new())).unwrap();
+    let err = c.locations().await.unwrap_err();
+    assert!(
+        matches!(err, SyncError::Auth { status: 401, .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert!(
+        !err.to_string().contains("shpat_"),
+        "no token in messages: {err}"
+    );
+    assert_eq!(c.http_attempts(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_errors_come_back_as_data() {
+    let sim = start(SimConfig::default()).await;
+    let store = sim.store(SHOP);
+    let loc = store.add_location("Main");
+    let p = store.add_product(
+        "P",
+        &[VariantSeed {
+            sku: Some("A".into()),
+            barcode: None,
+            tracked: true,
+        }],
+    );
+    let item = p.inventory_item_ids[0].clone();
+    store.set_available(&item, &loc, 5);
+    let c = client(&sim);
+    let outcome = c
+        .set_quantities(&request(
+            "job-u/1",
+            vec![
+                row(&item, &loc, 7, Some(5)),
+                row(&item, "gid://shopify/Location/999999", 1, None),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert!(!outcome.user_errors.is_empty());
+    let e = &outcome.user_errors[0];
+    assert_eq!(e.code.as_deref(), Some("INVALID_LOCATION"), "{e:?}");
+    assert_eq!(e.quantity_row(), Some(1));
+    // Stale compare-and-swap.
+    let outcome = c
+        .set_quantities(&request("job-u/2", vec![row(&item, &loc, 9, Some(4))]))
+        .await
+        .unwrap();
+    assert_eq!(outcome.user_errors.len(), 1);
+    assert_eq!(
+        outcome.user_errors[0].code.as_deref(),
+        Some("CHANGE_FROM_QUANTITY_STALE")
+    );
+    assert_eq!(outcome.user_errors[0].quantity_row(), Some(0));
+    assert_eq!(store.available(&item, &loc), Some(5));
+    // A one-row call costs the 10 points the document promises.
+    let before = c.cost_points_used();
+    c.set_quantities(&request("job-u/3", vec![row(&item, &loc, 6, Some(5))]))
+        .await
+        .unwrap();
+    assert_eq!(c.cost_points_used() - before, 10.0);
+    assert_eq!(store.available(&item, &loc), Some(6));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_250_rows_are_refused_before_sending() {
+    let sim = start(SimConfig::default()).await;
+    let c = client(&sim);
+    let rows = (0..251)
+        .map(|i| {
+            row(
+                &format!("gid://shopify/InventoryItem/{i}"),
+                "gid://shopify/Location/1",
+                1,
+                None,
+            )
+        })
+        .collect();
+    let err = c
+        .set_quantities(&request("job-r/1", rows))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::Rejected { ref code, .. } if code == "INVALID_REQUEST"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("251"));
+    assert_eq!(c.http_attempts(), 0);
+    assert_eq!(sim.stats().requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_catalogue_and_levels_match_the_seeded_store() {
+    let sim = start(SimConfig {
+        time_scale: 20.0,
+        ..Default::default()
+    })
+    .await;
+    let store = sim.store(SHOP);
+    let locs: Vec<String> = (0..2)
+        .map(|i| store.add_location(&format!("W{i}")))
+        .collect();
+    let items = store.seed_catalogue(2000, &locs, "BULK-", |v, l| (v % 97) as i64 + l as i64);
+    let mut cfg = config(&sim);
+    cfg.bulk_threshold = 500;
+    let c = ShopifyClient::new(cfg, Arc::new(Pacer::new())).unwrap();
+
+    let variants = c.variants().await.unwrap();
+    assert_eq!(variants.len(), 2000);
+    let by_item: HashMap<_, _> = variants
+        .iter()
+        .map(|v| (v.inventory_item_id.clone(), v))
+        .collect();
+    for (n, item) in items.iter().enumerate() {
+        let v = by_item[item];
+        assert_eq!(v.sku.as_deref(), Some(format!("BULK-{n:06}").as_str()));
+        assert!(v.tracked);
+        assert!(v.product_id.starts_with("gid://shopify/Product/"));
+    }
+    // The switch to bulk happened after at most 3 pages of 250: far fewer points than 8 pages.
+    assert!(
+        c.cost_points_used() < 8.0 * 252.0,
+        "{}",
+        c.cost_points_used()
+    );
+
+    let mut levels: Vec<_> = c
+        .all_levels_bulk(&[])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.inventory_item_id, l.location_id, l.available))
+        .collect();
+    let mut expected = store.levels();
+    levels.sort();
+    expected.sort();
+    assert_eq!(levels.len(), 4000);
+    assert_eq!(levels, expected);
+    let only_first = c.all_levels_bulk(&locs[..1]).await.unwrap();
+    assert_eq!(only_first.len(), 2000);
+    assert!(only_first.iter().all(|l| l.location_id == locs[0]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_bulk_result_and_unknown_location() {
+    let sim = start(SimConfig {
+        time_scale: 20.0,
+        ..Default::default()
+    })
+    .await;
+    let c = client(&sim);
+    assert!(c.variants_bulk().await.unwrap().is_empty());
+    let err = c
+        .levels_at("gid://shopify/Location/424242")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::NotFound(_) | SyncError::Rejected { .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+}
