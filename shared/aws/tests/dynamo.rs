@@ -185,6 +185,27 @@ async fn list_jobs_is_newest_first_and_filters_by_status() {
     );
     assert!(failed.iter().all(|j| j.status == JobStatus::Failed));
 
+    // Pages of 2 (fewer than asked for): the listing follows LastEvaluatedKey, same answers.
+    let paged = store.clone().with_page_size(2);
+    let ids_of = |jobs: Vec<JobRecord>| jobs.into_iter().map(|j| j.job_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids_of(paged.list_jobs("DEMO", None, 100).await.unwrap()),
+        expected
+    );
+    assert_eq!(
+        ids_of(paged.list_jobs("DEMO", None, 7).await.unwrap()),
+        expected[..7].to_vec()
+    );
+    assert_eq!(
+        ids_of(
+            paged
+                .list_jobs("DEMO", Some(JobStatus::Failed), 100)
+                .await
+                .unwrap()
+        ),
+        expected_failed
+    );
+
     let queued = store
         .list_jobs("DEMO", Some(JobStatus::Queued), 3)
         .await
@@ -258,7 +279,8 @@ async fn leases_exclude_others_until_they_expire() {
         }
     );
 
-    // Heartbeat by the owner extends; by someone else fails.
+    // Heartbeat by the owner extends; by someone else fails. A lease is held up to and
+    // including its expires_at second.
     assert!(
         store
             .heartbeat("DEMO", "default", "w1", 100, now + 40)
@@ -273,7 +295,7 @@ async fn leases_exclude_others_until_they_expire() {
     );
     assert_eq!(
         store
-            .acquire("DEMO", "default", "w2", 60, now + 139)
+            .acquire("DEMO", "default", "w2", 60, now + 140)
             .await
             .unwrap(),
         LeaseOutcome::Held {
@@ -446,6 +468,8 @@ async fn settings_round_trip_and_list_shops_uses_the_index() {
         vec!["ALPHA", "MID-1", "ZETA"]
     );
     assert_eq!(shops[0], alpha);
+    let paged = store.clone().with_page_size(1).list_shops().await.unwrap();
+    assert_eq!(paged, shops);
 }
 
 #[tokio::test]
@@ -520,6 +544,9 @@ async fn a_thousand_levels_are_saved_and_loaded_back_exactly() {
     assert_eq!(expected.len(), 1000);
     assert_eq!(store.load_levels("DEMO").await.unwrap(), expected);
     assert!(store.load_levels("OTHER").await.unwrap().is_empty());
+    // Small pages: many LastEvaluatedKey round trips, same result.
+    let paged = store.clone().with_page_size(37);
+    assert_eq!(paged.load_levels("DEMO").await.unwrap(), expected);
 
     // Update a few (with a duplicate key in the same call: the last one wins).
     let updates = vec![

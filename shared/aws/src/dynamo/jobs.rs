@@ -10,7 +10,7 @@
 //! that `list_jobs(status)` is a Query on the sparse index, and `expires_at` (30 days after the last
 //! update) so DynamoDB TTL removes old runs.
 
-use super::{DynamoStore, GSI1, Item, JOB_TTL_SECS, body, keys, n, query_all, s, to_json};
+use super::{DynamoStore, GSI1, Item, JOB_TTL_SECS, body, keys, n, s, to_json};
 use crate::errors::storage;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -133,7 +133,8 @@ impl JobStore for DynamoStore {
                     .key_condition_expression("gsi1pk = :p")
                     .expression_attribute_values(":p", s(keys::job_status_gsi_pk(shop, status)))
                     .scan_index_forward(false);
-                query_all(query, Some(limit), "Query jobs by status on gsi1").await?
+                self.query_all(query, Some(limit), "Query jobs by status on gsi1")
+                    .await?
             }
         };
         items.iter().map(|item| body(item, "job record")).collect()

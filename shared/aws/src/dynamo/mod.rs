@@ -110,6 +110,8 @@ pub mod keys {
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// `Limit` of every Query page (None: DynamoDB's 1 MB pages).
+    page_size: Option<usize>,
 }
 
 impl DynamoStore {
@@ -123,7 +125,15 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.to_string(),
+            page_size: None,
         }
+    }
+
+    /// Read listings in pages of at most `items` (bounds the work per call; tests use it to force
+    /// many pages). `0` is treated as 1.
+    pub fn with_page_size(mut self, items: usize) -> DynamoStore {
+        self.page_size = Some(items.max(1));
+        self
     }
 
     pub fn table_name(&self) -> &str {
@@ -173,7 +183,7 @@ impl DynamoStore {
             .expression_attribute_values(":prefix", s(prefix))
             .consistent_read(true)
             .scan_index_forward(forward);
-        query_all(query, max, op).await
+        self.query_all(query, max, op).await
     }
 
     /// `BatchWriteItem` for any number of requests: chunks of at most 25, `UnprocessedItems` resent
@@ -212,31 +222,41 @@ impl DynamoStore {
 }
 
 /// Runs a prepared Query to the end (or until `max` items), following `LastEvaluatedKey`.
-pub(crate) async fn query_all(
-    query: QueryFluentBuilder,
-    max: Option<usize>,
-    op: &str,
-) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let mut q = query.clone().set_exclusive_start_key(start.take());
-        if let Some(max) = max {
-            let remaining = max.saturating_sub(items.len()).max(1);
-            q = q.limit(i32::try_from(remaining).unwrap_or(i32::MAX));
+impl DynamoStore {
+    /// Runs a prepared Query to the end (or until `max` items), following `LastEvaluatedKey`.
+    pub(crate) async fn query_all(
+        &self,
+        query: QueryFluentBuilder,
+        max: Option<usize>,
+        op: &str,
+    ) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = query.clone().set_exclusive_start_key(start.take());
+            let remaining = max.map(|m| m.saturating_sub(items.len()).max(1));
+            let limit = match (remaining, self.page_size) {
+                (Some(r), Some(p)) => Some(r.min(p)),
+                (r, p) => r.or(p),
+            };
+            if let Some(limit) = limit {
+                q = q.limit(i32::try_from(limit).unwrap_or(i32::MAX));
+            }
+            let out = q.send().await.map_err(|e| storage(op, e))?;
+            items.extend(out.items.unwrap_or_default());
+            if let Some(m) = max
+                && items.len() >= m
+            {
+                items.truncate(m);
+                break;
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
         }
-        let out = q.send().await.map_err(|e| storage(op, e))?;
-        items.extend(out.items.unwrap_or_default());
-        if max.is_some_and(|m| items.len() >= m) {
-            items.truncate(max.unwrap_or(usize::MAX));
-            break;
-        }
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => break,
-        }
+        Ok(items)
     }
-    Ok(items)
 }
 
 /// Cut write requests into `BatchWriteItem`-sized chunks (≤ 25). Never trust the server to reject a

@@ -4,7 +4,7 @@
 //! table, because every scheduled run reads it. Listing shops is a Query on the index (in code
 //! order, since `gsi1sk` is the code), never a Scan of a table that also holds every job and level.
 
-use super::{DynamoStore, GSI1, SHOPS_GSI_PK, body, keys, query_all, s, to_json};
+use super::{DynamoStore, GSI1, SHOPS_GSI_PK, body, keys, s, to_json};
 use crate::errors::storage;
 use async_trait::async_trait;
 use shopsync_domain::ShopSettings;
@@ -51,7 +51,7 @@ impl SettingsStore for DynamoStore {
             .key_condition_expression("gsi1pk = :p")
             .expression_attribute_values(":p", s(SHOPS_GSI_PK))
             .scan_index_forward(true);
-        let items = query_all(query, None, "Query shops on gsi1").await?;
+        let items = self.query_all(query, None, "Query shops on gsi1").await?;
         items
             .iter()
             .map(|item| body(item, "shop settings"))
