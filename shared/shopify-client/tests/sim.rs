@@ -486,3 +486,51 @@ async fn empty_bulk_result_and_unknown_location() {
     );
     assert!(!err.is_retryable());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_bounded_and_end_in_retryable_errors() {
+    let sim = start(SimConfig::default()).await;
+    sim.store(SHOP).add_location("Main");
+    let cases = [
+        (FaultKind::Http503, "upstream"),
+        (FaultKind::Throttled, "throttled"),
+        (FaultKind::DropBeforeApply, "transport"),
+    ];
+    for (kind, expected) in cases {
+        sim.set_faults(FaultConfig {
+            rate: 1.0,
+            seed: 1,
+            kinds: vec![kind],
+        });
+        let mut cfg = config(&sim);
+        cfg.max_retries = 2;
+        let c = ShopifyClient::new(cfg, Arc::new(Pacer::new())).unwrap();
+        let err = c.list_locations().await.unwrap_err();
+        assert_eq!(c.http_attempts(), 3, "{kind:?}: 1 attempt + 2 retries");
+        assert!(err.is_retryable(), "{err:?}");
+        match (expected, &err) {
+            (
+                "upstream",
+                ShopifyError::Upstream {
+                    status: 503,
+                    attempts: 3,
+                    ..
+                },
+            ) => {}
+            ("throttled", ShopifyError::Throttled { attempts: 3, .. }) => {
+                assert_eq!(c.throttled_count(), 3)
+            }
+            ("transport", ShopifyError::Transport { attempts: 3, .. }) => {}
+            _ => panic!("{kind:?} ended in {err:?}"),
+        }
+        let sync: SyncError = err.into();
+        assert!(sync.is_retryable());
+    }
+    // Nothing listening at all.
+    let mut cfg = config(&sim);
+    cfg.graphql_url = "http://127.0.0.1:9/nothing/graphql.json".into();
+    cfg.max_retries = 1;
+    let c = ShopifyClient::new(cfg, Arc::new(Pacer::new())).unwrap();
+    let err = c.locations().await.unwrap_err();
+    assert!(matches!(err, SyncError::Transport { .. }), "{err:?}");
+}
