@@ -190,9 +190,7 @@ impl DynamoStore {
     /// with exponential backoff.
     async fn batch_write(&self, requests: Vec<WriteRequest>, op: &str) -> Result<()> {
         for chunk in chunk_requests(requests) {
-            let mut pending = chunk;
-            let mut attempt = 0;
-            while !pending.is_empty() {
+            write_until_processed(chunk, op, BATCH_RETRIES, |pending| async move {
                 let out = self
                     .client
                     .batch_write_item()
@@ -200,22 +198,12 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(|e| storage(op, e))?;
-                pending = out
+                Ok(out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                attempt += 1;
-                if attempt > BATCH_RETRIES {
-                    return Err(shopsync_domain::SyncError::Storage(format!(
-                        "{op}: {} writes still unprocessed after {BATCH_RETRIES} retries (throttled)",
-                        pending.len()
-                    )));
-                }
-                tokio::time::sleep(backoff(attempt)).await;
-            }
+                    .unwrap_or_default())
+            })
+            .await?;
         }
         Ok(())
     }
@@ -257,6 +245,37 @@ impl DynamoStore {
         }
         Ok(items)
     }
+}
+
+/// Send one chunk, then resend whatever `send` reports unprocessed (DynamoDB's answer to throttling)
+/// with exponential backoff, at most `retries` times.
+async fn write_until_processed<T, F, Fut>(
+    chunk: Vec<T>,
+    op: &str,
+    retries: u32,
+    mut send: F,
+) -> Result<()>
+where
+    F: FnMut(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>>>,
+{
+    let mut pending = chunk;
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        pending = send(pending).await?;
+        if pending.is_empty() {
+            break;
+        }
+        attempt += 1;
+        if attempt > retries {
+            return Err(shopsync_domain::SyncError::Storage(format!(
+                "{op}: {} writes still unprocessed after {retries} retries (throttled)",
+                pending.len()
+            )));
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+    Ok(())
 }
 
 /// Cut write requests into `BatchWriteItem`-sized chunks (≤ 25). Never trust the server to reject a
@@ -363,6 +382,40 @@ mod tests {
         let chunks = chunk_requests((0..26).collect::<Vec<_>>());
         assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), vec![25, 1]);
         assert!(chunk_requests(Vec::<u8>::new()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn unprocessed_items_are_resent_until_done() {
+        let mut calls: Vec<Vec<u32>> = Vec::new();
+        let result = write_until_processed((0..25).collect(), "test", 8, |pending: Vec<u32>| {
+            calls.push(pending.clone());
+            // The service takes the first half of every call and hands the rest back.
+            let rest = pending[pending.len().div_ceil(2)..].to_vec();
+            async move { Ok(rest) }
+        })
+        .await;
+        assert!(result.is_ok(), "{result:?}");
+        let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![25, 12, 6, 3, 1]);
+        assert_eq!(calls.last().unwrap(), &vec![24]);
+    }
+
+    #[tokio::test]
+    async fn persistent_throttling_becomes_a_retryable_error() {
+        let mut calls = 0;
+        let err =
+            write_until_processed(vec![1, 2, 3], "BatchWriteItem x", 2, |pending: Vec<u32>| {
+                calls += 1;
+                async move { Ok(pending) }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(calls, 3, "the first call and two retries");
+        assert!(err.is_retryable());
+        assert!(
+            err.to_string().contains("3 writes still unprocessed"),
+            "{err}"
+        );
     }
 
     #[test]
