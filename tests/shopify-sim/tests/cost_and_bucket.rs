@@ -12,14 +12,22 @@ use shopify_sim::SimConfig;
 async fn requested_and_actual_cost_follow_the_rules() {
     let f = fixture(SimConfig::default(), 3, 2).await;
     let b = f
-        .gql("{ locations(first: 50) { nodes { id name } pageInfo { hasNextPage } } }", json!({}))
+        .gql(
+            "{ locations(first: 50) { nodes { id name } pageInfo { hasNextPage } } }",
+            json!({}),
+        )
         .await;
     let cost = &b["extensions"]["cost"];
     assert_eq!(cost["requestedQueryCost"], 52);
     assert_eq!(cost["actualQueryCost"], 4, "2 + 2 returned nodes");
     assert_eq!(cost["throttleStatus"]["maximumAvailable"], 2000);
     assert_eq!(cost["throttleStatus"]["restoreRate"], 100);
-    assert!(cost["throttleStatus"]["currentlyAvailable"].as_f64().unwrap() >= 1995.0);
+    assert!(
+        cost["throttleStatus"]["currentlyAvailable"]
+            .as_f64()
+            .unwrap()
+            >= 1995.0
+    );
 
     let q = "{ inventoryItems(first: 10) { edges { cursor node { id inventoryLevels(first: 5) { nodes { id quantities(names: [\"available\"]) { name quantity } } } } } } }";
     let b = f.gql(q, json!({})).await;
@@ -54,7 +62,10 @@ async fn throttled_when_bucket_drained() {
     assert!(b.get("data").is_none());
     assert!(b["extensions"]["cost"]["actualQueryCost"].is_null());
     assert_eq!(b["extensions"]["cost"]["requestedQueryCost"], 10);
-    assert_eq!(b["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"], 0);
+    assert_eq!(
+        b["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"],
+        0
+    );
     let s = f.sim.stats();
     assert_eq!(s.throttled, 1);
     assert_eq!(s.mutation_calls, 3);
@@ -72,7 +83,10 @@ async fn refill_runs_on_simulated_time() {
     let q = "{ productVariants(first: 98) { nodes { id } } }";
     let b = f.gql(q, json!({})).await;
     assert_eq!(b["extensions"]["cost"]["actualQueryCost"], 100);
-    assert_eq!(b["extensions"]["cost"]["throttleStatus"]["restoreRate"], 500, "per real second");
+    assert_eq!(
+        b["extensions"]["cost"]["throttleStatus"]["restoreRate"], 500,
+        "per real second"
+    );
     let b = f.gql(q, json!({})).await;
     assert_eq!(code(&b), "THROTTLED", "{b}");
     // 250 ms real = 12.5 s simulated = 125 points: the bucket is full again.
@@ -85,7 +99,8 @@ async fn refill_runs_on_simulated_time() {
 #[tokio::test]
 async fn max_cost_exceeded_is_not_charged() {
     let f = fixture(SimConfig::default(), 1, 1).await;
-    let q = "{ inventoryItems(first: 250) { nodes { inventoryLevels(first: 10) { nodes { id } } } } }";
+    let q =
+        "{ inventoryItems(first: 250) { nodes { inventoryLevels(first: 10) { nodes { id } } } } }";
     let b = f.gql(q, json!({})).await;
     assert_eq!(code(&b), "MAX_COST_EXCEEDED", "{b}");
     assert_eq!(
@@ -94,16 +109,24 @@ async fn max_cost_exceeded_is_not_charged() {
     );
     assert_eq!(b["errors"][0]["extensions"]["cost"], 3252);
     assert_eq!(b["errors"][0]["extensions"]["maxCost"], 1000);
-    assert_eq!(b["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"], 2000);
+    assert_eq!(
+        b["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"],
+        2000
+    );
     assert_eq!(f.sim.stats().points_consumed, 0.0);
 }
 
 #[tokio::test]
 async fn first_over_250_is_refused() {
     let f = fixture(SimConfig::default(), 1, 1).await;
-    let b = f.gql("{ locations(first: 251) { nodes { id } } }", json!({})).await;
+    let b = f
+        .gql("{ locations(first: 251) { nodes { id } } }", json!({}))
+        .await;
     assert!(b.get("data").is_none(), "{b}");
     assert!(b["errors"][0]["message"].as_str().unwrap().contains("250"));
     let b = f.gql("{ locations { nodes { id } } }", json!({})).await;
-    assert_eq!(b["errors"][0]["message"], "you must provide one of first or last");
+    assert_eq!(
+        b["errors"][0]["message"],
+        "you must provide one of first or last"
+    );
 }

@@ -14,7 +14,9 @@ async fn applies_available_and_on_hand_and_logs() {
         row(&f.items[1], &f.locations[1], 10, Some(10)), // unchanged: no change row
         row(&f.items[2], &f.locations[0], 4, None),
     ]);
-    let b = f.gql(SET_QTY, json!({"input": input, "key": "job-1-batch-0"})).await;
+    let b = f
+        .gql(SET_QTY, json!({"input": input, "key": "job-1-batch-0"}))
+        .await;
     let p = &b["data"]["inventorySetQuantities"];
     assert_eq!(p["userErrors"], json!([]), "{b}");
     let changes = p["inventoryAdjustmentGroup"]["changes"].as_array().unwrap();
@@ -36,15 +38,23 @@ async fn applies_available_and_on_hand_and_logs() {
 
     // Nothing changes → group null.
     let input = set_input(vec![row(&f.items[0], &f.locations[0], 15, Some(15))]);
-    let b = f.gql(SET_QTY, json!({"input": input, "key": "job-1-batch-1"})).await;
+    let b = f
+        .gql(SET_QTY, json!({"input": input, "key": "job-1-batch-1"}))
+        .await;
     assert!(b["data"]["inventorySetQuantities"]["inventoryAdjustmentGroup"].is_null());
 }
 
 #[tokio::test]
 async fn more_than_250_rows_is_an_input_size_error() {
     let f = fixture(SimConfig::default(), 251, 1).await;
-    let rows = f.items.iter().map(|i| row(i, &f.locations[0], 1, None)).collect();
-    let b = f.gql(SET_QTY_MIN, json!({"input": set_input(rows), "key": "big"})).await;
+    let rows = f
+        .items
+        .iter()
+        .map(|i| row(i, &f.locations[0], 1, None))
+        .collect();
+    let b = f
+        .gql(SET_QTY_MIN, json!({"input": set_input(rows), "key": "big"}))
+        .await;
     assert_eq!(code(&b), "MAX_INPUT_SIZE_EXCEEDED", "{b}");
     assert_eq!(
         b["errors"][0]["message"],
@@ -53,9 +63,18 @@ async fn more_than_250_rows_is_an_input_size_error() {
     assert!(b.get("data").is_none());
     assert!(f.store.adjustment_log().is_empty());
     // 250 rows are fine.
-    let rows = f.items[..250].iter().map(|i| row(i, &f.locations[0], 1, None)).collect();
-    let b = f.gql(SET_QTY_MIN, json!({"input": set_input(rows), "key": "big"})).await;
-    assert_eq!(b["data"]["inventorySetQuantities"]["userErrors"], json!([]), "{b}");
+    let rows = f.items[..250]
+        .iter()
+        .map(|i| row(i, &f.locations[0], 1, None))
+        .collect();
+    let b = f
+        .gql(SET_QTY_MIN, json!({"input": set_input(rows), "key": "big"}))
+        .await;
+    assert_eq!(
+        b["data"]["inventorySetQuantities"]["userErrors"],
+        json!([]),
+        "{b}"
+    );
     assert_eq!(f.store.adjustment_log().len(), 250);
 }
 
@@ -64,7 +83,9 @@ async fn missing_change_from_quantity_is_a_top_level_error_and_keeps_the_key() {
     let f = fixture(SimConfig::default(), 1, 1).await;
     let input = json!({"name": "available", "reason": "correction",
         "quantities": [{"inventoryItemId": f.items[0], "locationId": f.locations[0], "quantity": 5}]});
-    let b = f.gql(SET_QTY_MIN, json!({"input": input, "key": "k1"})).await;
+    let b = f
+        .gql(SET_QTY_MIN, json!({"input": input, "key": "k1"}))
+        .await;
     assert_eq!(code(&b), "INVALID_FIELD_ARGUMENTS", "{b}");
     assert_eq!(
         b["errors"][0]["message"],
@@ -75,8 +96,14 @@ async fn missing_change_from_quantity_is_a_top_level_error_and_keeps_the_key() {
     assert_eq!(f.store.available(&f.items[0], &f.locations[0]), Some(10));
     // The key was not consumed.
     let good = set_input(vec![row(&f.items[0], &f.locations[0], 5, Some(10))]);
-    let b = f.gql(SET_QTY_MIN, json!({"input": good, "key": "k1"})).await;
-    assert_eq!(b["data"]["inventorySetQuantities"]["userErrors"], json!([]), "{b}");
+    let b = f
+        .gql(SET_QTY_MIN, json!({"input": good, "key": "k1"}))
+        .await;
+    assert_eq!(
+        b["data"]["inventorySetQuantities"]["userErrors"],
+        json!([]),
+        "{b}"
+    );
     assert_eq!(f.store.available(&f.items[0], &f.locations[0]), Some(5));
 }
 
@@ -92,7 +119,9 @@ async fn missing_idempotent_directive_and_blank_key() {
         "The @idempotent directive is required for this mutation but was not provided."
     );
     assert!(b["data"]["inventorySetQuantities"].is_null());
-    let b = f.gql(SET_QTY_MIN, json!({"input": input, "key": "  "})).await;
+    let b = f
+        .gql(SET_QTY_MIN, json!({"input": input, "key": "  "}))
+        .await;
     assert_eq!(code(&b), "BAD_REQUEST", "{b}");
     assert_eq!(f.store.available(&f.items[0], &f.locations[0]), Some(10));
 }
@@ -102,12 +131,20 @@ async fn removed_compare_fields_are_variable_errors() {
     let f = fixture(SimConfig::default(), 1, 1).await;
     let mut input = set_input(vec![row(&f.items[0], &f.locations[0], 5, None)]);
     input["ignoreCompareQuantity"] = json!(true);
-    let b = f.gql(SET_QTY_MIN, json!({"input": input, "key": "x"})).await;
+    let b = f
+        .gql(SET_QTY_MIN, json!({"input": input, "key": "x"}))
+        .await;
     assert_eq!(code(&b), "INVALID_VARIABLE", "{b}");
-    assert!(b["errors"][0]["message"].as_str().unwrap().contains("ignoreCompareQuantity (Field is not defined on InventorySetQuantitiesInput)"));
+    assert!(
+        b["errors"][0]["message"].as_str().unwrap().contains(
+            "ignoreCompareQuantity (Field is not defined on InventorySetQuantitiesInput)"
+        )
+    );
     let mut input = set_input(vec![row(&f.items[0], &f.locations[0], 5, None)]);
     input["quantities"][0]["compareQuantity"] = json!(10);
-    let b = f.gql(SET_QTY_MIN, json!({"input": input, "key": "x"})).await;
+    let b = f
+        .gql(SET_QTY_MIN, json!({"input": input, "key": "x"}))
+        .await;
     assert_eq!(code(&b), "INVALID_VARIABLE", "{b}");
     assert_eq!(f.store.available(&f.items[0], &f.locations[0]), Some(10));
 }
@@ -119,11 +156,19 @@ async fn stale_change_from_applies_nothing() {
         row(&f.items[0], &f.locations[0], 20, Some(10)),
         row(&f.items[1], &f.locations[0], 20, Some(7)),
     ]);
-    let b = f.gql(SET_QTY, json!({"input": input, "key": "stale"})).await;
+    let b = f
+        .gql(SET_QTY, json!({"input": input, "key": "stale"}))
+        .await;
     let p = &b["data"]["inventorySetQuantities"];
     assert!(p["inventoryAdjustmentGroup"].is_null());
-    assert_eq!(p["userErrors"][0]["code"], "CHANGE_FROM_QUANTITY_STALE", "{b}");
-    assert_eq!(p["userErrors"][0]["field"], json!(["input", "quantities", "1", "changeFromQuantity"]));
+    assert_eq!(
+        p["userErrors"][0]["code"], "CHANGE_FROM_QUANTITY_STALE",
+        "{b}"
+    );
+    assert_eq!(
+        p["userErrors"][0]["field"],
+        json!(["input", "quantities", "1", "changeFromQuantity"])
+    );
     assert_eq!(p["userErrors"].as_array().unwrap().len(), 1);
     assert_eq!(f.store.available(&f.items[0], &f.locations[0]), Some(10));
     assert!(f.store.adjustment_log().is_empty());
@@ -142,17 +187,27 @@ async fn user_errors_for_bad_rows() {
         row(&f.items[0], &f.locations[1], 2, None),
     ]});
     let b = f.gql(SET_QTY, json!({"input": input, "key": "bad"})).await;
-    let errs = b["data"]["inventorySetQuantities"]["userErrors"].as_array().unwrap().clone();
+    let errs = b["data"]["inventorySetQuantities"]["userErrors"]
+        .as_array()
+        .unwrap()
+        .clone();
     let codes: Vec<&str> = errs.iter().map(|e| e["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, vec![
-        "INVALID_INVENTORY_ITEM",
-        "INVALID_LOCATION",
-        "ITEM_NOT_STOCKED_AT_LOCATION",
-        "INVALID_QUANTITY_TOO_HIGH",
-        "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
-        "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
-    ], "{b}");
-    assert_eq!(errs[0]["field"], json!(["input", "quantities", "0", "inventoryItemId"]));
+    assert_eq!(
+        codes,
+        vec![
+            "INVALID_INVENTORY_ITEM",
+            "INVALID_LOCATION",
+            "ITEM_NOT_STOCKED_AT_LOCATION",
+            "INVALID_QUANTITY_TOO_HIGH",
+            "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
+            "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
+        ],
+        "{b}"
+    );
+    assert_eq!(
+        errs[0]["field"],
+        json!(["input", "quantities", "0", "inventoryItemId"])
+    );
     let mut bad = set_input(vec![row(&f.items[0], &f.locations[0], 1, None)]);
     bad["name"] = json!("committed");
     bad["reason"] = json!("because");
@@ -177,7 +232,10 @@ async fn idempotent_replay_applies_once_and_mismatch_is_refused() {
     let other = set_input(vec![row(&f.items[0], &f.locations[0], 4, Some(3))]);
     let c = f.gql(SET_QTY, json!({"input": other, "key": "same"})).await;
     let p = &c["data"]["inventorySetQuantities"];
-    assert_eq!(p["userErrors"][0]["code"], "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "{c}");
+    assert_eq!(
+        p["userErrors"][0]["code"], "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+        "{c}"
+    );
     assert!(p["inventoryAdjustmentGroup"].is_null());
     assert_eq!(f.store.available(&f.items[0], &f.locations[0]), Some(3));
     assert_eq!(f.store.adjustment_log().len(), 1);

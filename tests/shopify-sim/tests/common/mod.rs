@@ -50,7 +50,10 @@ impl Fixture {
             .expect("send");
         let status = r.status().as_u16();
         let text = r.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Json::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Json::String(text)),
+        )
     }
 
     pub async fn gql(&self, query: &str, variables: Json) -> Json {
@@ -95,5 +98,7 @@ pub fn set_input(rows: Vec<Json>) -> Json {
 }
 
 pub fn code(body: &Json) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
 }
