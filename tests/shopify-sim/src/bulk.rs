@@ -354,12 +354,12 @@ fn emit<'a>(
     if let Some(p) = parent_id {
         row.insert("__parentId".into(), Json::String(p.to_string()));
     }
-    file.jsonl.push_str(&Json::Object(row.clone()).to_string());
+    // Validation guarantees that a parent of a nested connection selects `id`.
+    let my_id = row.get("id").and_then(|v| v.as_str()).map(str::to_string);
+    file.jsonl.push_str(&Json::Object(row).to_string());
     file.jsonl.push('\n');
     file.objects += 1;
 
-    // Validation guarantees that a parent of a nested connection selects `id`.
-    let my_id = row.get("id").and_then(|v| v.as_str()).map(str::to_string);
     let nt = n.node_type();
     for (_, fs) in doc.collect(nt, &node_sels) {
         let f = fs[0];

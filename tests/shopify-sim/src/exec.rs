@@ -357,10 +357,10 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                 "InventoryQuantityInput must include the following argument: changeFromQuantity.",
                 "INVALID_FIELD_ARGUMENTS",
             );
-            if let Some(var) = self.doc.arg_variable(f, "input") {
-                if let Some(Json::Array(l)) = self.doc.var_locs.get(&var) {
-                    e.extra_locations.extend(l.iter().cloned());
-                }
+            if let Some(var) = self.doc.arg_variable(f, "input")
+                && let Some(Json::Array(l)) = self.doc.var_locs.get(&var)
+            {
+                e.extra_locations.extend(l.iter().cloned());
             }
             return Err(e);
         }
@@ -471,7 +471,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                         },
                         len,
                         |st, pos| {
-                            search.matches_variant(st, pos).then(|| {
+                            search.matches_variant(st, pos).then_some({
                                 if variants {
                                     Obj::Variant(pos)
                                 } else {

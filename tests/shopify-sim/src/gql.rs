@@ -120,11 +120,12 @@ impl<'a> Doc<'a> {
                     if !self.included(&s.directives) {
                         continue;
                     }
-                    if let Some(f) = self.frags.get(s.fragment_name.as_str()) {
-                        if rt.matches(&f.type_condition) && seen.insert(f.name.as_str()) {
-                            self.collect_into(rt, &f.selection_set, out, seen);
-                            seen.remove(f.name.as_str());
-                        }
+                    if let Some(f) = self.frags.get(s.fragment_name.as_str())
+                        && rt.matches(&f.type_condition)
+                        && seen.insert(f.name.as_str())
+                    {
+                        self.collect_into(rt, &f.selection_set, out, seen);
+                        seen.remove(f.name.as_str());
                     }
                 }
             }
@@ -190,10 +191,10 @@ pub(crate) fn to_json(v: &Value, vars: &Map<String, Json>) -> Json {
             let mut m = Map::new();
             for (k, val) in fields {
                 // A variable that was not provided leaves the field absent, as in GraphQL.
-                if let Value::Variable(name) = val.as_ref() {
-                    if !vars.contains_key(name.as_str()) {
-                        continue;
-                    }
+                if let Value::Variable(name) = val.as_ref()
+                    && !vars.contains_key(name.as_str())
+                {
+                    continue;
                 }
                 m.insert(k.to_string(), to_json(val, vars));
             }

@@ -207,20 +207,21 @@ pub(crate) fn input_problems(input: &Json) -> Vec<InputProblem> {
                     });
                 }
             }
-            if let Some(v) = r.get("changeFromQuantity") {
-                if !v.is_null() && !is_int(v) {
-                    out.push(InputProblem {
-                        path: vec![
-                            "quantities".into(),
-                            i.to_string(),
-                            "changeFromQuantity".into(),
-                        ],
-                        explanation: format!("Could not coerce value {v} to Int"),
-                        type_name: "InventoryQuantityInput",
-                        field: "changeFromQuantity".into(),
-                        undefined: false,
-                    });
-                }
+            if let Some(v) = r.get("changeFromQuantity")
+                && !v.is_null()
+                && !is_int(v)
+            {
+                out.push(InputProblem {
+                    path: vec![
+                        "quantities".into(),
+                        i.to_string(),
+                        "changeFromQuantity".into(),
+                    ],
+                    explanation: format!("Could not coerce value {v} to Int"),
+                    type_name: "InventoryQuantityInput",
+                    field: "changeFromQuantity".into(),
+                    undefined: false,
+                });
             }
         }
     }
