@@ -236,6 +236,49 @@ impl ShopifyClient {
         Ok(out)
     }
 
+    /// Every `available` level at `location_ids`: paged per location for a small catalogue, one
+    /// bulk query for a large one (more than `bulk_threshold` variants, by `productVariantsCount`;
+    /// when the count is refused, by paging the first location up to the threshold).
+    pub async fn levels_for(
+        &self,
+        location_ids: &[String],
+    ) -> Result<Vec<InventoryLevel>, ShopifyError> {
+        let Some(first) = location_ids.first() else {
+            return Ok(Vec::new());
+        };
+        let threshold = self.config.bulk_threshold;
+        let mut out = Vec::new();
+        let mut rest = location_ids;
+        match self.variant_count().await {
+            Ok(n) if n as u128 > threshold as u128 => {
+                return self.all_levels_bulk(location_ids).await;
+            }
+            Ok(_) => {}
+            Err(ShopifyError::Rejected { .. }) => {
+                let (levels, complete) = self
+                    .paginate_up_to(
+                        &LOCATION_INVENTORY_LEVELS,
+                        json!({ "locationId": first }),
+                        &["location", "inventoryLevels"],
+                        threshold,
+                        |node| level_from_node(node, first),
+                    )
+                    .await?;
+                if !complete {
+                    drop(levels);
+                    return self.all_levels_bulk(location_ids).await;
+                }
+                out = levels;
+                rest = &location_ids[1..];
+            }
+            Err(e) => return Err(e),
+        }
+        for id in rest {
+            out.extend(self.location_levels(id).await?);
+        }
+        Ok(out)
+    }
+
     /// One `inventorySetQuantities` call.
     pub async fn set_inventory_quantities(
         &self,
@@ -265,6 +308,10 @@ impl ShopifyInventoryApi for ShopifyClient {
 
     async fn levels_at(&self, location_id: &str) -> Result<Vec<InventoryLevel>, SyncError> {
         Ok(self.location_levels(location_id).await?)
+    }
+
+    async fn levels(&self, location_ids: &[String]) -> Result<Vec<InventoryLevel>, SyncError> {
+        Ok(self.levels_for(location_ids).await?)
     }
 
     async fn set_quantities(

@@ -167,6 +167,7 @@ async fn reads_and_writes_survive_injected_faults() {
     let c = client(&sim);
 
     let locations = c.locations().await.unwrap();
+    assert_eq!(c.levels(&[]).await.unwrap(), vec![]);
     assert_eq!(
         locations.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
         locs
@@ -462,6 +463,24 @@ async fn bulk_catalogue_and_levels_match_the_seeded_store() {
     expected.sort();
     assert_eq!(levels.len(), 4000);
     assert_eq!(levels, expected);
+    // Through the port: the catalogue is above the threshold, so this is one bulk query too.
+    let before = c.cost_points_used();
+    let mut via_port: Vec<_> = c
+        .levels(&locs)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.inventory_item_id, l.location_id, l.available))
+        .collect();
+    via_port.sort();
+    assert_eq!(via_port, expected);
+    let spent = c.cost_points_used() - before;
+    // Two probe pages of the first location (753 points each), then one bulk query, instead of
+    // 8 pages per location.
+    assert!(
+        spent < 3.0 * 753.0,
+        "paged everything instead of bulk: {spent}"
+    );
     let only_first = c.all_levels_bulk(&locs[..1]).await.unwrap();
     assert_eq!(only_first.len(), 2000);
     assert!(only_first.iter().all(|l| l.location_id == locs[0]));
