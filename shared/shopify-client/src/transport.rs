@@ -16,6 +16,7 @@ use crate::retry::{Transient, is_retryable_status, parse_retry_after};
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 /// What one HTTP exchange produced.
 enum Attempt {
@@ -166,12 +167,12 @@ impl ShopifyClient {
             }
             429 => {
                 self.throttled.fetch_add(1, Ordering::Relaxed);
-                if let Some(d) = retry_after {
-                    self.pacer.hold_for(d);
-                }
+                // Without `Retry-After`, wait 1 s like Shopify's own client does.
+                let wait = retry_after.unwrap_or(Duration::from_secs(1));
+                self.pacer.hold_for(wait);
                 return Attempt::Retry(Transient::Throttled {
                     message: format!("HTTP 429: {}", snippet()),
-                    retry_after,
+                    retry_after: Some(wait),
                 });
             }
             s if is_retryable_status(s) => {
