@@ -1,2 +1,8 @@
-//! Lambda: BC availability to Shopify inventory levels.
-fn main() {}
+//! `sync-inventory` Lambda (reference report 30102): BC availability per mapped location → Shopify
+//! inventory levels. Invoked by its EventBridge cron rule (fan-out) and by its SQS queue (one job per
+//! message). All logic lives in `shared/`; this only wires.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shopsync_runtime::bootstrap::run_function(shopsync_domain::TaskKind::SyncInventory).await
+}

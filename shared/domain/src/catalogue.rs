@@ -63,17 +63,116 @@ pub struct TaskSpec {
 }
 
 pub const CATALOGUE: [TaskSpec; 11] = [
-    spec(TaskKind::SyncOrders, 30104, DataCategory::Orders, Direction::ShopifyToBc, "cron(0/15 * * * ? *)", 15, 0, false),
-    spec(TaskKind::CreateSalesOrders, 30103, DataCategory::Orders, Direction::BcToShopify, "cron(5/15 * * * ? *)", 15, 0, false),
-    spec(TaskKind::SyncShipments, 30109, DataCategory::Shipping, Direction::BcToShopify, "cron(10/30 * * * ? *)", 30, 0, false),
-    spec(TaskKind::SyncProducts, 30108, DataCategory::Products, Direction::Both, "cron(0 * * * ? *)", 60, 0, false),
-    spec(TaskKind::SyncInventory, 30102, DataCategory::Inventory, Direction::BcToShopify, "cron(0/15 * * * ? *)", 15, 1440, true),
-    spec(TaskKind::SyncImages, 30107, DataCategory::Products, Direction::Both, "cron(30 2 * * ? *)", 1440, 0, false),
-    spec(TaskKind::SyncCustomers, 30100, DataCategory::Customers, Direction::Both, "cron(20 * * * ? *)", 60, 0, false),
-    spec(TaskKind::SyncCompanies, 30114, DataCategory::Companies, Direction::Both, "cron(25 * * * ? *)", 60, 0, false),
-    spec(TaskKind::SyncPayments, 30105, DataCategory::Payments, Direction::ShopifyToBc, "cron(0 4 * * ? *)", 1440, 0, false),
-    spec(TaskKind::SyncCatalogs, 30115, DataCategory::Catalogs, Direction::ShopifyToBc, "cron(0 3 * * ? *)", 1440, 0, false),
-    spec(TaskKind::SyncCatalogPrices, 30116, DataCategory::Catalogs, Direction::BcToShopify, "cron(30 3 * * ? *)", 1440, 0, false),
+    spec(
+        TaskKind::SyncOrders,
+        30104,
+        DataCategory::Orders,
+        Direction::ShopifyToBc,
+        "cron(0/15 * * * ? *)",
+        15,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::CreateSalesOrders,
+        30103,
+        DataCategory::Orders,
+        Direction::BcToShopify,
+        "cron(5/15 * * * ? *)",
+        15,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::SyncShipments,
+        30109,
+        DataCategory::Shipping,
+        Direction::BcToShopify,
+        "cron(10/30 * * * ? *)",
+        30,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::SyncProducts,
+        30108,
+        DataCategory::Products,
+        Direction::Both,
+        "cron(0 * * * ? *)",
+        60,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::SyncInventory,
+        30102,
+        DataCategory::Inventory,
+        Direction::BcToShopify,
+        "cron(0/15 * * * ? *)",
+        15,
+        1440,
+        true,
+    ),
+    spec(
+        TaskKind::SyncImages,
+        30107,
+        DataCategory::Products,
+        Direction::Both,
+        "cron(30 2 * * ? *)",
+        1440,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::SyncCustomers,
+        30100,
+        DataCategory::Customers,
+        Direction::Both,
+        "cron(20 * * * ? *)",
+        60,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::SyncCompanies,
+        30114,
+        DataCategory::Companies,
+        Direction::Both,
+        "cron(25 * * * ? *)",
+        60,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::SyncPayments,
+        30105,
+        DataCategory::Payments,
+        Direction::ShopifyToBc,
+        "cron(0 4 * * ? *)",
+        1440,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::SyncCatalogs,
+        30115,
+        DataCategory::Catalogs,
+        Direction::ShopifyToBc,
+        "cron(0 3 * * ? *)",
+        1440,
+        0,
+        false,
+    ),
+    spec(
+        TaskKind::SyncCatalogPrices,
+        30116,
+        DataCategory::Catalogs,
+        Direction::BcToShopify,
+        "cron(30 3 * * ? *)",
+        1440,
+        0,
+        false,
+    ),
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -115,7 +214,10 @@ impl TaskKind {
     ];
 
     pub fn spec(self) -> &'static TaskSpec {
-        CATALOGUE.iter().find(|s| s.kind == self).expect("every task kind is in the catalogue")
+        CATALOGUE
+            .iter()
+            .find(|s| s.kind == self)
+            .expect("every task kind is in the catalogue")
     }
 
     /// The function/binary name, e.g. `sync-inventory`.
@@ -143,13 +245,18 @@ impl fmt::Display for TaskKind {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown task '{0}'; known tasks: sync-orders, create-sales-orders, sync-shipments, sync-products, sync-inventory, sync-images, sync-customers, sync-companies, sync-payments, sync-catalogs, sync-catalog-prices")]
+#[error(
+    "unknown task '{0}'; known tasks: sync-orders, create-sales-orders, sync-shipments, sync-products, sync-inventory, sync-images, sync-customers, sync-companies, sync-payments, sync-catalogs, sync-catalog-prices"
+)]
 pub struct UnknownTask(pub String);
 
 impl FromStr for TaskKind {
     type Err = UnknownTask;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TaskKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| UnknownTask(s.to_string()))
+        TaskKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| UnknownTask(s.to_string()))
     }
 }
 
@@ -161,7 +268,12 @@ mod tests {
     fn every_task_is_catalogued_once_with_its_reference_report() {
         let mut reports: Vec<u32> = CATALOGUE.iter().map(|s| s.reference_report).collect();
         reports.sort();
-        assert_eq!(reports, vec![30100, 30102, 30103, 30104, 30105, 30107, 30108, 30109, 30114, 30115, 30116]);
+        assert_eq!(
+            reports,
+            vec![
+                30100, 30102, 30103, 30104, 30105, 30107, 30108, 30109, 30114, 30115, 30116
+            ]
+        );
         for kind in TaskKind::ALL {
             assert_eq!(kind.spec().kind, kind);
             assert_eq!(kind.name().parse::<TaskKind>().unwrap(), kind);
@@ -171,9 +283,16 @@ mod tests {
 
     #[test]
     fn only_inventory_is_implemented_and_has_a_daily_full_run() {
-        let implemented: Vec<_> = CATALOGUE.iter().filter(|s| s.implemented).map(|s| s.kind).collect();
+        let implemented: Vec<_> = CATALOGUE
+            .iter()
+            .filter(|s| s.implemented)
+            .map(|s| s.kind)
+            .collect();
         assert_eq!(implemented, vec![TaskKind::SyncInventory]);
-        assert_eq!(TaskKind::SyncInventory.spec().default_full_interval_minutes, 24 * 60);
+        assert_eq!(
+            TaskKind::SyncInventory.spec().default_full_interval_minutes,
+            24 * 60
+        );
     }
 
     #[test]

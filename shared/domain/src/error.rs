@@ -26,19 +26,37 @@ pub enum ErrorKind {
 pub enum SyncError {
     /// Shopify or BC kept throttling after the bounded retries.
     #[error("{service} throttled the request and retries were exhausted: {message}")]
-    Throttled { service: &'static str, message: String },
+    Throttled {
+        service: &'static str,
+        message: String,
+    },
     /// Connection refused/reset, timeout, malformed response body.
     #[error("{service} could not be reached: {message}")]
-    Transport { service: &'static str, message: String },
+    Transport {
+        service: &'static str,
+        message: String,
+    },
     /// A 5xx (or equivalent) answer from an upstream service after retries.
     #[error("{service} answered with a server error ({status}): {message}")]
-    Upstream { service: &'static str, status: u16, message: String },
+    Upstream {
+        service: &'static str,
+        status: u16,
+        message: String,
+    },
     /// 401/403: credentials wrong, expired or lacking scope. Retrying does not help.
     #[error("{service} refused our credentials ({status}): {message}")]
-    Auth { service: &'static str, status: u16, message: String },
+    Auth {
+        service: &'static str,
+        status: u16,
+        message: String,
+    },
     /// The upstream rejected the request itself (GraphQL validation, MAX_COST_EXCEEDED, 4xx).
     #[error("{service} rejected the request: {message}")]
-    Rejected { service: &'static str, code: String, message: String },
+    Rejected {
+        service: &'static str,
+        code: String,
+        message: String,
+    },
     /// The shop's settings do not allow or do not describe this run.
     #[error("shop settings: {0}")]
     Settings(String),

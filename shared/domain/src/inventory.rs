@@ -94,7 +94,11 @@ pub enum AvailabilitySource {
     ItemsInventory,
     /// An OData web-service page returning availability per item, variant and location, read once per
     /// BC location code.
-    Page { page: String, company_name: String, location_codes: Vec<String> },
+    Page {
+        page: String,
+        company_name: String,
+        location_codes: Vec<String>,
+    },
 }
 
 /// The kind of a BC item; only inventory items have stock.

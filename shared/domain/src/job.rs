@@ -32,7 +32,13 @@ pub enum JobStatus {
 
 impl JobStatus {
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::SucceededWithWarnings | JobStatus::Failed | JobStatus::Skipped)
+        matches!(
+            self,
+            JobStatus::Succeeded
+                | JobStatus::SucceededWithWarnings
+                | JobStatus::Failed
+                | JobStatus::Skipped
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -54,7 +60,9 @@ impl JobStatus {
         match (self, to) {
             (Queued, Running | Deferred | Failed | Skipped) => true,
             (Deferred, Queued | Running | Deferred | Failed | Skipped) => true,
-            (Running, Running | Queued | Succeeded | SucceededWithWarnings | Failed | Skipped) => true,
+            (Running, Running | Queued | Succeeded | SucceededWithWarnings | Failed | Skipped) => {
+                true
+            }
             _ => false,
         }
     }
@@ -140,7 +148,14 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
-    pub fn new_queued(shop: &str, job_id: &str, task: TaskKind, trigger: Trigger, options: RunOptions, now: i64) -> Self {
+    pub fn new_queued(
+        shop: &str,
+        job_id: &str,
+        task: TaskKind,
+        trigger: Trigger,
+        options: RunOptions,
+        now: i64,
+    ) -> Self {
         JobRecord {
             shop: shop.to_string(),
             job_id: job_id.to_string(),
@@ -165,13 +180,21 @@ impl JobRecord {
 
     /// The message that hands this job (at its current seq) to a worker.
     pub fn message(&self) -> JobMessage {
-        JobMessage { shop: self.shop.clone(), task: self.task, job_id: self.job_id.clone(), seq: self.seq }
+        JobMessage {
+            shop: self.shop.clone(),
+            task: self.task,
+            job_id: self.job_id.clone(),
+            seq: self.seq,
+        }
     }
 
     /// Apply a transition, checking the state machine.
     pub fn transition(&mut self, to: JobStatus, now: i64) -> Result<(), InvalidTransition> {
         if !self.status.can_become(to) {
-            return Err(InvalidTransition { from: self.status, to });
+            return Err(InvalidTransition {
+                from: self.status,
+                to,
+            });
         }
         self.status = to;
         self.updated_at = now;
@@ -215,7 +238,15 @@ mod tests {
     #[test]
     fn terminal_states_have_no_way_out() {
         for from in [Succeeded, SucceededWithWarnings, Failed, Skipped] {
-            for to in [Queued, Running, Deferred, Succeeded, SucceededWithWarnings, Failed, Skipped] {
+            for to in [
+                Queued,
+                Running,
+                Deferred,
+                Succeeded,
+                SucceededWithWarnings,
+                Failed,
+                Skipped,
+            ] {
                 assert!(!from.can_become(to), "{from} -> {to}");
             }
         }
@@ -228,27 +259,61 @@ mod tests {
         assert!(Deferred.can_become(Queued));
         assert!(Deferred.can_become(Skipped));
         assert!(Running.can_become(Queued), "continuation");
-        assert!(Running.can_become(Running), "takeover after an expired lease");
+        assert!(
+            Running.can_become(Running),
+            "takeover after an expired lease"
+        );
         assert!(Running.can_become(SucceededWithWarnings));
-        assert!(!Queued.can_become(Succeeded), "a job cannot succeed without running");
+        assert!(
+            !Queued.can_become(Succeeded),
+            "a job cannot succeed without running"
+        );
     }
 
     #[test]
     fn transition_stamps_times_and_rejects_invalid_moves() {
-        let mut job = JobRecord::new_queued("DEMO", "j1", TaskKind::SyncInventory, Trigger::Schedule, RunOptions::default(), 100);
+        let mut job = JobRecord::new_queued(
+            "DEMO",
+            "j1",
+            TaskKind::SyncInventory,
+            Trigger::Schedule,
+            RunOptions::default(),
+            100,
+        );
         job.transition(Running, 110).unwrap();
         assert_eq!(job.started_at, Some(110));
         job.transition(Succeeded, 120).unwrap();
         assert_eq!(job.finished_at, Some(120));
-        assert_eq!(job.transition(Running, 130), Err(InvalidTransition { from: Succeeded, to: Running }));
+        assert_eq!(
+            job.transition(Running, 130),
+            Err(InvalidTransition {
+                from: Succeeded,
+                to: Running
+            })
+        );
     }
 
     #[test]
     fn messages_round_trip_and_reject_unknown_fields() {
-        let job = JobRecord::new_queued("DEMO", "j1", TaskKind::SyncInventory, Trigger::Manual, RunOptions { full: true }, 1);
+        let job = JobRecord::new_queued(
+            "DEMO",
+            "j1",
+            TaskKind::SyncInventory,
+            Trigger::Manual,
+            RunOptions { full: true },
+            1,
+        );
         let body = serde_json::to_string(&job.message()).unwrap();
-        assert_eq!(serde_json::from_str::<JobMessage>(&body).unwrap(), job.message());
-        assert!(serde_json::from_str::<JobMessage>(r#"{"shop":"A","task":"sync-inventory","job_id":"x","seq":0,"extra":1}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<JobMessage>(&body).unwrap(),
+            job.message()
+        );
+        assert!(
+            serde_json::from_str::<JobMessage>(
+                r#"{"shop":"A","task":"sync-inventory","job_id":"x","seq":0,"extra":1}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

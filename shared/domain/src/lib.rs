@@ -14,6 +14,6 @@ pub mod settings;
 pub mod time;
 
 pub use catalogue::{TaskKind, TaskSpec};
-pub use error::{SyncError, ErrorKind};
+pub use error::{ErrorKind, SyncError};
 pub use job::{JobCounters, JobMessage, JobRecord, JobStatus, RunOptions, Trigger};
-pub use settings::{ShopSettings, SettingsError};
+pub use settings::{SettingsError, ShopSettings};

@@ -35,7 +35,12 @@ pub struct TaskSchedule {
 #[async_trait]
 pub trait ScheduleStore: Send + Sync {
     async fn get_schedule(&self, shop: &str, task: crate::TaskKind) -> Result<TaskSchedule>;
-    async fn put_schedule(&self, shop: &str, task: crate::TaskKind, schedule: &TaskSchedule) -> Result<()>;
+    async fn put_schedule(
+        &self,
+        shop: &str,
+        task: crate::TaskKind,
+        schedule: &TaskSchedule,
+    ) -> Result<()>;
 }
 
 /// Job records. Every write is conditional on what the writer last saw.
@@ -46,25 +51,52 @@ pub trait JobStore: Send + Sync {
     async fn get_job(&self, shop: &str, job_id: &str) -> Result<Option<JobRecord>>;
     /// Replace the stored record with `job` only if the stored one still has `expected_status` and
     /// `expected_seq`. `Ok(false)` when the condition failed (someone else moved the job).
-    async fn update_job_if(&self, job: &JobRecord, expected_status: JobStatus, expected_seq: u64) -> Result<bool>;
+    async fn update_job_if(
+        &self,
+        job: &JobRecord,
+        expected_status: JobStatus,
+        expected_seq: u64,
+    ) -> Result<bool>;
     /// Jobs of a shop, newest first, optionally only one status; `limit` at most 100.
-    async fn list_jobs(&self, shop: &str, status: Option<JobStatus>, limit: usize) -> Result<Vec<JobRecord>>;
+    async fn list_jobs(
+        &self,
+        shop: &str,
+        status: Option<JobStatus>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseOutcome {
     Acquired,
     /// Someone else holds it until `expires_at` (epoch seconds).
-    Held { owner: String, expires_at: i64 },
+    Held {
+        owner: String,
+        expires_at: i64,
+    },
 }
 
 /// `(shop, category)` leases: at most one run of a category per shop at a time.
 #[async_trait]
 pub trait LeaseStore: Send + Sync {
     /// Take the lease if it is free, expired, or already ours.
-    async fn acquire(&self, shop: &str, category: &str, owner: &str, ttl_secs: i64, now: i64) -> Result<LeaseOutcome>;
+    async fn acquire(
+        &self,
+        shop: &str,
+        category: &str,
+        owner: &str,
+        ttl_secs: i64,
+        now: i64,
+    ) -> Result<LeaseOutcome>;
     /// Extend our lease; `Ok(false)` if it is no longer ours.
-    async fn heartbeat(&self, shop: &str, category: &str, owner: &str, ttl_secs: i64, now: i64) -> Result<bool>;
+    async fn heartbeat(
+        &self,
+        shop: &str,
+        category: &str,
+        owner: &str,
+        ttl_secs: i64,
+        now: i64,
+    ) -> Result<bool>;
     /// Release our lease (no-op if it is not ours).
     async fn release(&self, shop: &str, category: &str, owner: &str) -> Result<()>;
 }
@@ -191,6 +223,15 @@ pub trait ShopifyInventoryApi: Send + Sync {
     async fn variants(&self) -> Result<Vec<ShopifyVariant>>;
     /// Every `available` level at one location.
     async fn levels_at(&self, location_id: &str) -> Result<Vec<InventoryLevel>>;
+    /// Every `available` level at several locations; clients override this to read a large store
+    /// with one bulk operation instead of paging each location.
+    async fn levels(&self, location_ids: &[String]) -> Result<Vec<InventoryLevel>> {
+        let mut all = Vec::new();
+        for id in location_ids {
+            all.extend(self.levels_at(id).await?);
+        }
+        Ok(all)
+    }
     /// One `inventorySetQuantities` call; `userErrors` come back as data.
     async fn set_quantities(&self, request: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome>;
     /// Cost points actually consumed by this client so far (sum of `actualQueryCost`).
@@ -203,5 +244,10 @@ pub trait BcInventoryApi: Send + Sync {
     /// All items with their type, GTIN and `inventory` total.
     async fn items(&self) -> Result<Vec<BcItem>>;
     /// Availability per item/variant/location from a published page, for the given location codes.
-    async fn availability(&self, page: &str, company_name: &str, location_codes: &[String]) -> Result<Vec<BcAvailability>>;
+    async fn availability(
+        &self,
+        page: &str,
+        company_name: &str,
+        location_codes: &[String],
+    ) -> Result<Vec<BcAvailability>>;
 }

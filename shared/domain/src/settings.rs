@@ -165,7 +165,12 @@ pub struct TaskSettings {
 
 impl Default for TaskSettings {
     fn default() -> Self {
-        TaskSettings { enabled: false, interval_minutes: None, full_interval_minutes: None, category: default_category() }
+        TaskSettings {
+            enabled: false,
+            interval_minutes: None,
+            full_interval_minutes: None,
+            category: default_category(),
+        }
     }
 }
 
@@ -258,15 +263,21 @@ impl fmt::Display for SettingsError {
 
 impl SettingsError {
     fn single(field: &str, message: impl Into<String>) -> Self {
-        SettingsError { problems: vec![SettingsProblem { field: field.into(), message: message.into() }] }
+        SettingsError {
+            problems: vec![SettingsProblem {
+                field: field.into(),
+                message: message.into(),
+            }],
+        }
     }
 }
 
 impl ShopSettings {
     /// Parse a JSON settings document strictly and validate it.
     pub fn from_json(json: &str) -> Result<ShopSettings, SettingsError> {
-        let settings: ShopSettings = serde_json::from_str(json)
-            .map_err(|e| SettingsError::single("(document)", format!("not a valid settings document: {e}")))?;
+        let settings: ShopSettings = serde_json::from_str(json).map_err(|e| {
+            SettingsError::single("(document)", format!("not a valid settings document: {e}"))
+        })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -277,61 +288,134 @@ impl ShopSettings {
     }
 
     pub fn task_interval_minutes(&self, kind: TaskKind) -> u32 {
-        self.task(kind).interval_minutes.unwrap_or(kind.spec().default_interval_minutes)
+        self.task(kind)
+            .interval_minutes
+            .unwrap_or(kind.spec().default_interval_minutes)
     }
 
     pub fn task_full_interval_minutes(&self, kind: TaskKind) -> u32 {
-        self.task(kind).full_interval_minutes.unwrap_or(kind.spec().default_full_interval_minutes)
+        self.task(kind)
+            .full_interval_minutes
+            .unwrap_or(kind.spec().default_full_interval_minutes)
     }
 
     /// Locations whose stock is synced.
     pub fn stock_locations(&self) -> impl Iterator<Item = &LocationSettings> {
-        self.locations.iter().filter(|l| l.stock_calculation != StockCalculation::Disabled)
+        self.locations
+            .iter()
+            .filter(|l| l.stock_calculation != StockCalculation::Disabled)
     }
 
     /// Check the whole document; every problem is reported.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let mut problems = Vec::new();
-        let mut bad = |field: &str, message: String| problems.push(SettingsProblem { field: field.into(), message });
+        let mut bad = |field: &str, message: String| {
+            problems.push(SettingsProblem {
+                field: field.into(),
+                message,
+            })
+        };
 
         if self.code.is_empty() || self.code.len() > 20 {
-            bad("code", format!("must be 1 to 20 characters, got {}", self.code.len()));
-        } else if !self.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_') {
-            bad("code", format!("'{}' may hold only A-Z, 0-9, '-' and '_'", self.code));
+            bad(
+                "code",
+                format!("must be 1 to 20 characters, got {}", self.code.len()),
+            );
+        } else if !self
+            .code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            bad(
+                "code",
+                format!("'{}' may hold only A-Z, 0-9, '-' and '_'", self.code),
+            );
         }
 
         for (a, b, a_name, b_name) in [
-            (self.can_update_shopify_products, self.shopify_can_update_items, "can_update_shopify_products", "shopify_can_update_items"),
-            (self.can_update_shopify_customer, self.shopify_can_update_customer, "can_update_shopify_customer", "shopify_can_update_customer"),
-            (self.can_update_shopify_companies, self.shopify_can_update_companies, "can_update_shopify_companies", "shopify_can_update_companies"),
+            (
+                self.can_update_shopify_products,
+                self.shopify_can_update_items,
+                "can_update_shopify_products",
+                "shopify_can_update_items",
+            ),
+            (
+                self.can_update_shopify_customer,
+                self.shopify_can_update_customer,
+                "can_update_shopify_customer",
+                "shopify_can_update_customer",
+            ),
+            (
+                self.can_update_shopify_companies,
+                self.shopify_can_update_companies,
+                "can_update_shopify_companies",
+                "shopify_can_update_companies",
+            ),
         ] {
             if a && b {
-                bad(a_name, format!("cannot be on together with {b_name}: only one side may update the other"));
+                bad(
+                    a_name,
+                    format!(
+                        "cannot be on together with {b_name}: only one side may update the other"
+                    ),
+                );
             }
         }
         if self.customer_mapping_type == CustomerMappingType::DefaultCustomer
-            && self.default_customer_no.as_deref().is_none_or(str::is_empty)
+            && self
+                .default_customer_no
+                .as_deref()
+                .is_none_or(str::is_empty)
         {
-            bad("default_customer_no", "is required when customer_mapping_type is default_customer".into());
+            bad(
+                "default_customer_no",
+                "is required when customer_mapping_type is default_customer".into(),
+            );
         }
-        if self.sku_mapping == SkuMapping::ItemNoPlusVariantCode && self.sku_field_separator.is_empty() {
-            bad("sku_field_separator", "must not be empty when sku_mapping is item_no_plus_variant_code".into());
+        if self.sku_mapping == SkuMapping::ItemNoPlusVariantCode
+            && self.sku_field_separator.is_empty()
+        {
+            bad(
+                "sku_field_separator",
+                "must not be empty when sku_mapping is item_no_plus_variant_code".into(),
+            );
         }
 
         // Connections: references to secrets, never secrets.
         let domain = &self.shopify.store_domain;
-        if !domain.ends_with(".myshopify.com") || domain.len() <= ".myshopify.com".len() || domain.contains('/') {
-            bad("shopify.store_domain", format!("'{domain}' must look like '<store>.myshopify.com'"));
+        if !domain.ends_with(".myshopify.com")
+            || domain.len() <= ".myshopify.com".len()
+            || domain.contains('/')
+        {
+            bad(
+                "shopify.store_domain",
+                format!("'{domain}' must look like '<store>.myshopify.com'"),
+            );
         }
         if self.shopify.api_version != SHOPIFY_API_VERSION {
             bad(
                 "shopify.api_version",
-                format!("'{}' is not supported: this release is built for {SHOPIFY_API_VERSION}", self.shopify.api_version),
+                format!(
+                    "'{}' is not supported: this release is built for {SHOPIFY_API_VERSION}",
+                    self.shopify.api_version
+                ),
             );
         }
-        check_secret_ref(&mut bad, "shopify.access_token_secret_id", &self.shopify.access_token_secret_id);
-        check_secret_ref(&mut bad, "bc.credentials_secret_id", &self.bc.credentials_secret_id);
-        for (field, value) in [("bc.tenant", &self.bc.tenant), ("bc.environment", &self.bc.environment), ("bc.company_id", &self.bc.company_id)] {
+        check_secret_ref(
+            &mut bad,
+            "shopify.access_token_secret_id",
+            &self.shopify.access_token_secret_id,
+        );
+        check_secret_ref(
+            &mut bad,
+            "bc.credentials_secret_id",
+            &self.bc.credentials_secret_id,
+        );
+        for (field, value) in [
+            ("bc.tenant", &self.bc.tenant),
+            ("bc.environment", &self.bc.environment),
+            ("bc.company_id", &self.bc.company_id),
+        ] {
             if value.trim().is_empty() {
                 bad(field, "must not be empty".into());
             }
@@ -341,25 +425,46 @@ impl ShopSettings {
         let mut seen = std::collections::BTreeSet::new();
         for (i, loc) in self.locations.iter().enumerate() {
             let field = format!("locations[{i}].shopify_location_id");
-            match loc.shopify_location_id.strip_prefix("gid://shopify/Location/") {
+            match loc
+                .shopify_location_id
+                .strip_prefix("gid://shopify/Location/")
+            {
                 Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {}
-                _ => bad(&field, format!("'{}' must be a location gid like gid://shopify/Location/123", loc.shopify_location_id)),
+                _ => bad(
+                    &field,
+                    format!(
+                        "'{}' must be a location gid like gid://shopify/Location/123",
+                        loc.shopify_location_id
+                    ),
+                ),
             }
             if !seen.insert(&loc.shopify_location_id) {
-                bad(&field, format!("'{}' is listed twice", loc.shopify_location_id));
+                bad(
+                    &field,
+                    format!("'{}' is listed twice", loc.shopify_location_id),
+                );
             }
         }
         let stocked: Vec<_> = self.stock_locations().collect();
         match &self.inventory_availability_page {
             Some(page) => {
-                if page.trim().is_empty() || !page.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    bad("inventory_availability_page", format!("'{page}' is not a valid OData service name (letters, digits, '_')"));
+                if page.trim().is_empty()
+                    || !page.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    bad(
+                        "inventory_availability_page",
+                        format!(
+                            "'{page}' is not a valid OData service name (letters, digits, '_')"
+                        ),
+                    );
                 }
                 if self.bc.company_name.as_deref().is_none_or(str::is_empty) {
                     bad("bc.company_name", "is required with inventory_availability_page: OData pages address the company by name".into());
                 }
                 for (i, loc) in self.locations.iter().enumerate() {
-                    if loc.stock_calculation != StockCalculation::Disabled && loc.bc_location_codes.is_empty() {
+                    if loc.stock_calculation != StockCalculation::Disabled
+                        && loc.bc_location_codes.is_empty()
+                    {
                         bad(&format!("locations[{i}].bc_location_codes"), "must name at least one BC location when a per-location availability page is used".into());
                     }
                 }
@@ -377,17 +482,26 @@ impl ShopSettings {
         for (kind, task) in &self.tasks {
             let field = format!("tasks.{kind}");
             if task.enabled && !kind.spec().implemented {
-                bad(&field, format!("{kind} is not available in this release and cannot be enabled"));
+                bad(
+                    &field,
+                    format!("{kind} is not available in this release and cannot be enabled"),
+                );
             }
             if let Some(m) = task.interval_minutes
                 && !(1..=7 * 24 * 60).contains(&m)
             {
-                bad(&format!("{field}.interval_minutes"), format!("{m} is out of range 1..=10080"));
+                bad(
+                    &format!("{field}.interval_minutes"),
+                    format!("{m} is out of range 1..=10080"),
+                );
             }
             if let Some(m) = task.full_interval_minutes
                 && !(1..=31 * 24 * 60).contains(&m)
             {
-                bad(&format!("{field}.full_interval_minutes"), format!("{m} is out of range 1..=44640"));
+                bad(
+                    &format!("{field}.full_interval_minutes"),
+                    format!("{m} is out of range 1..=44640"),
+                );
             }
             if task.category.trim().is_empty() {
                 bad(&format!("{field}.category"), "must not be empty".into());
@@ -395,33 +509,58 @@ impl ShopSettings {
         }
         if self.task(TaskKind::SyncInventory).enabled {
             if stocked.is_empty() {
-                bad("locations", "sync-inventory is enabled but no location has stock calculation on".into());
+                bad(
+                    "locations",
+                    "sync-inventory is enabled but no location has stock calculation on".into(),
+                );
             }
             if self.sku_mapping == SkuMapping::None {
-                bad("sku_mapping", "sync-inventory needs a SKU mapping to match Shopify variants to BC items".into());
+                bad(
+                    "sku_mapping",
+                    "sync-inventory needs a SKU mapping to match Shopify variants to BC items"
+                        .into(),
+                );
             }
             if self.sku_mapping == SkuMapping::VendorItemNo {
                 bad("sku_mapping", "vendor_item_no is not exposed by BC API v2.0 items; use item_no, bar_code or a variant mapping".into());
             }
-            if matches!(self.sku_mapping, SkuMapping::VariantCode | SkuMapping::ItemNoPlusVariantCode)
-                && self.inventory_availability_page.is_none()
+            if matches!(
+                self.sku_mapping,
+                SkuMapping::VariantCode | SkuMapping::ItemNoPlusVariantCode
+            ) && self.inventory_availability_page.is_none()
             {
-                bad("sku_mapping", "variant mappings need per-variant stock: name an inventory_availability_page".into());
+                bad(
+                    "sku_mapping",
+                    "variant mappings need per-variant stock: name an inventory_availability_page"
+                        .into(),
+                );
             }
         }
 
-        if problems.is_empty() { Ok(()) } else { Err(SettingsError { problems }) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError { problems })
+        }
     }
 }
 
 fn check_secret_ref(bad: &mut impl FnMut(&str, String), field: &str, value: &str) {
-    let looks_like_secret = ["shpat_", "shpca_", "shppa_", "eyJ"].iter().any(|p| value.starts_with(p));
+    let looks_like_secret = ["shpat_", "shpca_", "shppa_", "eyJ"]
+        .iter()
+        .any(|p| value.starts_with(p));
     if value.trim().is_empty() {
         bad(field, "must name a Secrets Manager secret".into());
     } else if looks_like_secret {
         bad(field, "looks like a credential itself; store it in AWS Secrets Manager and give the secret's id or ARN".into());
-    } else if !value.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-:".contains(c)) {
-        bad(field, format!("'{value}' is not a valid Secrets Manager id or ARN"));
+    } else if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-:".contains(c))
+    {
+        bad(
+            field,
+            format!("'{value}' is not a valid Secrets Manager id or ARN"),
+        );
     }
 }
 
@@ -450,7 +589,9 @@ pub(crate) mod tests {
         let s = ShopSettings::from_json(&demo_json().to_string()).unwrap();
         assert!(s.allow_background_syncs && s.allow_outgoing_requests);
         assert!(s.create_invoices_from_orders && s.send_shipping_confirmation && s.sync_prices);
-        assert!(!s.can_update_shopify_products && !s.shopify_can_update_items && !s.auto_create_orders);
+        assert!(
+            !s.can_update_shopify_products && !s.shopify_can_update_items && !s.auto_create_orders
+        );
         assert_eq!(s.customer_import_from_shopify, ImportScope::WithOrderImport);
         assert_eq!(s.sku_field_separator, "|");
         assert_eq!(s.shopify.api_version, SHOPIFY_API_VERSION);
@@ -480,7 +621,15 @@ pub(crate) mod tests {
         j["tasks"]["sync-orders"] = serde_json::json!({"enabled": true});
         let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
         let fields: Vec<_> = err.problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, vec!["code", "shopify.store_domain", "shopify.access_token_secret_id", "tasks.sync-orders"]);
+        assert_eq!(
+            fields,
+            vec![
+                "code",
+                "shopify.store_domain",
+                "shopify.access_token_secret_id",
+                "tasks.sync-orders"
+            ]
+        );
     }
 
     #[test]
@@ -497,7 +646,9 @@ pub(crate) mod tests {
     #[test]
     fn several_stock_locations_need_a_per_location_page() {
         let mut j = demo_json();
-        j.as_object_mut().unwrap().remove("inventory_availability_page");
+        j.as_object_mut()
+            .unwrap()
+            .remove("inventory_availability_page");
         let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
         assert_eq!(err.problems[0].field, "locations");
         assert!(err.problems[0].message.contains("items.inventory"));

@@ -39,7 +39,10 @@ impl RuntimeConfig {
         let mut c = RuntimeConfig::default();
         fn num<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
             match std::env::var(name) {
-                Ok(v) => v.parse().map(Some).map_err(|_| format!("{name}='{v}' is not a valid number")),
+                Ok(v) => v
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| format!("{name}='{v}' is not a valid number")),
                 Err(_) => Ok(None),
             }
         }

@@ -22,11 +22,17 @@ pub struct UnknownEvent(pub String);
 /// Event`); their `time` fixes the tick, so a duplicate delivery of one tick maps to the same jobs.
 pub fn classify(payload: Value) -> Result<Invocation, UnknownEvent> {
     if payload.get("Records").is_some() {
-        return serde_json::from_value(payload).map(Invocation::Sqs).map_err(|e| UnknownEvent(format!("bad SQS event: {e}")));
+        return serde_json::from_value(payload)
+            .map(Invocation::Sqs)
+            .map_err(|e| UnknownEvent(format!("bad SQS event: {e}")));
     }
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        let time = payload.get("time").and_then(Value::as_str).unwrap_or_default();
-        let tick_millis = parse_rfc3339_millis(time).ok_or_else(|| UnknownEvent(format!("scheduled event with bad time '{time}'")))?;
+        let time = payload
+            .get("time")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let tick_millis = parse_rfc3339_millis(time)
+            .ok_or_else(|| UnknownEvent(format!("scheduled event with bad time '{time}'")))?;
         return Ok(Invocation::Schedule { tick_millis });
     }
     let preview: String = payload.to_string().chars().take(200).collect();
@@ -57,7 +63,10 @@ pub fn parse_rfc3339_millis(s: &str) -> Option<i64> {
 pub fn format_rfc3339(millis: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(millis as i128 * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -69,23 +78,31 @@ mod tests {
     fn scheduled_events_are_recognised_with_their_tick() {
         let ev = serde_json::json!({"version":"0","id":"x","detail-type":"Scheduled Event","source":"aws.events","account":"1","time":"2026-11-26T16:15:00Z","region":"us-east-1","resources":[],"detail":{}});
         match classify(ev).unwrap() {
-            Invocation::Schedule { tick_millis } => assert_eq!(format_rfc3339(tick_millis), "2026-11-26T16:15:00Z"),
+            Invocation::Schedule { tick_millis } => {
+                assert_eq!(format_rfc3339(tick_millis), "2026-11-26T16:15:00Z")
+            }
             _ => panic!("not a schedule"),
         }
     }
 
     #[test]
     fn sqs_events_are_recognised_and_garbage_is_named() {
-        let ev = serde_json::json!({"Records":[{"messageId":"m1","body":"{}","eventSource":"aws:sqs"}]});
+        let ev =
+            serde_json::json!({"Records":[{"messageId":"m1","body":"{}","eventSource":"aws:sqs"}]});
         assert!(matches!(classify(ev).unwrap(), Invocation::Sqs(e) if e.records.len() == 1));
-        let err = classify(serde_json::json!({"hello":"world"})).err().unwrap();
+        let err = classify(serde_json::json!({"hello":"world"}))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("hello"));
     }
 
     #[test]
     fn rfc3339_round_trips() {
         assert_eq!(parse_rfc3339_millis("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339_millis("2000-03-01T00:00:01.5Z"), Some(951_868_801_500));
+        assert_eq!(
+            parse_rfc3339_millis("2000-03-01T00:00:01.5Z"),
+            Some(951_868_801_500)
+        );
         assert_eq!(format_rfc3339(951_868_801_500), "2000-03-01T00:00:01.5Z");
         assert_eq!(parse_rfc3339_millis("2026-13-01T00:00:00Z"), None);
     }

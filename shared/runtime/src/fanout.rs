@@ -6,9 +6,11 @@
 
 use crate::App;
 use serde::{Deserialize, Serialize};
-use shopsync_domain::catalogue::Direction;
 use shopsync_domain::ErrorKind;
-use shopsync_domain::job::{JobError, JobMessage, JobRecord, JobStatus, RunOptions, Trigger, job_id};
+use shopsync_domain::catalogue::Direction;
+use shopsync_domain::job::{
+    JobError, JobMessage, JobRecord, JobStatus, RunOptions, Trigger, job_id,
+};
 use shopsync_domain::ports::TaskSchedule;
 use shopsync_domain::time::now_secs;
 use tracing::{info, warn};
@@ -27,7 +29,10 @@ pub struct FanOutReport {
 /// Queue a job for every due shop.
 pub async fn fan_out(app: &App, tick_millis: i64) -> FanOutReport {
     let task = app.runner.task();
-    let mut report = FanOutReport { task: task.to_string(), ..Default::default() };
+    let mut report = FanOutReport {
+        task: task.to_string(),
+        ..Default::default()
+    };
     let shops = match app.settings.list_shops().await {
         Ok(s) => s,
         Err(e) => {
@@ -42,7 +47,10 @@ pub async fn fan_out(app: &App, tick_millis: i64) -> FanOutReport {
         let code = shop.code.clone();
         let task_settings = shop.task(task);
         let writes_to_shopify = task.spec().direction != Direction::ShopifyToBc;
-        if !shop.enabled || !task_settings.enabled || (writes_to_shopify && !shop.allow_outgoing_requests) {
+        if !shop.enabled
+            || !task_settings.enabled
+            || (writes_to_shopify && !shop.allow_outgoing_requests)
+        {
             report.not_due.push(code);
             continue;
         }
@@ -55,25 +63,43 @@ pub async fn fan_out(app: &App, tick_millis: i64) -> FanOutReport {
         };
         // A little slack so a cron tick that fires a few seconds early still counts as due.
         let interval = i64::from(shop.task_interval_minutes(task)) * 60 - 30;
-        if schedule.last_scheduled_at.is_some_and(|last| tick_secs - last < interval) {
+        if schedule
+            .last_scheduled_at
+            .is_some_and(|last| tick_secs - last < interval)
+        {
             report.not_due.push(code);
             continue;
         }
         let full_every = i64::from(shop.task_full_interval_minutes(task)) * 60;
-        let full = full_every > 0 && schedule.last_full_at.is_none_or(|last| tick_secs - last >= full_every - 30);
+        let full = full_every > 0
+            && schedule
+                .last_full_at
+                .is_none_or(|last| tick_secs - last >= full_every - 30);
         let id = job_id(task, tick_millis, &code);
-        let job = JobRecord::new_queued(&code, &id, task, Trigger::Schedule, RunOptions { full }, now);
+        let job = JobRecord::new_queued(
+            &code,
+            &id,
+            task,
+            Trigger::Schedule,
+            RunOptions { full },
+            now,
+        );
         let send = match app.jobs.create_job(&job).await {
             Ok(true) => true,
             // Same tick delivered twice: re-send only if the job still waits for its first message.
-            Ok(false) => matches!(app.jobs.get_job(&code, &id).await, Ok(Some(j)) if j.status == JobStatus::Queued && j.seq == 0),
+            Ok(false) => {
+                matches!(app.jobs.get_job(&code, &id).await, Ok(Some(j)) if j.status == JobStatus::Queued && j.seq == 0)
+            }
             Err(e) => {
                 report.errors.push((code, e.to_string()));
                 continue;
             }
         };
         if send {
-            let next = TaskSchedule { last_scheduled_at: Some(tick_secs), last_full_at: schedule.last_full_at };
+            let next = TaskSchedule {
+                last_scheduled_at: Some(tick_secs),
+                last_full_at: schedule.last_full_at,
+            };
             pending.push((job, next, full));
         }
     }
@@ -81,17 +107,25 @@ pub async fn fan_out(app: &App, tick_millis: i64) -> FanOutReport {
     let messages: Vec<JobMessage> = pending.iter().map(|(j, _, _)| j.message()).collect();
     let failed = match app.queue.send_batch(&messages).await {
         Ok(failed) => failed,
-        Err(e) => (0..messages.len()).inspect(|_| warn!(error = %e, "batch send failed")).collect(),
+        Err(e) => (0..messages.len())
+            .inspect(|_| warn!(error = %e, "batch send failed"))
+            .collect(),
     };
     for (i, (mut job, schedule, full)) in pending.into_iter().enumerate() {
         let msg = job.message();
         if failed.contains(&i) {
             // Without a message the job would wait forever: close it; the next tick queues a new one.
-            job.error = Some(JobError { kind: ErrorKind::Storage, message: "the job message could not be sent to the task queue".into() });
+            job.error = Some(JobError {
+                kind: ErrorKind::Storage,
+                message: "the job message could not be sent to the task queue".into(),
+            });
             if job.transition(JobStatus::Failed, now_secs()).is_ok() {
                 let _ = app.jobs.update_job_if(&job, JobStatus::Queued, 0).await;
             }
-            report.errors.push((msg.shop.clone(), "could not send the job message; the next tick retries".into()));
+            report.errors.push((
+                msg.shop.clone(),
+                "could not send the job message; the next tick retries".into(),
+            ));
             continue;
         }
         if let Err(e) = app.schedules.put_schedule(&msg.shop, task, &schedule).await {

@@ -5,9 +5,11 @@
 //! The runtime knows jobs, queues and leases; it does not know what a task does. A task arrives as a
 //! [`TaskRunner`], which builds the per-shop API clients and calls the task logic in `shopsync-tasks`.
 
+pub mod bootstrap;
 pub mod config;
 pub mod events;
 pub mod fanout;
+pub mod inventory_runner;
 pub mod local;
 pub mod worker;
 
@@ -32,7 +34,11 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn failed(error: SyncError) -> Self {
-        RunReport { result: Err(error), counters: JobCounters::default(), cost_points: 0.0 }
+        RunReport {
+            result: Err(error),
+            counters: JobCounters::default(),
+            cost_points: 0.0,
+        }
     }
 }
 
@@ -40,7 +46,12 @@ impl RunReport {
 #[async_trait]
 pub trait TaskRunner: Send + Sync {
     fn task(&self) -> TaskKind;
-    async fn run(&self, settings: &ShopSettings, job: &JobRecord, progress: &dyn Progress) -> RunReport;
+    async fn run(
+        &self,
+        settings: &ShopSettings,
+        job: &JobRecord,
+        progress: &dyn Progress,
+    ) -> RunReport;
 }
 
 /// Everything a task function needs, built once per process.

@@ -5,7 +5,9 @@
 
 use crate::{App, events, fanout::FanOutReport, worker};
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -38,7 +40,10 @@ impl LocalRunner {
         let deadline = Instant::now() + self.invocation_timeout;
         match events::handle(&self.app, event, deadline).await {
             Ok(v) => serde_json::from_value(v).unwrap_or_default(),
-            Err(e) => FanOutReport { errors: vec![("*".into(), e.to_string())], ..Default::default() },
+            Err(e) => FanOutReport {
+                errors: vec![("*".into(), e.to_string())],
+                ..Default::default()
+            },
         }
     }
 
@@ -79,13 +84,17 @@ impl LocalRunner {
                     })
                 })
                 .collect();
-            let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).map_err(|e| e.to_string())?;
+            let event: SqsEvent =
+                serde_json::from_value(json!({ "Records": records })).map_err(|e| e.to_string())?;
             let deadline = Instant::now() + self.invocation_timeout;
             let response = worker::handle_batch(&self.app, event, deadline).await;
             stats.invocations += 1;
             stats.messages += messages.len() as u64;
-            let failed: Vec<String> =
-                response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+            let failed: Vec<String> = response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.clone())
+                .collect();
             let mut deletes = Vec::new();
             for m in &messages {
                 let id = m.message_id.clone().unwrap_or_default();
@@ -99,10 +108,19 @@ impl LocalRunner {
                         .visibility_timeout(self.retry_visibility_secs)
                         .send()
                         .await
-                        .map_err(|e| format!("change visibility: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                        .map_err(|e| {
+                            format!(
+                                "change visibility: {}",
+                                aws_sdk_sqs::error::DisplayErrorContext(e)
+                            )
+                        })?;
                 } else {
                     deletes.push(
-                        DeleteMessageBatchRequestEntry::builder().id(id).receipt_handle(handle).build().map_err(|e| e.to_string())?,
+                        DeleteMessageBatchRequestEntry::builder()
+                            .id(id)
+                            .receipt_handle(handle)
+                            .build()
+                            .map_err(|e| e.to_string())?,
                     );
                 }
             }
@@ -113,7 +131,9 @@ impl LocalRunner {
                     .set_entries(Some(deletes))
                     .send()
                     .await
-                    .map_err(|e| format!("delete: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                    .map_err(|e| {
+                        format!("delete: {}", aws_sdk_sqs::error::DisplayErrorContext(e))
+                    })?;
             }
         }
         Err(format!("the queue did not drain within {timeout:?}"))
@@ -129,7 +149,12 @@ impl LocalRunner {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
-            .map_err(|e| format!("queue attributes: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                format!(
+                    "queue attributes: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(e)
+                )
+            })?;
         let total: u64 = attrs
             .attributes
             .unwrap_or_default()

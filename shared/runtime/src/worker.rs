@@ -15,10 +15,10 @@ use crate::App;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use shopsync_domain::ErrorKind;
+use shopsync_domain::SyncError;
 use shopsync_domain::job::{JobCounters, JobError, JobMessage, JobRecord, JobStatus};
 use shopsync_domain::ports::{DeadLetterReason, LeaseOutcome, Result, ScheduleStore};
 use shopsync_domain::time::now_secs;
-use shopsync_domain::SyncError;
 use shopsync_tasks::{Progress, RunOutcome};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,22 +43,36 @@ pub async fn handle_batch(app: &App, event: SqsEvent, deadline: Instant) -> SqsB
 /// Returns true when the message must be redelivered.
 async fn handle_message(app: &App, m: SqsMessage, deadline: Instant) -> bool {
     let body = m.body.clone().unwrap_or_default();
-    let receive_count: u32 = m.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+    let receive_count: u32 = m
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1);
     let last_receive = receive_count >= app.config.max_receive_count;
     let msg: JobMessage = match serde_json::from_str(&body) {
         Ok(msg) => msg,
         Err(e) => {
-            let reason = reason(None, ErrorKind::Validation, format!("unreadable job message: {e}"));
+            let reason = reason(
+                None,
+                ErrorKind::Validation,
+                format!("unreadable job message: {e}"),
+            );
             return dead_letter(app, &body, &reason).await.is_err();
         }
     };
     let task = app.runner.task();
     if msg.task != task {
         let why = format!("a {} message reached the {task} function", msg.task);
-        return dead_letter(app, &body, &reason(Some(&msg), ErrorKind::Validation, why)).await.is_err();
+        return dead_letter(app, &body, &reason(Some(&msg), ErrorKind::Validation, why))
+            .await
+            .is_err();
     }
-    let span = info_span!("job", shop = %msg.shop, task = %msg.task, job_id = %msg.job_id, seq = msg.seq);
-    match process(app, &msg, &body, deadline, last_receive).instrument(span).await {
+    let span =
+        info_span!("job", shop = %msg.shop, task = %msg.task, job_id = %msg.job_id, seq = msg.seq);
+    match process(app, &msg, &body, deadline, last_receive)
+        .instrument(span)
+        .await
+    {
         Ok(()) => false,
         Err(e) => {
             warn!(shop = %msg.shop, job_id = %msg.job_id, error = %e, "message will be redelivered");
@@ -72,7 +86,10 @@ fn reason(msg: Option<&JobMessage>, kind: ErrorKind, error: String) -> DeadLette
         shop: msg.map(|m| m.shop.clone()),
         task: msg.map(|m| m.task.to_string()),
         job_id: msg.map(|m| m.job_id.clone()),
-        error_kind: serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        error_kind: serde_json::to_value(kind)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
         error,
     }
 }
@@ -82,7 +99,13 @@ async fn dead_letter(app: &App, body: &str, reason: &DeadLetterReason) -> Result
     app.queue.dead_letter(body, reason).await
 }
 
-async fn process(app: &App, msg: &JobMessage, body: &str, deadline: Instant, last_receive: bool) -> Result<()> {
+async fn process(
+    app: &App,
+    msg: &JobMessage,
+    body: &str,
+    deadline: Instant,
+    last_receive: bool,
+) -> Result<()> {
     let Some(mut job) = app.jobs.get_job(&msg.shop, &msg.job_id).await? else {
         let why = format!("job {} of shop {} does not exist", msg.job_id, msg.shop);
         return dead_letter(app, body, &reason(Some(msg), ErrorKind::NotFound, why)).await;
@@ -103,28 +126,64 @@ async fn process(app: &App, msg: &JobMessage, body: &str, deadline: Instant, las
 
     let settings = match app.settings.get_shop(&msg.shop).await? {
         Some(s) if s.enabled => s,
-        Some(_) => return fail(app, &mut job, body, SyncError::Settings(format!("shop {} is disabled", msg.shop))).await,
-        None => return fail(app, &mut job, body, SyncError::NotFound(format!("shop {} is not registered", msg.shop))).await,
+        Some(_) => {
+            return fail(
+                app,
+                &mut job,
+                body,
+                SyncError::Settings(format!("shop {} is disabled", msg.shop)),
+            )
+            .await;
+        }
+        None => {
+            return fail(
+                app,
+                &mut job,
+                body,
+                SyncError::NotFound(format!("shop {} is not registered", msg.shop)),
+            )
+            .await;
+        }
     };
     let category = settings.task(job.task).category;
     let owner = format!("{}#{}", job.job_id, uuid::Uuid::new_v4().simple());
     let ttl = app.config.lease_ttl_secs;
-    match app.leases.acquire(&job.shop, &category, &owner, ttl, now_secs()).await? {
+    match app
+        .leases
+        .acquire(&job.shop, &category, &owner, ttl, now_secs())
+        .await?
+    {
         LeaseOutcome::Acquired => {}
         LeaseOutcome::Held { owner: holder, .. } => {
             if job.status == JobStatus::Running {
-                info!(holder, "job is running under a live lease: duplicate delivery ignored");
+                info!(
+                    holder,
+                    "job is running under a live lease: duplicate delivery ignored"
+                );
                 return Ok(());
             }
             if msg.seq < job.seq {
                 // The job was deferred but its delayed message may not have gone out: send it again.
-                return app.queue.send(&job.message(), app.config.deferral_delay_secs).await;
+                return app
+                    .queue
+                    .send(&job.message(), app.config.deferral_delay_secs)
+                    .await;
             }
             return defer(app, &mut job, &holder).await;
         }
     }
 
-    let result = start_and_run(app, &settings, job, &category, &owner, body, deadline, last_receive).await;
+    let result = start_and_run(
+        app,
+        &settings,
+        job,
+        &category,
+        &owner,
+        body,
+        deadline,
+        last_receive,
+    )
+    .await;
     if let Err(e) = app.leases.release(&msg.shop, &category, &owner).await {
         warn!(error = %e, "could not release the lease; it expires by itself");
     }
@@ -137,21 +196,32 @@ async fn defer(app: &App, job: &mut JobRecord, holder: &str) -> Result<()> {
     if job.deferrals >= app.config.max_deferrals {
         job.error = Some(JobError {
             kind: ErrorKind::Conflict,
-            message: format!("another run ({holder}) held the lease through {} deferrals", job.deferrals),
+            message: format!(
+                "another run ({holder}) held the lease through {} deferrals",
+                job.deferrals
+            ),
         });
-        job.transition(JobStatus::Skipped, now).map_err(|e| SyncError::Internal(e.to_string()))?;
+        job.transition(JobStatus::Skipped, now)
+            .map_err(|e| SyncError::Internal(e.to_string()))?;
         app.jobs.update_job_if(job, status, seq).await?;
         info!("job skipped after too many deferrals");
         return Ok(());
     }
-    job.transition(JobStatus::Deferred, now).map_err(|e| SyncError::Internal(e.to_string()))?;
+    job.transition(JobStatus::Deferred, now)
+        .map_err(|e| SyncError::Internal(e.to_string()))?;
     job.deferrals += 1;
     job.seq += 1;
     if !app.jobs.update_job_if(job, status, seq).await? {
         return Ok(());
     }
-    info!(holder, deferrals = job.deferrals, "lease held: job deferred");
-    app.queue.send(&job.message(), app.config.deferral_delay_secs).await
+    info!(
+        holder,
+        deferrals = job.deferrals,
+        "lease held: job deferred"
+    );
+    app.queue
+        .send(&job.message(), app.config.deferral_delay_secs)
+        .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -166,23 +236,35 @@ async fn start_and_run(
     last_receive: bool,
 ) -> Result<()> {
     let (status, seq) = (job.status, job.seq);
-    job.transition(JobStatus::Running, now_secs()).map_err(|e| SyncError::Internal(e.to_string()))?;
+    job.transition(JobStatus::Running, now_secs())
+        .map_err(|e| SyncError::Internal(e.to_string()))?;
     job.attempts += 1;
     if !app.jobs.update_job_if(&job, status, seq).await? {
         info!("another delivery started the job first");
         return Ok(());
     }
-    info!(attempt = job.attempts, resumed = job.checkpoint.is_some(), "job running");
+    info!(
+        attempt = job.attempts,
+        resumed = job.checkpoint.is_some(),
+        "job running"
+    );
 
     let stop_at = {
-        let by_deadline = deadline.checked_sub(app.config.deadline_margin).unwrap_or_else(Instant::now);
+        let by_deadline = deadline
+            .checked_sub(app.config.deadline_margin)
+            .unwrap_or_else(Instant::now);
         match app.config.max_run {
             Some(max) => by_deadline.min(Instant::now() + max),
             None => by_deadline,
         }
     };
     let base = job.counters.clone();
-    let progress = JobProgress { jobs: app.jobs.clone(), job: tokio::sync::Mutex::new(job.clone()), base: base.clone(), stop_at };
+    let progress = JobProgress {
+        jobs: app.jobs.clone(),
+        job: tokio::sync::Mutex::new(job.clone()),
+        base: base.clone(),
+        stop_at,
+    };
     let heartbeat = spawn_heartbeat(app, &job.shop, category, owner);
     let report = app.runner.run(settings, &job, &progress).await;
     heartbeat.abort();
@@ -195,10 +277,16 @@ async fn start_and_run(
     let internal = |e: shopsync_domain::job::InvalidTransition| SyncError::Internal(e.to_string());
     match report.result {
         Ok(RunOutcome::Finished { warnings }) => {
-            let to = if warnings { JobStatus::SucceededWithWarnings } else { JobStatus::Succeeded };
+            let to = if warnings {
+                JobStatus::SucceededWithWarnings
+            } else {
+                JobStatus::Succeeded
+            };
             job.transition(to, now).map_err(internal)?;
             job.checkpoint = None;
-            app.jobs.update_job_if(&job, JobStatus::Running, seq).await?;
+            app.jobs
+                .update_job_if(&job, JobStatus::Running, seq)
+                .await?;
             if job.options.full {
                 record_full_run(app.schedules.as_ref(), &job).await;
             }
@@ -206,9 +294,14 @@ async fn start_and_run(
             Ok(())
         }
         Ok(RunOutcome::Skipped { reason }) => {
-            job.error = Some(JobError { kind: ErrorKind::Settings, message: reason });
+            job.error = Some(JobError {
+                kind: ErrorKind::Settings,
+                message: reason,
+            });
             job.transition(JobStatus::Skipped, now).map_err(internal)?;
-            app.jobs.update_job_if(&job, JobStatus::Running, seq).await?;
+            app.jobs
+                .update_job_if(&job, JobStatus::Running, seq)
+                .await?;
             Ok(())
         }
         Ok(RunOutcome::Continue { checkpoint }) => {
@@ -216,10 +309,17 @@ async fn start_and_run(
             job.transition(JobStatus::Queued, now).map_err(internal)?;
             job.seq += 1;
             job.continuations += 1;
-            if !app.jobs.update_job_if(&job, JobStatus::Running, seq).await? {
+            if !app
+                .jobs
+                .update_job_if(&job, JobStatus::Running, seq)
+                .await?
+            {
                 return Ok(());
             }
-            info!(continuations = job.continuations, "deadline near: job continues in a new message");
+            info!(
+                continuations = job.continuations,
+                "deadline near: job continues in a new message"
+            );
             app.queue.send(&job.message(), 0).await
         }
         Err(SyncError::Conflict(why)) if why.contains("taken over") => {
@@ -227,14 +327,22 @@ async fn start_and_run(
             Ok(())
         }
         Err(e) if e.is_retryable() && !last_receive => {
-            job.error = Some(JobError { kind: e.kind(), message: e.to_string() });
+            job.error = Some(JobError {
+                kind: e.kind(),
+                message: e.to_string(),
+            });
             job.transition(JobStatus::Queued, now).map_err(internal)?;
-            app.jobs.update_job_if(&job, JobStatus::Running, seq).await?;
+            app.jobs
+                .update_job_if(&job, JobStatus::Running, seq)
+                .await?;
             Err(e)
         }
         Err(e) => {
             let message = if e.is_retryable() {
-                format!("gave up after {} receives: {e}", app.config.max_receive_count)
+                format!(
+                    "gave up after {} receives: {e}",
+                    app.config.max_receive_count
+                )
             } else {
                 e.to_string()
             };
@@ -268,18 +376,33 @@ async fn fail(app: &App, job: &mut JobRecord, body: &str, e: SyncError) -> Resul
     fail_with(app, job, body, e.kind(), e.to_string()).await
 }
 
-async fn fail_with(app: &App, job: &mut JobRecord, body: &str, kind: ErrorKind, message: String) -> Result<()> {
+async fn fail_with(
+    app: &App,
+    job: &mut JobRecord,
+    body: &str,
+    kind: ErrorKind,
+    message: String,
+) -> Result<()> {
     let msg = job.message();
     dead_letter(app, body, &reason(Some(&msg), kind, message.clone())).await?;
     let (status, seq) = (job.status, job.seq);
-    job.error = Some(JobError { kind, message: message.clone() });
-    job.transition(JobStatus::Failed, now_secs()).map_err(|t| SyncError::Internal(t.to_string()))?;
+    job.error = Some(JobError {
+        kind,
+        message: message.clone(),
+    });
+    job.transition(JobStatus::Failed, now_secs())
+        .map_err(|t| SyncError::Internal(t.to_string()))?;
     app.jobs.update_job_if(job, status, seq).await?;
     error!(error = %message, "job failed");
     Ok(())
 }
 
-fn spawn_heartbeat(app: &App, shop: &str, category: &str, owner: &str) -> tokio::task::JoinHandle<()> {
+fn spawn_heartbeat(
+    app: &App,
+    shop: &str,
+    category: &str,
+    owner: &str,
+) -> tokio::task::JoinHandle<()> {
     let leases = app.leases.clone();
     let ttl = app.config.lease_ttl_secs;
     let (shop, category, owner) = (shop.to_string(), category.to_string(), owner.to_string());
@@ -287,7 +410,10 @@ fn spawn_heartbeat(app: &App, shop: &str, category: &str, owner: &str) -> tokio:
         let every = Duration::from_secs((ttl / 3).max(1) as u64);
         loop {
             tokio::time::sleep(every).await;
-            match leases.heartbeat(&shop, &category, &owner, ttl, now_secs()).await {
+            match leases
+                .heartbeat(&shop, &category, &owner, ttl, now_secs())
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => {
                     warn!("lease lost: another run may take this job over");
@@ -311,14 +437,25 @@ struct JobProgress {
 
 #[async_trait]
 impl Progress for JobProgress {
-    async fn checkpoint(&self, checkpoint: &serde_json::Value, counters: &JobCounters) -> Result<()> {
+    async fn checkpoint(
+        &self,
+        checkpoint: &serde_json::Value,
+        counters: &JobCounters,
+    ) -> Result<()> {
         let mut job = self.job.lock().await;
         let mut next = job.clone();
         next.checkpoint = Some(checkpoint.clone());
         next.counters = sum(&self.base, counters);
         next.updated_at = now_secs();
-        if !self.jobs.update_job_if(&next, JobStatus::Running, job.seq).await? {
-            return Err(SyncError::Conflict(format!("job {} was taken over by another run", job.job_id)));
+        if !self
+            .jobs
+            .update_job_if(&next, JobStatus::Running, job.seq)
+            .await?
+        {
+            return Err(SyncError::Conflict(format!(
+                "job {} was taken over by another run",
+                job.job_id
+            )));
         }
         *job = next;
         Ok(())

@@ -27,7 +27,11 @@ pub enum RunOutcome {
 #[async_trait]
 pub trait Progress: Send + Sync {
     /// Persist a resume point with the counters so far; a crash after this resumes from here.
-    async fn checkpoint(&self, checkpoint: &serde_json::Value, counters: &JobCounters) -> Result<()>;
+    async fn checkpoint(
+        &self,
+        checkpoint: &serde_json::Value,
+        counters: &JobCounters,
+    ) -> Result<()>;
     /// True when the run should stop and continue in a new invocation.
     fn deadline_near(&self) -> bool;
 }

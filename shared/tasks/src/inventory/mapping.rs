@@ -24,10 +24,16 @@ pub struct MappingResult {
 }
 
 /// Map every variant to a BC item (and variant code) by the shop's SKU mapping.
-pub fn map_variants(settings: &ShopSettings, variants: &[ShopifyVariant], items: &[BcItem]) -> MappingResult {
+pub fn map_variants(
+    settings: &ShopSettings,
+    variants: &[ShopifyVariant],
+    items: &[BcItem],
+) -> MappingResult {
     let by_number: HashMap<&str, &BcItem> = items.iter().map(|i| (i.number.as_str(), i)).collect();
-    let by_gtin: HashMap<&str, &BcItem> =
-        items.iter().filter_map(|i| i.gtin.as_deref().filter(|g| !g.is_empty()).map(|g| (g, i))).collect();
+    let by_gtin: HashMap<&str, &BcItem> = items
+        .iter()
+        .filter_map(|i| i.gtin.as_deref().filter(|g| !g.is_empty()).map(|g| (g, i)))
+        .collect();
     let mut result = MappingResult::default();
     for v in variants {
         if !v.tracked {
@@ -50,30 +56,47 @@ pub fn map_variants(settings: &ShopSettings, variants: &[ShopifyVariant], items:
             }
             // A variant code alone does not name an item; it is matched inside the availability rows
             // of the item whose number is the SKU's item part, which needs the item number as well.
-            SkuMapping::VariantCode | SkuMapping::VendorItemNo | SkuMapping::None => (None, String::new()),
+            SkuMapping::VariantCode | SkuMapping::VendorItemNo | SkuMapping::None => {
+                (None, String::new())
+            }
         };
         match item {
-            Some(i) if i.item_type == BcItemType::Inventory && !i.blocked => result.mapped.push(VariantMapping {
-                variant_id: v.variant_id.clone(),
-                inventory_item_id: v.inventory_item_id.clone(),
-                item_no: i.number.clone(),
-                variant_code,
-            }),
+            Some(i) if i.item_type == BcItemType::Inventory && !i.blocked => {
+                result.mapped.push(VariantMapping {
+                    variant_id: v.variant_id.clone(),
+                    inventory_item_id: v.inventory_item_id.clone(),
+                    item_no: i.number.clone(),
+                    variant_code,
+                })
+            }
             Some(i) => {
                 let reason = if i.blocked {
                     format!("BC item {} is blocked", i.number)
                 } else {
-                    format!("BC item {} is a {:?} item and has no stock", i.number, i.item_type)
+                    format!(
+                        "BC item {} is a {:?} item and has no stock",
+                        i.number, i.item_type
+                    )
                 };
-                result.unmapped.push(Unmapped { variant_id: v.variant_id.clone(), reason });
+                result.unmapped.push(Unmapped {
+                    variant_id: v.variant_id.clone(),
+                    reason,
+                });
             }
             None => {
                 let reason = if sku.is_empty() && settings.sku_mapping != SkuMapping::BarCode {
                     "variant has no SKU".to_string()
                 } else {
-                    format!("no BC item matches {} '{}'", key_name(settings.sku_mapping), key_value(settings, v))
+                    format!(
+                        "no BC item matches {} '{}'",
+                        key_name(settings.sku_mapping),
+                        key_value(settings, v)
+                    )
                 };
-                result.unmapped.push(Unmapped { variant_id: v.variant_id.clone(), reason });
+                result.unmapped.push(Unmapped {
+                    variant_id: v.variant_id.clone(),
+                    reason,
+                });
             }
         }
     }

@@ -18,7 +18,9 @@ pub mod plan;
 use crate::{RunContext, RunOutcome};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shopsync_domain::inventory::{InventoryLevel, QuantityChange, SetQuantitiesOutcome, SetQuantitiesRequest};
+use shopsync_domain::inventory::{
+    InventoryLevel, QuantityChange, SetQuantitiesOutcome, SetQuantitiesRequest,
+};
 use shopsync_domain::ports::*;
 use shopsync_domain::settings::LocationSettings;
 use shopsync_domain::{SyncError, TaskKind};
@@ -82,12 +84,16 @@ pub async fn run(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>) -> Result
     let settings = ctx.settings;
     if !settings.allow_outgoing_requests {
         return Ok(RunOutcome::Skipped {
-            reason: "allow_outgoing_requests is off for this shop: inventory is not sent to Shopify".into(),
+            reason:
+                "allow_outgoing_requests is off for this shop: inventory is not sent to Shopify"
+                    .into(),
         });
     }
     let locations: Vec<&LocationSettings> = settings.stock_locations().collect();
     if locations.is_empty() {
-        return Ok(RunOutcome::Skipped { reason: "no location has stock calculation on".into() });
+        return Ok(RunOutcome::Skipped {
+            reason: "no location has stock calculation on".into(),
+        });
     }
 
     let checkpoint = match &ctx.job.checkpoint {
@@ -100,7 +106,11 @@ pub async fn run(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>) -> Result
 
 /// Build the variant mapping if needed, read BC (and Shopify on full runs), diff, and write every
 /// planned call to the ledger before anything is sent.
-async fn plan_run(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>, locations: &[&LocationSettings]) -> Result<Checkpoint> {
+async fn plan_run(
+    ctx: &mut RunContext<'_>,
+    ports: &InventoryPorts<'_>,
+    locations: &[&LocationSettings],
+) -> Result<Checkpoint> {
     let shop = ctx.settings.code.as_str();
     let job = ctx.job;
     let full = job.options.full;
@@ -111,9 +121,16 @@ async fn plan_run(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>, location
         let variants = ports.shopify.variants().await?;
         let bc_items = ports.bc.items().await?;
         let result = mapping::map_variants(ctx.settings, &variants, &bc_items);
-        let keep: HashSet<&str> = result.mapped.iter().map(|m| m.variant_id.as_str()).collect();
-        let stale: Vec<String> =
-            mappings.iter().filter(|m| !keep.contains(m.variant_id.as_str())).map(|m| m.variant_id.clone()).collect();
+        let keep: HashSet<&str> = result
+            .mapped
+            .iter()
+            .map(|m| m.variant_id.as_str())
+            .collect();
+        let stale: Vec<String> = mappings
+            .iter()
+            .filter(|m| !keep.contains(m.variant_id.as_str()))
+            .map(|m| m.variant_id.clone())
+            .collect();
         if !stale.is_empty() {
             ports.state.delete_mappings(shop, &stale).await?;
         }
@@ -133,17 +150,27 @@ async fn plan_run(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>, location
         if !skipped.is_empty() {
             ports.skipped.record_skipped(shop, &skipped).await?;
         }
-        ctx.counters.add(counters::VARIANTS_MAPPED, result.mapped.len() as u64);
-        ctx.counters.add(counters::VARIANTS_UNMAPPED, result.unmapped.len() as u64);
-        ctx.counters.add(counters::VARIANTS_UNTRACKED, result.untracked as u64);
-        ctx.counters.add(counters::SKIPPED_RECORDS, skipped.len() as u64);
+        ctx.counters
+            .add(counters::VARIANTS_MAPPED, result.mapped.len() as u64);
+        ctx.counters
+            .add(counters::VARIANTS_UNMAPPED, result.unmapped.len() as u64);
+        ctx.counters
+            .add(counters::VARIANTS_UNTRACKED, result.untracked as u64);
+        ctx.counters
+            .add(counters::SKIPPED_RECORDS, skipped.len() as u64);
         mappings = result.mapped;
         items = Some(bc_items);
     }
 
-    let stock = match (&ctx.settings.inventory_availability_page, &ctx.settings.bc.company_name) {
+    let stock = match (
+        &ctx.settings.inventory_availability_page,
+        &ctx.settings.bc.company_name,
+    ) {
         (Some(page), Some(company)) => {
-            let mut codes: Vec<String> = locations.iter().flat_map(|l| l.bc_location_codes.iter().cloned()).collect();
+            let mut codes: Vec<String> = locations
+                .iter()
+                .flat_map(|l| l.bc_location_codes.iter().cloned())
+                .collect();
             codes.sort();
             codes.dedup();
             plan::BcStock::from_availability(&ports.bc.availability(page, company, &codes).await?)
@@ -159,23 +186,36 @@ async fn plan_run(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>, location
 
     let mut known = ports.state.load_levels(shop).await?;
     if full || known.is_empty() {
-        let mapped_items: HashSet<&str> = mappings.iter().map(|m| m.inventory_item_id.as_str()).collect();
-        let mut read = Vec::new();
-        for loc in locations {
-            for level in ports.shopify.levels_at(&loc.shopify_location_id).await? {
-                if mapped_items.contains(level.inventory_item_id.as_str()) {
-                    read.push(level);
-                }
-            }
-        }
+        let mapped_items: HashSet<&str> = mappings
+            .iter()
+            .map(|m| m.inventory_item_id.as_str())
+            .collect();
+        let location_ids: Vec<String> = locations
+            .iter()
+            .map(|l| l.shopify_location_id.clone())
+            .collect();
+        let read: Vec<InventoryLevel> = ports
+            .shopify
+            .levels(&location_ids)
+            .await?
+            .into_iter()
+            .filter(|level| mapped_items.contains(level.inventory_item_id.as_str()))
+            .collect();
         let drift = read
             .iter()
-            .filter(|l| known.get(&(l.inventory_item_id.clone(), l.location_id.clone())).is_some_and(|k| *k != l.available))
+            .filter(|l| {
+                known
+                    .get(&(l.inventory_item_id.clone(), l.location_id.clone()))
+                    .is_some_and(|k| *k != l.available)
+            })
             .count();
         ctx.counters.add(counters::LEVELS_READ, read.len() as u64);
         ctx.counters.add(counters::DRIFT_FOUND, drift as u64);
         ports.state.save_levels(shop, &read).await?;
-        known = read.into_iter().map(|l| ((l.inventory_item_id, l.location_id), l.available)).collect();
+        known = read
+            .into_iter()
+            .map(|l| ((l.inventory_item_id, l.location_id), l.available))
+            .collect();
     }
 
     let (changes, checked) = plan::diff(&mappings, locations, &stock, &known);
@@ -186,7 +226,12 @@ async fn plan_run(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>, location
     for (index, rows) in batches.into_iter().enumerate() {
         write_batch(ports, shop, &job.job_id, generation, index, rows).await?;
     }
-    let checkpoint = Checkpoint { generation, planned_batches: total, total_batches: total, next_batch: 0 };
+    let checkpoint = Checkpoint {
+        generation,
+        planned_batches: total,
+        total_batches: total,
+        next_batch: 0,
+    };
     save(ctx, &checkpoint).await?;
     Ok(checkpoint)
 }
@@ -219,7 +264,9 @@ async fn write_batch(
     };
     match ports.ledger.begin(shop, &entry).await? {
         LedgerBegin::Started => Ok(()),
-        LedgerBegin::Existing(existing) if existing.payload_sha256 == entry.payload_sha256 => Ok(()),
+        LedgerBegin::Existing(existing) if existing.payload_sha256 == entry.payload_sha256 => {
+            Ok(())
+        }
         LedgerBegin::Existing(_) => Err(SyncError::Internal(format!(
             "idempotency key {key} already holds a different payload; refusing to reuse it"
         ))),
@@ -232,39 +279,59 @@ async fn save(ctx: &RunContext<'_>, checkpoint: &Checkpoint) -> Result<()> {
 }
 
 /// Send the planned calls from the checkpoint on, checkpointing after each.
-async fn apply(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>, mut cp: Checkpoint) -> Result<RunOutcome> {
+async fn apply(
+    ctx: &mut RunContext<'_>,
+    ports: &InventoryPorts<'_>,
+    mut cp: Checkpoint,
+) -> Result<RunOutcome> {
     let shop = ctx.settings.code.clone();
     let job_id = ctx.job.job_id.clone();
     while cp.next_batch < cp.total_batches {
         if ctx.progress.deadline_near() {
             save(ctx, &cp).await?;
-            let checkpoint = serde_json::to_value(&cp).map_err(|e| SyncError::Internal(e.to_string()))?;
+            let checkpoint =
+                serde_json::to_value(&cp).map_err(|e| SyncError::Internal(e.to_string()))?;
             return Ok(RunOutcome::Continue { checkpoint });
         }
         let key = batch_key(&job_id, cp.generation, cp.next_batch);
-        let entry = ports
-            .ledger
-            .get(&shop, &key)
-            .await?
-            .ok_or_else(|| SyncError::Internal(format!("planned batch {key} is missing from the ledger")))?;
+        let entry = ports.ledger.get(&shop, &key).await?.ok_or_else(|| {
+            SyncError::Internal(format!("planned batch {key} is missing from the ledger"))
+        })?;
         if entry.status == LedgerStatus::Pending {
-            let request: SetQuantitiesRequest = serde_json::from_str(&entry.payload)
-                .map_err(|e| SyncError::Internal(format!("ledger payload of {key} is unreadable: {e}")))?;
+            let request: SetQuantitiesRequest =
+                serde_json::from_str(&entry.payload).map_err(|e| {
+                    SyncError::Internal(format!("ledger payload of {key} is unreadable: {e}"))
+                })?;
             let outcome = ports.shopify.set_quantities(&request).await?;
             let is_retry_batch = cp.next_batch >= cp.planned_batches;
             let retry_rows = settle(ctx, ports, &request, &outcome, is_retry_batch).await?;
             if !retry_rows.is_empty() {
-                ctx.counters.add(counters::RETRIED_ROWS, retry_rows.len() as u64);
-                write_batch(ports, &shop, &job_id, cp.generation, cp.total_batches, retry_rows).await?;
+                ctx.counters
+                    .add(counters::RETRIED_ROWS, retry_rows.len() as u64);
+                write_batch(
+                    ports,
+                    &shop,
+                    &job_id,
+                    cp.generation,
+                    cp.total_batches,
+                    retry_rows,
+                )
+                .await?;
                 cp.total_batches += 1;
             }
-            ports.ledger.complete(&shop, &key, &storage_json(&outcome)?).await?;
+            ports
+                .ledger
+                .complete(&shop, &key, &storage_json(&outcome)?)
+                .await?;
         }
         cp.next_batch += 1;
         save(ctx, &cp).await?;
     }
-    let skipped = ctx.job.counters.get(counters::SKIPPED_RECORDS) + ctx.counters.get(counters::SKIPPED_RECORDS);
-    Ok(RunOutcome::Finished { warnings: skipped > 0 })
+    let skipped = ctx.job.counters.get(counters::SKIPPED_RECORDS)
+        + ctx.counters.get(counters::SKIPPED_RECORDS);
+    Ok(RunOutcome::Finished {
+        warnings: skipped > 0,
+    })
 }
 
 /// Record what one call did: the applied rows become the new known levels; rows Shopify refused are
@@ -283,7 +350,13 @@ async fn settle(
     for e in &outcome.user_errors {
         match e.quantity_row() {
             Some(row) if row < request.quantities.len() => {
-                row_errors.insert(row, (e.code.as_deref().unwrap_or("USER_ERROR"), e.message.as_str()));
+                row_errors.insert(
+                    row,
+                    (
+                        e.code.as_deref().unwrap_or("USER_ERROR"),
+                        e.message.as_str(),
+                    ),
+                );
             }
             _ => general_errors.push(e),
         }
@@ -306,14 +379,19 @@ async fn settle(
         let error = row_errors.get(&i).copied();
         let retryable = match error {
             None => true,
-            Some(("CHANGE_FROM_QUANTITY_STALE", _)) | Some(("IDEMPOTENCY_CONCURRENT_REQUEST", _)) => true,
+            Some(("CHANGE_FROM_QUANTITY_STALE", _))
+            | Some(("IDEMPOTENCY_CONCURRENT_REQUEST", _)) => true,
             Some(_) => false,
         };
         if retryable && !is_retry_batch {
             // Stale rows are set outright on retry: BC is the source of truth for inventory.
             let stale = matches!(error, Some(("CHANGE_FROM_QUANTITY_STALE", _)));
             retry.push(QuantityChange {
-                change_from_quantity: if stale { None } else { row.change_from_quantity },
+                change_from_quantity: if stale {
+                    None
+                } else {
+                    row.change_from_quantity
+                },
                 ..row.clone()
             });
         } else {
@@ -321,7 +399,10 @@ async fn settle(
                 Some((code, message)) => format!("inventory update refused ({code}): {message}"),
                 None => format!(
                     "inventory update not applied after retry because another row of the call was refused{}",
-                    general_errors.first().map(|e| format!(": {}", e.message)).unwrap_or_default()
+                    general_errors
+                        .first()
+                        .map(|e| format!(": {}", e.message))
+                        .unwrap_or_default()
                 ),
             };
             skipped.push(SkippedRecord {
@@ -335,11 +416,13 @@ async fn settle(
     }
     if !applied.is_empty() {
         ports.state.save_levels(shop, &applied).await?;
-        ctx.counters.add(counters::LEVELS_CHANGED, applied.len() as u64);
+        ctx.counters
+            .add(counters::LEVELS_CHANGED, applied.len() as u64);
     }
     if !skipped.is_empty() {
         ports.skipped.record_skipped(shop, &skipped).await?;
-        ctx.counters.add(counters::SKIPPED_RECORDS, skipped.len() as u64);
+        ctx.counters
+            .add(counters::SKIPPED_RECORDS, skipped.len() as u64);
     }
     Ok(retry)
 }

@@ -1,0 +1,67 @@
+//! Cold-start wiring for a task function: adapters from the environment, the task's runner, the
+//! runtime configuration, and the Lambda loop. `functions/<task>/src/main.rs` calls [`run_function`].
+
+use crate::inventory_runner::{Endpoints, InventoryRunner};
+use crate::{App, RuntimeConfig, TaskRunner, events};
+use lambda_runtime::{LambdaEvent, service_fn};
+use shopsync_aws::Adapters;
+use shopsync_domain::TaskKind;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Build the app for `task` from adapters (the cloud's, or moto's locally) and the environment.
+pub fn app_for(
+    task: TaskKind,
+    adapters: &Adapters,
+    config: RuntimeConfig,
+    endpoints: Endpoints,
+) -> Result<App, String> {
+    let runner: Arc<dyn TaskRunner> = match task {
+        TaskKind::SyncInventory => Arc::new(InventoryRunner::new(
+            adapters.secrets.clone(),
+            adapters.store.clone(),
+            adapters.store.clone(),
+            adapters.store.clone(),
+            endpoints,
+        )),
+        other => return Err(format!("{other} is not available in this release")),
+    };
+    Ok(App {
+        settings: adapters.store.clone(),
+        schedules: adapters.store.clone(),
+        jobs: adapters.store.clone(),
+        leases: adapters.store.clone(),
+        queue: adapters.queue.clone(),
+        runner,
+        config,
+    })
+}
+
+/// The whole `main` of a task function.
+pub async fn run_function(task: TaskKind) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let aws = shopsync_aws::AwsConfig::from_env()?;
+    let sdk = shopsync_aws::load_sdk_config().await;
+    let adapters = Adapters::new(&sdk, &aws);
+    let mut config = RuntimeConfig::from_env()?;
+    config.max_receive_count = aws.max_receive_count;
+    let app = app_for(task, &adapters, config, Endpoints::from_env())?;
+    let app = &app;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let deadline = instant_of(event.context.deadline());
+            events::handle(app, event.payload, deadline)
+                .await
+                .map_err(|e| Box::new(e) as lambda_runtime::Error)
+        },
+    ))
+    .await
+}
+
+/// A Lambda deadline (wall clock) as an `Instant`.
+fn instant_of(deadline: SystemTime) -> Instant {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Instant::now() + left
+}
