@@ -286,8 +286,10 @@ async fn apply(
 ) -> Result<RunOutcome> {
     let shop = ctx.settings.code.clone();
     let job_id = ctx.job.job_id.clone();
+    // Every invocation sends at least one batch, so even a tiny time budget always makes progress.
+    let mut sent_here = 0usize;
     while cp.next_batch < cp.total_batches {
-        if ctx.progress.deadline_near() {
+        if sent_here > 0 && ctx.progress.deadline_near() {
             save(ctx, &cp).await?;
             let checkpoint =
                 serde_json::to_value(&cp).map_err(|e| SyncError::Internal(e.to_string()))?;
@@ -325,6 +327,7 @@ async fn apply(
                 .await?;
         }
         cp.next_batch += 1;
+        sent_here += 1;
         save(ctx, &cp).await?;
     }
     let skipped = ctx.job.counters.get(counters::SKIPPED_RECORDS)
