@@ -116,3 +116,95 @@ fn key_value<'a>(settings: &ShopSettings, v: &'a ShopifyVariant) -> &'a str {
         _ => v.sku.as_deref().unwrap_or(""),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(mapping: &str) -> ShopSettings {
+        ShopSettings::from_json(
+            &serde_json::json!({
+                "code": "T", "sku_mapping": mapping,
+                "shopify": {"store_domain": "t.myshopify.com", "access_token_secret_id": "shopsync/T/shopify"},
+                "bc": {"tenant": "t", "environment": "e", "company_id": "c", "credentials_secret_id": "shopsync/T/bc"}
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    fn variant(n: u32, sku: Option<&str>, barcode: Option<&str>, tracked: bool) -> ShopifyVariant {
+        ShopifyVariant {
+            variant_id: format!("gid://shopify/ProductVariant/{n}"),
+            product_id: "gid://shopify/Product/1".into(),
+            sku: sku.map(String::from),
+            barcode: barcode.map(String::from),
+            inventory_item_id: format!("gid://shopify/InventoryItem/{n}"),
+            tracked,
+        }
+    }
+
+    fn item(number: &str, gtin: Option<&str>, item_type: BcItemType, blocked: bool) -> BcItem {
+        BcItem {
+            number: number.into(),
+            gtin: gtin.map(String::from),
+            item_type,
+            blocked,
+            inventory: 1.0,
+        }
+    }
+
+    #[test]
+    fn skus_match_item_numbers_exactly_and_every_miss_has_a_reason() {
+        let items = [
+            item("1000", None, BcItemType::Inventory, false),
+            item("1001", None, BcItemType::Service, false),
+            item("1002", None, BcItemType::Inventory, true),
+        ];
+        let variants = [
+            variant(1, Some("1000"), None, true),
+            variant(2, Some("1000-X"), None, true),
+            variant(3, Some("1001"), None, true),
+            variant(4, Some("1002"), None, true),
+            variant(5, None, None, true),
+            variant(6, Some("1000"), None, false),
+        ];
+        let r = map_variants(&settings("item_no"), &variants, &items);
+        assert_eq!(r.mapped.len(), 1);
+        assert_eq!(r.mapped[0].item_no, "1000");
+        assert_eq!(r.untracked, 1);
+        let reasons: Vec<&str> = r.unmapped.iter().map(|u| u.reason.as_str()).collect();
+        assert_eq!(reasons[0], "no BC item matches SKU '1000-X'");
+        assert!(reasons[1].contains("Service"));
+        assert!(reasons[2].contains("blocked"));
+        assert_eq!(reasons[3], "variant has no SKU");
+    }
+
+    #[test]
+    fn barcodes_and_item_plus_variant_codes_map_by_their_own_rules() {
+        let items = [item(
+            "1000",
+            Some("5012345678900"),
+            BcItemType::Inventory,
+            false,
+        )];
+        let r = map_variants(
+            &settings("bar_code"),
+            &[variant(1, Some("x"), Some("5012345678900"), true)],
+            &items,
+        );
+        assert_eq!(r.mapped[0].item_no, "1000");
+        let r = map_variants(
+            &settings("item_no_plus_variant_code"),
+            &[variant(1, Some("1000|RED"), None, true)],
+            &items,
+        );
+        assert_eq!(
+            (
+                r.mapped[0].item_no.as_str(),
+                r.mapped[0].variant_code.as_str()
+            ),
+            ("1000", "RED")
+        );
+    }
+}
