@@ -57,14 +57,15 @@ impl JobStatus {
     /// previous holder's lease expired (crash recovery).
     pub fn can_become(self, to: JobStatus) -> bool {
         use JobStatus::*;
-        match (self, to) {
-            (Queued, Running | Deferred | Failed | Skipped) => true,
-            (Deferred, Queued | Running | Deferred | Failed | Skipped) => true,
-            (Running, Running | Queued | Succeeded | SucceededWithWarnings | Failed | Skipped) => {
-                true
-            }
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (Queued, Running | Deferred | Failed | Skipped)
+                | (Deferred, Queued | Running | Deferred | Failed | Skipped)
+                | (
+                    Running,
+                    Running | Queued | Succeeded | SucceededWithWarnings | Failed | Skipped
+                )
+        )
     }
 }
 

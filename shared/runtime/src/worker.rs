@@ -156,11 +156,19 @@ async fn process(
         LeaseOutcome::Acquired => {}
         LeaseOutcome::Held { owner: holder, .. } => {
             if job.status == JobStatus::Running {
-                info!(
-                    holder,
-                    "job is running under a live lease: duplicate delivery ignored"
-                );
-                return Ok(());
+                // Either a duplicate of the running invocation's message, or the redelivery after a
+                // crash that came before the dead run's lease expired. Keep the wake-up until the
+                // lease can be judged again (the last receive lets it go: the holder is alive).
+                if last_receive {
+                    info!(
+                        holder,
+                        "job is running under a live lease: duplicate delivery dropped"
+                    );
+                    return Ok(());
+                }
+                return Err(SyncError::Conflict(format!(
+                    "job is running under the live lease of {holder}; checking again later"
+                )));
             }
             if msg.seq < job.seq {
                 // The job was deferred but its delayed message may not have gone out: send it again.
@@ -265,9 +273,9 @@ async fn start_and_run(
         base: base.clone(),
         stop_at,
     };
-    let heartbeat = spawn_heartbeat(app, &job.shop, category, owner);
+    let heartbeat = AbortOnDrop(spawn_heartbeat(app, &job.shop, category, owner));
     let report = app.runner.run(settings, &job, &progress).await;
-    heartbeat.abort();
+    drop(heartbeat);
 
     let mut job = progress.job.into_inner();
     job.counters = sum(&base, &report.counters);
@@ -423,6 +431,16 @@ fn spawn_heartbeat(
             }
         }
     })
+}
+
+/// Stops the heartbeat when the run ends — also when the run's future is dropped mid-way, so a
+/// killed run never keeps its lease alive.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Saves checkpoints on the job record (conditional on the job still being ours) and tells the task

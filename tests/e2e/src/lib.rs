@@ -30,13 +30,17 @@ pub struct StackOptions {
     /// Visibility given back to a failed message locally (Lambda would wait the queue's timeout).
     pub retry_visibility_secs: i32,
     pub endpoints_bulk_poll: Duration,
+    /// Variant count above which the client reads catalogues and levels with bulk operations.
+    pub bulk_threshold: usize,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
+            // Standard-plan limits, with simulated time running 10x faster than the wall clock.
             shopify: SimConfig {
-                bulk_completion_delay: Duration::from_millis(200),
+                bulk_completion_delay: Duration::from_millis(500),
+                time_scale: 10.0,
                 ..SimConfig::default()
             },
             bc: BcSimConfig::default(),
@@ -46,6 +50,7 @@ impl Default for StackOptions {
             },
             retry_visibility_secs: 1,
             endpoints_bulk_poll: Duration::from_millis(100),
+            bulk_threshold: 1_000,
         }
     }
 }
@@ -100,7 +105,7 @@ impl Stack {
             bc_api_base_url: bc.api_base_url(),
             bc_token_url_template: bc.token_url_template(),
             shopify_bulk_poll: opts.endpoints_bulk_poll,
-            shopify_bulk_threshold: 2_000,
+            shopify_bulk_threshold: opts.bulk_threshold,
         };
         let app = bootstrap::app_for(TaskKind::SyncInventory, &adapters, opts.runtime, endpoints)?;
         let runner = LocalRunner {

@@ -278,8 +278,8 @@ async fn with_20_percent_faults_levels_converge_and_nothing_is_applied_twice() {
                 seed: 20_260_726,
                 kinds: FaultKind::ALL.to_vec(),
             },
-            bulk_completion_delay: Duration::from_millis(200),
-            ..SimConfig::default()
+            time_scale: 10.0,
+            ..StackOptions::default().shopify
         },
         bc: bc_sim::BcSimConfig {
             faults: bc_sim::BcFaults::new(0.2, 4242),
@@ -472,4 +472,80 @@ async fn fan_out_queues_due_enabled_shops_once_per_tick() {
     let early = stack.runner.tick(tick_at(5)).await;
     assert!(early.queued.is_empty() && early.not_due.contains(&"ON".to_string()));
     assert!(stack.jobs("OFF").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_run_is_taken_over_from_its_checkpoint_without_double_applying() {
+    let opts = StackOptions {
+        runtime: RuntimeConfig {
+            lease_ttl_secs: 2,
+            ..RuntimeConfig::default()
+        },
+        ..StackOptions::default()
+    };
+    let stack = stack(opts).await;
+    let shop = stack.seed_shop("CRASH", 1_000).await.unwrap();
+    let differing = shop.levels_off(&stack, expected) as u64;
+    stack.runner.tick(tick_at(0)).await;
+
+    // Hand the message to a worker, and kill that worker once it has sent a few batches.
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let got = sqs
+        .receive_message()
+        .queue_url(&stack.runner.queue_url)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let m = got.messages.unwrap().remove(0);
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(serde_json::json!({"Records": [{
+        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs"
+    }]}))
+    .unwrap();
+    let app = stack.app.clone();
+    let worker = tokio::spawn(async move {
+        shopsync_runtime::worker::handle_batch(
+            &app,
+            event,
+            std::time::Instant::now() + Duration::from_secs(900),
+        )
+        .await
+    });
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while stack.shopify.stats().mutation_calls < 3 && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    worker.abort();
+    let _ = worker.await;
+    let job = &stack.jobs("CRASH").await[0];
+    assert_eq!(
+        job.status,
+        JobStatus::Running,
+        "the killed run leaves its job running"
+    );
+    assert!(
+        stack.shopify.stats().applied_adjustments < differing,
+        "the kill must happen mid-run"
+    );
+
+    // SQS redelivers the unacknowledged message; once the dead run's lease expires, it takes over.
+    sqs.change_message_visibility()
+        .queue_url(&stack.runner.queue_url)
+        .receipt_handle(m.receipt_handle.unwrap())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    stack.runner.drain(DRAIN).await.unwrap();
+    let job = &stack.jobs("CRASH").await[0];
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    assert_eq!(job.attempts, 2, "one takeover");
+    assert_eq!(shop.levels_off(&stack, expected), 0);
+    assert_eq!(
+        shop.double_applied(&stack),
+        0,
+        "the batch in flight at the kill is replayed, not re-applied"
+    );
+    assert_eq!(stack.shopify.stats().applied_adjustments, differing);
 }

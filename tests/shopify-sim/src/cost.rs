@@ -8,6 +8,10 @@
 //! operation payload object are free. `InventoryAdjustmentGroup.changes` is free as well:
 //! the recorded 2026-04 answer charges 13 for
 //! `inventoryAdjustmentGroup{changes{item{id} location{id}}}` (10 + group + item + location).
+//! Root `*Count` fields are the exception to the object rule: every recorded count-only query
+//! (`productsCount`, `customersCount`, `collectionsCount`, `companiesCount(limit: null)`) is
+//! charged 10 requested and 10 actual, not the 1 an object would cost, so
+//! `productVariantsCount` costs [`COUNT_ROOT_COST`] whatever it selects.
 //! The actual cost uses the same rules with the returned counts (see `exec.rs`).
 
 use apollo_compiler::ast::Selection;
@@ -17,6 +21,18 @@ use crate::schema::{FK, T, field};
 
 /// Base cost of every mutation root field.
 pub(crate) const MUTATION_BASE: f64 = 10.0;
+
+/// Requested and actual cost of a root count field (captures: `productsCount { count precision }`
+/// alone is charged 10/10; `companies(first: 1) {…}` + `companiesCount(limit: null)` 13 = 3 + 10).
+pub(crate) const COUNT_ROOT_COST: f64 = 10.0;
+
+/// Fields charged a fixed amount, selection included, instead of by the object/connection rules.
+pub(crate) fn fixed_cost(parent: T, name: &str) -> Option<f64> {
+    match (parent, name) {
+        (T::Query, "productVariantsCount") => Some(COUNT_ROOT_COST),
+        _ => None,
+    }
+}
 
 /// Is `name` on payload/parent type `parent` free of its own object cost?
 /// Returns `Some(true)` when the field and its children are free, `Some(false)` when only the
@@ -70,6 +86,9 @@ fn field_cost(
     children: &[&[Selection]],
     first: f64,
 ) -> f64 {
+    if let Some(fixed) = fixed_cost(parent, name) {
+        return fixed;
+    }
     let free = free_field(parent, name);
     if free == Some(true) {
         return 0.0;

@@ -12,7 +12,7 @@ use apollo_compiler::ast::{self, Selection};
 use serde_json::{Map, Value as Json, json};
 
 use crate::clock::SimClock;
-use crate::cost::{MUTATION_BASE, free_field};
+use crate::cost::{MUTATION_BASE, fixed_cost, free_field};
 use crate::gql::{Doc, decode_cursor, encode_cursor, error};
 use crate::inventory::{self, KeyUse, SetOutcome, UserErr};
 use crate::search::Search;
@@ -65,6 +65,8 @@ pub(crate) enum Obj {
     Level(usize),
     Quantity(usize, &'static str),
     Bulk(usize, Option<BulkStatus>),
+    /// A `Count`: the (possibly capped) count and whether it is exact.
+    Count(u64, bool),
     SetPayload(Rc<SetOutcome>),
     Group(Rc<SetOutcome>),
     Change(Rc<SetOutcome>, usize),
@@ -88,6 +90,7 @@ impl Obj {
             Obj::Level(_) => T::InventoryLevel,
             Obj::Quantity(..) => T::InventoryQuantity,
             Obj::Bulk(..) => T::BulkOperation,
+            Obj::Count(..) => T::Count,
             Obj::SetPayload(_) => T::SetQuantitiesPayload,
             Obj::Group(_) => T::AdjustmentGroup,
             Obj::Change(..) => T::InventoryChange,
@@ -235,6 +238,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                 }
                 Ok(r) => self.complete_result(t, name, r, &children, path),
             };
+            let c = fixed_cost(t, name).unwrap_or(c);
             path.pop();
             out.insert(key, value);
             if conn {
@@ -482,6 +486,23 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                         candidates,
                     )
                 }
+                "productVariantsCount" => {
+                    // `limit` defaults to 10,000; an explicit null means no limit. Above the limit
+                    // the count is the limit, marked AT_LEAST.
+                    let limit = match self.doc.arg(f, "limit") {
+                        None => Some(10_000u64),
+                        Some(Json::Null) => None,
+                        Some(v) => Some(v.as_i64().unwrap_or(0).max(0) as u64),
+                    };
+                    let search = Search::parse(self.str_arg(f, "query").as_deref());
+                    let total = (0..st.variants.len())
+                        .filter(|&pos| search.matches_variant(st, pos))
+                        .count() as u64;
+                    one(Some(match limit {
+                        Some(l) if total > l => Obj::Count(l, false),
+                        _ => Obj::Count(total, true),
+                    }))
+                }
                 "bulkOperations" => {
                     let search = Search::parse(self.str_arg(f, "query").as_deref());
                     let len = st.bulk_ops.len();
@@ -685,6 +706,11 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                 }
             }
             Obj::Bulk(i, over) => v(bulk::field(st, *i, *over, name, self.env)),
+            Obj::Count(n, exact) => match name {
+                "count" => v(Json::from(*n)),
+                "precision" => s(if *exact { "EXACT" } else { "AT_LEAST" }),
+                _ => unknown(name),
+            },
             Obj::SetPayload(o) => match name {
                 "inventoryAdjustmentGroup" => one(o.group.as_ref().map(|_| Obj::Group(o.clone()))),
                 "userErrors" => Ok(R::Many(

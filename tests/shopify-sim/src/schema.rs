@@ -49,6 +49,7 @@ pub(crate) enum T {
     BulkCancelPayload,
     UserError,
     PageInfo,
+    Count,
     Node,
     Conn(N),
     Edge(N),
@@ -77,6 +78,7 @@ impl T {
             T::BulkCancelPayload => "BulkOperationCancelPayload",
             T::UserError => "UserError",
             T::PageInfo => "PageInfo",
+            T::Count => "Count",
             T::Node => "Node",
             T::Conn(N::Location) => "LocationConnection",
             T::Conn(N::ProductVariant) => "ProductVariantConnection",
@@ -112,7 +114,7 @@ impl T {
 
     /// Known type names usable as fragment conditions.
     pub(crate) fn by_name(name: &str) -> Option<T> {
-        const ALL: [T; 21] = [
+        const ALL: [T; 22] = [
             T::Query,
             T::Mutation,
             T::Shop,
@@ -133,6 +135,7 @@ impl T {
             T::BulkCancelPayload,
             T::UserError,
             T::PageInfo,
+            T::Count,
             T::Node,
         ];
         ALL.into_iter().find(|t| t.name() == name)
@@ -187,6 +190,7 @@ pub(crate) fn field(t: T, name: &str) -> Option<(FK, &'static [&'static str])> {
         (T::Query, "nodes") => (List(T::Node), &["ids"]),
         (T::Query, "bulkOperation") => (Obj(T::BulkOperation), ID),
         (T::Query, "bulkOperations") => (Conn(N::BulkOperation), PAGE),
+        (T::Query, "productVariantsCount") => (Obj(T::Count), &["query", "limit"]),
 
         (T::Mutation, "inventorySetQuantities") => (Obj(T::SetQuantitiesPayload), &["input"]),
         (T::Mutation, "bulkOperationRunQuery") => {
@@ -265,6 +269,7 @@ pub(crate) fn field(t: T, name: &str) -> Option<(FK, &'static [&'static str])> {
         (T::BulkCancelPayload, "bulkOperation") => (Obj(T::BulkOperation), NONE),
         (T::BulkCancelPayload, "userErrors") => (List(T::UserError), NONE),
 
+        (T::Count, "count" | "precision") => s,
         (T::PageInfo, "hasNextPage" | "hasPreviousPage" | "startCursor" | "endCursor") => s,
         (T::Conn(n), "nodes") => (List(n.node_type()), NONE),
         (T::Conn(n), "edges") => (List(T::Edge(n)), NONE),
