@@ -665,3 +665,50 @@ async fn skipped_records_list_newest_first() {
     assert_eq!(all.last(), Some(&records[0]));
     assert!(store.list_skipped("OTHER", 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn cursors_only_move_from_the_value_the_writer_read() {
+    let store = store("cursors").await;
+    assert_eq!(store.get_cursor("DEMO", "orders").await.unwrap(), None);
+    assert!(
+        store
+            .advance_cursor("DEMO", "orders", None, "2026-11-01T00:00:00Z")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_cursor("DEMO", "orders", None, "2026-01-01T00:00:00Z")
+            .await
+            .unwrap(),
+        "already set"
+    );
+    assert!(
+        store
+            .advance_cursor(
+                "DEMO",
+                "orders",
+                Some("2026-11-01T00:00:00Z"),
+                "2026-11-02T00:00:00Z"
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_cursor(
+                "DEMO",
+                "orders",
+                Some("2026-11-01T00:00:00Z"),
+                "2026-11-01T12:00:00Z"
+            )
+            .await
+            .unwrap(),
+        "stale writer"
+    );
+    assert_eq!(
+        store.get_cursor("DEMO", "orders").await.unwrap().as_deref(),
+        Some("2026-11-02T00:00:00Z")
+    );
+    assert_eq!(store.get_cursor("OTHER", "orders").await.unwrap(), None);
+}

@@ -43,6 +43,21 @@ pub trait ScheduleStore: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Incremental sync cursors (e.g. the orders task's `updated_at` high-water mark), per shop and name.
+#[async_trait]
+pub trait CursorStore: Send + Sync {
+    async fn get_cursor(&self, shop: &str, name: &str) -> Result<Option<String>>;
+    /// Move a cursor from `expected` (None = not set yet) to `value`; `Ok(false)` if another run moved
+    /// it first, so a slower run never moves a cursor backwards.
+    async fn advance_cursor(
+        &self,
+        shop: &str,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool>;
+}
+
 /// Job records. Every write is conditional on what the writer last saw.
 #[async_trait]
 pub trait JobStore: Send + Sync {

@@ -27,6 +27,7 @@
 //! absent (page counts are never assumed) and every batch write is cut to DynamoDB's limit of 25 with
 //! `UnprocessedItems` retried.
 
+mod cursors;
 mod inventory;
 mod jobs;
 mod leases;
@@ -73,6 +74,9 @@ pub mod keys {
         format!("SHOP#{shop}")
     }
     pub const SETTINGS_SK: &str = "SETTINGS";
+    pub fn cursor_sk(name: &str) -> String {
+        format!("CURSOR#{name}")
+    }
     pub fn schedule_sk(task: TaskKind) -> String {
         format!("SCHEDULE#{}", task.name())
     }
