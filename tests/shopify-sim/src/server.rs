@@ -555,14 +555,16 @@ pub(crate) fn spawn_bulk_completion(shared: Arc<Shared>, store: StoreRef, id: u6
             bulk_ids: &shared.bulk_ids,
         };
         let file = bulk::generate(&mut st, &query, &env);
+        let file_size = file.jsonl.len() as u64;
+        // The file must be downloadable before any poll can see COMPLETED and its url: a poll
+        // waiting on the store lock answers the moment it is released.
+        lock(&shared.bulk_files).insert(id, Arc::new(file.jsonl));
         let op = &mut st.bulk_ops[i];
         op.status = crate::store::BulkStatus::Completed;
         op.completed_at = Some(env.now);
         op.object_count = file.objects;
         op.root_object_count = file.roots;
-        op.file_size = Some(file.jsonl.len() as u64);
+        op.file_size = Some(file_size);
         op.url = Some(format!("{}/bulk-results/{id}.jsonl", shared.base_url));
-        drop(st);
-        lock(&shared.bulk_files).insert(id, Arc::new(file.jsonl));
     });
 }
