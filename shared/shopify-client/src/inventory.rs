@@ -1,6 +1,6 @@
 //! The domain port [`ShopifyInventoryApi`] on top of the paced, retrying transport.
 //!
-//! Decisions that matter for cost: the catalogue is counted first (`productVariantsCount`, 1 point)
+//! Decisions that matter for cost: the catalogue is counted first (`productVariantsCount`, 10 points, as the API charges count queries)
 //! and read with one bulk query above `bulk_threshold` instead of hundreds of pages; the
 //! `inventorySetQuantities` document selects only `userErrors` so a 250-row call costs 10 points;
 //! more than 250 rows are refused before anything is sent. `userErrors` are data, never `Err`.
@@ -162,7 +162,7 @@ impl ShopifyClient {
         Ok(out)
     }
 
-    /// The catalogue: counted first (`productVariantsCount`, 1 point), then paged or read in bulk
+    /// The catalogue: counted first (`productVariantsCount`, 10 points, as the API charges count queries), then paged or read in bulk
     /// by `bulk_threshold`. If the count query is refused (an older API or a partial simulator)
     /// the catalogue is paged, switching to bulk once more than `bulk_threshold` variants were
     /// seen with pages left.
