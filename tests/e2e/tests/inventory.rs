@@ -549,3 +549,63 @@ async fn a_worker_killed_mid_run_is_taken_over_from_its_checkpoint_without_doubl
     );
     assert_eq!(stack.shopify.stats().applied_adjustments, differing);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_shopify_refuses_become_skipped_records_and_the_rest_of_the_call_is_applied() {
+    let stack = stack(StackOptions::default()).await;
+    let shop = stack.seed_shop("REFUSE", 200).await.unwrap();
+    // A second variant of BC item 000005, stocked only at the first location: Shopify refuses a level
+    // for it at the second one (ITEM_NOT_STOCKED_AT_LOCATION), which makes the whole call fail.
+    let store = stack.shopify.store(&shop.domain);
+    let odd = store.add_product(
+        "Odd one",
+        &[shopify_sim::VariantSeed {
+            sku: Some(format!("{}000005", shop.prefix)),
+            barcode: None,
+            tracked: true,
+        }],
+    );
+    store.set_available(&odd.inventory_item_ids[0], &shop.locations[0], 1);
+
+    stack.runner.tick(tick_at(0)).await;
+    stack.runner.drain(DRAIN).await.unwrap();
+    let job = &stack.jobs("REFUSE").await[0];
+    assert_eq!(
+        job.status,
+        JobStatus::SucceededWithWarnings,
+        "{:?}",
+        job.error
+    );
+    assert_eq!(job.counters.get("skipped_records"), 1);
+    assert!(
+        job.counters.get("retried_rows") > 0,
+        "the refused call's other rows are sent again"
+    );
+    let skipped = shopsync_domain::ports::SkippedRecordStore::list_skipped(
+        stack.adapters.store.as_ref(),
+        "REFUSE",
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        skipped[0].record_id,
+        format!("{}@{}", odd.inventory_item_ids[0], shop.locations[1])
+    );
+    assert!(
+        skipped[0].reason.contains("ITEM_NOT_STOCKED_AT_LOCATION"),
+        "{}",
+        skipped[0].reason
+    );
+    assert_eq!(
+        shop.levels_off(&stack, expected),
+        0,
+        "every other level is applied"
+    );
+    assert_eq!(
+        store.available(&odd.inventory_item_ids[0], &shop.locations[0]),
+        Some(expected(5, 0))
+    );
+    assert_eq!(shop.double_applied(&stack), 0);
+}

@@ -6,6 +6,7 @@
 //! SQS → worker → DynamoDB → Shopify. A second tick 15 minutes later, after a few BC quantities
 //! changed, shows that only the changes are sent. Everything started is stopped at the end.
 
+use shopify_sim::VariantSeed;
 use shopsync_domain::ports::SkippedRecordStore;
 use shopsync_e2e::{Stack, StackOptions, bc_quantity, tick_at};
 use std::time::Duration;
@@ -36,6 +37,20 @@ async fn demo() -> Result<(), String> {
         "Seeded shop DEMO: Shopify store {} with {VARIANTS} variants at 2 locations; BC company with {VARIANTS} items.",
         shop.domain
     );
+    // Three discontinued variants whose SKUs BC does not know: they become skipped records.
+    let store = stack.shopify.store(&shop.domain);
+    let legacy: Vec<VariantSeed> = (1..=3)
+        .map(|n| VariantSeed {
+            sku: Some(format!("LEGACY-{n}")),
+            barcode: None,
+            tracked: true,
+        })
+        .collect();
+    let seeded = store.add_product("Discontinued line", &legacy);
+    for item in &seeded.inventory_item_ids {
+        store.set_available(item, &shop.locations[0], 4);
+    }
+    println!("  plus 3 variants whose SKUs (LEGACY-1..3) match no BC item.");
     let expected = |i: usize, l: usize| bc_quantity(i, l) as i64;
     println!(
         "  Shopify levels that differ from BC before the sync: {}",
