@@ -5,6 +5,7 @@
 //! lost). Messages go out with `SendMessageBatch`, 10 a call. No sync work happens here.
 
 use crate::App;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use shopsync_domain::ErrorKind;
 use shopsync_domain::catalogue::Direction;
@@ -12,6 +13,7 @@ use shopsync_domain::job::{
     JobError, JobMessage, JobRecord, JobStatus, RunOptions, Trigger, job_id,
 };
 use shopsync_domain::ports::TaskSchedule;
+use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::time::now_secs;
 use tracing::{info, warn};
 
@@ -24,6 +26,75 @@ pub struct FanOutReport {
     pub not_due: Vec<String>,
     /// Shops whose job could not be created or sent, with the error.
     pub errors: Vec<(String, String)>,
+}
+
+enum Decision {
+    NotDue(String),
+    Error(String, String),
+    /// Send this job's message, then record this schedule.
+    Queue(JobRecord, TaskSchedule, bool),
+}
+
+/// Whether one shop is due, and if so its queued job (created here, conditionally).
+async fn decide(app: &App, shop: ShopSettings, tick_millis: i64) -> Decision {
+    let task = app.runner.task();
+    let code = shop.code.clone();
+    let tick_secs = tick_millis / 1000;
+    let writes_to_shopify = task.spec().direction != Direction::ShopifyToBc;
+    if !shop.enabled
+        || !shop.task(task).enabled
+        || (writes_to_shopify && !shop.allow_outgoing_requests)
+    {
+        return Decision::NotDue(code);
+    }
+    let schedule = match app.schedules.get_schedule(&code, task).await {
+        Ok(s) => s,
+        Err(e) => return Decision::Error(code, e.to_string()),
+    };
+    // A little slack so a cron tick that fires a few seconds early still counts as due.
+    let interval = i64::from(shop.task_interval_minutes(task)) * 60 - 30;
+    if schedule
+        .last_scheduled_at
+        .is_some_and(|last| tick_secs - last < interval)
+    {
+        return Decision::NotDue(code);
+    }
+    let full_every = i64::from(shop.task_full_interval_minutes(task)) * 60;
+    let full = full_every > 0
+        && schedule
+            .last_full_at
+            .is_none_or(|last| tick_secs - last >= full_every - 30);
+    let id = job_id(task, tick_millis, &code);
+    let job = JobRecord::new_queued(
+        &code,
+        &id,
+        task,
+        Trigger::Schedule,
+        RunOptions { full },
+        now_secs(),
+    );
+    let send = match app.jobs.create_job(&job).await {
+        Ok(true) => true,
+        // Same tick delivered twice: re-send only if the job still waits for its first message.
+        Ok(false) => {
+            matches!(app.jobs.get_job(&code, &id).await, Ok(Some(j)) if j.status == JobStatus::Queued && j.seq == 0)
+        }
+        Err(e) => return Decision::Error(code, e.to_string()),
+    };
+    if !send {
+        return Decision::NotDue(code);
+    }
+    // A full run is recorded when it is queued, so the next ticks do not queue another while it runs;
+    // the worker clears the mark if the full run fails.
+    let next = TaskSchedule {
+        last_scheduled_at: Some(tick_secs),
+        last_full_at: if full {
+            Some(tick_secs)
+        } else {
+            schedule.last_full_at
+        },
+    };
+    Decision::Queue(job, next, full)
 }
 
 /// Queue a job for every due shop.
@@ -40,67 +111,18 @@ pub async fn fan_out(app: &App, tick_millis: i64) -> FanOutReport {
             return report;
         }
     };
-    let now = now_secs();
-    let tick_secs = tick_millis / 1000;
+    // Shops are looked at concurrently (each needs a few DynamoDB calls), in a bounded window.
+    let decisions: Vec<Decision> = futures_util::stream::iter(shops)
+        .map(|shop| decide(app, shop, tick_millis))
+        .buffered(16)
+        .collect()
+        .await;
     let mut pending: Vec<(JobRecord, TaskSchedule, bool)> = Vec::new();
-    for shop in shops {
-        let code = shop.code.clone();
-        let task_settings = shop.task(task);
-        let writes_to_shopify = task.spec().direction != Direction::ShopifyToBc;
-        if !shop.enabled
-            || !task_settings.enabled
-            || (writes_to_shopify && !shop.allow_outgoing_requests)
-        {
-            report.not_due.push(code);
-            continue;
-        }
-        let schedule = match app.schedules.get_schedule(&code, task).await {
-            Ok(s) => s,
-            Err(e) => {
-                report.errors.push((code, e.to_string()));
-                continue;
-            }
-        };
-        // A little slack so a cron tick that fires a few seconds early still counts as due.
-        let interval = i64::from(shop.task_interval_minutes(task)) * 60 - 30;
-        if schedule
-            .last_scheduled_at
-            .is_some_and(|last| tick_secs - last < interval)
-        {
-            report.not_due.push(code);
-            continue;
-        }
-        let full_every = i64::from(shop.task_full_interval_minutes(task)) * 60;
-        let full = full_every > 0
-            && schedule
-                .last_full_at
-                .is_none_or(|last| tick_secs - last >= full_every - 30);
-        let id = job_id(task, tick_millis, &code);
-        let job = JobRecord::new_queued(
-            &code,
-            &id,
-            task,
-            Trigger::Schedule,
-            RunOptions { full },
-            now,
-        );
-        let send = match app.jobs.create_job(&job).await {
-            Ok(true) => true,
-            // Same tick delivered twice: re-send only if the job still waits for its first message.
-            Ok(false) => {
-                matches!(app.jobs.get_job(&code, &id).await, Ok(Some(j)) if j.status == JobStatus::Queued && j.seq == 0)
-            }
-            Err(e) => {
-                report.errors.push((code, e.to_string()));
-                continue;
-            }
-        };
-        if send {
-            let next = TaskSchedule {
-                last_scheduled_at: Some(tick_secs),
-                last_full_at: schedule.last_full_at,
-            };
-            pending.push((job, next, full));
+    for decision in decisions {
+        match decision {
+            Decision::NotDue(code) => report.not_due.push(code),
+            Decision::Error(code, e) => report.errors.push((code, e)),
+            Decision::Queue(job, schedule, full) => pending.push((job, schedule, full)),
         }
     }
 

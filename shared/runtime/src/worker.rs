@@ -212,6 +212,9 @@ async fn defer(app: &App, job: &mut JobRecord, holder: &str) -> Result<()> {
         job.transition(JobStatus::Skipped, now)
             .map_err(|e| SyncError::Internal(e.to_string()))?;
         app.jobs.update_job_if(job, status, seq).await?;
+        if job.options.full {
+            forget_full_run(app.schedules.as_ref(), job).await;
+        }
         info!("job skipped after too many deferrals");
         return Ok(());
     }
@@ -295,9 +298,6 @@ async fn start_and_run(
             app.jobs
                 .update_job_if(&job, JobStatus::Running, seq)
                 .await?;
-            if job.options.full {
-                record_full_run(app.schedules.as_ref(), &job).await;
-            }
             info!(status = %job.status, cost = job.cost_points_used, "job finished");
             Ok(())
         }
@@ -367,18 +367,6 @@ fn sum(base: &JobCounters, more: &JobCounters) -> JobCounters {
     total
 }
 
-async fn record_full_run(schedules: &dyn ScheduleStore, job: &JobRecord) {
-    match schedules.get_schedule(&job.shop, job.task).await {
-        Ok(mut s) => {
-            s.last_full_at = Some(now_secs());
-            if let Err(e) = schedules.put_schedule(&job.shop, job.task, &s).await {
-                warn!(error = %e, "could not record the full run");
-            }
-        }
-        Err(e) => warn!(error = %e, "could not read the schedule"),
-    }
-}
-
 /// Fail the job permanently: dead-letter the message with the reason, then record the failure.
 async fn fail(app: &App, job: &mut JobRecord, body: &str, e: SyncError) -> Result<()> {
     fail_with(app, job, body, e.kind(), e.to_string()).await
@@ -402,7 +390,23 @@ async fn fail_with(
         .map_err(|t| SyncError::Internal(t.to_string()))?;
     app.jobs.update_job_if(job, status, seq).await?;
     error!(error = %message, "job failed");
+    if job.options.full {
+        forget_full_run(app.schedules.as_ref(), job).await;
+    }
     Ok(())
+}
+
+/// A full run that did not happen must not count: the next tick queues another.
+async fn forget_full_run(schedules: &dyn ScheduleStore, job: &JobRecord) {
+    match schedules.get_schedule(&job.shop, job.task).await {
+        Ok(mut s) => {
+            s.last_full_at = None;
+            if let Err(e) = schedules.put_schedule(&job.shop, job.task, &s).await {
+                warn!(error = %e, "could not clear the full-run mark");
+            }
+        }
+        Err(e) => warn!(error = %e, "could not read the schedule"),
+    }
 }
 
 fn spawn_heartbeat(

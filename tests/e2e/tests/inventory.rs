@@ -609,3 +609,19 @@ async fn rows_shopify_refuses_become_skipped_records_and_the_rest_of_the_call_is
     );
     assert_eq!(shop.double_applied(&stack), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_run_is_scheduled_first_and_then_once_a_day() {
+    let stack = stack(StackOptions::default()).await;
+    stack.seed_shop("DAILY", 20).await.unwrap();
+    let mut fulls = Vec::new();
+    for minutes in [0, 15, 30, 24 * 60, 24 * 60 + 15] {
+        let report = stack.runner.tick(tick_at(minutes)).await;
+        assert_eq!(report.queued.len(), 1, "tick at {minutes} min: {report:?}");
+        stack.runner.drain(DRAIN).await.unwrap();
+        let job = &stack.jobs("DAILY").await[0];
+        assert_eq!(job.status, JobStatus::Succeeded);
+        fulls.push(job.options.full);
+    }
+    assert_eq!(fulls, vec![true, false, false, true, false]);
+}
