@@ -32,7 +32,7 @@ enum Decision {
     NotDue(String),
     Error(String, String),
     /// Send this job's message, then record this schedule.
-    Queue(JobRecord, TaskSchedule, bool),
+    Queue(Box<JobRecord>, TaskSchedule, bool),
 }
 
 /// Whether one shop is due, and if so its queued job (created here, conditionally).
@@ -94,7 +94,7 @@ async fn decide(app: &App, shop: ShopSettings, tick_millis: i64) -> Decision {
             schedule.last_full_at
         },
     };
-    Decision::Queue(job, next, full)
+    Decision::Queue(Box::new(job), next, full)
 }
 
 /// Queue a job for every due shop.
@@ -122,7 +122,7 @@ pub async fn fan_out(app: &App, tick_millis: i64) -> FanOutReport {
         match decision {
             Decision::NotDue(code) => report.not_due.push(code),
             Decision::Error(code, e) => report.errors.push((code, e)),
-            Decision::Queue(job, schedule, full) => pending.push((job, schedule, full)),
+            Decision::Queue(job, schedule, full) => pending.push((*job, schedule, full)),
         }
     }
 
