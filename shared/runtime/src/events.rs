@@ -18,6 +18,22 @@ pub enum Invocation {
 #[error("unrecognised invocation payload: {0}")]
 pub struct UnknownEvent(pub String);
 
+/// Why an invocation failed as a whole (Lambda then retries it, and finally sends it to the
+/// function's on-failure destination, the dead-letter queue).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Unknown(#[from] UnknownEvent),
+    /// Some shops could not be queued. Retrying the tick is safe: shops already queued are not due
+    /// any more, and job ids derive from the tick.
+    #[error("fan-out could not queue {count} shop(s), first {shop}: {error}")]
+    FanOutIncomplete {
+        count: usize,
+        shop: String,
+        error: String,
+    },
+}
+
 /// Classify a raw payload. Scheduled events are the EventBridge envelope (`detail-type: Scheduled
 /// Event`); their `time` fixes the tick, so a duplicate delivery of one tick maps to the same jobs.
 pub fn classify(payload: Value) -> Result<Invocation, UnknownEvent> {
@@ -40,7 +56,7 @@ pub fn classify(payload: Value) -> Result<Invocation, UnknownEvent> {
 }
 
 /// Handle any invocation; returns the JSON the runtime should answer with.
-pub async fn handle(app: &App, payload: Value, deadline: Instant) -> Result<Value, UnknownEvent> {
+pub async fn handle(app: &App, payload: Value, deadline: Instant) -> Result<Value, HandlerError> {
     match classify(payload)? {
         Invocation::Sqs(event) => {
             let response: SqsBatchResponse = worker::handle_batch(app, event, deadline).await;
@@ -48,6 +64,13 @@ pub async fn handle(app: &App, payload: Value, deadline: Instant) -> Result<Valu
         }
         Invocation::Schedule { tick_millis } => {
             let report = fanout::fan_out(app, tick_millis).await;
+            if let Some((shop, error)) = report.errors.first() {
+                return Err(HandlerError::FanOutIncomplete {
+                    count: report.errors.len(),
+                    shop: shop.clone(),
+                    error: error.clone(),
+                });
+            }
             Ok(serde_json::to_value(report).unwrap_or(Value::Null))
         }
     }
