@@ -18,6 +18,8 @@ use shopsync_runtime::{App, RuntimeConfig, bootstrap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+pub mod lambda_api;
+
 /// Logical id of the inventory task queue in the template.
 pub const INVENTORY_QUEUE: &str = "SyncInventoryQueue";
 /// The page a demo BC company publishes with availability per location.
