@@ -150,14 +150,7 @@ async fn response(
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
-    shared
-        .inner
-        .lock()
-        .expect("runtime api state")
-        .results
-        .insert(id, Ok(parse(&body)));
-    shared.result_ready.notify_waiters();
-    StatusCode::ACCEPTED
+    record(&shared, id, Ok(parse(&body)))
 }
 
 async fn error(
@@ -165,12 +158,16 @@ async fn error(
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
+    record(&shared, id, Err(parse(&body)))
+}
+
+fn record(shared: &Shared, id: String, result: Result<Value, Value>) -> StatusCode {
     shared
         .inner
         .lock()
         .expect("runtime api state")
         .results
-        .insert(id, Err(parse(&body)));
+        .insert(id, result);
     shared.result_ready.notify_waiters();
     StatusCode::ACCEPTED
 }
