@@ -94,6 +94,18 @@ impl BcError {
             404 => BcError::NotFound { code, message },
             409 if code == "Request_EntityChanged" => BcError::EntityChanged { message },
             412 => BcError::EntityChanged { message },
+            _ => Self::throttled_server_or_bad_request(status, code, message, retry_after),
+        }
+    }
+
+    /// The classification BC API answers and token answers share: 429, 5xx, any other refusal.
+    fn throttled_server_or_bad_request(
+        status: u16,
+        code: String,
+        message: String,
+        retry_after: Option<Duration>,
+    ) -> BcError {
+        match status {
             429 => BcError::Throttled {
                 retry_after,
                 message,
@@ -133,21 +145,7 @@ impl BcError {
                 code,
                 message,
             },
-            429 => BcError::Throttled {
-                retry_after,
-                message,
-            },
-            500..=599 => BcError::Server {
-                status,
-                code,
-                message,
-                retry_after,
-            },
-            _ => BcError::BadRequest {
-                status,
-                code,
-                message,
-            },
+            _ => Self::throttled_server_or_bad_request(status, code, message, retry_after),
         }
     }
 }
