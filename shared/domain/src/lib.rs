@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod job;
 pub mod ports;
 pub mod settings;
+pub mod status;
 pub mod time;
 
 pub use catalogue::{TaskKind, TaskSpec};

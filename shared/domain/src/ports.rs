@@ -216,6 +216,13 @@ pub trait TaskQueue: Send + Sync {
     async fn dead_letter(&self, body: &str, reason: &DeadLetterReason) -> Result<()>;
 }
 
+/// The task queue of each task that has a function in this deployment. The api function (manual runs)
+/// and the status function (retries) send to any task's queue through this.
+pub trait TaskQueues: Send + Sync {
+    /// `None` when this deployment has no queue for `task`.
+    fn queue(&self, task: crate::TaskKind) -> Option<std::sync::Arc<dyn TaskQueue>>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Secrets
 // ---------------------------------------------------------------------------------------------

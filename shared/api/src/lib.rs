@@ -1,0 +1,1 @@
+//! The HTTPS API (DESIGN §7). Work in progress.

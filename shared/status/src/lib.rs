@@ -1,0 +1,1 @@
+//! The status board (DESIGN §8). Work in progress.
