@@ -712,3 +712,60 @@ async fn cursors_only_move_from_the_value_the_writer_read() {
     );
     assert_eq!(store.get_cursor("OTHER", "orders").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn job_pages_follow_their_cursor_to_the_end_without_gaps_or_repeats() {
+    let store = store("jobpages").await;
+    let mut ids = Vec::new();
+    for i in 0..11i64 {
+        let mut j = job("DEMO", 1_700_000_000_000 + i * 1000, &format!("p{i}"));
+        store.create_job(&j).await.unwrap();
+        if i % 2 == 0 {
+            let seq = j.seq;
+            j.transition(JobStatus::Failed, 1_700_000_100).unwrap();
+            assert!(
+                store
+                    .update_job_if(&j, JobStatus::Queued, seq)
+                    .await
+                    .unwrap()
+            );
+        }
+        ids.push(j.job_id.clone());
+    }
+    store
+        .create_job(&job("OTHER", 1_700_000_999_000, "x"))
+        .await
+        .unwrap();
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    let failed_newest_first: Vec<String> = [10, 8, 6, 4, 2, 0]
+        .iter()
+        .map(|&i| ids[i].clone())
+        .collect();
+
+    for (status, expected) in [
+        (None, &newest_first),
+        (Some(JobStatus::Failed), &failed_newest_first),
+    ] {
+        for page_size in [1usize, 4, 100] {
+            let mut seen = Vec::new();
+            let mut before: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                let page = store
+                    .list_jobs_page("DEMO", status, page_size, before.as_deref())
+                    .await
+                    .unwrap();
+                assert!(page.jobs.len() <= page_size);
+                pages += 1;
+                seen.extend(page.jobs.iter().map(|j| j.job_id.clone()));
+                match page.next_before {
+                    Some(next) => before = Some(next),
+                    None => break,
+                }
+                assert!(pages <= 20, "cursor does not advance");
+            }
+            assert_eq!(&seen, expected, "status {status:?}, pages of {page_size}");
+            assert_eq!(pages, expected.len().div_ceil(page_size).max(1));
+        }
+    }
+}

@@ -79,6 +79,23 @@ pub trait JobStore: Send + Sync {
         status: Option<JobStatus>,
         limit: usize,
     ) -> Result<Vec<JobRecord>>;
+    /// One page of [`JobStore::list_jobs`]: the jobs older than `before` (a job id; `None` = from the
+    /// newest), at most `limit` (≤ 100), and the cursor of the next page if there is one.
+    async fn list_jobs_page(
+        &self,
+        shop: &str,
+        status: Option<JobStatus>,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<JobPage>;
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobPage {
+    pub jobs: Vec<JobRecord>,
+    /// The job id to pass as `before` for the next page; `None` on the last page.
+    pub next_before: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use super::{DynamoStore, GSI1, Item, JOB_TTL_SECS, body, keys, n, s, to_json};
 use crate::errors::storage;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use shopsync_domain::ports::{JobStore, Result};
+use shopsync_domain::ports::{JobPage, JobStore, Result};
 use shopsync_domain::{JobRecord, JobStatus, SyncError};
 use std::collections::HashMap;
 
@@ -138,5 +138,76 @@ impl JobStore for DynamoStore {
             }
         };
         items.iter().map(|item| body(item, "job record")).collect()
+    }
+
+    async fn list_jobs_page(
+        &self,
+        shop: &str,
+        status: Option<JobStatus>,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<JobPage> {
+        let limit = limit.clamp(1, MAX_JOB_LIST);
+        // One more than asked tells whether a next page exists; on the main table the range below is
+        // inclusive, so the `before` job itself may come back too and is dropped.
+        let want = limit + 1 + usize::from(before.is_some() && status.is_none());
+        let query = match (status, before) {
+            (None, None) => self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(keys::JOB_PREFIX)),
+            (None, Some(before)) => self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+                .expression_attribute_values(":lo", s(keys::JOB_PREFIX))
+                .expression_attribute_values(":hi", s(keys::job_sk(before))),
+            (Some(status), before) => {
+                let q = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI1)
+                    .expression_attribute_values(":p", s(keys::job_status_gsi_pk(shop, status)));
+                match before {
+                    None => q.key_condition_expression("gsi1pk = :p"),
+                    Some(before) => q
+                        .key_condition_expression("gsi1pk = :p AND gsi1sk < :before")
+                        .expression_attribute_values(":before", s(before)),
+                }
+            }
+        };
+        let query = if status.is_none() {
+            query
+                .expression_attribute_values(":pk", s(keys::shop_pk(shop)))
+                .consistent_read(true)
+        } else {
+            query
+        };
+        let items = self
+            .query_all(
+                query.scan_index_forward(false),
+                Some(want),
+                "Query a page of jobs",
+            )
+            .await?;
+        let mut jobs = items
+            .iter()
+            .map(|item| body::<JobRecord>(item, "job record"))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(before) = before {
+            jobs.retain(|j| j.job_id.as_str() != before);
+        }
+        let more = jobs.len() > limit;
+        jobs.truncate(limit);
+        let next_before = if more {
+            jobs.last().map(|j| j.job_id.clone())
+        } else {
+            None
+        };
+        Ok(JobPage { jobs, next_before })
     }
 }
