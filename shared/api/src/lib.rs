@@ -1,1 +1,415 @@
-//! The HTTPS API (DESIGN §7). Work in progress.
+//! The HTTPS API (DESIGN §7): manual runs, jobs, shop settings, the status board and the failures on
+//! the dead-letter queue, behind API Gateway's HTTP API with a JWT authorizer.
+//!
+//! [`Api::handle`] is the whole API as one function from [`ApiRequest`] to [`ApiResponse`]; the Lambda
+//! adapter ([`lambda`]) and the local gateway of the demo and tests only translate HTTP in and out.
+//! Each request goes through the same gates in the same order — route, token, shop, input, state —
+//! and fails at the first one with a specific code, before anything is written:
+//!
+//! 1. unknown path `404 not_found`, wrong method `405 method_not_allowed`;
+//! 2. token missing, expired, badly signed or for someone else `401 unauthorized` ([`auth`]);
+//! 3. shop not in the token `403 forbidden`, admin route without the admin scope `403 forbidden`;
+//! 4. ids, enums, limits, body size and shape `400` (`invalid_request`, `body_too_large`,
+//!    `invalid_json`, `unknown_task`, `invalid_options`, `invalid_settings` with every problem);
+//! 5. unknown shop/job/failure `404`, disabled shop/task or task not deployed `409`.
+//!
+//! What the API does is behind two ports so that it runs unchanged against the cloud, moto, or test
+//! doubles: [`RunStarter`] queues or runs a job, [`StatusApi`] serves the board and the failures.
+
+pub mod auth;
+pub mod http;
+pub mod lambda;
+pub mod local_issuer;
+mod routes;
+
+pub use auth::{AuthConfig, Caller, Verifier};
+pub use http::{ApiError, ApiRequest, ApiResponse};
+pub use routes::Route;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use shopsync_domain::job::{JobError, job_id};
+use shopsync_domain::ports::{JobStore, SettingsStore};
+use shopsync_domain::status::{Cue, CueEntry, Failure, StatusBoard};
+use shopsync_domain::time::now_secs;
+use shopsync_domain::{
+    ErrorKind, JobRecord, JobStatus, RunOptions, ShopSettings, SyncError, TaskKind, Trigger,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// Default page size of listings.
+pub const DEFAULT_LIMIT: usize = 25;
+/// Largest page size of listings.
+pub const MAX_LIMIT: usize = 100;
+
+/// Queues or runs a job that the API has created (`queued`).
+#[async_trait]
+pub trait RunStarter: Send + Sync {
+    /// Whether this deployment has a function (and queue) for `task`.
+    fn available(&self, task: TaskKind) -> bool;
+    /// Hand the job to its task queue.
+    async fn enqueue(&self, job: &JobRecord) -> Result<(), SyncError>;
+    /// Run the job in this process for at most `budget`; whatever is left continues in the
+    /// background. Returns the job record as it stands afterwards.
+    async fn run_now(&self, job: &JobRecord, budget: Duration) -> Result<JobRecord, SyncError>;
+}
+
+/// The status board and the failures (implemented by `shopsync-status`).
+#[async_trait]
+pub trait StatusApi: Send + Sync {
+    async fn board(&self, shop: &str) -> Result<StatusBoard, SyncError>;
+    async fn drill_down(
+        &self,
+        shop: &str,
+        cue: Cue,
+        limit: usize,
+    ) -> Result<Vec<CueEntry>, SyncError>;
+    /// `None` = every failure, including those of no shop.
+    async fn failures(&self, shop: Option<&str>, limit: usize) -> Result<Vec<Failure>, SyncError>;
+    async fn retry(&self, shop: Option<&str>, failure_id: &str) -> Result<Failure, SyncError>;
+    async fn discard(&self, shop: Option<&str>, failure_id: &str) -> Result<Failure, SyncError>;
+}
+
+/// Everything the API needs, built once per process.
+#[derive(Clone)]
+pub struct Api {
+    pub verifier: Arc<Verifier>,
+    pub settings: Arc<dyn SettingsStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub runs: Arc<dyn RunStarter>,
+    pub status: Arc<dyn StatusApi>,
+    /// Time a foreground run may take before the answer goes out (below API Gateway's 30 s).
+    pub foreground_budget: Duration,
+}
+
+/// Body of `POST /shops/{shop}/runs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunRequest {
+    task: String,
+    #[serde(default)]
+    options: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct RunAccepted<'a> {
+    job_id: &'a str,
+    job_url: String,
+    mode: &'static str,
+    job: &'a JobRecord,
+}
+
+impl Api {
+    /// Answer one request. Never panics on input; every failure is an error answer.
+    pub async fn handle(&self, request: &ApiRequest) -> ApiResponse {
+        let started = std::time::Instant::now();
+        let (response, subject) = match self.dispatch(request).await {
+            Ok((response, subject)) => (response, subject),
+            Err((error, subject)) => (error.into_response(), subject),
+        };
+        let log_level_warn = response.status >= 500;
+        if log_level_warn {
+            warn!(method = %request.method, path = %request.path, status = response.status,
+                code = response.error_code().unwrap_or(""), caller = subject.as_deref().unwrap_or("-"),
+                request_id = request.request_id.as_deref().unwrap_or("-"),
+                elapsed_ms = started.elapsed().as_millis() as u64, "request failed");
+        } else {
+            info!(method = %request.method, path = %request.path, status = response.status,
+                code = response.error_code().unwrap_or(""), caller = subject.as_deref().unwrap_or("-"),
+                request_id = request.request_id.as_deref().unwrap_or("-"),
+                elapsed_ms = started.elapsed().as_millis() as u64, "request");
+        }
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<(ApiResponse, Option<String>), (ApiError, Option<String>)> {
+        let route = Route::parse(&request.method, &request.path).map_err(|e| (e, None))?;
+        let caller = self
+            .verifier
+            .caller(request.authorization.as_deref())
+            .await
+            .map_err(|e| (e, None))?;
+        let subject = Some(caller.subject.clone());
+        match self.route(&route, &caller, request).await {
+            Ok(response) => Ok((response, subject)),
+            Err(e) => Err((e, subject)),
+        }
+    }
+
+    async fn route(
+        &self,
+        route: &Route,
+        caller: &Caller,
+        req: &ApiRequest,
+    ) -> Result<ApiResponse, ApiError> {
+        if let Some(shop) = route.shop() {
+            routes::check_shop_code(shop)?;
+            caller.require_shop(shop)?;
+        } else {
+            // Failures of no shop: operators only.
+            caller.require_admin()?;
+            if !caller.all_shops() {
+                return Err(ApiError::forbidden(
+                    "failures of every shop need a token for all shops (\"*\")",
+                ));
+            }
+        }
+        if route.needs_admin() {
+            caller.require_admin()?;
+        }
+        if req.body.len() > http::MAX_BODY_BYTES {
+            return Err(ApiError::new(
+                400,
+                "body_too_large",
+                format!(
+                    "the body has {} bytes; the limit is {}",
+                    req.body.len(),
+                    http::MAX_BODY_BYTES
+                ),
+            ));
+        }
+        match route {
+            Route::StartRun { shop } => self.start_run(shop, req).await,
+            Route::ListJobs { shop } => self.list_jobs(shop, req).await,
+            Route::GetJob { shop, job_id } => {
+                routes::check_job_id(job_id)?;
+                let job = self.jobs.get_job(shop, job_id).await?.ok_or_else(|| {
+                    ApiError::not_found(format!("shop {shop} has no job {job_id}"))
+                })?;
+                Ok(ApiResponse::json(200, &job))
+            }
+            Route::StatusBoard { shop } => {
+                Ok(ApiResponse::json(200, self.status.board(shop).await?))
+            }
+            Route::DrillDown { shop, cue } => {
+                let cue: Cue = cue
+                    .parse()
+                    .map_err(|e: shopsync_domain::status::UnknownCue| {
+                        ApiError::invalid(e.to_string())
+                    })?;
+                let limit = routes::limit(req)?;
+                let entries = self.status.drill_down(shop, cue, limit).await?;
+                Ok(ApiResponse::json(
+                    200,
+                    serde_json::json!({"shop": shop, "cue": cue, "entries": entries}),
+                ))
+            }
+            Route::GetSettings { shop } => {
+                let settings =
+                    self.settings.get_shop(shop).await?.ok_or_else(|| {
+                        ApiError::not_found(format!("shop {shop} is not registered"))
+                    })?;
+                Ok(ApiResponse::json(200, &settings))
+            }
+            Route::PutSettings { shop } => self.put_settings(shop, req).await,
+            Route::ListFailures { shop } => {
+                let limit = routes::limit(req)?;
+                let failures = self.status.failures(shop.as_deref(), limit).await?;
+                Ok(ApiResponse::json(
+                    200,
+                    serde_json::json!({"failures": failures}),
+                ))
+            }
+            Route::RetryFailure { shop, failure_id } => {
+                routes::check_failure_id(failure_id)?;
+                let failure = self
+                    .status
+                    .retry(shop.as_deref(), failure_id)
+                    .await
+                    .map_err(|e| failure_error(e, "not_retryable"))?;
+                Ok(ApiResponse::json(202, &failure))
+            }
+            Route::DiscardFailure { shop, failure_id } => {
+                routes::check_failure_id(failure_id)?;
+                let failure = self
+                    .status
+                    .discard(shop.as_deref(), failure_id)
+                    .await
+                    .map_err(|e| failure_error(e, "conflict"))?;
+                Ok(ApiResponse::json(200, &failure))
+            }
+        }
+    }
+
+    async fn start_run(&self, shop: &str, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let body: RunRequest = routes::json_body(req)?;
+        let task: TaskKind =
+            body.task
+                .parse()
+                .map_err(|e: shopsync_domain::catalogue::UnknownTask| {
+                    ApiError::new(400, "unknown_task", e.to_string())
+                })?;
+        let options: RunOptions = match body.options {
+            None | Some(serde_json::Value::Null) => RunOptions::default(),
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| ApiError::new(400, "invalid_options", format!("options: {e}")))?,
+        };
+        if options.full && task.spec().default_full_interval_minutes == 0 {
+            return Err(ApiError::new(
+                400,
+                "invalid_options",
+                format!("{task} has no full run; leave out 'full'"),
+            ));
+        }
+        let settings: ShopSettings = self
+            .settings
+            .get_shop(shop)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("shop {shop} is not registered")))?;
+        if !settings.enabled {
+            return Err(ApiError::conflict(
+                "shop_disabled",
+                format!("shop {shop} is disabled; enable it in its settings first"),
+            ));
+        }
+        if !task.spec().implemented || !self.runs.available(task) {
+            return Err(ApiError::conflict(
+                "task_not_available",
+                format!("{task} is not available in this deployment yet"),
+            ));
+        }
+        if !settings.task(task).enabled {
+            return Err(ApiError::conflict(
+                "task_disabled",
+                format!("{task} is not enabled for shop {shop}; enable it in the shop's settings"),
+            ));
+        }
+
+        let now = now_secs();
+        let millis = shopsync_domain::time::now_millis();
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let id = job_id(task, millis, &unique[..12]);
+        let mut job = JobRecord::new_queued(shop, &id, task, Trigger::Manual, options, now);
+        if !self.jobs.create_job(&job).await? {
+            return Err(ApiError::new(
+                500,
+                "internal",
+                format!("job id {id} is taken; try again"),
+            ));
+        }
+        let job_url = format!("/shops/{shop}/jobs/{id}");
+
+        if settings.allow_background_syncs {
+            if let Err(e) = self.runs.enqueue(&job).await {
+                // The job must not wait for a message that never went out.
+                let seq = job.seq;
+                job.error = Some(JobError {
+                    kind: e.kind(),
+                    message: format!("could not be queued: {e}"),
+                });
+                if job.transition(JobStatus::Failed, now_secs()).is_ok()
+                    && let Err(e2) = self.jobs.update_job_if(&job, JobStatus::Queued, seq).await
+                {
+                    warn!(error = %e2, job_id = %id, "could not mark an unqueued job failed");
+                }
+                return Err(ApiError::from(e));
+            }
+            let body = RunAccepted {
+                job_id: &id,
+                job_url: job_url.clone(),
+                mode: "background",
+                job: &job,
+            };
+            return Ok(ApiResponse::json(202, &body).with_header("Location", job_url));
+        }
+
+        let after = match self.runs.run_now(&job, self.foreground_budget).await {
+            Ok(job) => job,
+            Err(e) if e.kind() == ErrorKind::Storage || e.is_retryable() => {
+                // The worker left the job queued; it continues from the queue.
+                let current = self.jobs.get_job(shop, &id).await?.unwrap_or(job.clone());
+                if current.status == JobStatus::Queued {
+                    self.runs.enqueue(&current).await?;
+                }
+                current
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let finished = after.status.is_terminal();
+        let body = RunAccepted {
+            job_id: &id,
+            job_url: job_url.clone(),
+            mode: "foreground",
+            job: &after,
+        };
+        let status = if finished { 200 } else { 202 };
+        Ok(ApiResponse::json(status, &body).with_header("Location", job_url))
+    }
+
+    async fn list_jobs(&self, shop: &str, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let status = match req.query_param("status")? {
+            None => None,
+            Some(s) => Some(
+                serde_json::from_value::<JobStatus>(serde_json::Value::from(s)).map_err(|_| {
+                    ApiError::invalid(format!(
+                        "status '{s}' is not one of queued, running, deferred, succeeded, succeeded_with_warnings, failed, skipped"
+                    ))
+                })?,
+            ),
+        };
+        let limit = routes::limit(req)?;
+        let cursor = req.query_param("cursor")?;
+        if let Some(c) = cursor {
+            routes::check_job_id(c).map_err(|_| {
+                ApiError::invalid(format!("cursor '{c}' is not a cursor this API gave out"))
+            })?;
+        }
+        let page = self
+            .jobs
+            .list_jobs_page(shop, status, limit, cursor)
+            .await?;
+        let mut body = serde_json::json!({"jobs": page.jobs});
+        if let Some(next) = page.next_before {
+            body["next_cursor"] = next.into();
+        }
+        Ok(ApiResponse::json(200, body))
+    }
+
+    async fn put_settings(&self, shop: &str, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let text = std::str::from_utf8(&req.body)
+            .map_err(|_| ApiError::new(400, "invalid_json", "the body is not UTF-8 text"))?;
+        if text.trim().is_empty() {
+            return Err(ApiError::new(
+                400,
+                "invalid_json",
+                "a settings document is required",
+            ));
+        }
+        let settings = ShopSettings::from_json(text).map_err(|e| {
+            ApiError::new(
+                400,
+                "invalid_settings",
+                format!(
+                    "the settings have {} problem(s); nothing was saved",
+                    e.problems.len()
+                ),
+            )
+            .with_problems(e.problems)
+        })?;
+        if settings.code != shop {
+            return Err(ApiError::new(
+                400,
+                "invalid_settings",
+                format!(
+                    "the body is for shop '{}' but the path names shop '{shop}'",
+                    settings.code
+                ),
+            ));
+        }
+        self.settings.put_shop(&settings).await?;
+        Ok(ApiResponse::json(200, &settings))
+    }
+}
+
+/// Retry/discard: `Conflict` from the status service means "not in a state for this".
+fn failure_error(e: SyncError, code: &'static str) -> ApiError {
+    match e.kind() {
+        ErrorKind::Conflict => ApiError::conflict(code, e.to_string()),
+        _ => ApiError::from(e),
+    }
+}

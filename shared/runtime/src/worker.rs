@@ -69,7 +69,7 @@ async fn handle_message(app: &App, m: SqsMessage, deadline: Instant) -> bool {
     }
     let span =
         info_span!("job", shop = %msg.shop, task = %msg.task, job_id = %msg.job_id, seq = msg.seq);
-    match process(app, &msg, &body, deadline, last_receive)
+    match process(app, &msg, &body, stop_at(app, deadline), last_receive)
         .instrument(span)
         .await
     {
@@ -99,11 +99,52 @@ async fn dead_letter(app: &App, body: &str, reason: &DeadLetterReason) -> Result
     app.queue.dead_letter(body, reason).await
 }
 
+/// When a run handed `deadline` by Lambda must stop: the deadline less the margin, and never later
+/// than `max_run` from now.
+fn stop_at(app: &App, deadline: Instant) -> Instant {
+    let by_deadline = deadline
+        .checked_sub(app.config.deadline_margin)
+        .unwrap_or_else(Instant::now);
+    match app.config.max_run {
+        Some(max) => by_deadline.min(Instant::now() + max),
+        None => by_deadline,
+    }
+}
+
+/// Run a queued job now, in this process, until `budget` is spent (a manual run of a shop whose
+/// background syncs are off). It goes through exactly the path of a queue delivery — conditional
+/// start, lease, checkpoints — so it cannot collide with a worker. What is left when the budget runs
+/// out continues from the queue: a continuation message, a deferral's delayed message, or (on a
+/// retryable failure) the job's message sent here. Returns the job as it stands afterwards.
+pub async fn run_in_foreground(app: &App, job: &JobRecord, budget: Duration) -> Result<JobRecord> {
+    let msg = job.message();
+    let body = serde_json::to_string(&msg)
+        .map_err(|e| SyncError::Internal(format!("cannot serialise job message: {e}")))?;
+    let span = info_span!("job", shop = %msg.shop, task = %msg.task, job_id = %msg.job_id, seq = msg.seq, foreground = true);
+    let outcome = process(app, &msg, &body, Instant::now() + budget, false)
+        .instrument(span)
+        .await;
+    let current = app
+        .jobs
+        .get_job(&job.shop, &job.job_id)
+        .await?
+        .ok_or_else(|| SyncError::NotFound(format!("job {} vanished", job.job_id)))?;
+    if let Err(e) = outcome {
+        // Retryable: the job is queued again (or still running under someone's live lease); hand it to
+        // the queue so it finishes in the background, as SQS would redeliver it.
+        warn!(error = %e, job_id = %job.job_id, "foreground run stopped; continuing in the background");
+        if !current.status.is_terminal() {
+            app.queue.send(&current.message(), 0).await?;
+        }
+    }
+    Ok(current)
+}
+
 async fn process(
     app: &App,
     msg: &JobMessage,
     body: &str,
-    deadline: Instant,
+    stop_at: Instant,
     last_receive: bool,
 ) -> Result<()> {
     let Some(mut job) = app.jobs.get_job(&msg.shop, &msg.job_id).await? else {
@@ -188,7 +229,7 @@ async fn process(
         &category,
         &owner,
         body,
-        deadline,
+        stop_at,
         last_receive,
     )
     .await;
@@ -243,7 +284,7 @@ async fn start_and_run(
     category: &str,
     owner: &str,
     body: &str,
-    deadline: Instant,
+    stop_at: Instant,
     last_receive: bool,
 ) -> Result<()> {
     let (status, seq) = (job.status, job.seq);
@@ -260,15 +301,6 @@ async fn start_and_run(
         "job running"
     );
 
-    let stop_at = {
-        let by_deadline = deadline
-            .checked_sub(app.config.deadline_margin)
-            .unwrap_or_else(Instant::now);
-        match app.config.max_run {
-            Some(max) => by_deadline.min(Instant::now() + max),
-            None => by_deadline,
-        }
-    };
     let base = job.counters.clone();
     let progress = JobProgress {
         jobs: app.jobs.clone(),

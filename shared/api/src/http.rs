@@ -1,0 +1,160 @@
+//! The API's view of HTTP: a request as the handler needs it, a JSON response, and the one error shape
+//! (`{"error": {"code", "message", "problems"?}}`) that every failure becomes.
+//!
+//! Codes are stable and listed in infra/openapi.yaml; messages are one plain sentence for people.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use shopsync_domain::settings::SettingsProblem;
+use shopsync_domain::{ErrorKind, SyncError};
+
+/// Largest request body accepted (settings documents are a few KB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An HTTP request, already taken out of its transport (API Gateway event or local server).
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    pub method: String,
+    /// The path without query string, e.g. `/shops/DEMO/jobs`.
+    pub path: String,
+    /// Decoded query parameters in order.
+    pub query: Vec<(String, String)>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    pub body: Vec<u8>,
+    /// For logs only.
+    pub request_id: Option<String>,
+}
+
+impl ApiRequest {
+    pub fn new(method: &str, path: &str) -> ApiRequest {
+        ApiRequest {
+            method: method.to_ascii_uppercase(),
+            path: path.to_string(),
+            ..ApiRequest::default()
+        }
+    }
+
+    pub fn bearer(mut self, token: &str) -> ApiRequest {
+        self.authorization = Some(format!("Bearer {token}"));
+        self
+    }
+
+    pub fn json(mut self, body: &Value) -> ApiRequest {
+        self.body = body.to_string().into_bytes();
+        self
+    }
+
+    pub fn query(mut self, name: &str, value: &str) -> ApiRequest {
+        self.query.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The value of a query parameter; a parameter given twice is an error.
+    pub fn query_param(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self.query.iter().filter(|(k, _)| k == name);
+        let first = values.next().map(|(_, v)| v.as_str());
+        if values.next().is_some() {
+            return Err(ApiError::invalid(format!(
+                "the query parameter '{name}' is given more than once"
+            )));
+        }
+        Ok(first)
+    }
+}
+
+/// A JSON answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, body: impl Serialize) -> ApiResponse {
+        let body = serde_json::to_value(body).unwrap_or_else(|e| {
+            json!({"error": {"code": "internal", "message": format!("could not encode the answer: {e}")}})
+        });
+        ApiResponse {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> ApiResponse {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The error code of an error answer.
+    pub fn error_code(&self) -> Option<&str> {
+        self.body.pointer("/error/code").and_then(Value::as_str)
+    }
+}
+
+/// Every way a request can fail, with its HTTP status and stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code} ({status}): {message}")]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub problems: Vec<SettingsProblem>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(400, "invalid_request", message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(401, "unauthorized", message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(403, "forbidden", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(404, "not_found", message)
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(409, code, message)
+    }
+    pub fn with_problems(mut self, problems: Vec<SettingsProblem>) -> ApiError {
+        self.problems = problems;
+        self
+    }
+
+    pub fn into_response(self) -> ApiResponse {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if !self.problems.is_empty() {
+            error["problems"] = serde_json::to_value(&self.problems).unwrap_or(Value::Null);
+        }
+        ApiResponse::json(self.status, json!({ "error": error }))
+    }
+}
+
+/// Storage and upstream failures: 404/409 when they say so, 503 when retrying later helps, else 500.
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> ApiError {
+        match e.kind() {
+            ErrorKind::NotFound => ApiError::not_found(e.to_string()),
+            ErrorKind::Conflict => ApiError::conflict("conflict", e.to_string()),
+            ErrorKind::Validation | ErrorKind::Settings => ApiError::invalid(e.to_string()),
+            _ if e.is_retryable() => ApiError::new(
+                503,
+                "unavailable",
+                format!("{e}; nothing was lost, try again shortly"),
+            ),
+            _ => ApiError::new(500, "internal", e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The route table (the paths of infra/openapi.yaml) and the input checks shared by the handlers.
+
+use crate::http::{ApiError, ApiRequest};
+use crate::{DEFAULT_LIMIT, MAX_LIMIT};
+use serde::de::DeserializeOwned;
+
+/// A matched route with its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    StartRun {
+        shop: String,
+    },
+    ListJobs {
+        shop: String,
+    },
+    GetJob {
+        shop: String,
+        job_id: String,
+    },
+    StatusBoard {
+        shop: String,
+    },
+    DrillDown {
+        shop: String,
+        cue: String,
+    },
+    GetSettings {
+        shop: String,
+    },
+    PutSettings {
+        shop: String,
+    },
+    /// `shop: None` = every shop (`/failures`).
+    ListFailures {
+        shop: Option<String>,
+    },
+    RetryFailure {
+        shop: Option<String>,
+        failure_id: String,
+    },
+    DiscardFailure {
+        shop: Option<String>,
+        failure_id: String,
+    },
+}
+
+impl Route {
+    /// Match a method and path; `404` for an unknown path, `405` for a known path with another method.
+    pub fn parse(method: &str, path: &str) -> Result<Route, ApiError> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let owned = |s: &str| s.to_string();
+        let (allowed, route): (&[&str], Option<Route>) = match segments.as_slice() {
+            ["shops", shop, "runs"] => (
+                &["POST"],
+                (method == "POST").then(|| Route::StartRun { shop: owned(shop) }),
+            ),
+            ["shops", shop, "jobs"] => (
+                &["GET"],
+                (method == "GET").then(|| Route::ListJobs { shop: owned(shop) }),
+            ),
+            ["shops", shop, "jobs", id] => (
+                &["GET"],
+                (method == "GET").then(|| Route::GetJob {
+                    shop: owned(shop),
+                    job_id: owned(id),
+                }),
+            ),
+            ["shops", shop, "status"] => (
+                &["GET"],
+                (method == "GET").then(|| Route::StatusBoard { shop: owned(shop) }),
+            ),
+            ["shops", shop, "status", cue] => (
+                &["GET"],
+                (method == "GET").then(|| Route::DrillDown {
+                    shop: owned(shop),
+                    cue: owned(cue),
+                }),
+            ),
+            ["shops", shop, "settings"] => (
+                &["GET", "PUT"],
+                match method {
+                    "GET" => Some(Route::GetSettings { shop: owned(shop) }),
+                    "PUT" => Some(Route::PutSettings { shop: owned(shop) }),
+                    _ => None,
+                },
+            ),
+            ["shops", shop, "failures"] => (
+                &["GET"],
+                (method == "GET").then(|| Route::ListFailures {
+                    shop: Some(owned(shop)),
+                }),
+            ),
+            ["shops", shop, "failures", id] => (
+                &["DELETE"],
+                (method == "DELETE").then(|| Route::DiscardFailure {
+                    shop: Some(owned(shop)),
+                    failure_id: owned(id),
+                }),
+            ),
+            ["shops", shop, "failures", id, "retry"] => (
+                &["POST"],
+                (method == "POST").then(|| Route::RetryFailure {
+                    shop: Some(owned(shop)),
+                    failure_id: owned(id),
+                }),
+            ),
+            ["failures"] => (
+                &["GET"],
+                (method == "GET").then_some(Route::ListFailures { shop: None }),
+            ),
+            ["failures", id] => (
+                &["DELETE"],
+                (method == "DELETE").then(|| Route::DiscardFailure {
+                    shop: None,
+                    failure_id: owned(id),
+                }),
+            ),
+            ["failures", id, "retry"] => (
+                &["POST"],
+                (method == "POST").then(|| Route::RetryFailure {
+                    shop: None,
+                    failure_id: owned(id),
+                }),
+            ),
+            _ => return Err(ApiError::not_found(format!("there is no route {path}"))),
+        };
+        route.ok_or_else(|| {
+            ApiError::new(
+                405,
+                "method_not_allowed",
+                format!("{path} answers {} only, not {method}", allowed.join(", ")),
+            )
+        })
+    }
+
+    /// The shop in the path, if the route has one.
+    pub fn shop(&self) -> Option<&str> {
+        match self {
+            Route::StartRun { shop }
+            | Route::ListJobs { shop }
+            | Route::GetJob { shop, .. }
+            | Route::StatusBoard { shop }
+            | Route::DrillDown { shop, .. }
+            | Route::GetSettings { shop }
+            | Route::PutSettings { shop } => Some(shop),
+            Route::ListFailures { shop }
+            | Route::RetryFailure { shop, .. }
+            | Route::DiscardFailure { shop, .. } => shop.as_deref(),
+        }
+    }
+
+    /// Settings are for administrators only.
+    pub fn needs_admin(&self) -> bool {
+        matches!(self, Route::GetSettings { .. } | Route::PutSettings { .. })
+    }
+}
+
+fn pattern_ok(value: &str, max: usize, allowed: impl Fn(char) -> bool) -> bool {
+    !value.is_empty() && value.len() <= max && value.chars().all(allowed)
+}
+
+/// Shop codes: `^[A-Z0-9_-]{1,20}$`.
+pub fn check_shop_code(shop: &str) -> Result<(), ApiError> {
+    if pattern_ok(shop, 20, |c| {
+        c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_'
+    }) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "'{}' is not a shop code (1 to 20 of A-Z, 0-9, '-', '_')",
+            preview(shop)
+        )))
+    }
+}
+
+/// Job ids: 13 digits of creation time, a task name, a unique part (`[A-Za-z0-9_-]{1,64}`).
+pub fn check_job_id(id: &str) -> Result<(), ApiError> {
+    let bad = || ApiError::invalid(format!("'{}' is not a job id", preview(id)));
+    let (millis, rest) = id.split_once('-').ok_or_else(bad)?;
+    if millis.len() != 13 || !millis.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let unique = shopsync_domain::TaskKind::ALL
+        .iter()
+        .find_map(|t| {
+            rest.strip_prefix(t.name())
+                .and_then(|r| r.strip_prefix('-'))
+        })
+        .ok_or_else(bad)?;
+    if pattern_ok(unique, 64, |c| {
+        c.is_ascii_alphanumeric() || c == '_' || c == '-'
+    }) {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// Failure ids (SQS message ids).
+pub fn check_failure_id(id: &str) -> Result<(), ApiError> {
+    if pattern_ok(id, 100, |c| {
+        c.is_ascii_alphanumeric() || c == '-' || c == '_'
+    }) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "'{}' is not a failure id",
+            preview(id)
+        )))
+    }
+}
+
+/// `limit` query parameter: 1..=100, default 25.
+pub fn limit(req: &ApiRequest) -> Result<usize, ApiError> {
+    match req.query_param("limit")? {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid(format!(
+                "limit '{}' must be a whole number from 1 to {MAX_LIMIT}",
+                preview(v)
+            ))),
+        },
+    }
+}
+
+/// A JSON body of type `T`, with the reason when it is not.
+pub fn json_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, ApiError> {
+    if req.body.is_empty() {
+        return Err(ApiError::new(
+            400,
+            "invalid_json",
+            "a JSON body is required",
+        ));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_json",
+            format!("the body is not the expected JSON: {e}"),
+        )
+    })
+}
+
+/// Echo at most 40 characters of caller input in messages.
+fn preview(s: &str) -> String {
+    let p: String = s.chars().take(40).collect();
+    if p.len() < s.len() {
+        format!("{p}…")
+    } else {
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_and_wrong_methods_are_405() {
+        assert_eq!(
+            Route::parse("POST", "/shops/DEMO/runs").unwrap(),
+            Route::StartRun {
+                shop: "DEMO".into()
+            }
+        );
+        assert_eq!(
+            Route::parse("POST", "/failures/abc/retry").unwrap(),
+            Route::RetryFailure {
+                shop: None,
+                failure_id: "abc".into()
+            }
+        );
+        assert_eq!(
+            Route::parse("GET", "/shops/DEMO/runs").unwrap_err().status,
+            405
+        );
+        assert_eq!(Route::parse("GET", "/nope").unwrap_err().status, 404);
+        assert_eq!(
+            Route::parse("GET", "/shops/DEMO/jobs/x/y")
+                .unwrap_err()
+                .status,
+            404
+        );
+    }
+
+    #[test]
+    fn ids_are_checked_against_their_patterns() {
+        assert!(check_shop_code("DEMO-1_X").is_ok());
+        assert!(check_shop_code("demo").is_err());
+        assert!(check_shop_code("ABCDEFGHIJKLMNOPQRSTU").is_err());
+        assert!(check_job_id("1700000000000-sync-inventory-0123456789ab").is_ok());
+        assert!(check_job_id("1700000000000-sync-inventory-").is_err());
+        assert!(check_job_id("170000000000-sync-inventory-x").is_err());
+        assert!(check_job_id("1700000000000-sync-inventory-retry-5fea7756-0ea4").is_ok());
+        assert!(check_job_id("1700000000000-sync-nothing-x").is_err());
+        assert!(check_job_id("../../etc").is_err());
+        assert!(check_failure_id("5fea7756-0ea4-451a-a703-a558b933e274").is_ok());
+        assert!(check_failure_id("a b").is_err());
+    }
+}
