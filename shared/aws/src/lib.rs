@@ -12,16 +12,20 @@
 //! `infra/template.yaml` declares, so the cloud definition and the local one cannot drift.
 
 pub mod config;
+pub mod dlq;
 pub mod dynamo;
 mod errors;
 pub mod local;
 pub mod provision;
+pub mod queues;
 pub mod secrets;
 pub mod sqs;
 
 pub use config::{Adapters, AwsConfig, ConfigError, load_sdk_config};
+pub use dlq::SqsDeadLetterQueue;
 pub use dynamo::DynamoStore;
 pub use provision::{ProvisionError, ProvisionOptions, ProvisionedResources};
+pub use queues::SqsTaskQueues;
 pub use secrets::SecretsManagerSource;
 pub use sqs::SqsTaskQueue;
 

@@ -12,6 +12,7 @@ pub mod job;
 pub mod ports;
 pub mod settings;
 pub mod status;
+pub mod status_ports;
 pub mod time;
 
 pub use catalogue::{TaskKind, TaskSpec};

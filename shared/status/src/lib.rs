@@ -1,1 +1,125 @@
-//! The status board (DESIGN §8). Work in progress.
+//! The status board (DESIGN §8): the reference connector's "Shopify Activities" cues per shop, the
+//! failures on the shared dead-letter queue, and what on-call does about them (retry, discard).
+//!
+//! Everything here is domain logic against ports ([`shopsync_domain::status_ports`] and the job,
+//! skipped-record, settings and queue ports); the AWS adapters live in `shopsync-aws`, the Lambda glue
+//! in `shopsync-runtime::status_fn`. The api function calls [`StatusService`] for the board, the
+//! drill-downs and the failures; the status function calls [`StatusService::status_run`] every five
+//! minutes.
+//!
+//! # The cues and where their figures come from
+//!
+//! The reference counts rows of its own tables (reference/bc-connector.md §4); we count the items
+//! that carry the same meaning, each with one `Select=COUNT` Query on a sparse index:
+//!
+//! | Cue | Reference counts | Here |
+//! |---|---|---|
+//! | `unmapped_customers` | Shopify customers without a BC customer | cue entries written by the customers task (none yet) |
+//! | `unmapped_companies` | Shopify companies without a BC customer | cue entries written by the companies task (none yet) |
+//! | `unmapped_products` | Shopify products without a BC item | cue entries written by `sync-inventory`: every tracked **variant** its last full mapping could not map (finer than the reference's products; a full mapping replaces the list) |
+//! | `unprocessed_orders` | imported orders not processed | cue entries of the orders tasks (none yet) |
+//! | `unprocessed_order_updates` | orders with an order-state error | cue entries of the orders tasks (none yet) |
+//! | `unprocessed_shipments` | shipments not sent to Shopify | cue entries of the shipments task (none yet) |
+//! | `shipment_errors` | shipments that failed to sync | cue entries of the shipments task (none yet) |
+//! | `synchronization_errors` | job queue log entries in error for the connector's reports | failed jobs of the shop (status index, kept 30 days like the log) **plus** open failures of the shop on the dead-letter queue whose job is not `failed` (a redriven message whose job never got to fail, a fan-out the worker could not start); a failure whose job is failed is counted once, as the job |
+//! | `skipped_records` | skipped records | unexpired skipped records of the shop (`SKIP#`) |
+//! | `api_errors` | log entries of failed API calls | the synchronization errors whose error kind says Shopify or BC failed us: `auth` (refused credentials), `throttled` (throttling outlasted the retries), `transport` (unreachable, timeouts), `upstream` (5xx). Retried-and-recovered calls are not errors here (the clients retry quietly), as the reference's "error only" log would not count a call that eventually succeeded either |
+//!
+//! Thresholds and styles are the reference's ([`shopsync_domain::status::Cue::style`]).
+//!
+//! # Failures
+//!
+//! A [`Failure`] mirrors one dead-letter message (see [`parse`] for the three message shapes). The
+//! mirror is refreshed from a non-destructive peek before failures are listed and by every status run;
+//! a message whose failure was already retried or discarded (its removal failed, or a concurrent peek
+//! hid it) is removed on the next refresh. Retry and discard are the only ways a message leaves the
+//! queue: see [`StatusService::retry`] for why a retry never queues a second job.
+//!
+//! # Metrics
+//!
+//! [`StatusService::status_run`] prints one CloudWatch Embedded Metric Format line per shop
+//! (namespace `Shopsync`, dimension `Shop`; see [`emf`]) and one without a dimension with the
+//! dead-letter queue's depth.
+
+mod board;
+pub mod emf;
+mod failures;
+pub mod parse;
+mod run;
+
+pub use parse::{ParsedFailure, parse_dead_letter};
+pub use run::StatusRunReport;
+
+use shopsync_domain::ports::{JobStore, SettingsStore, SkippedRecordStore, TaskQueues};
+use shopsync_domain::status::Failure;
+use shopsync_domain::status_ports::{CueStore, DeadLetterQueue, FailureStore, StatusCounts};
+use std::sync::Arc;
+
+/// At most this many dead-letter messages are read per refresh.
+pub const MAX_PEEK: usize = 1000;
+
+/// The ports the status service uses.
+#[derive(Clone)]
+pub struct StatusPorts {
+    pub settings: Arc<dyn SettingsStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub counts: Arc<dyn StatusCounts>,
+    pub skipped: Arc<dyn SkippedRecordStore>,
+    pub cues: Arc<dyn CueStore>,
+    pub failures: Arc<dyn FailureStore>,
+    pub dlq: Arc<dyn DeadLetterQueue>,
+    pub queues: Arc<dyn TaskQueues>,
+}
+
+/// The status board, failures, retry/discard and the scheduled status run.
+#[derive(Clone)]
+pub struct StatusService {
+    settings: Arc<dyn SettingsStore>,
+    jobs: Arc<dyn JobStore>,
+    counts: Arc<dyn StatusCounts>,
+    skipped: Arc<dyn SkippedRecordStore>,
+    cues: Arc<dyn CueStore>,
+    failures: Arc<dyn FailureStore>,
+    dlq: Arc<dyn DeadLetterQueue>,
+    queues: Arc<dyn TaskQueues>,
+    max_peek: usize,
+    print_emf: bool,
+}
+
+impl StatusService {
+    pub fn new(ports: StatusPorts) -> StatusService {
+        StatusService {
+            settings: ports.settings,
+            jobs: ports.jobs,
+            counts: ports.counts,
+            skipped: ports.skipped,
+            cues: ports.cues,
+            failures: ports.failures,
+            dlq: ports.dlq,
+            queues: ports.queues,
+            max_peek: MAX_PEEK,
+            print_emf: true,
+        }
+    }
+
+    /// Read at most `max` dead-letter messages per refresh (at least 1).
+    pub fn with_max_peek(mut self, max: usize) -> StatusService {
+        self.max_peek = max.max(1);
+        self
+    }
+
+    /// Whether `status_run` prints its EMF lines to stdout (default true; the lines are also in
+    /// the report).
+    pub fn with_emf_output(mut self, print: bool) -> StatusService {
+        self.print_emf = print;
+        self
+    }
+}
+
+/// Whether a failure belongs to `shop` (`None` = admin, sees every failure).
+fn visible_to(failure: &Failure, shop: Option<&str>) -> bool {
+    match shop {
+        None => true,
+        Some(s) => failure.shop.as_deref() == Some(s),
+    }
+}

@@ -13,11 +13,22 @@
 //! | `LEVEL#<inventory_item_id>#<location_id>` | last `available` known in Shopify   | –                  |
 //! | `IDEM#<key>`                           | idempotency ledger entry               | 7 days             |
 //! | `SKIP#<at>#<uuid>`                     | skipped record (JSON `body`)           | 30 days            |
+//! | `FAILURE#<message_id>`                 | dead-letter message mirror (JSON `body`, `state`) | open: 15 days after it failed; closed: 30 days after closing |
+//! | `CUE#<cue>#<id>`                       | status board cue entry (JSON `body`)   | – (removed when resolved) |
 //!
-//! One sparse global secondary index, `gsi1` (`gsi1pk`, `gsi1sk`, projection ALL), carries two lists
+//! Failures that belong to no shop (a failed scheduled fan-out, an unreadable message) live in the
+//! partition `SHOP#_unattributed` (shop codes are upper-case, so it cannot collide). Besides, each
+//! failure has a small locator item in the fixed partition `pk = FAILURES`, `sk = FAILURE#<message_id>`
+//! (`shop`, `failed_at`, 45-day TTL), so that on-call (admin) can find a failure by id and list every
+//! failure without a scan; dead-letter traffic is far too low for that partition to get hot.
+//!
+//! One sparse global secondary index, `gsi1` (`gsi1pk`, `gsi1sk`, projection ALL), carries the lists
 //! that would otherwise need scans: every shop (`gsi1pk = SHOPS`, `gsi1sk = <code>`, set only on
-//! settings items) and a shop's jobs by status (`gsi1pk = SHOP#<code>#STATUS#<status>`,
-//! `gsi1sk = <job_id>`, rewritten on every job write).
+//! settings items), a shop's jobs by status (`gsi1pk = SHOP#<code>#STATUS#<status>`,
+//! `gsi1sk = <job_id>`, rewritten on every job write), a shop's open and retrying failures
+//! (`gsi1pk = SHOP#<code>#FAILURES`, `gsi1sk = <failed_at>#<message_id>`, removed when the failure is
+//! closed) and a shop's entries of one cue (`gsi1pk = SHOP#<code>#CUE#<cue>`, `gsi1sk = <id>`). Every
+//! status-board figure is a `Select=COUNT` Query on one of these.
 //!
 //! Job ids start with their zero-padded creation time in milliseconds, so sort-key order is time order
 //! and `ScanIndexForward=false` lists the newest first.
@@ -27,7 +38,10 @@
 //! absent (page counts are never assumed) and every batch write is cut to DynamoDB's limit of 25 with
 //! `UnprocessedItems` retried.
 
+mod counts;
+mod cues;
 mod cursors;
+mod failures;
 mod inventory;
 mod jobs;
 mod leases;
@@ -62,12 +76,19 @@ pub const JOB_TTL_SECS: i64 = 30 * DAY_SECS;
 pub const LEDGER_TTL_SECS: i64 = 7 * DAY_SECS;
 /// Skipped records live 30 days.
 pub const SKIPPED_TTL_SECS: i64 = 30 * DAY_SECS;
+/// An open failure's item outlives its message: the dead-letter queue keeps messages 14 days.
+pub const OPEN_FAILURE_TTL_SECS: i64 = 15 * DAY_SECS;
+/// A retried or discarded failure stays listed 30 days after it was closed.
+pub const CLOSED_FAILURE_TTL_SECS: i64 = 30 * DAY_SECS;
+/// Failure locators outlive the longest-lived failure item (15 days open + 30 days closed).
+pub const FAILURE_LOCATOR_TTL_SECS: i64 = 45 * DAY_SECS;
 
 /// How often `UnprocessedItems` are resent before giving up with a retryable error.
 const BATCH_RETRIES: u32 = 8;
 
 /// Key builders; the one place the key layout is spelled out.
 pub mod keys {
+    use shopsync_domain::status::Cue;
     use shopsync_domain::{JobStatus, TaskKind};
 
     pub fn shop_pk(shop: &str) -> String {
@@ -105,6 +126,36 @@ pub mod keys {
     /// `at` is zero-padded so that string order is time order.
     pub fn skip_sk(at: i64, unique: &str) -> String {
         format!("{SKIP_PREFIX}{:013}#{unique}", at.max(0))
+    }
+    /// Pseudo shop code of the partition holding failures that belong to no shop.
+    pub const UNATTRIBUTED: &str = "_unattributed";
+    /// Partition of a failure: its shop's, or the unattributed one.
+    pub fn failure_pk(shop: Option<&str>) -> String {
+        shop_pk(shop.unwrap_or(UNATTRIBUTED))
+    }
+    pub const FAILURE_PREFIX: &str = "FAILURE#";
+    pub fn failure_sk(message_id: &str) -> String {
+        format!("{FAILURE_PREFIX}{message_id}")
+    }
+    /// Fixed partition of the failure locators (admin look-up by id, admin listing).
+    pub const FAILURE_LOCATOR_PK: &str = "FAILURES";
+    /// `gsi1pk` of a shop's open and retrying failures.
+    pub fn open_failures_gsi_pk(shop: Option<&str>) -> String {
+        format!("{}#FAILURES", failure_pk(shop))
+    }
+    /// `gsi1sk` of an open failure: time order, then the id.
+    pub fn open_failure_gsi_sk(failed_at: i64, message_id: &str) -> String {
+        format!("{:013}#{message_id}", failed_at.max(0))
+    }
+    pub fn cue_prefix(cue: Cue) -> String {
+        format!("CUE#{}#", cue.name())
+    }
+    pub fn cue_sk(cue: Cue, id: &str) -> String {
+        format!("{}{id}", cue_prefix(cue))
+    }
+    /// `gsi1pk` of a shop's entries of one cue.
+    pub fn cue_gsi_pk(shop: &str, cue: Cue) -> String {
+        format!("SHOP#{shop}#CUE#{}", cue.name())
     }
 }
 
@@ -210,6 +261,77 @@ impl DynamoStore {
             .await?;
         }
         Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// Runs a prepared Query with `Select=COUNT` to the end, summing the page counts (DynamoDB counts
+    /// at most 1 MB of items per page).
+    pub(crate) async fn query_count(&self, query: QueryFluentBuilder, op: &str) -> Result<u64> {
+        let mut total = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = query
+                .clone()
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take());
+            if let Some(p) = self.page_size {
+                q = q.limit(i32::try_from(p).unwrap_or(i32::MAX));
+            }
+            let out = q.send().await.map_err(|e| storage(op, e))?;
+            total += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(total)
+    }
+
+    /// A Query on the sparse index for one `gsi1pk`.
+    pub(crate) fn gsi1_query(&self, gsi1pk: String, forward: bool) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(gsi1pk))
+            .scan_index_forward(forward)
+    }
+
+    /// Every request as `DeleteRequest`s of (`pk`, `sk`) keys, batched.
+    pub(crate) async fn batch_delete(&self, keys: Vec<(String, String)>, op: &str) -> Result<()> {
+        let requests = keys
+            .into_iter()
+            .map(|(pk, sk)| {
+                let req = aws_sdk_dynamodb::types::DeleteRequest::builder()
+                    .key("pk", s(pk))
+                    .key("sk", s(sk))
+                    .build()
+                    .map_err(|e| {
+                        shopsync_domain::SyncError::Internal(format!("DeleteRequest: {e}"))
+                    })?;
+                Ok(WriteRequest::builder().delete_request(req).build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(requests, op).await
+    }
+
+    /// Every item as a `PutRequest`, batched.
+    pub(crate) async fn batch_put(&self, items: Vec<Item>, op: &str) -> Result<()> {
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                let req = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| {
+                        shopsync_domain::SyncError::Internal(format!("PutRequest: {e}"))
+                    })?;
+                Ok(WriteRequest::builder().put_request(req).build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(requests, op).await
     }
 }
 

@@ -1,0 +1,157 @@
+//! The scheduled status run (every five minutes): mirror the dead-letter queue, fail the jobs whose
+//! only wake-up message is dead-lettered, and publish every shop's board as EMF metrics.
+//!
+//! Why jobs must be failed here: a worker that gives up dead-letters the message and fails the job
+//! itself, but when SQS redrives a message (every attempt crashed or timed out) no code of ours runs,
+//! and the job would stay `queued` or `running` forever. A job is failed only if the dead-lettered
+//! message is its current wake-up (the worker's own staleness rule on `seq`), and only by a
+//! conditional write, so a run that is in fact alive loses nothing but its next checkpoint.
+
+use crate::StatusService;
+use crate::emf::{NAMESPACE, board_document, emf_document};
+use crate::failures::Seen;
+use serde::Serialize;
+use shopsync_domain::job::JobError;
+use shopsync_domain::ports::Result;
+use shopsync_domain::status::{FailureSource, FailureState};
+use shopsync_domain::{ErrorKind, JobStatus, SyncError};
+use tracing::{info, warn};
+
+/// What one status run did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StatusRunReport {
+    /// Epoch seconds.
+    pub generated_at: i64,
+    /// Messages on the dead-letter queue (visible + in flight).
+    pub dead_letter_depth: u64,
+    /// Messages the peek saw.
+    pub messages_seen: usize,
+    /// Of those, open or retrying failures.
+    pub open_failures: usize,
+    /// Jobs this run failed, as `<shop>/<job_id>`.
+    pub jobs_failed: Vec<String>,
+    /// Shops whose board was published.
+    pub shops: Vec<String>,
+    /// Shops whose board could not be computed, with the reason.
+    pub board_errors: Vec<String>,
+    /// The EMF lines printed (one per shop, then the shop-less one).
+    pub emf: Vec<String>,
+}
+
+fn error_kind(name: &str) -> ErrorKind {
+    serde_json::from_value(serde_json::Value::String(name.to_string()))
+        .unwrap_or(ErrorKind::Internal)
+}
+
+impl StatusService {
+    /// The scheduled run. `now` is epoch seconds.
+    pub async fn status_run(&self, now: i64) -> Result<StatusRunReport> {
+        let seen = self.refresh(now).await?;
+        let mut report = StatusRunReport {
+            generated_at: now,
+            messages_seen: seen.len(),
+            open_failures: seen
+                .iter()
+                .filter(|s| matches!(s.stored.state, FailureState::Open | FailureState::Retrying))
+                .count(),
+            ..StatusRunReport::default()
+        };
+        for s in &seen {
+            match self.fail_dead_lettered_job(s, now).await {
+                Ok(Some(job)) => report.jobs_failed.push(job),
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(failure = %s.stored.id, error = %e, "could not fail the dead-lettered job")
+                }
+            }
+        }
+        report.dead_letter_depth = self.dlq.depth().await?;
+
+        let ms = now.saturating_mul(1000);
+        for settings in self.settings.list_shops().await? {
+            match self.board(&settings.code).await {
+                Ok(board) => {
+                    report.emf.push(board_document(ms, &board).to_string());
+                    report.shops.push(settings.code);
+                }
+                Err(e) => {
+                    warn!(shop = %settings.code, error = %e, "status board failed");
+                    report.board_errors.push(format!("{}: {e}", settings.code));
+                }
+            }
+        }
+        let unattributed = seen
+            .iter()
+            .filter(|s| {
+                s.stored.shop.is_none()
+                    && matches!(s.stored.state, FailureState::Open | FailureState::Retrying)
+            })
+            .count() as u64;
+        report.emf.push(
+            emf_document(
+                ms,
+                NAMESPACE,
+                &[],
+                &[
+                    ("DeadLetterDepth".into(), report.dead_letter_depth),
+                    ("UnattributedFailures".into(), unattributed),
+                ],
+            )
+            .to_string(),
+        );
+        if self.print_emf {
+            for line in &report.emf {
+                println!("{line}");
+            }
+        }
+        info!(
+            depth = report.dead_letter_depth,
+            seen = report.messages_seen,
+            jobs_failed = report.jobs_failed.len(),
+            shops = report.shops.len(),
+            "status run finished"
+        );
+        Ok(report)
+    }
+
+    /// Fail the job of a dead-lettered message if the message is the job's current wake-up and the
+    /// job has not finished. Returns `<shop>/<job_id>` when it did.
+    async fn fail_dead_lettered_job(&self, s: &Seen, now: i64) -> Result<Option<String>> {
+        let f = &s.stored;
+        if !matches!(f.state, FailureState::Open | FailureState::Retrying)
+            || !matches!(f.source, FailureSource::Worker | FailureSource::Redrive)
+        {
+            return Ok(None);
+        }
+        let (Some(shop), Some(job_id), Some(seq)) = (&f.shop, &f.job_id, s.parsed.seq) else {
+            return Ok(None);
+        };
+        let Some(mut job) = self.jobs.get_job(shop, job_id).await? else {
+            return Ok(None);
+        };
+        if job.status.is_terminal() {
+            return Ok(None);
+        }
+        let stale = match job.status {
+            JobStatus::Running => seq < job.seq,
+            _ => seq + 1 < job.seq,
+        };
+        if stale {
+            return Ok(None);
+        }
+        let (status, old_seq) = (job.status, job.seq);
+        let kind = error_kind(&f.error_kind);
+        job.error = Some(JobError {
+            kind,
+            message: format!("its message is on the dead-letter queue: {}", f.error),
+        });
+        job.transition(JobStatus::Failed, now)
+            .map_err(|e| SyncError::Internal(e.to_string()))?;
+        if self.jobs.update_job_if(&job, status, old_seq).await? {
+            warn!(shop = %shop, job_id = %job_id, was = %status, "job failed: its message is on the dead-letter queue");
+            Ok(Some(format!("{shop}/{job_id}")))
+        } else {
+            Ok(None)
+        }
+    }
+}
