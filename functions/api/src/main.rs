@@ -1,6 +1,7 @@
-//! `api` Lambda. Work in progress: wired in a later commit.
+//! `api` Lambda: the HTTPS API of DESIGN §7 behind API Gateway's HTTP API and its JWT authorizer
+//! (routes in infra/openapi.yaml). All logic lives in `shared/`; this only wires.
 
-fn main() {
-    eprintln!("the api function is not wired yet");
-    std::process::exit(1);
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shopsync_runtime::api_fn::run_function().await
 }

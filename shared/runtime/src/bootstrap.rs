@@ -16,25 +16,44 @@ pub fn app_for(
     config: RuntimeConfig,
     endpoints: Endpoints,
 ) -> Result<App, String> {
-    let runner: Arc<dyn TaskRunner> = match task {
-        TaskKind::SyncInventory => Arc::new(InventoryRunner::new(
-            adapters.secrets.clone(),
-            adapters.store.clone(),
-            adapters.store.clone(),
-            adapters.store.clone(),
-            endpoints,
-        )),
-        other => return Err(format!("{other} is not available in this release")),
-    };
+    app_with_queue(task, adapters, adapters.queue.clone(), config, endpoints)
+}
+
+/// [`app_for`] with the task's queue given explicitly (the api function holds every task's queue).
+pub fn app_with_queue(
+    task: TaskKind,
+    adapters: &Adapters,
+    queue: Arc<dyn shopsync_domain::ports::TaskQueue>,
+    config: RuntimeConfig,
+    endpoints: Endpoints,
+) -> Result<App, String> {
     Ok(App {
         settings: adapters.store.clone(),
         schedules: adapters.store.clone(),
         jobs: adapters.store.clone(),
         leases: adapters.store.clone(),
-        queue: adapters.queue.clone(),
-        runner,
+        queue,
+        runner: runner_for(task, adapters, endpoints)?,
         config,
     })
+}
+
+/// The task logic of `task`, or why this release has none.
+pub fn runner_for(
+    task: TaskKind,
+    adapters: &Adapters,
+    endpoints: Endpoints,
+) -> Result<Arc<dyn TaskRunner>, String> {
+    match task {
+        TaskKind::SyncInventory => Ok(Arc::new(InventoryRunner::new(
+            adapters.secrets.clone(),
+            adapters.store.clone(),
+            adapters.store.clone(),
+            adapters.store.clone(),
+            endpoints,
+        ))),
+        other => Err(format!("{other} is not available in this release")),
+    }
 }
 
 /// The whole `main` of a task function.
@@ -59,7 +78,7 @@ pub async fn run_function(task: TaskKind) -> Result<(), lambda_runtime::Error> {
 }
 
 /// A Lambda deadline (wall clock) as an `Instant`.
-fn instant_of(deadline: SystemTime) -> Instant {
+pub fn instant_of(deadline: SystemTime) -> Instant {
     let left = deadline
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO);

@@ -5,6 +5,7 @@
 //! The runtime knows jobs, queues and leases; it does not know what a task does. A task arrives as a
 //! [`TaskRunner`], which builds the per-shop API clients and calls the task logic in `shopsync-tasks`.
 
+pub mod api_fn;
 pub mod bootstrap;
 pub mod config;
 pub mod events;

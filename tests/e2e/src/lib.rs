@@ -18,7 +18,10 @@ use shopsync_runtime::{App, RuntimeConfig, bootstrap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+pub mod api_stack;
+pub mod gateway;
 pub mod lambda_api;
+pub mod openapi;
 
 /// Logical id of the inventory task queue in the template.
 pub const INVENTORY_QUEUE: &str = "SyncInventoryQueue";
@@ -67,6 +70,8 @@ pub struct Stack {
     pub runner: LocalRunner,
     pub secrets: SecretsClient,
     pub prefix: String,
+    /// Where the simulators are, as the functions are configured with them.
+    pub endpoints: Endpoints,
 }
 
 static STACKS: AtomicU32 = AtomicU32::new(0);
@@ -109,7 +114,12 @@ impl Stack {
             shopify_bulk_poll: opts.endpoints_bulk_poll,
             shopify_bulk_threshold: opts.bulk_threshold,
         };
-        let app = bootstrap::app_for(TaskKind::SyncInventory, &adapters, opts.runtime, endpoints)?;
+        let app = bootstrap::app_for(
+            TaskKind::SyncInventory,
+            &adapters,
+            opts.runtime,
+            endpoints.clone(),
+        )?;
         let runner = LocalRunner {
             app: app.clone(),
             sqs: aws_sdk_sqs::Client::new(&sdk),
@@ -128,6 +138,7 @@ impl Stack {
             runner,
             secrets,
             prefix,
+            endpoints,
         })
     }
 

@@ -262,6 +262,11 @@ impl StoreHandle {
         lock(&self.data).token = Some(token.to_string());
     }
 
+    /// The token requests must send (None = any).
+    pub fn access_token(&self) -> Option<String> {
+        lock(&self.data).token.clone()
+    }
+
     /// Adds an active location; returns `gid://shopify/Location/<n>`.
     pub fn add_location(&self, name: &str) -> String {
         let i = lock(&self.data).add_location(name);

@@ -1,0 +1,174 @@
+//! The local stack plus the api function: a locally signed token issuer, the API on moto and the
+//! simulators, and the local gateway in front of it on 127.0.0.1. Every answer a test reads through
+//! [`ApiStack::call`] is checked against infra/openapi.yaml.
+
+use crate::gateway::LocalGateway;
+use crate::openapi::OpenApi;
+use crate::{INVENTORY_QUEUE, Stack, StackOptions};
+use serde_json::Value;
+use shopsync_api::Api;
+use shopsync_api::auth::{AuthConfig, KeySource};
+use shopsync_api::local_issuer::LocalIssuer;
+use shopsync_aws::SqsTaskQueues;
+use shopsync_domain::TaskKind;
+use shopsync_runtime::api_fn::{self, ApiSettings};
+use shopsync_status::StatusService;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct ApiStack {
+    pub stack: Stack,
+    pub issuer: LocalIssuer,
+    pub api: Arc<Api>,
+    pub status: Arc<StatusService>,
+    pub gateway: LocalGateway,
+    pub openapi: OpenApi,
+    http: reqwest::Client,
+}
+
+/// An answer: status, `Location` header, JSON body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl ApiStack {
+    pub async fn start(
+        opts: StackOptions,
+        foreground_budget: Duration,
+    ) -> Result<ApiStack, String> {
+        let stack = Stack::start(opts).await?;
+        let issuer = LocalIssuer::generate();
+        let queue_url = stack
+            .resources
+            .queues
+            .get(INVENTORY_QUEUE)
+            .cloned()
+            .ok_or("the template has no SyncInventoryQueue")?;
+        let queues = SqsTaskQueues::from_urls(
+            aws_sdk_sqs::Client::new(&stack.sdk),
+            [(TaskKind::SyncInventory, queue_url)],
+            &stack.resources.dlq_url,
+        );
+        let status = Arc::new(
+            api_fn::status_service(
+                &stack.sdk,
+                &stack.adapters,
+                Arc::new(queues.clone()),
+                &stack.resources.dlq_url,
+            )
+            .with_emf_output(false),
+        );
+        let settings = ApiSettings {
+            auth: AuthConfig {
+                issuer: issuer.issuer.clone(),
+                audience: issuer.audience.clone(),
+                keys: KeySource::Inline(issuer.jwks()),
+                leeway_secs: 30,
+            },
+            runtime: stack.app.config.clone(),
+            endpoints: stack.endpoints.clone(),
+            foreground_budget,
+        };
+        let api = Arc::new(api_fn::build_api(
+            &stack.adapters,
+            queues,
+            status.clone(),
+            settings,
+        ));
+        let gateway = LocalGateway::start(api.clone())
+            .await
+            .map_err(|e| format!("local gateway: {e}"))?;
+        Ok(ApiStack {
+            stack,
+            issuer,
+            api,
+            status,
+            gateway,
+            openapi: OpenApi::load()?,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// A merchant token for `shops` (10 minutes).
+    pub fn token(&self, shops: &[&str]) -> String {
+        self.issuer.token("merchant", shops, false, 600)
+    }
+
+    /// An administrator token for `shops`.
+    pub fn admin_token(&self, shops: &[&str]) -> String {
+        self.issuer.token("admin", shops, true, 600)
+    }
+
+    /// Send a request through the local gateway; the answer must match the OpenAPI document.
+    pub async fn call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
+        let answer = self
+            .raw(
+                method,
+                path_and_query,
+                token,
+                body.map(|b| b.to_string().into_bytes()),
+            )
+            .await;
+        let path = path_and_query.split('?').next().unwrap_or("");
+        if let Err(e) = self
+            .openapi
+            .check_response(method, path, answer.status, &answer.body)
+        {
+            panic!("answer does not match infra/openapi.yaml: {e}");
+        }
+        answer
+    }
+
+    /// Send raw bytes (for malformed bodies); the answer is not checked.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Answer {
+        let url = format!("{}{}", self.gateway.base_url(), path_and_query);
+        let mut req = self
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                url,
+            )
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let response = req.send().await.expect("local gateway answers");
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            location,
+            body,
+        }
+    }
+}

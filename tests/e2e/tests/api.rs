@@ -1,0 +1,729 @@
+//! The HTTPS API end to end: the api function's handler behind a local HTTP API stand-in, on moto and
+//! the simulators, with tokens signed by a local RSA key. Every answer is checked against
+//! infra/openapi.yaml by `ApiStack::call`.
+
+use serde_json::{Value, json};
+use shopsync_domain::ports::{JobStore, SettingsStore};
+use shopsync_domain::{JobStatus, TaskKind};
+use shopsync_e2e::StackOptions;
+use shopsync_e2e::api_stack::ApiStack;
+use std::time::Duration;
+
+async fn api_stack(budget: Duration) -> ApiStack {
+    ApiStack::start(StackOptions::default(), budget)
+        .await
+        .expect("local stack")
+}
+
+async fn queue_depth(s: &ApiStack) -> usize {
+    let sqs = aws_sdk_sqs::Client::new(&s.stack.sdk);
+    let url = &s.stack.resources.queues[shopsync_e2e::INVENTORY_QUEUE];
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let get = |n: &str| {
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::from(n)))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    get("ApproximateNumberOfMessages") + get("ApproximateNumberOfMessagesNotVisible")
+}
+
+async fn set_background(s: &ApiStack, shop: &str, on: bool) {
+    let store = &s.stack.adapters.store;
+    let mut settings = store.get_shop(shop).await.unwrap().unwrap();
+    settings.allow_background_syncs = on;
+    store.put_shop(&settings).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_background_run_answers_202_at_once_and_finishes_from_the_queue() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    let shop = s.stack.seed_shop("BGA", 30).await.unwrap();
+    let token = s.token(&["BGA"]);
+
+    let started = std::time::Instant::now();
+    let a = s
+        .call(
+            "POST",
+            "/shops/BGA/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    let answered_in = started.elapsed();
+    assert_eq!(a.status, 202, "{:?}", a.body);
+    assert_eq!(a.body["mode"], "background");
+    assert_eq!(a.body["job"]["status"], "queued");
+    assert_eq!(a.body["job"]["trigger"], "manual");
+    let job_id = a.body["job_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        a.location.as_deref(),
+        Some(format!("/shops/BGA/jobs/{job_id}").as_str())
+    );
+    assert_eq!(queue_depth(&s).await, 1, "one message per manual run");
+    // Nothing ran yet: the answer did not wait for the sync.
+    assert_eq!(
+        s.stack.shopify.store(&shop.domain).adjustment_log().len(),
+        0
+    );
+    println!("background answer took {answered_in:?}");
+
+    s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
+    let a = s
+        .call(
+            "GET",
+            &format!("/shops/BGA/jobs/{job_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["status"], "succeeded", "{}", a.body);
+    assert_eq!(
+        shop.levels_off(&s.stack, |i, l| shopsync_e2e::bc_quantity(i, l) as i64),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_foreground_run_answers_with_the_finished_job() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    let shop = s.stack.seed_shop("FGA", 30).await.unwrap();
+    set_background(&s, "FGA", false).await;
+    let token = s.token(&["FGA"]);
+
+    let a = s
+        .call(
+            "POST",
+            "/shops/FGA/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory", "options": {"full": true}})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["mode"], "foreground");
+    assert_eq!(a.body["job"]["status"], "succeeded");
+    assert_eq!(a.body["job"]["options"]["full"], true);
+    assert!(
+        a.body["job"]["counters"]["levels_changed"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        queue_depth(&s).await,
+        0,
+        "a finished foreground run leaves nothing queued"
+    );
+    assert_eq!(
+        shop.levels_off(&s.stack, |i, l| shopsync_e2e::bc_quantity(i, l) as i64),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_foreground_run_past_its_budget_continues_in_the_background() {
+    // A zero budget: the task does its first batch and checkpoints at once.
+    let s = api_stack(Duration::ZERO).await;
+    let shop = s.stack.seed_shop("FGB", 1_200).await.unwrap();
+    set_background(&s, "FGB", false).await;
+    let token = s.token(&["FGB"]);
+    let a = s
+        .call(
+            "POST",
+            "/shops/FGB/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    assert_eq!(a.body["mode"], "foreground");
+    assert_eq!(a.body["job"]["status"], "queued", "{}", a.body);
+    assert!(a.body["job"]["continuations"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        queue_depth(&s).await,
+        1,
+        "the rest continues from the queue"
+    );
+
+    s.stack
+        .runner
+        .drain(Duration::from_secs(120))
+        .await
+        .unwrap();
+    let job_id = a.body["job_id"].as_str().unwrap();
+    let job = s
+        .stack
+        .adapters
+        .store
+        .get_job("FGB", job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(
+        shop.levels_off(&s.stack, |i, l| shopsync_e2e::bc_quantity(i, l) as i64),
+        0
+    );
+    assert_eq!(shop.double_applied(&s.stack), 0);
+}
+
+#[tokio::test]
+async fn bad_runs_get_specific_4xx_codes_and_write_nothing() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("BAD", 5).await.unwrap();
+    let token = s.token(&["BAD", "NOPE", "OFF"]);
+    let run = |body: Value| {
+        let s = &s;
+        let token = token.clone();
+        async move {
+            s.call("POST", "/shops/BAD/runs", Some(&token), Some(&body))
+                .await
+        }
+    };
+
+    for (body, status, code) in [
+        (json!({"task": "sync-everything"}), 400, "unknown_task"),
+        (
+            json!({"task": "sync-inventory", "options": {"fast": true}}),
+            400,
+            "invalid_options",
+        ),
+        (
+            json!({"task": "sync-inventory", "options": {"full": "yes"}}),
+            400,
+            "invalid_options",
+        ),
+        (
+            json!({"task": "sync-payments", "options": {"full": true}}),
+            400,
+            "invalid_options",
+        ),
+        (
+            json!({"task": "sync-inventory", "extra": 1}),
+            400,
+            "invalid_json",
+        ),
+        (json!({"options": {}}), 400, "invalid_json"),
+        (json!({"task": "sync-orders"}), 409, "task_not_available"),
+    ] {
+        let a = run(body.clone()).await;
+        assert_eq!((a.status, a.code()), (status, code), "{body} → {}", a.body);
+        assert!(!a.body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let a = s
+        .raw(
+            "POST",
+            "/shops/BAD/runs",
+            Some(&token),
+            Some(b"{not json".to_vec()),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (400, "invalid_json"));
+    let a = s
+        .raw(
+            "POST",
+            "/shops/BAD/runs",
+            Some(&token),
+            Some(vec![b' '; 70_000]),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (400, "body_too_large"));
+
+    // Unknown shop, disabled shop, disabled task.
+    let a = s
+        .call(
+            "POST",
+            "/shops/NOPE/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (404, "not_found"));
+    s.stack.seed_shop("OFF", 5).await.unwrap();
+    let store = &s.stack.adapters.store;
+    let mut off = store.get_shop("OFF").await.unwrap().unwrap();
+    off.tasks.get_mut(&TaskKind::SyncInventory).unwrap().enabled = false;
+    store.put_shop(&off).await.unwrap();
+    let a = s
+        .call(
+            "POST",
+            "/shops/OFF/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (409, "task_disabled"));
+    off.enabled = false;
+    store.put_shop(&off).await.unwrap();
+    let a = s
+        .call(
+            "POST",
+            "/shops/OFF/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (409, "shop_disabled"));
+
+    // Input limits on the other routes.
+    for (path, code) in [
+        ("/shops/bad/jobs", "invalid_request"),
+        ("/shops/BAD/jobs?limit=0", "invalid_request"),
+        ("/shops/BAD/jobs?limit=101", "invalid_request"),
+        ("/shops/BAD/jobs?status=done", "invalid_request"),
+        ("/shops/BAD/jobs?cursor=x", "invalid_request"),
+        ("/shops/BAD/jobs/..%2F..%2Fetc", "invalid_request"),
+        ("/shops/BAD/status/orders", "invalid_request"),
+    ] {
+        let a = s.raw("GET", path, Some(&token), None).await;
+        assert_eq!((a.status, a.code()), (400, code), "{path} → {}", a.body);
+    }
+    let a = s
+        .raw(
+            "GET",
+            "/shops/BAD/jobs/1700000000000-sync-inventory-missing",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (404, "not_found"));
+    let a = s.raw("PATCH", "/shops/BAD/runs", Some(&token), None).await;
+    assert_eq!((a.status, a.code()), (405, "method_not_allowed"));
+    let a = s.raw("GET", "/admin", Some(&token), None).await;
+    assert_eq!((a.status, a.code()), (404, "not_found"));
+
+    // Nothing was written: no job, no message.
+    for shop in ["BAD", "OFF", "NOPE"] {
+        assert!(s.stack.jobs(shop).await.is_empty(), "{shop} has jobs");
+    }
+    assert_eq!(queue_depth(&s).await, 0);
+}
+
+#[tokio::test]
+async fn a_caller_of_shop_a_can_neither_read_run_nor_change_shop_b() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("SHA", 5).await.unwrap();
+    let b = s.stack.seed_shop("SHB", 5).await.unwrap();
+    // B has a job and a failure.
+    let admin_b = s.admin_token(&["SHB"]);
+    let a = s
+        .call(
+            "POST",
+            "/shops/SHB/runs",
+            Some(&admin_b),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    assert_eq!(a.status, 202);
+    let b_job = a.body["job_id"].as_str().unwrap().to_string();
+    s.stack
+        .shopify
+        .store(&b.domain)
+        .set_access_token("rotated-elsewhere");
+    s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
+    let b_failures = s
+        .call("GET", "/shops/SHB/failures", Some(&admin_b), None)
+        .await;
+    let b_failure = b_failures.body["failures"][0]["id"]
+        .as_str()
+        .expect("B has a failure")
+        .to_string();
+    let b_settings_before = s.stack.adapters.store.get_shop("SHB").await.unwrap();
+
+    for token in [s.token(&["SHA"]), s.admin_token(&["SHA"])] {
+        let settings_body = json!({"code": "SHB", "shopify": {"store_domain": "x.myshopify.com", "access_token_secret_id": "shopsync/SHB/x"}, "bc": {"tenant": "t", "environment": "production", "company_id": "c", "credentials_secret_id": "shopsync/SHB/bc"}});
+        for (method, path, body) in [
+            ("GET", "/shops/SHB/status".to_string(), None),
+            (
+                "GET",
+                "/shops/SHB/status/synchronization_errors".to_string(),
+                None,
+            ),
+            ("GET", "/shops/SHB/jobs".to_string(), None),
+            ("GET", format!("/shops/SHB/jobs/{b_job}"), None),
+            (
+                "POST",
+                "/shops/SHB/runs".to_string(),
+                Some(json!({"task": "sync-inventory"})),
+            ),
+            ("GET", "/shops/SHB/settings".to_string(), None),
+            (
+                "PUT",
+                "/shops/SHB/settings".to_string(),
+                Some(settings_body.clone()),
+            ),
+            ("GET", "/shops/SHB/failures".to_string(), None),
+            (
+                "POST",
+                format!("/shops/SHB/failures/{b_failure}/retry"),
+                None,
+            ),
+            ("DELETE", format!("/shops/SHB/failures/{b_failure}"), None),
+            // Admin-of-every-shop routes.
+            ("GET", "/failures".to_string(), None),
+            ("POST", format!("/failures/{b_failure}/retry"), None),
+            ("DELETE", format!("/failures/{b_failure}"), None),
+        ] {
+            let a = s.call(method, &path, Some(&token), body.as_ref()).await;
+            assert_eq!(
+                (a.status, a.code()),
+                (403, "forbidden"),
+                "{method} {path} → {}",
+                a.body
+            );
+        }
+        // B's failure through A's own path: not found (A cannot even learn it exists).
+        for (method, path) in [
+            ("POST", format!("/shops/SHA/failures/{b_failure}/retry")),
+            ("DELETE", format!("/shops/SHA/failures/{b_failure}")),
+        ] {
+            let a = s.call(method, &path, Some(&token), None).await;
+            assert_eq!(
+                (a.status, a.code()),
+                (404, "not_found"),
+                "{method} {path} → {}",
+                a.body
+            );
+        }
+        let a = s
+            .call("GET", "/shops/SHA/failures", Some(&token), None)
+            .await;
+        assert_eq!(a.body["failures"], json!([]));
+        let a = s
+            .call(
+                "GET",
+                &format!("/shops/SHA/jobs/{b_job}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 404);
+    }
+    // Nothing of B changed.
+    assert_eq!(s.stack.jobs("SHB").await.len(), 1);
+    assert_eq!(
+        s.stack.adapters.store.get_shop("SHB").await.unwrap(),
+        b_settings_before
+    );
+    let still = s
+        .call("GET", "/shops/SHB/failures", Some(&admin_b), None)
+        .await;
+    assert_eq!(still.body["failures"][0]["state"], "open");
+    assert!(s.stack.jobs("SHA").await.is_empty());
+}
+
+#[tokio::test]
+async fn missing_expired_and_badly_signed_tokens_are_401_everywhere() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("TOK", 5).await.unwrap();
+    let expired = s.issuer.token("m", &["TOK"], true, -600);
+    let good = s.token(&["TOK"]);
+    let mut parts: Vec<String> = good.split('.').map(String::from).collect();
+    parts[2] = parts[2].chars().rev().collect();
+    let badly_signed = parts.join(".");
+    let foreign =
+        shopsync_api::local_issuer::LocalIssuer::generate().token("m", &["TOK"], true, 600);
+    for token in [
+        None,
+        Some(expired.as_str()),
+        Some(badly_signed.as_str()),
+        Some(foreign.as_str()),
+        Some("garbage"),
+    ] {
+        for (method, path, body) in [
+            ("GET", "/shops/TOK/status", None),
+            ("GET", "/shops/TOK/jobs", None),
+            (
+                "POST",
+                "/shops/TOK/runs",
+                Some(json!({"task": "sync-inventory"})),
+            ),
+            ("PUT", "/shops/TOK/settings", Some(json!({"code": "TOK"}))),
+            ("GET", "/failures", None),
+        ] {
+            let a = s.call(method, path, token, body.as_ref()).await;
+            assert_eq!(
+                (a.status, a.code()),
+                (401, "unauthorized"),
+                "{method} {path} with {token:?} → {}",
+                a.body
+            );
+        }
+    }
+    assert!(s.stack.jobs("TOK").await.is_empty());
+    assert_eq!(queue_depth(&s).await, 0);
+}
+
+#[tokio::test]
+async fn settings_are_admin_only_and_validated_whole() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("SET", 5).await.unwrap();
+    let admin = s.admin_token(&["SET", "NEW"]);
+    let merchant = s.token(&["SET"]);
+
+    let a = s
+        .call("GET", "/shops/SET/settings", Some(&merchant), None)
+        .await;
+    assert_eq!((a.status, a.code()), (403, "forbidden"));
+    let a = s
+        .call("GET", "/shops/SET/settings", Some(&admin), None)
+        .await;
+    assert_eq!(a.status, 200);
+    let mut doc = a.body.clone();
+
+    // Register a new shop.
+    doc["code"] = json!("NEW");
+    assert!(
+        s.openapi
+            .check_request("PUT", "/shops/NEW/settings", &doc)
+            .is_ok()
+    );
+    let a = s
+        .call("PUT", "/shops/NEW/settings", Some(&admin), Some(&doc))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        s.stack
+            .adapters
+            .store
+            .get_shop("NEW")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Every problem at once, and nothing saved.
+    let before = s.stack.adapters.store.get_shop("NEW").await.unwrap();
+    let mut bad = doc.clone();
+    bad["can_update_shopify_products"] = json!(true);
+    bad["shopify_can_update_items"] = json!(true);
+    bad["shopify"]["access_token_secret_id"] = json!("shpat_0123456789abcdef");
+    let a = s
+        .call("PUT", "/shops/NEW/settings", Some(&admin), Some(&bad))
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (400, "invalid_settings"),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        a.body["error"]["problems"].as_array().unwrap().len(),
+        2,
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        s.stack.adapters.store.get_shop("NEW").await.unwrap(),
+        before
+    );
+
+    // The body must be for the shop in the path.
+    let a = s
+        .call("PUT", "/shops/SET/settings", Some(&admin), Some(&doc))
+        .await;
+    assert_eq!((a.status, a.code()), (400, "invalid_settings"));
+    let a = s
+        .call("PUT", "/shops/NEW/settings", Some(&merchant), Some(&doc))
+        .await;
+    assert_eq!(a.status, 403);
+}
+
+#[tokio::test]
+async fn jobs_are_listed_newest_first_in_pages() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("PAG", 5).await.unwrap();
+    let token = s.token(&["PAG"]);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let a = s
+            .call(
+                "POST",
+                "/shops/PAG/runs",
+                Some(&token),
+                Some(&json!({"task": "sync-inventory"})),
+            )
+            .await;
+        assert_eq!(a.status, 202);
+        ids.push(a.body["job_id"].as_str().unwrap().to_string());
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut path = "/shops/PAG/jobs?limit=2".to_string();
+    loop {
+        let a = s.call("GET", &path, Some(&token), None).await;
+        assert_eq!(a.status, 200);
+        seen.extend(
+            a.body["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|j| j["job_id"].as_str().unwrap().to_string()),
+        );
+        match a.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/shops/PAG/jobs?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let a = s
+        .call(
+            "GET",
+            "/shops/PAG/jobs?status=queued&limit=100",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(a.body["jobs"].as_array().unwrap().len(), 5);
+    let a = s
+        .call("GET", "/shops/PAG/jobs?status=failed", Some(&token), None)
+        .await;
+    assert_eq!(a.body["jobs"], json!([]));
+}
+
+#[tokio::test]
+async fn the_status_board_shows_a_failure_that_is_retried_once_however_often_asked() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    let shop = s.stack.seed_shop("STA", 10).await.unwrap();
+    let token = s.token(&["STA"]);
+    let a = s.call("GET", "/shops/STA/status", Some(&token), None).await;
+    assert_eq!(a.status, 200);
+    assert!(
+        a.body["cues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["count"] == 0 && c["style"] == "favorable")
+    );
+
+    // A run that fails for good: Shopify refuses the stored token.
+    let store = s.stack.shopify.store(&shop.domain);
+    let good_token = store.access_token().expect("seeded with a token");
+    store.set_access_token("rotated");
+    let a = s
+        .call(
+            "POST",
+            "/shops/STA/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    let failed_job = a.body["job_id"].as_str().unwrap().to_string();
+    s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
+
+    let board = s.call("GET", "/shops/STA/status", Some(&token), None).await;
+    let cue = |name: &str| {
+        board.body["cues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cue"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(cue("synchronization_errors")["count"], 1, "{}", board.body);
+    assert_eq!(cue("synchronization_errors")["style"], "ambiguous");
+    assert_eq!(cue("api_errors")["count"], 1);
+    assert_eq!(cue("api_errors")["style"], "unfavorable");
+    let drill = s
+        .call(
+            "GET",
+            cue("synchronization_errors")["drill_down"]
+                .as_str()
+                .unwrap(),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(drill.status, 200);
+    assert!(
+        drill.body["entries"].to_string().contains(&failed_job),
+        "{}",
+        drill.body
+    );
+
+    let list = s
+        .call("GET", "/shops/STA/failures", Some(&token), None)
+        .await;
+    let failures = list.body["failures"].as_array().unwrap().clone();
+    assert_eq!(failures.len(), 1, "{}", list.body);
+    assert_eq!(failures[0]["job_id"], failed_job.as_str());
+    assert_eq!(failures[0]["error_kind"], "auth");
+    let id = failures[0]["id"].as_str().unwrap().to_string();
+    // Listing twice leaves the message on the queue.
+    let again = s
+        .call("GET", "/shops/STA/failures", Some(&token), None)
+        .await;
+    assert_eq!(again.body["failures"].as_array().unwrap().len(), 1);
+    assert_eq!(s.stack.dead_letters().await.len(), 1);
+
+    // Fix the cause, then retry three times: one new job, one message.
+    store.set_access_token(&good_token);
+    let mut retry_jobs = Vec::new();
+    for _ in 0..3 {
+        let a = s
+            .call(
+                "POST",
+                &format!("/shops/STA/failures/{id}/retry"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 202, "{}", a.body);
+        assert_eq!(a.body["state"], "retried");
+        retry_jobs.push(a.body["retry_job_id"].as_str().unwrap().to_string());
+    }
+    assert!(
+        retry_jobs.windows(2).all(|w| w[0] == w[1]),
+        "{retry_jobs:?}"
+    );
+    assert_eq!(queue_depth(&s).await, 1);
+    assert!(s.stack.dead_letters().await.is_empty());
+    s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
+    let a = s
+        .call(
+            "GET",
+            &format!("/shops/STA/jobs/{}", retry_jobs[0]),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(a.body["status"], "succeeded", "{}", a.body);
+    assert_eq!(a.body["trigger"], "retry");
+    assert_eq!(
+        s.stack.jobs("STA").await.len(),
+        2,
+        "the failed job and its one retry"
+    );
+
+    // A retried failure cannot be discarded; an unknown one is 404.
+    let a = s
+        .call(
+            "DELETE",
+            &format!("/shops/STA/failures/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 409, "{}", a.body);
+    let a = s
+        .call(
+            "DELETE",
+            "/shops/STA/failures/00000000-0000-0000-0000-000000000000",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 404);
+}
