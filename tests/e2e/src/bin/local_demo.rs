@@ -4,10 +4,13 @@
 //! `infra/template.yaml`, a demo shop is seeded (1,200 variants over 2 locations; a BC company with
 //! matching items whose stock differs from Shopify's), then a scheduled tick runs through fan-out →
 //! SQS → worker → DynamoDB → Shopify. A second tick 15 minutes later, after a few BC quantities
-//! changed, shows that only the changes are sent. Everything started is stopped at the end.
+//! changed, shows that only the changes are sent. Then a merchant starts a run through the HTTPS API
+//! (the api function behind a local stand-in of API Gateway's HTTP API on 127.0.0.1, with a token
+//! signed by a local key) and reads the status board. Everything started is stopped at the end.
 
+use serde_json::json;
 use shopify_sim::VariantSeed;
-use shopsync_domain::ports::SkippedRecordStore;
+use shopsync_e2e::api_stack::ApiStack;
 use shopsync_e2e::{Stack, StackOptions, bc_quantity, tick_at};
 use std::time::Duration;
 
@@ -27,7 +30,8 @@ async fn main() {
 
 async fn demo() -> Result<(), String> {
     println!("Starting moto, the Shopify simulator and the BC simulator on 127.0.0.1 ...");
-    let stack = Stack::start(StackOptions::default()).await?;
+    let api = ApiStack::start(StackOptions::default(), Duration::from_secs(20)).await?;
+    let stack = &api.stack;
     println!(
         "  table {}, queue {}",
         stack.resources.table_name, stack.runner.queue_url
@@ -113,21 +117,118 @@ async fn demo() -> Result<(), String> {
         shop.levels_off(&stack, changed)
     );
 
-    let skipped = stack
-        .adapters
-        .store
-        .list_skipped("DEMO", 10)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!("\nSkipped records: {}", skipped.len());
-    for s in skipped.iter().take(5) {
-        println!("  {} — {}", s.record_id, s.reason);
+    println!(
+        "\n3) A merchant starts a run through the HTTPS API ({})",
+        api.gateway.base_url()
+    );
+    for i in 12..17 {
+        let item = format!("{}{i:06}", shop.prefix);
+        shop.company
+            .set_availability(&item, "", "WEST", 200.0 + i as f64, 200.0 + i as f64);
+    }
+    let changed_again = |i: usize, l: usize| match (i, l) {
+        (0..12, 0) => 100 + i as i64,
+        (12..17, 1) => 200 + i as i64,
+        _ => bc_quantity(i, l) as i64,
+    };
+    let token = api.token(&["DEMO"]);
+    println!("  token: a JWT signed by a local RSA key, claims shops=[\"DEMO\"] (no admin scope)");
+    let a = api
+        .call(
+            "POST",
+            "/shops/DEMO/runs",
+            None,
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    println!(
+        "  POST /shops/DEMO/runs without a token -> {} {}",
+        a.status,
+        a.code()
+    );
+    let other = api.token(&["OTHER"]);
+    let a = api
+        .call(
+            "POST",
+            "/shops/DEMO/runs",
+            Some(&other),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    println!(
+        "  POST /shops/DEMO/runs with a token for shop OTHER -> {} {}",
+        a.status,
+        a.code()
+    );
+    let a = api
+        .call(
+            "POST",
+            "/shops/DEMO/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    let job_id = a.body["job_id"].as_str().unwrap_or_default().to_string();
+    println!(
+        "  POST /shops/DEMO/runs {{\"task\":\"sync-inventory\"}} -> {} ({}), job {job_id}, Location {}",
+        a.status,
+        a.body["mode"].as_str().unwrap_or("?"),
+        a.location.as_deref().unwrap_or("-")
+    );
+    stack.runner.drain(Duration::from_secs(300)).await?;
+    let a = api
+        .call(
+            "GET",
+            &format!("/shops/DEMO/jobs/{job_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    println!(
+        "  GET /shops/DEMO/jobs/{job_id} -> {} status={} levels_changed={} cost_points={}",
+        a.status,
+        a.body["status"].as_str().unwrap_or("?"),
+        a.body["counters"]["levels_changed"],
+        a.body["cost_points_used"]
+    );
+
+    println!("\n4) The status board: GET /shops/DEMO/status");
+    let board = api
+        .call("GET", "/shops/DEMO/status", Some(&token), None)
+        .await;
+    for cue in board.body["cues"].as_array().into_iter().flatten() {
+        println!(
+            "  {:<28} {:>5}  {:<12} {}",
+            cue["caption"].as_str().unwrap_or("?"),
+            cue["count"],
+            cue["style"].as_str().unwrap_or("?"),
+            cue["drill_down"].as_str().unwrap_or("")
+        );
+    }
+    println!(
+        "  jobs by status: {}   open failures: {}",
+        board.body["jobs"], board.body["open_failures"]
+    );
+    let drill = api
+        .call(
+            "GET",
+            "/shops/DEMO/status/skipped_records?limit=3",
+            Some(&token),
+            None,
+        )
+        .await;
+    for e in drill.body["entries"].as_array().into_iter().flatten() {
+        println!(
+            "    skipped: {} — {}",
+            e["id"].as_str().unwrap_or("?"),
+            e["detail"].as_str().unwrap_or("")
+        );
     }
     println!(
         "Dead-letter queue: {} message(s)",
         stack.dead_letters().await.len()
     );
-    let ok = shop.levels_off(&stack, changed) == 0;
+    let ok = shop.levels_off(stack, changed_again) == 0 && a.status == 200;
     println!(
         "\nResult: {}",
         if ok {
@@ -136,6 +237,8 @@ async fn demo() -> Result<(), String> {
             "MISMATCH: Shopify inventory does not match BC."
         }
     );
+    let ApiStack { stack, gateway, .. } = api;
+    drop(gateway);
     stack.shopify.shutdown().await;
     stack.bc.shutdown().await;
     if ok {
