@@ -21,6 +21,9 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// The `Idempotency-Key` header, if any: a repeated run request with the same key gets the first
+    /// request's job instead of a second run.
+    pub idempotency_key: Option<String>,
     pub body: Vec<u8>,
     /// For logs only.
     pub request_id: Option<String>,
@@ -42,6 +45,11 @@ impl ApiRequest {
 
     pub fn json(mut self, body: &Value) -> ApiRequest {
         self.body = body.to_string().into_bytes();
+        self
+    }
+
+    pub fn idempotency_key(mut self, key: &str) -> ApiRequest {
+        self.idempotency_key = Some(key.to_string());
         self
     }
 
@@ -142,19 +150,30 @@ impl ApiError {
     }
 }
 
-/// Storage and upstream failures: 404/409 when they say so, 503 when retrying later helps, else 500.
+/// Storage and upstream failures: 404/409/400 when they say so, 503 when retrying later helps, else
+/// 500. The details of a 5xx (SDK errors carry raw responses) go to the log, not to the caller.
 impl From<SyncError> for ApiError {
     fn from(e: SyncError) -> ApiError {
         match e.kind() {
             ErrorKind::NotFound => ApiError::not_found(e.to_string()),
             ErrorKind::Conflict => ApiError::conflict("conflict", e.to_string()),
             ErrorKind::Validation | ErrorKind::Settings => ApiError::invalid(e.to_string()),
-            _ if e.is_retryable() => ApiError::new(
-                503,
-                "unavailable",
-                format!("{e}; nothing was lost, try again shortly"),
-            ),
-            _ => ApiError::new(500, "internal", e.to_string()),
+            kind if e.is_retryable() => {
+                tracing::warn!(error = %e, ?kind, "request failed on a service that may recover");
+                ApiError::new(
+                    503,
+                    "unavailable",
+                    "a service Shopsync depends on is unavailable right now; nothing was lost, try again shortly",
+                )
+            }
+            kind => {
+                tracing::error!(error = %e, ?kind, "request failed");
+                ApiError::new(
+                    500,
+                    "internal",
+                    "the request failed inside Shopsync; the details are in the api function's log",
+                )
+            }
         }
     }
 }

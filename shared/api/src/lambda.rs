@@ -63,11 +63,14 @@ impl HttpApiEvent {
                 .map_err(|e| EventError::Base64(e.to_string()))?,
             Some(b) => b.into_bytes(),
         };
-        let authorization = self
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-            .map(|(_, v)| v.clone());
+        let header = |name: &str| {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let authorization = header("authorization");
+        let idempotency_key = header("idempotency-key");
         let path = if self.raw_path.is_empty() {
             self.request_context.http.path.unwrap_or_default()
         } else {
@@ -78,6 +81,7 @@ impl HttpApiEvent {
             path,
             query: parse_query(&self.raw_query_string),
             authorization,
+            idempotency_key,
             body,
             request_id: self.request_context.request_id,
         })
@@ -143,7 +147,7 @@ mod tests {
             "routeKey": "$default",
             "rawPath": "/shops/DEMO/jobs",
             "rawQueryString": "status=failed&limit=5&cursor=a%2Db+c",
-            "headers": {"authorization": "Bearer x.y.z", "content-type": "application/json"},
+            "headers": {"authorization": "Bearer x.y.z", "content-type": "application/json", "idempotency-key": "k1"},
             "requestContext": {"http": {"method": "GET", "path": "/shops/DEMO/jobs"}, "requestId": "r1"},
             "body": "e30=",
             "isBase64Encoded": true
@@ -157,6 +161,7 @@ mod tests {
         assert_eq!(req.query_param("cursor").unwrap(), Some("a-b c"));
         assert_eq!(req.query_param("limit").unwrap(), Some("5"));
         assert_eq!(req.authorization.as_deref(), Some("Bearer x.y.z"));
+        assert_eq!(req.idempotency_key.as_deref(), Some("k1"));
         assert_eq!(req.body, b"{}");
     }
 

@@ -29,7 +29,9 @@ pub use routes::Route;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use shopsync_domain::job::{JobError, job_id};
-use shopsync_domain::ports::{JobStore, SettingsStore};
+use shopsync_domain::ports::{
+    IdempotencyLedger, JobStore, LedgerBegin, LedgerEntry, LedgerStatus, SettingsStore,
+};
 use shopsync_domain::status::{Cue, CueEntry, Failure, StatusBoard};
 use shopsync_domain::time::now_secs;
 use shopsync_domain::{
@@ -78,6 +80,8 @@ pub struct Api {
     pub verifier: Arc<Verifier>,
     pub settings: Arc<dyn SettingsStore>,
     pub jobs: Arc<dyn JobStore>,
+    /// Remembers `Idempotency-Key`s of run requests.
+    pub ledger: Arc<dyn IdempotencyLedger>,
     pub runs: Arc<dyn RunStarter>,
     pub status: Arc<dyn StatusApi>,
     /// Time a foreground run may take before the answer goes out (below API Gateway's 30 s).
@@ -283,7 +287,23 @@ impl Api {
         let now = now_secs();
         let millis = shopsync_domain::time::now_millis();
         let unique = uuid::Uuid::new_v4().simple().to_string();
-        let id = job_id(task, millis, &unique[..12]);
+        let mut id = job_id(task, millis, &unique[..12]);
+        if let Some(key) = &req.idempotency_key {
+            match self
+                .remember_run(shop, key, task, &options, &id, now)
+                .await?
+            {
+                Remembered::New => {}
+                Remembered::Earlier(earlier) => {
+                    if let Some(job) = self.jobs.get_job(shop, &earlier).await? {
+                        return Ok(replay(shop, &job, settings.allow_background_syncs));
+                    }
+                    // The first request stopped between remembering the key and creating its job:
+                    // finish it under the job id it chose.
+                    id = earlier;
+                }
+            }
+        }
         let mut job = JobRecord::new_queued(shop, &id, task, Trigger::Manual, options, now);
         if !self.jobs.create_job(&job).await? {
             return Err(ApiError::new(
@@ -404,6 +424,82 @@ impl Api {
         self.settings.put_shop(&settings).await?;
         Ok(ApiResponse::json(200, &settings))
     }
+}
+
+/// What the idempotency ledger says about a run request's key.
+enum Remembered {
+    /// First use: go ahead with the job id given.
+    New,
+    /// Used before for the same run: this is its job id.
+    Earlier(String),
+}
+
+impl Api {
+    /// Record `key` for this run request (conditional write), or find the run it was used for.
+    async fn remember_run(
+        &self,
+        shop: &str,
+        key: &str,
+        task: TaskKind,
+        options: &RunOptions,
+        job_id: &str,
+        now: i64,
+    ) -> Result<Remembered, ApiError> {
+        let valid = !key.is_empty()
+            && key.len() <= 64
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        if !valid {
+            return Err(ApiError::invalid(
+                "Idempotency-Key must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.', ':'",
+            ));
+        }
+        let request = serde_json::json!({"task": task, "options": options}).to_string();
+        let fingerprint = {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(request.as_bytes());
+            digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let entry = LedgerEntry {
+            key: format!("api-run/{key}"),
+            payload: job_id.to_string(),
+            payload_sha256: fingerprint.clone(),
+            status: LedgerStatus::Applied,
+            result: None,
+            created_at: now,
+        };
+        match self.ledger.begin(shop, &entry).await? {
+            LedgerBegin::Started => Ok(Remembered::New),
+            LedgerBegin::Existing(earlier) if earlier.payload_sha256 == fingerprint => {
+                Ok(Remembered::Earlier(earlier.payload))
+            }
+            LedgerBegin::Existing(_) => Err(ApiError::conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different run request",
+            )),
+        }
+    }
+}
+
+/// The answer to a repeated run request: the first request's job as it stands now.
+fn replay(shop: &str, job: &JobRecord, background: bool) -> ApiResponse {
+    let job_url = format!("/shops/{shop}/jobs/{}", job.job_id);
+    let body = RunAccepted {
+        job_id: &job.job_id,
+        job_url: job_url.clone(),
+        mode: if background {
+            "background"
+        } else {
+            "foreground"
+        },
+        job,
+    };
+    let status = if job.status.is_terminal() { 200 } else { 202 };
+    ApiResponse::json(status, &body).with_header("Location", job_url)
 }
 
 /// Retry/discard: `Conflict` from the status service means "not in a state for this".

@@ -141,6 +141,7 @@ pub fn build_api(
         verifier: Arc::new(Verifier::new(settings.auth)),
         settings: adapters.store.clone(),
         jobs: adapters.store.clone(),
+        ledger: adapters.store.clone(),
         runs: Arc::new(apps),
         status: Arc::new(StatusBoardApi(status)),
         foreground_budget: settings.foreground_budget,

@@ -116,13 +116,22 @@ impl ApiStack {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Answer {
+        self.call_with_headers(method, path_and_query, token, body, &[])
+            .await
+    }
+
+    /// [`ApiStack::call`] with extra request headers.
+    pub async fn call_with_headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let body = body.map(|b| b.to_string().into_bytes());
         let answer = self
-            .raw(
-                method,
-                path_and_query,
-                token,
-                body.map(|b| b.to_string().into_bytes()),
-            )
+            .send(method, path_and_query, token, body, headers)
             .await;
         let path = path_and_query.split('?').next().unwrap_or("");
         if let Err(e) = self
@@ -142,6 +151,17 @@ impl ApiStack {
         token: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Answer {
+        self.send(method, path_and_query, token, body, &[]).await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let url = format!("{}{}", self.gateway.base_url(), path_and_query);
         let mut req = self
             .http
@@ -152,6 +172,9 @@ impl ApiStack {
             .header("content-type", "application/json");
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         if let Some(b) = body {
             req = req.body(b);

@@ -727,3 +727,159 @@ async fn the_status_board_shows_a_failure_that_is_retried_once_however_often_ask
         .await;
     assert_eq!(a.status, 404);
 }
+
+#[tokio::test]
+async fn a_repeated_run_request_with_the_same_idempotency_key_runs_once() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("IDK", 5).await.unwrap();
+    let token = s.token(&["IDK"]);
+    let body = json!({"task": "sync-inventory"});
+    let first = s
+        .call_with_headers(
+            "POST",
+            "/shops/IDK/runs",
+            Some(&token),
+            Some(&body),
+            &[("Idempotency-Key", "click-42")],
+        )
+        .await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    for _ in 0..3 {
+        let again = s
+            .call_with_headers(
+                "POST",
+                "/shops/IDK/runs",
+                Some(&token),
+                Some(&body),
+                &[("Idempotency-Key", "click-42")],
+            )
+            .await;
+        assert_eq!(again.status, 202);
+        assert_eq!(again.body["job_id"], first.body["job_id"]);
+    }
+    assert_eq!(s.stack.jobs("IDK").await.len(), 1);
+    assert_eq!(queue_depth(&s).await, 1, "one message for one run");
+
+    // After it finished, the same key answers 200 with the finished job.
+    s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
+    let done = s
+        .call_with_headers(
+            "POST",
+            "/shops/IDK/runs",
+            Some(&token),
+            Some(&body),
+            &[("Idempotency-Key", "click-42")],
+        )
+        .await;
+    assert_eq!(done.status, 200);
+    assert_eq!(done.body["job"]["status"], "succeeded");
+
+    // The same key for another run is refused; a malformed key is a 400; nothing more was written.
+    let other = s
+        .call_with_headers(
+            "POST",
+            "/shops/IDK/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory", "options": {"full": true}})),
+            &[("Idempotency-Key", "click-42")],
+        )
+        .await;
+    assert_eq!(
+        (other.status, other.code()),
+        (409, "idempotency_key_reused")
+    );
+    let bad = s
+        .call_with_headers(
+            "POST",
+            "/shops/IDK/runs",
+            Some(&token),
+            Some(&body),
+            &[("Idempotency-Key", "a b")],
+        )
+        .await;
+    assert_eq!((bad.status, bad.code()), (400, "invalid_request"));
+    assert_eq!(s.stack.jobs("IDK").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_foreground_run_that_fails_for_good_answers_with_the_failed_job() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    let shop = s.stack.seed_shop("FGF", 5).await.unwrap();
+    set_background(&s, "FGF", false).await;
+    s.stack
+        .shopify
+        .store(&shop.domain)
+        .set_access_token("rotated");
+    let token = s.token(&["FGF"]);
+    let a = s
+        .call(
+            "POST",
+            "/shops/FGF/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-inventory"})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["job"]["status"], "failed");
+    assert_eq!(a.body["job"]["error"]["kind"], "auth");
+    assert_eq!(
+        queue_depth(&s).await,
+        0,
+        "a permanent failure is not retried from the queue"
+    );
+    assert_eq!(
+        s.stack.dead_letters().await.len(),
+        1,
+        "it is on the dead-letter queue for on-call"
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_be_queued_is_503_and_leaves_no_job_waiting() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("NOQ", 5).await.unwrap();
+    // The same API, but its task queue does not exist.
+    let gone = format!("{}-gone", s.stack.runner.queue_url);
+    let queues = shopsync_aws::SqsTaskQueues::from_urls(
+        aws_sdk_sqs::Client::new(&s.stack.sdk),
+        [(TaskKind::SyncInventory, gone)],
+        &s.stack.resources.dlq_url,
+    );
+    let settings = shopsync_runtime::api_fn::ApiSettings {
+        auth: shopsync_api::AuthConfig {
+            issuer: s.issuer.issuer.clone(),
+            audience: s.issuer.audience.clone(),
+            keys: shopsync_api::auth::KeySource::Inline(s.issuer.jwks()),
+            leeway_secs: 30,
+        },
+        runtime: s.stack.app.config.clone(),
+        endpoints: s.stack.endpoints.clone(),
+        foreground_budget: Duration::from_secs(20),
+    };
+    let api =
+        shopsync_runtime::api_fn::build_api(&s.stack.adapters, queues, s.status.clone(), settings);
+    let request = shopsync_api::ApiRequest::new("POST", "/shops/NOQ/runs")
+        .bearer(&s.token(&["NOQ"]))
+        .json(&json!({"task": "sync-inventory"}));
+    let answer = api.handle(&request).await;
+    s.openapi
+        .check_response("POST", "/shops/NOQ/runs", answer.status, &answer.body)
+        .unwrap();
+    assert_eq!(answer.status, 503, "{:?}", answer.body);
+    assert_eq!(answer.error_code(), Some("unavailable"));
+    let jobs = s.stack.jobs("NOQ").await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0].status,
+        JobStatus::Failed,
+        "no job may wait for a message that never went out"
+    );
+    assert!(
+        jobs[0]
+            .error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("could not be queued")
+    );
+}

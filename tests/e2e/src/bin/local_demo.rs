@@ -58,7 +58,7 @@ async fn demo() -> Result<(), String> {
     let expected = |i: usize, l: usize| bc_quantity(i, l) as i64;
     println!(
         "  Shopify levels that differ from BC before the sync: {}",
-        shop.levels_off(&stack, expected)
+        shop.levels_off(stack, expected)
     );
 
     println!("\n1) Scheduled tick (EventBridge) -> fan-out -> SQS -> worker");
@@ -74,7 +74,7 @@ async fn demo() -> Result<(), String> {
         "  worker invocations: {}, messages handled: {}",
         drained.invocations, drained.messages
     );
-    print_jobs(&stack, "DEMO").await;
+    print_jobs(stack, "DEMO").await;
     let after = stack.shopify.stats();
     println!(
         "  Shopify: {} requests, {:.0} cost points, {} levels adjusted, THROTTLED {}",
@@ -85,7 +85,7 @@ async fn demo() -> Result<(), String> {
     );
     println!(
         "  Shopify levels that differ from BC now: {}",
-        shop.levels_off(&stack, expected)
+        shop.levels_off(stack, expected)
     );
 
     println!("\n2) BC changes 12 quantities; next tick 15 minutes later");
@@ -104,7 +104,7 @@ async fn demo() -> Result<(), String> {
     let before = stack.shopify.stats();
     stack.runner.tick(tick_at(15)).await;
     stack.runner.drain(Duration::from_secs(300)).await?;
-    print_jobs(&stack, "DEMO").await;
+    print_jobs(stack, "DEMO").await;
     let after = stack.shopify.stats();
     println!(
         "  Shopify: {} request(s), {:.0} cost points, {} levels adjusted (no level re-read)",
@@ -114,7 +114,7 @@ async fn demo() -> Result<(), String> {
     );
     println!(
         "  Shopify levels that differ from BC now: {}",
-        shop.levels_off(&stack, changed)
+        shop.levels_off(stack, changed)
     );
 
     println!(
