@@ -85,6 +85,8 @@ pub struct ShopifyClient {
     pub(crate) points_used: Mutex<f64>,
     pub(crate) throttled: AtomicU64,
     pub(crate) http_attempts: AtomicU64,
+    /// Milliseconds spent waiting for the store's cost bucket before sending.
+    pub(crate) throttle_wait_ms: AtomicU64,
 }
 
 impl fmt::Debug for ShopifyClient {
@@ -114,6 +116,7 @@ impl ShopifyClient {
             points_used: Mutex::new(0.0),
             throttled: AtomicU64::new(0),
             http_attempts: AtomicU64::new(0),
+            throttle_wait_ms: AtomicU64::new(0),
         })
     }
 
@@ -133,6 +136,11 @@ impl ShopifyClient {
     /// HTTP requests this client sent to the GraphQL endpoint, retries included.
     pub fn http_attempts(&self) -> u64 {
         self.http_attempts.load(Ordering::Relaxed)
+    }
+
+    /// Milliseconds this client waited for the store's cost bucket (pacing and throttle back-off).
+    pub fn throttle_wait_ms(&self) -> u64 {
+        self.throttle_wait_ms.load(Ordering::Relaxed)
     }
 
     /// Sum of `actualQueryCost` over every answer this client received.

@@ -43,6 +43,8 @@ impl ShopifyClient {
         for attempt in 0..attempts_allowed {
             let cost = self.pacer.cost_for(document.name, document.expected_cost());
             let reservation = self.pacer.reserve(cost).await;
+            self.throttle_wait_ms
+                .fetch_add((reservation.waited_secs * 1000.0) as u64, Ordering::Relaxed);
             let outcome = self.attempt(document, &body, &reservation).await;
             let transient = match outcome {
                 Attempt::Done(r) => return Ok(r),

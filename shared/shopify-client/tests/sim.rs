@@ -112,6 +112,12 @@ async fn pacing_drains_a_small_bucket_without_throttling() {
     );
     assert!(ratio >= 0.9, "throughput {ratio:.3} of theoretical");
     assert!((c.cost_points_used() - stats.points_consumed).abs() < 1e-6);
+    // Past the first 100 points every call waited for the bucket, and the client says how long.
+    assert!(
+        c.throttle_wait_ms() > 1_000,
+        "waited only {} ms in {elapsed:.2}s of paced calls",
+        c.throttle_wait_ms()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
