@@ -1,19 +1,51 @@
 #!/usr/bin/env bash
-# Installs what the local stack and the tests need, once: moto (the local DynamoDB/SQS/Secrets Manager
-# stand-in) and cfn-lint in a project venv at .venv. Idempotent and quiet when everything is there.
+# Installs what the local stack and the tests need, once, into venvs at the repository root:
+#   .venv          moto (the local DynamoDB/SQS/Secrets Manager stand-in), cfn-lint and
+#                  aws-sam-translator (offline SAM -> CloudFormation, tests/scripts/sam-translate.py)
+#   .venv-checkov  checkov, in its own venv because its install downgrades boto3/botocore
+# Idempotent and quiet when everything is there. Every tool is pinned; a version change reinstalls.
+# SHOPSYNC_SKIP_IAC_VALIDATION=1 skips the template tools (cfn-lint, translator, checkov) on machines
+# that cannot install them; the template tests then say they were skipped instead of failing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="$root/.venv"
+checkov_venv="$root/.venv-checkov"
+pip_quiet=(--quiet --disable-pip-version-check)
 want_moto="5.2.5"
-if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c "import moto, sys; sys.exit(0 if moto.__version__ == '$want_moto' else 1)" 2>/dev/null; then
+want_cfn_lint="1.58.0"
+want_sam_translator="1.115.0"
+want_checkov="3.3.30"
+
+# version_is VENV DIST VERSION: the venv has exactly that version of the distribution.
+version_is() {
+  [ -x "$1/bin/python" ] && "$1/bin/python" - "$2" "$3" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if version(sys.argv[1]) == sys.argv[2] else 1)
+PY
+}
+
+if [ ! -x "$venv/bin/moto_server" ] || ! version_is "$venv" moto "$want_moto"; then
   echo "==> installing moto $want_moto into .venv (first run only)" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[dynamodb,sqs,server]==$want_moto" >&2
+  "$venv/bin/pip" install "${pip_quiet[@]}" "moto[dynamodb,sqs,server]==$want_moto" >&2
 fi
-if [ ! -x "$venv/bin/cfn-lint" ]; then
-  echo "==> installing cfn-lint into .venv (first run only)" >&2
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==1.58.0" >&2 || echo "cfn-lint unavailable; template lint test will say so" >&2
+
+if [ "${SHOPSYNC_SKIP_IAC_VALIDATION:-}" = "1" ]; then
+  echo "==> SHOPSYNC_SKIP_IAC_VALIDATION=1: not installing cfn-lint, aws-sam-translator, checkov" >&2
+else
+  if ! version_is "$venv" cfn-lint "$want_cfn_lint" || ! version_is "$venv" aws-sam-translator "$want_sam_translator"; then
+    echo "==> installing cfn-lint $want_cfn_lint and aws-sam-translator $want_sam_translator into .venv (first run only)" >&2
+    "$venv/bin/pip" install "${pip_quiet[@]}" "cfn-lint==$want_cfn_lint" "aws-sam-translator==$want_sam_translator" >&2 \
+      || echo "cfn-lint/aws-sam-translator could not be installed: the template tests will fail and say so" >&2
+  fi
+  if ! version_is "$checkov_venv" checkov "$want_checkov"; then
+    echo "==> installing checkov $want_checkov into .venv-checkov (first run only, about a minute)" >&2
+    { python3 -m venv "$checkov_venv" && "$checkov_venv/bin/pip" install "${pip_quiet[@]}" "checkov==$want_checkov" >&2; } \
+      || echo "checkov could not be installed: the template tests will fail and say so" >&2
+  fi
 fi
+
 if ! command -v cargo >/dev/null; then
   echo "cargo is not installed: install Rust (rustup) first" >&2
   exit 1
