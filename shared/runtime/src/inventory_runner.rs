@@ -12,6 +12,7 @@ use shopsync_bc::{BcClient, BcConfig};
 use shopsync_domain::job::{JobCounters, JobRecord};
 use shopsync_domain::ports::*;
 use shopsync_domain::settings::ShopSettings;
+use shopsync_domain::status_ports::CueStore;
 use shopsync_domain::{SyncError, TaskKind};
 use shopsync_shopify::{PacerRegistry, ShopifyClient, ShopifyClientConfig};
 use shopsync_tasks::inventory::{self, InventoryPorts};
@@ -95,24 +96,31 @@ pub struct InventoryRunner {
     pub state: Arc<dyn InventoryStateStore>,
     pub ledger: Arc<dyn IdempotencyLedger>,
     pub skipped: Arc<dyn SkippedRecordStore>,
+    /// Status board cue entries (unmapped products).
+    pub cues: Arc<dyn CueStore>,
     pub endpoints: Endpoints,
     pub pacers: &'static PacerRegistry,
     clients: Mutex<HashMap<String, Clients>>,
 }
 
 impl InventoryRunner {
-    pub fn new(
+    /// `board` keeps what the status board shows: skipped records and cue entries.
+    pub fn new<B>(
         secrets: Arc<dyn SecretSource>,
         state: Arc<dyn InventoryStateStore>,
         ledger: Arc<dyn IdempotencyLedger>,
-        skipped: Arc<dyn SkippedRecordStore>,
+        board: Arc<B>,
         endpoints: Endpoints,
-    ) -> Self {
+    ) -> Self
+    where
+        B: SkippedRecordStore + CueStore + 'static,
+    {
         InventoryRunner {
             secrets,
             state,
             ledger,
-            skipped,
+            skipped: board.clone(),
+            cues: board,
             endpoints,
             pacers: PacerRegistry::global(),
             clients: Mutex::new(HashMap::new()),
@@ -207,6 +215,7 @@ impl TaskRunner for InventoryRunner {
             state: self.state.as_ref(),
             ledger: self.ledger.as_ref(),
             skipped: self.skipped.as_ref(),
+            cues: self.cues.as_ref(),
         };
         let mut ctx = RunContext {
             settings,

@@ -23,6 +23,8 @@ use shopsync_domain::inventory::{
 };
 use shopsync_domain::ports::*;
 use shopsync_domain::settings::LocationSettings;
+use shopsync_domain::status::{Cue, CueEntry};
+use shopsync_domain::status_ports::CueStore;
 use shopsync_domain::{SyncError, TaskKind};
 use std::collections::{HashMap, HashSet};
 
@@ -33,6 +35,8 @@ pub struct InventoryPorts<'a> {
     pub state: &'a dyn InventoryStateStore,
     pub ledger: &'a dyn IdempotencyLedger,
     pub skipped: &'a dyn SkippedRecordStore,
+    /// The status board's cue entries: a full mapping replaces the shop's unmapped-products list.
+    pub cues: &'a dyn CueStore,
 }
 
 /// Counter names this task reports.
@@ -150,6 +154,21 @@ async fn plan_run(
         if !skipped.is_empty() {
             ports.skipped.record_skipped(shop, &skipped).await?;
         }
+        // The whole catalogue was just mapped: exactly these variants are unmapped now.
+        let unmapped: Vec<CueEntry> = result
+            .unmapped
+            .iter()
+            .map(|u| CueEntry {
+                id: u.variant_id.clone(),
+                detail: u.reason.clone(),
+                task: Some(TaskKind::SyncInventory),
+                at: now,
+            })
+            .collect();
+        ports
+            .cues
+            .replace_entries(shop, Cue::UnmappedProducts, &unmapped)
+            .await?;
         ctx.counters
             .add(counters::VARIANTS_MAPPED, result.mapped.len() as u64);
         ctx.counters
