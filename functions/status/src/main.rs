@@ -1,6 +1,7 @@
-//! `status` Lambda. Work in progress: wired in a later commit.
+//! `status` Lambda: every five minutes (EventBridge schedule) mirrors the dead-letter queue, fails
+//! dead-lettered jobs and prints the status board as EMF metrics. All logic lives in `shared/`.
 
-fn main() {
-    eprintln!("the status function is not wired yet");
-    std::process::exit(1);
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shopsync_runtime::status_fn::run_function().await
 }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod fanout;
 pub mod inventory_runner;
 pub mod local;
+pub mod status_fn;
 pub mod worker;
 
 pub use config::RuntimeConfig;
