@@ -10,6 +10,10 @@
 //! `AWS_ENDPOINT_URL` environment variable ([`config::load_sdk_config`]) or through the
 //! [`local::MotoServer`] launcher; [`provision`] creates the tables and queues that
 //! `infra/template.yaml` declares, so the cloud definition and the local one cannot drift.
+//!
+//! For the status board, [`dlq`] reads the shared dead-letter queue without ever losing a message
+//! (peek, remove one by id, depth) and [`queues`] gives the api and status functions every task
+//! queue of the deployment (`QUEUE_URL_<TASK>`).
 
 pub mod config;
 pub mod dlq;

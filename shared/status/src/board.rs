@@ -76,7 +76,7 @@ impl StatusService {
             }
         }
         let failed_jobs = jobs.get(&JobStatus::Failed).copied().unwrap_or(0);
-        let open_failures = self.counts_open(shop).await?;
+        let open_failures = self.failures.count_open_failures(shop).await?;
         let unfailed = self.failures_without_failed_job(shop).await?;
         let kinds = self.counts.failed_jobs_by_kind(shop).await?;
         let api_jobs: u64 = kinds
@@ -106,10 +106,6 @@ impl StatusService {
             jobs,
             open_failures,
         })
-    }
-
-    async fn counts_open(&self, shop: &str) -> Result<u64> {
-        self.failures.count_open_failures(shop).await
     }
 
     /// Open (and retrying) failures of the shop whose job is not `failed` — the ones the failed-jobs
