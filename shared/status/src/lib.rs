@@ -47,6 +47,7 @@ mod failures;
 pub mod parse;
 mod run;
 
+pub use failures::retry_job_id;
 pub use parse::{ParsedFailure, parse_dead_letter};
 pub use run::StatusRunReport;
 

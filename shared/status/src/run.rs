@@ -6,6 +6,9 @@
 //! and the job would stay `queued` or `running` forever. A job is failed only if the dead-lettered
 //! message is its current wake-up (the worker's own staleness rule on `seq`), and only by a
 //! conditional write, so a run that is in fact alive loses nothing but its next checkpoint.
+//!
+//! A retry that stopped after its dead-letter message was removed (but before the failure was marked
+//! retried) is finished here too: its failure is `retrying` and no longer on the queue.
 
 use crate::StatusService;
 use crate::emf::{NAMESPACE, board_document, emf_document};
@@ -15,6 +18,7 @@ use shopsync_domain::job::JobError;
 use shopsync_domain::ports::Result;
 use shopsync_domain::status::{FailureSource, FailureState};
 use shopsync_domain::{ErrorKind, JobStatus, SyncError};
+use std::collections::HashSet;
 use tracing::{info, warn};
 
 /// What one status run did.
@@ -30,6 +34,8 @@ pub struct StatusRunReport {
     pub open_failures: usize,
     /// Jobs this run failed, as `<shop>/<job_id>`.
     pub jobs_failed: Vec<String>,
+    /// Failures whose interrupted retry this run finished.
+    pub retries_finished: Vec<String>,
     /// Shops whose board was published.
     pub shops: Vec<String>,
     /// Shops whose board could not be computed, with the reason.
@@ -65,18 +71,32 @@ impl StatusService {
                 }
             }
         }
+        let shops: Vec<String> = self
+            .settings
+            .list_shops()
+            .await?
+            .into_iter()
+            .map(|s| s.code)
+            .collect();
+        let on_queue: HashSet<&str> = seen.iter().map(|s| s.stored.id.as_str()).collect();
+        for shop in &shops {
+            match self.finish_interrupted_retries(shop, &on_queue).await {
+                Ok(done) => report.retries_finished.extend(done),
+                Err(e) => warn!(shop = %shop, error = %e, "could not look for interrupted retries"),
+            }
+        }
         report.dead_letter_depth = self.dlq.depth().await?;
 
         let ms = now.saturating_mul(1000);
-        for settings in self.settings.list_shops().await? {
-            match self.board(&settings.code).await {
+        for shop in shops {
+            match self.board(&shop).await {
                 Ok(board) => {
                     report.emf.push(board_document(ms, &board).to_string());
-                    report.shops.push(settings.code);
+                    report.shops.push(shop);
                 }
                 Err(e) => {
-                    warn!(shop = %settings.code, error = %e, "status board failed");
-                    report.board_errors.push(format!("{}: {e}", settings.code));
+                    warn!(shop = %shop, error = %e, "status board failed");
+                    report.board_errors.push(format!("{shop}: {e}"));
                 }
             }
         }
@@ -112,6 +132,32 @@ impl StatusService {
             "status run finished"
         );
         Ok(report)
+    }
+
+    /// Finish the retries that stopped after removing their dead-letter message (a crash before the
+    /// failure was marked retried): nobody would call retry again for a failure that left the queue,
+    /// and it would count as open until its TTL. Finishing is the idempotent retry itself.
+    async fn finish_interrupted_retries(
+        &self,
+        shop: &str,
+        on_queue: &HashSet<&str>,
+    ) -> Result<Vec<String>> {
+        let mut done = Vec::new();
+        for f in self.failures.open_failures(shop, crate::MAX_PEEK).await? {
+            if f.state != FailureState::Retrying || on_queue.contains(f.id.as_str()) {
+                continue;
+            }
+            match self.retry(Some(shop), &f.id).await {
+                Ok(_) => {
+                    info!(shop, failure = %f.id, "interrupted retry finished");
+                    done.push(f.id);
+                }
+                Err(e) => {
+                    warn!(shop, failure = %f.id, error = %e, "could not finish an interrupted retry")
+                }
+            }
+        }
+        Ok(done)
     }
 
     /// Fail the job of a dead-lettered message if the message is the job's current wake-up and the

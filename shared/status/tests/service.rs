@@ -780,3 +780,62 @@ async fn the_status_run_fails_dead_lettered_jobs_and_emits_emf() {
     assert_eq!(last["UnattributedFailures"], 1);
     assert_eq!(e.depth().await, 3, "the run deleted nothing");
 }
+
+#[tokio::test]
+async fn the_status_run_finishes_a_retry_interrupted_after_the_message_was_removed() {
+    let e = env("finish").await;
+    e.register("A").await;
+    let original = e
+        .job("A", 1, JobStatus::Failed, Some(ErrorKind::Throttled))
+        .await;
+    e.worker_dead_letter(&original, "throttled", "Shopify throttled")
+        .await;
+    let id = one_failure_id(&e, "A").await;
+    // The first steps of a retry, then a crash right after the message was removed.
+    let mut f = e.store.get_failure(Some("A"), &id).await.unwrap().unwrap();
+    f.state = FailureState::Retrying;
+    f.retry_job_id = Some(shopsync_status::retry_job_id(
+        TaskKind::SyncInventory,
+        1_795_000_000_000,
+        &id,
+    ));
+    assert!(
+        e.store
+            .update_failure_if(&f, FailureState::Open, 1)
+            .await
+            .unwrap()
+    );
+    assert!(e.dlq().remove(&id).await.unwrap());
+    assert_eq!(
+        e.service.board("A").await.unwrap().open_failures,
+        1,
+        "stuck as open"
+    );
+
+    let report = e
+        .service
+        .status_run(shopsync_domain::time::now_secs())
+        .await
+        .unwrap();
+    assert_eq!(report.retries_finished, vec![id.clone()]);
+    let done = e.store.get_failure(Some("A"), &id).await.unwrap().unwrap();
+    assert_eq!(done.state, FailureState::Retried);
+    let queued = e
+        .store
+        .list_jobs("A", Some(JobStatus::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(Some(&queued[0].job_id), f.retry_job_id.as_ref());
+    assert_eq!(
+        e.receive_everything(&e.res.queues[TASK_QUEUE]).await.len(),
+        1
+    );
+    assert_eq!(e.service.board("A").await.unwrap().open_failures, 0);
+    let again = e
+        .service
+        .status_run(shopsync_domain::time::now_secs())
+        .await
+        .unwrap();
+    assert!(again.retries_finished.is_empty());
+}
