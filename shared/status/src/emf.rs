@@ -5,6 +5,11 @@
 //! Shape (one document per line): `{"_aws":{"Timestamp":<ms>,"CloudWatchMetrics":[{"Namespace":…,
 //! "Dimensions":[[<dimension names>]],"Metrics":[{"Name":…,"Unit":"Count"},…]}]}, <dimension values>,
 //! <metric values>}`. At most 100 metrics per document (the EMF limit).
+//!
+//! The status function's values are gauges — what the board shows at that moment (e.g. `JobsFailed`
+//! = failed jobs of the shop still in the table) — so graph them with `Maximum`/`Average`, not `Sum`.
+//! They carry the `Shop` dimension, which keeps them apart from the task functions' per-run counters
+//! of the same name (dimension `Task`).
 
 use serde_json::{Map, Value, json};
 use shopsync_domain::JobStatus;
