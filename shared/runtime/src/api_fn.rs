@@ -6,6 +6,7 @@
 //! queued (background) or run here within the request's budget (foreground).
 
 use crate::inventory_runner::Endpoints;
+use crate::status_fn::{StatusConfig, status_service};
 use crate::{App, RuntimeConfig, bootstrap, worker};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -158,60 +159,24 @@ pub async fn handle_event(api: &Api, payload: Value) -> Value {
     to_event_response(&api.handle(&request).await)
 }
 
-/// The status service on the table, the dead-letter queue and the task queues.
-pub fn status_service(
-    sdk: &shopsync_aws::SdkConfig,
-    adapters: &Adapters,
-    queues: Arc<SqsTaskQueues>,
-    dlq_url: &str,
-) -> StatusService {
-    let store = adapters.store.clone();
-    StatusService::new(shopsync_status::StatusPorts {
-        settings: store.clone(),
-        jobs: store.clone(),
-        counts: store.clone(),
-        skipped: store.clone(),
-        cues: store.clone(),
-        failures: store,
-        dlq: Arc::new(shopsync_aws::SqsDeadLetterQueue::new(sdk, dlq_url)),
-        queues,
-    })
-}
-
 /// The whole `main` of the api function.
 pub async fn run_function() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let table = std::env::var(shopsync_aws::config::TABLE_NAME_VAR)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(shopsync_aws::ConfigError::Missing(
-            shopsync_aws::config::TABLE_NAME_VAR,
-        ))?;
-    let dlq_url = std::env::var(shopsync_aws::config::DLQ_URL_VAR)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(shopsync_aws::ConfigError::Missing(
-            shopsync_aws::config::DLQ_URL_VAR,
-        ))?;
+    let state = StatusConfig::from_env()?;
     let settings = ApiSettings::from_env()?;
     let sdk = shopsync_aws::load_sdk_config().await;
     let queues = SqsTaskQueues::from_env(&sdk)?;
     let adapters = Adapters::new(
         &sdk,
         &shopsync_aws::AwsConfig {
-            table_name: table,
+            table_name: state.table_name.clone(),
             // The api function has no queue of its own: each task's app gets its queue from `queues`.
             task_queue_url: String::new(),
-            dlq_url: dlq_url.clone(),
+            dlq_url: state.dlq_url.clone(),
             max_receive_count: settings.runtime.max_receive_count,
         },
     );
-    let status = Arc::new(status_service(
-        &sdk,
-        &adapters,
-        Arc::new(queues.clone()),
-        &dlq_url,
-    ));
+    let status = Arc::new(status_service(&sdk, &state, Arc::new(queues.clone())));
     let api = build_api(&adapters, queues, status, settings);
     let api = &api;
     lambda_runtime::run(lambda_runtime::service_fn(

@@ -17,6 +17,8 @@ pub struct RuntimeConfig {
     pub max_run: Option<Duration>,
     /// The queue's `maxReceiveCount`: on the last receive a retryable failure becomes final.
     pub max_receive_count: u32,
+    /// Where each invocation's metric line goes (CloudWatch EMF on stdout in the functions).
+    pub metrics: crate::metrics::MetricsSink,
 }
 
 impl Default for RuntimeConfig {
@@ -28,6 +30,7 @@ impl Default for RuntimeConfig {
             deadline_margin: Duration::from_secs(60),
             max_run: None,
             max_receive_count: 5,
+            metrics: crate::metrics::MetricsSink::Stdout,
         }
     }
 }

@@ -209,6 +209,7 @@ impl TaskRunner for InventoryRunner {
             Err(e) => return RunReport::failed(e),
         };
         let cost_before = shopify.cost_points_used();
+        let wait_before = shopify.throttle_wait_ms();
         let ports = InventoryPorts {
             shopify: shopify.as_ref(),
             bc: bc.as_ref(),
@@ -232,6 +233,7 @@ impl TaskRunner for InventoryRunner {
             result,
             counters: ctx.counters,
             cost_points: shopify.cost_points_used() - cost_before,
+            throttle_wait_ms: shopify.throttle_wait_ms().saturating_sub(wait_before),
         }
     }
 }

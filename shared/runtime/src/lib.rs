@@ -12,6 +12,7 @@ pub mod events;
 pub mod fanout;
 pub mod inventory_runner;
 pub mod local;
+pub mod metrics;
 pub mod status_fn;
 pub mod worker;
 
@@ -32,6 +33,8 @@ pub struct RunReport {
     pub counters: JobCounters,
     /// Shopify cost points consumed by this invocation.
     pub cost_points: f64,
+    /// Milliseconds this invocation waited for Shopify's cost bucket.
+    pub throttle_wait_ms: u64,
 }
 
 impl RunReport {
@@ -40,6 +43,7 @@ impl RunReport {
             result: Err(error),
             counters: JobCounters::default(),
             cost_points: 0.0,
+            throttle_wait_ms: 0,
         }
     }
 }

@@ -309,8 +309,29 @@ async fn start_and_run(
         stop_at,
     };
     let heartbeat = AbortOnDrop(spawn_heartbeat(app, &job.shop, category, owner));
+    let run_started = Instant::now();
     let report = app.runner.run(settings, &job, &progress).await;
     drop(heartbeat);
+    crate::metrics::emit(
+        app.config.metrics,
+        &crate::metrics::InvocationFigures {
+            task: job.task,
+            cost_points: report.cost_points,
+            throttle_wait_ms: report.throttle_wait_ms,
+            run_ms: run_started.elapsed().as_millis() as u64,
+            finished: match &report.result {
+                Ok(RunOutcome::Finished { warnings: true }) => {
+                    Some(JobStatus::SucceededWithWarnings)
+                }
+                Ok(RunOutcome::Finished { warnings: false }) => Some(JobStatus::Succeeded),
+                Ok(RunOutcome::Skipped { .. }) => Some(JobStatus::Skipped),
+                Ok(RunOutcome::Continue { .. }) => None,
+                Err(SyncError::Conflict(_)) => None,
+                Err(e) if e.is_retryable() && !last_receive => None,
+                Err(_) => Some(JobStatus::Failed),
+            },
+        },
+    );
 
     let mut job = progress.job.into_inner();
     job.counters = sum(&base, &report.counters);

@@ -22,13 +22,27 @@ pub const SHOP_DIMENSION: &str = "Shop";
 /// EMF accepts at most this many metrics per document.
 pub const MAX_METRICS: usize = 100;
 
-/// One EMF document. `dimensions` are (name, value) pairs; an empty list gives metrics without
-/// dimensions. Metrics beyond [`MAX_METRICS`] are left out (and logged).
+/// One EMF document of counts. `dimensions` are (name, value) pairs; an empty list gives metrics
+/// without dimensions. Metrics beyond [`MAX_METRICS`] are left out (and logged).
 pub fn emf_document(
     timestamp_ms: i64,
     namespace: &str,
     dimensions: &[(&str, &str)],
     metrics: &[(String, u64)],
+) -> Value {
+    let with_units: Vec<(String, u64, &str)> = metrics
+        .iter()
+        .map(|(name, value)| (name.clone(), *value, "Count"))
+        .collect();
+    emf_document_with_units(timestamp_ms, namespace, dimensions, &with_units)
+}
+
+/// [`emf_document`] with a CloudWatch unit per metric (`Count`, `Milliseconds`, ...).
+pub fn emf_document_with_units(
+    timestamp_ms: i64,
+    namespace: &str,
+    dimensions: &[(&str, &str)],
+    metrics: &[(String, u64, &str)],
 ) -> Value {
     if metrics.len() > MAX_METRICS {
         tracing::warn!(
@@ -47,7 +61,7 @@ pub fn emf_document(
                 "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
                 "Metrics": metrics
                     .iter()
-                    .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+                    .map(|(name, _, unit)| json!({"Name": name, "Unit": unit}))
                     .collect::<Vec<_>>(),
             }]
         }),
@@ -55,7 +69,7 @@ pub fn emf_document(
     for (k, v) in dimensions {
         doc.insert((*k).to_string(), json!(v));
     }
-    for (name, value) in metrics {
+    for (name, value, _) in metrics {
         doc.insert(name.clone(), json!(value));
     }
     Value::Object(doc)

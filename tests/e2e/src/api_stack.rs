@@ -12,6 +12,7 @@ use shopsync_api::local_issuer::LocalIssuer;
 use shopsync_aws::SqsTaskQueues;
 use shopsync_domain::TaskKind;
 use shopsync_runtime::api_fn::{self, ApiSettings};
+use shopsync_runtime::status_fn::{StatusConfig, status_service};
 use shopsync_status::StatusService;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,14 +59,12 @@ impl ApiStack {
             [(TaskKind::SyncInventory, queue_url)],
             &stack.resources.dlq_url,
         );
+        let state = StatusConfig {
+            table_name: stack.resources.table_name.clone(),
+            dlq_url: stack.resources.dlq_url.clone(),
+        };
         let status = Arc::new(
-            api_fn::status_service(
-                &stack.sdk,
-                &stack.adapters,
-                Arc::new(queues.clone()),
-                &stack.resources.dlq_url,
-            )
-            .with_emf_output(false),
+            status_service(&stack.sdk, &state, Arc::new(queues.clone())).with_emf_output(false),
         );
         let settings = ApiSettings {
             auth: AuthConfig {

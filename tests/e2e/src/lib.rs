@@ -79,7 +79,9 @@ static STACKS: AtomicU32 = AtomicU32::new(0);
 impl Stack {
     /// Start (or reuse) moto, provision a fresh, uniquely named set of resources from the template,
     /// start both simulators and wire the app.
-    pub async fn start(opts: StackOptions) -> Result<Stack, String> {
+    pub async fn start(mut opts: StackOptions) -> Result<Stack, String> {
+        // The local stack's stdout is for people: no CloudWatch metric lines.
+        opts.runtime.metrics = shopsync_runtime::metrics::MetricsSink::Off;
         let moto = MotoServer::shared().map_err(|e| format!("cannot start moto: {e}"))?;
         let sdk = moto.sdk_config().await;
         let prefix = format!(
