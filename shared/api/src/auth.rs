@@ -176,6 +176,13 @@ impl Verifier {
         }
     }
 
+    /// Refetch the key set for an unknown key id only when the cached set is older than this
+    /// (default 5 minutes), so a flood of tokens with made-up key ids cannot hammer the issuer.
+    pub fn with_refresh_after(mut self, after: Duration) -> Verifier {
+        self.refresh_after = after;
+        self
+    }
+
     /// Verify the `Authorization` header and return the caller; every failure is a `401`.
     pub async fn caller(&self, authorization: Option<&str>) -> Result<Caller, ApiError> {
         let header = authorization

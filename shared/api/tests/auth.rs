@@ -185,3 +185,143 @@ async fn tokens_for_another_issuer_or_audience_are_401() {
             .contains("exp")
     );
 }
+
+/// A JWKS endpoint on 127.0.0.1 that counts its requests and can be switched to serve another set.
+struct JwksServer {
+    url: String,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+async fn jwks_server(initial: String) -> JwksServer {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let body = std::sync::Arc::new(std::sync::Mutex::new(initial));
+    let (h, b) = (hits.clone(), body.clone());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            h.fetch_add(1, Ordering::SeqCst);
+            let mut buf = vec![0; 4096];
+            let _ = conn.read(&mut buf).await;
+            let text = b.lock().unwrap().clone();
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            let _ = conn.write_all(reply.as_bytes()).await;
+        }
+    });
+    JwksServer { url, hits, body }
+}
+
+#[tokio::test]
+async fn keys_come_from_the_issuers_jwks_url_once_and_again_only_for_a_new_key() {
+    use std::sync::atomic::Ordering;
+    let i = issuer();
+    let server = jwks_server(i.jwks()).await;
+    let v = Verifier::new(AuthConfig {
+        issuer: i.issuer.clone(),
+        audience: i.audience.clone(),
+        keys: KeySource::Url(server.url.clone()),
+        leeway_secs: 30,
+    });
+    for _ in 0..3 {
+        v.caller(Some(&format!("Bearer {}", i.token("m", &["A"], false, 60))))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        server.hits.load(Ordering::SeqCst),
+        1,
+        "the key set is cached"
+    );
+
+    // A token from a key the set does not have (yet): refused, and the set is not refetched while
+    // it is fresh, so a flood of bad tokens cannot hammer the issuer.
+    let rotated = LocalIssuer::generate();
+    *server.body.lock().unwrap() = rotated.jwks();
+    let mut c = claims();
+    c["iss"] = json!(i.issuer);
+    let err = v
+        .caller(Some(&format!("Bearer {}", rotated.sign(&c))))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 401);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+    // Once the cached set is old enough, a new key id makes the verifier read the set again.
+    let v = Verifier::new(AuthConfig {
+        issuer: i.issuer.clone(),
+        audience: i.audience.clone(),
+        keys: KeySource::Url(server.url.clone()),
+        leeway_secs: 30,
+    })
+    .with_refresh_after(std::time::Duration::ZERO);
+    *server.body.lock().unwrap() = i.jwks();
+    v.caller(Some(&format!("Bearer {}", i.token("m", &["A"], false, 60))))
+        .await
+        .unwrap();
+    *server.body.lock().unwrap() = rotated.jwks();
+    let caller = v
+        .caller(Some(&format!("Bearer {}", rotated.sign(&c))))
+        .await
+        .expect("the rotated key is fetched");
+    assert_eq!(caller.shops, vec!["A"]);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn an_unreachable_key_set_is_503_not_401() {
+    let i = issuer();
+    let v = Verifier::new(AuthConfig {
+        issuer: i.issuer.clone(),
+        audience: i.audience.clone(),
+        // Nothing listens on port 9 of loopback.
+        keys: KeySource::Url("http://127.0.0.1:9/jwks.json".into()),
+        leeway_secs: 30,
+    });
+    let err = v
+        .caller(Some(&format!("Bearer {}", i.token("m", &["A"], false, 60))))
+        .await
+        .unwrap_err();
+    assert_eq!((err.status, err.code), (503, "unavailable"), "{err}");
+}
+
+#[test]
+fn the_configuration_names_what_is_missing() {
+    use shopsync_api::auth::AuthConfigError;
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    assert!(matches!(
+        AuthConfig::from_lookup(env(&[("JWT_AUDIENCE", "a")])),
+        Err(AuthConfigError::Missing("JWT_ISSUER"))
+    ));
+    let c = AuthConfig::from_lookup(env(&[
+        ("JWT_ISSUER", "https://idp.example/"),
+        ("JWT_AUDIENCE", "a"),
+    ]))
+    .unwrap();
+    assert!(
+        matches!(c.keys, KeySource::Url(ref u) if u == "https://idp.example/.well-known/jwks.json")
+    );
+    assert!(matches!(
+        AuthConfig::from_lookup(env(&[
+            ("JWT_ISSUER", "i"),
+            ("JWT_AUDIENCE", "a"),
+            ("JWT_JWKS", "{nope")
+        ])),
+        Err(AuthConfigError::BadJwks(_))
+    ));
+}
