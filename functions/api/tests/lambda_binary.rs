@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shopsync_api::local_issuer::LocalIssuer;
 use shopsync_aws::local::MotoServer;
 use shopsync_e2e::gateway::http_api_event;
-use shopsync_e2e::lambda_api::LambdaRuntimeApi;
+use shopsync_e2e::lambda_api::{LambdaRuntimeApi, function_process};
 use shopsync_e2e::{Stack, StackOptions};
 use std::time::Duration;
 
@@ -42,30 +42,20 @@ async fn the_binary_answers_http_api_events_with_the_api() {
     let issuer = LocalIssuer::generate();
     let runtime = LambdaRuntimeApi::start().await.unwrap();
     let moto = MotoServer::shared().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_api"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "api")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("TABLE_NAME", &stack.resources.table_name)
-        .env("DLQ_URL", &stack.resources.dlq_url)
-        .env("QUEUE_URL_SYNC_INVENTORY", &stack.runner.queue_url)
-        .env("MAX_RECEIVE_COUNT", "5")
-        .env("JWT_ISSUER", &issuer.issuer)
-        .env("JWT_AUDIENCE", &issuer.audience)
-        .env("JWT_JWKS", issuer.jwks())
-        .env("FOREGROUND_BUDGET_SECS", "20")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the function binary");
+    let mut child = function_process(
+        env!("CARGO_BIN_EXE_api"),
+        "api",
+        &runtime,
+        &stack,
+        moto.endpoint(),
+    )
+    .env("QUEUE_URL_SYNC_INVENTORY", &stack.runner.queue_url)
+    .env("JWT_ISSUER", &issuer.issuer)
+    .env("JWT_AUDIENCE", &issuer.audience)
+    .env("JWT_JWKS", issuer.jwks())
+    .env("FOREGROUND_BUDGET_SECS", "20")
+    .spawn()
+    .expect("start the function binary");
 
     let token = issuer.token("merchant", &["BINAPI"], false, 600);
     let run = serde_json::to_vec(&json!({"task": "sync-inventory"})).unwrap();

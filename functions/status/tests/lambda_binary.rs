@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use shopsync_aws::local::MotoServer;
 use shopsync_domain::ports::{DeadLetterReason, TaskQueue};
-use shopsync_e2e::lambda_api::LambdaRuntimeApi;
+use shopsync_e2e::lambda_api::{LambdaRuntimeApi, function_process};
 use shopsync_e2e::{Stack, StackOptions};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -36,26 +36,17 @@ async fn the_binary_runs_the_status_pass_and_prints_emf() {
 
     let runtime = LambdaRuntimeApi::start().await.unwrap();
     let moto = MotoServer::shared().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_status"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "status")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("TABLE_NAME", &stack.resources.table_name)
-        .env("DLQ_URL", &stack.resources.dlq_url)
-        .env("QUEUE_URL_SYNC_INVENTORY", &stack.runner.queue_url)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the function binary");
+    let mut child = function_process(
+        env!("CARGO_BIN_EXE_status"),
+        "status",
+        &runtime,
+        &stack,
+        moto.endpoint(),
+    )
+    .env("QUEUE_URL_SYNC_INVENTORY", &stack.runner.queue_url)
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .expect("start the function binary");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
 
     let tick = json!({

@@ -6,7 +6,7 @@
 use serde_json::json;
 use shopsync_aws::local::MotoServer;
 use shopsync_domain::JobStatus;
-use shopsync_e2e::lambda_api::LambdaRuntimeApi;
+use shopsync_e2e::lambda_api::{LambdaRuntimeApi, function_process};
 use shopsync_e2e::{Stack, StackOptions, bc_quantity, tick_at};
 use std::time::Duration;
 
@@ -18,36 +18,26 @@ async fn the_binary_fans_out_a_tick_and_runs_the_job_through_the_runtime_api() {
     let shop = stack.seed_shop("BIN", 60).await.unwrap();
     let api = LambdaRuntimeApi::start().await.unwrap();
     let moto = MotoServer::shared().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sync-inventory"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "sync-inventory")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("TABLE_NAME", &stack.resources.table_name)
-        .env("TASK_QUEUE_URL", &stack.runner.queue_url)
-        .env("DLQ_URL", &stack.resources.dlq_url)
-        .env("MAX_RECEIVE_COUNT", "5")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env(
-            "SHOPIFY_URL_TEMPLATE",
-            format!(
-                "{}/{{shop_domain}}/admin/api/{{version}}/graphql.json",
-                stack.shopify.base_url()
-            ),
-        )
-        .env("BC_API_BASE_URL", stack.bc.api_base_url())
-        .env("BC_TOKEN_URL_TEMPLATE", stack.bc.token_url_template())
-        .env("SHOPIFY_BULK_POLL_MS", "100")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the function binary");
+    let mut child = function_process(
+        env!("CARGO_BIN_EXE_sync-inventory"),
+        "sync-inventory",
+        &api,
+        &stack,
+        moto.endpoint(),
+    )
+    .env("TASK_QUEUE_URL", &stack.runner.queue_url)
+    .env(
+        "SHOPIFY_URL_TEMPLATE",
+        format!(
+            "{}/{{shop_domain}}/admin/api/{{version}}/graphql.json",
+            stack.shopify.base_url()
+        ),
+    )
+    .env("BC_API_BASE_URL", stack.bc.api_base_url())
+    .env("BC_TOKEN_URL_TEMPLATE", stack.bc.token_url_template())
+    .env("SHOPIFY_BULK_POLL_MS", "100")
+    .spawn()
+    .expect("start the function binary");
 
     // 1. The EventBridge rule's scheduled event: fan-out.
     let tick = json!({

@@ -31,6 +31,17 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// Every status, in the state machine's order.
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Deferred,
+        JobStatus::Succeeded,
+        JobStatus::SucceededWithWarnings,
+        JobStatus::Failed,
+        JobStatus::Skipped,
+    ];
+
     pub fn is_terminal(self) -> bool {
         matches!(
             self,

@@ -10,17 +10,6 @@ use std::collections::BTreeMap;
 /// Error kinds that mean Shopify or BC failed us (the `api_errors` cue).
 pub const API_ERROR_KINDS: [&str; 4] = ["auth", "throttled", "transport", "upstream"];
 
-/// Every job status, in the state machine's order.
-pub const JOB_STATUSES: [JobStatus; 7] = [
-    JobStatus::Queued,
-    JobStatus::Running,
-    JobStatus::Deferred,
-    JobStatus::Succeeded,
-    JobStatus::SucceededWithWarnings,
-    JobStatus::Failed,
-    JobStatus::Skipped,
-];
-
 /// Open failures read per shop to tell them apart from failed jobs.
 const MAX_OPEN_FAILURES: usize = 1000;
 /// Failed jobs listed in a drill-down at most (the job listing's own limit).
@@ -69,7 +58,7 @@ impl StatusService {
     pub async fn board(&self, shop: &str) -> Result<StatusBoard> {
         let now = now_secs();
         let mut jobs = BTreeMap::new();
-        for status in JOB_STATUSES {
+        for status in JobStatus::ALL {
             let count = self.counts.count_jobs(shop, status).await?;
             if count > 0 {
                 jobs.insert(status, count);

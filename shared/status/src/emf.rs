@@ -77,8 +77,12 @@ pub fn emf_document_with_units(
 
 /// `synchronization_errors` → `SynchronizationErrors`.
 pub fn metric_name(snake: &str) -> String {
-    snake
-        .split('_')
+    pascal_case(snake, '_')
+}
+
+/// Words separated by `separator` → PascalCase (`sync-inventory`, '-' → `SyncInventory`).
+pub fn pascal_case(text: &str, separator: char) -> String {
+    text.split(separator)
         .map(|w| {
             let mut c = w.chars();
             match c.next() {
@@ -98,15 +102,7 @@ pub fn board_metrics(board: &StatusBoard) -> Vec<(String, u64)> {
         .map(|c| (metric_name(c.cue.name()), c.count))
         .collect();
     metrics.push(("OpenFailures".into(), board.open_failures));
-    for status in [
-        JobStatus::Queued,
-        JobStatus::Running,
-        JobStatus::Deferred,
-        JobStatus::Succeeded,
-        JobStatus::SucceededWithWarnings,
-        JobStatus::Failed,
-        JobStatus::Skipped,
-    ] {
+    for status in JobStatus::ALL {
         let count = board.jobs.get(&status).copied().unwrap_or(0);
         metrics.push((format!("Jobs{}", metric_name(status.as_str())), count));
     }

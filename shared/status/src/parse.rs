@@ -204,23 +204,10 @@ fn function_name(arn: &str) -> &str {
 pub fn task_of_function(function: &str) -> Option<TaskKind> {
     TaskKind::ALL
         .into_iter()
-        .map(|t| (t, camel_case(t.name())))
+        .map(|t| (t, crate::emf::pascal_case(t.name(), '-')))
         .filter(|(_, camel)| function.contains(camel.as_str()))
         .max_by_key(|(_, camel)| camel.len())
         .map(|(t, _)| t)
-}
-
-fn camel_case(kebab: &str) -> String {
-    kebab
-        .split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
 }
 
 fn excerpt(text: &str, max_chars: usize) -> String {

@@ -177,3 +177,35 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCod
     shared.result_ready.notify_waiters();
     StatusCode::ACCEPTED
 }
+
+/// A function binary configured as Lambda and the SAM template configure it on this local stack:
+/// the Runtime API of `runtime`, the stack's table and dead-letter queue, moto as the AWS endpoint
+/// with dummy credentials, and nothing inherited from the test's environment but `PATH`. Callers add
+/// the function's own variables.
+pub fn function_process(
+    binary: &str,
+    name: &str,
+    runtime: &LambdaRuntimeApi,
+    stack: &crate::Stack,
+    aws_endpoint: &str,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("TABLE_NAME", &stack.resources.table_name)
+        .env("DLQ_URL", &stack.resources.dlq_url)
+        .env("MAX_RECEIVE_COUNT", "5")
+        .env("AWS_ENDPOINT_URL", aws_endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    command
+}
