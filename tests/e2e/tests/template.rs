@@ -583,6 +583,17 @@ fn every_task_queue_redrives_to_the_dead_letter_queue_and_outlives_its_run() {
         let events = f["Properties"]["Events"].as_mapping().unwrap();
         let kinds: Vec<&str> = events.values().filter_map(|e| e["Type"].as_str()).collect();
         assert!(kinds.contains(&"Schedule"), "{func_id}: {kinds:?}");
+        let schedule = events
+            .values()
+            .find(|e| e["Type"].as_str() == Some("Schedule"))
+            .unwrap();
+        let param = ref_of(&schedule["Properties"]["Schedule"])
+            .unwrap_or_else(|| panic!("{func_id}: the schedule must be !Ref <Task>Schedule"));
+        let default = doc["Parameters"][param]["Default"].as_str().unwrap_or("");
+        assert!(
+            default.starts_with("cron(") || default.starts_with("rate("),
+            "{func_id}: parameter {param} needs a default schedule, got {default:?}"
+        );
         let sqs = events
             .values()
             .find(|e| e["Type"].as_str() == Some("SQS"))
