@@ -140,26 +140,7 @@ async fn update_job_if_compares_status_and_seq() {
 #[tokio::test]
 async fn list_jobs_is_newest_first_and_filters_by_status() {
     let store = store("joblist").await;
-    let mut ids = Vec::new();
-    for i in 0..12i64 {
-        let mut j = job("DEMO", 1_700_000_000_000 + i * 1000, &format!("n{i}"));
-        store.create_job(&j).await.unwrap();
-        if i % 3 == 0 {
-            let seq = j.seq;
-            j.transition(JobStatus::Failed, 1_700_000_100).unwrap();
-            assert!(
-                store
-                    .update_job_if(&j, JobStatus::Queued, seq)
-                    .await
-                    .unwrap()
-            );
-        }
-        ids.push(j.job_id.clone());
-    }
-    store
-        .create_job(&job("OTHER", 1_700_000_999_000, "x"))
-        .await
-        .unwrap();
+    let ids = seed_jobs(&store, 12, 3).await;
 
     let all = store.list_jobs("DEMO", None, 100).await.unwrap();
     let expected: Vec<_> = ids.iter().rev().cloned().collect();
@@ -716,26 +697,7 @@ async fn cursors_only_move_from_the_value_the_writer_read() {
 #[tokio::test]
 async fn job_pages_follow_their_cursor_to_the_end_without_gaps_or_repeats() {
     let store = store("jobpages").await;
-    let mut ids = Vec::new();
-    for i in 0..11i64 {
-        let mut j = job("DEMO", 1_700_000_000_000 + i * 1000, &format!("p{i}"));
-        store.create_job(&j).await.unwrap();
-        if i % 2 == 0 {
-            let seq = j.seq;
-            j.transition(JobStatus::Failed, 1_700_000_100).unwrap();
-            assert!(
-                store
-                    .update_job_if(&j, JobStatus::Queued, seq)
-                    .await
-                    .unwrap()
-            );
-        }
-        ids.push(j.job_id.clone());
-    }
-    store
-        .create_job(&job("OTHER", 1_700_000_999_000, "x"))
-        .await
-        .unwrap();
+    let ids = seed_jobs(&store, 11, 2).await;
     let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
     let failed_newest_first: Vec<String> = [10, 8, 6, 4, 2, 0]
         .iter()
@@ -768,4 +730,30 @@ async fn job_pages_follow_their_cursor_to_the_end_without_gaps_or_repeats() {
             assert_eq!(pages, expected.len().div_ceil(page_size).max(1));
         }
     }
+}
+
+/// `count` jobs of shop DEMO one second apart (every `failed_every`-th failed) and one job of shop
+/// OTHER; returns DEMO's job ids, oldest first.
+async fn seed_jobs(store: &DynamoStore, count: i64, failed_every: i64) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let mut j = job("DEMO", 1_700_000_000_000 + i * 1000, &format!("n{i}"));
+        store.create_job(&j).await.unwrap();
+        if i % failed_every == 0 {
+            let seq = j.seq;
+            j.transition(JobStatus::Failed, 1_700_000_100).unwrap();
+            assert!(
+                store
+                    .update_job_if(&j, JobStatus::Queued, seq)
+                    .await
+                    .unwrap()
+            );
+        }
+        ids.push(j.job_id.clone());
+    }
+    store
+        .create_job(&job("OTHER", 1_700_000_999_000, "x"))
+        .await
+        .unwrap();
+    ids
 }

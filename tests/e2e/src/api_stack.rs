@@ -119,6 +119,17 @@ impl ApiStack {
             .await
     }
 
+    /// `POST /shops/{shop}/runs` with `body`.
+    pub async fn post_run(&self, shop: &str, token: &str, body: &Value) -> Answer {
+        self.call(
+            "POST",
+            &format!("/shops/{shop}/runs"),
+            Some(token),
+            Some(body),
+        )
+        .await
+    }
+
     /// [`ApiStack::call`] with extra request headers.
     pub async fn call_with_headers(
         &self,

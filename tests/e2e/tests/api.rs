@@ -50,12 +50,7 @@ async fn a_background_run_answers_202_at_once_and_finishes_from_the_queue() {
 
     let started = std::time::Instant::now();
     let a = s
-        .call(
-            "POST",
-            "/shops/BGA/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory"})),
-        )
+        .post_run("BGA", &token, &json!({"task": "sync-inventory"}))
         .await;
     let answered_in = started.elapsed();
     assert_eq!(a.status, 202, "{:?}", a.body);
@@ -100,11 +95,10 @@ async fn a_foreground_run_answers_with_the_finished_job() {
     let token = s.token(&["FGA"]);
 
     let a = s
-        .call(
-            "POST",
-            "/shops/FGA/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory", "options": {"full": true}})),
+        .post_run(
+            "FGA",
+            &token,
+            &json!({"task": "sync-inventory", "options": {"full": true}}),
         )
         .await;
     assert_eq!(a.status, 200, "{}", a.body);
@@ -138,12 +132,7 @@ async fn a_foreground_run_past_its_budget_continues_in_the_background() {
     set_background(&s, "FGB", false).await;
     let token = s.token(&["FGB"]);
     let a = s
-        .call(
-            "POST",
-            "/shops/FGB/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory"})),
-        )
+        .post_run("FGB", &token, &json!({"task": "sync-inventory"}))
         .await;
     assert_eq!(a.status, 202, "{}", a.body);
     assert_eq!(a.body["mode"], "foreground");
@@ -241,12 +230,7 @@ async fn bad_runs_get_specific_4xx_codes_and_write_nothing() {
 
     // Unknown shop, disabled shop, disabled task.
     let a = s
-        .call(
-            "POST",
-            "/shops/NOPE/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory"})),
-        )
+        .post_run("NOPE", &token, &json!({"task": "sync-inventory"}))
         .await;
     assert_eq!((a.status, a.code()), (404, "not_found"));
     s.stack.seed_shop("OFF", 5).await.unwrap();
@@ -255,23 +239,13 @@ async fn bad_runs_get_specific_4xx_codes_and_write_nothing() {
     off.tasks.get_mut(&TaskKind::SyncInventory).unwrap().enabled = false;
     store.put_shop(&off).await.unwrap();
     let a = s
-        .call(
-            "POST",
-            "/shops/OFF/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory"})),
-        )
+        .post_run("OFF", &token, &json!({"task": "sync-inventory"}))
         .await;
     assert_eq!((a.status, a.code()), (409, "task_disabled"));
     off.enabled = false;
     store.put_shop(&off).await.unwrap();
     let a = s
-        .call(
-            "POST",
-            "/shops/OFF/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory"})),
-        )
+        .post_run("OFF", &token, &json!({"task": "sync-inventory"}))
         .await;
     assert_eq!((a.status, a.code()), (409, "shop_disabled"));
 
@@ -317,12 +291,7 @@ async fn a_caller_of_shop_a_can_neither_read_run_nor_change_shop_b() {
     // B has a job and a failure.
     let admin_b = s.admin_token(&["SHB"]);
     let a = s
-        .call(
-            "POST",
-            "/shops/SHB/runs",
-            Some(&admin_b),
-            Some(&json!({"task": "sync-inventory"})),
-        )
+        .post_run("SHB", &admin_b, &json!({"task": "sync-inventory"}))
         .await;
     assert_eq!(a.status, 202);
     let b_job = a.body["job_id"].as_str().unwrap().to_string();
@@ -507,7 +476,7 @@ async fn settings_are_admin_only_and_validated_whole() {
     let mut bad = doc.clone();
     bad["can_update_shopify_products"] = json!(true);
     bad["shopify_can_update_items"] = json!(true);
-    bad["shopify"]["access_token_secret_id"] = json!("shpat_0123456789abcdef");
+    bad["shopify"]["access_token_secret_id"] = json!("shpat_0123456789");
     let a = s
         .call("PUT", "/shops/NEW/settings", Some(&admin), Some(&bad))
         .await;
@@ -547,12 +516,7 @@ async fn jobs_are_listed_newest_first_in_pages() {
     let mut ids = Vec::new();
     for _ in 0..5 {
         let a = s
-            .call(
-                "POST",
-                "/shops/PAG/runs",
-                Some(&token),
-                Some(&json!({"task": "sync-inventory"})),
-            )
+            .post_run("PAG", &token, &json!({"task": "sync-inventory"}))
             .await;
         assert_eq!(a.status, 202);
         ids.push(a.body["job_id"].as_str().unwrap().to_string());
@@ -612,12 +576,7 @@ async fn the_status_board_shows_a_failure_that_is_retried_once_however_often_ask
     let good_token = store.access_token().expect("seeded with a token");
     store.set_access_token("rotated");
     let a = s
-        .call(
-            "POST",
-            "/shops/STA/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory"})),
-        )
+        .post_run("STA", &token, &json!({"task": "sync-inventory"}))
         .await;
     let failed_job = a.body["job_id"].as_str().unwrap().to_string();
     s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
@@ -812,12 +771,7 @@ async fn a_foreground_run_that_fails_for_good_answers_with_the_failed_job() {
         .set_access_token("rotated");
     let token = s.token(&["FGF"]);
     let a = s
-        .call(
-            "POST",
-            "/shops/FGF/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory"})),
-        )
+        .post_run("FGF", &token, &json!({"task": "sync-inventory"}))
         .await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["job"]["status"], "failed");
