@@ -47,6 +47,10 @@ pub struct BucketModel {
     in_flight: f64,
     /// No request may start before this time (set by HTTP 429 `Retry-After`).
     hold_until: f64,
+    /// Tickets number reservations in the order they were granted.
+    next_ticket: u64,
+    /// The newest reservation whose answer has been observed.
+    newest_observed: Option<u64>,
 }
 
 impl Default for BucketModel {
@@ -67,6 +71,29 @@ impl BucketModel {
             updated_at: 0.0,
             in_flight: 0.0,
             hold_until: 0.0,
+            next_ticket: 0,
+            newest_observed: None,
+        }
+    }
+
+    /// The number of the reservation just granted (call under the same lock as `reserve`).
+    pub fn take_ticket(&mut self) -> u64 {
+        self.next_ticket += 1;
+        self.next_ticket
+    }
+
+    /// [`BucketModel::observe`] for the reservation numbered `ticket`. Concurrent callers' answers can
+    /// arrive out of order; an answer to an older reservation than one already observed carries an
+    /// older `currentlyAvailable` (it predates the newer request's charge), so it may lower the model
+    /// but never raise it — otherwise the newer charge would be forgotten and the next send throttled.
+    pub fn observe_ticket(&mut self, status: ThrottleStatus, reserved: f64, now: f64, ticket: u64) {
+        let stale = self.known && self.newest_observed.is_some_and(|newest| ticket < newest);
+        let before = self.available_at(now);
+        self.observe(status, reserved, now);
+        if stale {
+            self.available = self.available.min(before);
+        } else {
+            self.newest_observed = Some(ticket);
         }
     }
 
@@ -157,6 +184,8 @@ pub struct Reservation {
     pub cost: f64,
     /// Seconds this caller slept for the bucket.
     pub waited_secs: f64,
+    /// Order in which the reservation was granted (see [`BucketModel::observe_ticket`]).
+    pub ticket: u64,
 }
 
 /// The shared pacer of one store.
@@ -222,7 +251,11 @@ impl Pacer {
             let notified = self.probe_done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let admission = self.model().reserve(cost, self.now());
+            let (admission, ticket) = {
+                let mut model = self.model();
+                let admission = model.reserve(cost, self.now());
+                (admission, model.take_ticket())
+            };
             match admission {
                 Admission::Go { wait_secs, .. } => {
                     if wait_secs > 0.0 {
@@ -231,6 +264,7 @@ impl Pacer {
                     return Reservation {
                         cost,
                         waited_secs: waited + wait_secs,
+                        ticket,
                     };
                 }
                 Admission::AwaitProbe => {
@@ -246,7 +280,8 @@ impl Pacer {
     /// Feeds a response's throttle status back.
     pub fn observe(&self, reservation: &Reservation, status: ThrottleStatus) {
         let now = self.now();
-        self.model().observe(status, reservation.cost, now);
+        self.model()
+            .observe_ticket(status, reservation.cost, now, reservation.ticket);
         self.probe_done.notify_waiters();
     }
 
@@ -393,6 +428,37 @@ mod tests {
         assert!((m.available_at(0.0) - (1960.0 - 752.0)).abs() < 1e-9);
         m.observe(status(2000.0, 1920.0, 100.0), 752.0, 0.0);
         assert!((m.available_at(0.0) - 1920.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_late_answer_to_an_older_reservation_does_not_raise_the_model() {
+        let mut m = BucketModel::new();
+        go(m.reserve(1.0, 0.0));
+        let t0 = m.take_ticket();
+        m.observe_ticket(status(100.0, 100.0, 10.0), 1.0, 0.0, t0);
+        // Two concurrent calls of 30 points; Shopify answers the second first.
+        go(m.reserve(30.0, 0.0));
+        let first = m.take_ticket();
+        go(m.reserve(30.0, 0.0));
+        let second = m.take_ticket();
+        m.observe_ticket(status(100.0, 40.0, 10.0), 30.0, 0.1, second);
+        let after_newest = m.available_at(0.1);
+        // The first call's answer reports the bucket before the second call was charged (70).
+        m.observe_ticket(status(100.0, 70.0, 10.0), 30.0, 0.1, first);
+        assert!(
+            m.available_at(0.1) <= after_newest + 1e-9,
+            "a stale answer raised the model from {after_newest} to {}",
+            m.available_at(0.1)
+        );
+        // In order, the newer answer is taken as it is.
+        let mut n = BucketModel::new();
+        go(n.reserve(1.0, 0.0));
+        let t = n.take_ticket();
+        n.observe_ticket(status(100.0, 100.0, 10.0), 1.0, 0.0, t);
+        go(n.reserve(30.0, 0.0));
+        let a = n.take_ticket();
+        n.observe_ticket(status(100.0, 70.0, 10.0), 30.0, 0.0, a);
+        assert!((n.available_at(0.0) - 70.0).abs() < 1e-9);
     }
 
     #[test]
