@@ -456,14 +456,7 @@ impl Api {
             ));
         }
         let request = serde_json::json!({"task": task, "options": options}).to_string();
-        let fingerprint = {
-            use sha2::Digest;
-            let digest = sha2::Sha256::digest(request.as_bytes());
-            digest
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
+        let fingerprint = LedgerEntry::sha256_hex(&request);
         let entry = LedgerEntry {
             key: format!("api-run/{key}"),
             payload: job_id.to_string(),

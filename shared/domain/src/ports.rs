@@ -175,6 +175,18 @@ pub struct LedgerEntry {
     pub created_at: i64,
 }
 
+impl LedgerEntry {
+    /// The hex SHA-256 of a payload, as `payload_sha256` holds it: a retry compares it to tell
+    /// "the same effect again" from "another effect under a reused key".
+    pub fn sha256_hex(payload: &str) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(payload.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerBegin {
     /// Our entry was written; go ahead.

@@ -130,6 +130,20 @@ impl ApiStack {
         .await
     }
 
+    /// [`ApiStack::post_run`] with an `Idempotency-Key`.
+    pub async fn post_run_with_key(
+        &self,
+        shop: &str,
+        token: &str,
+        body: &Value,
+        key: &str,
+    ) -> Answer {
+        let path = format!("/shops/{shop}/runs");
+        let headers = [("Idempotency-Key", key)];
+        self.call_with_headers("POST", &path, Some(token), Some(body), &headers)
+            .await
+    }
+
     /// [`ApiStack::call`] with extra request headers.
     pub async fn call_with_headers(
         &self,

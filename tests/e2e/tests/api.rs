@@ -693,26 +693,10 @@ async fn a_repeated_run_request_with_the_same_idempotency_key_runs_once() {
     s.stack.seed_shop("IDK", 5).await.unwrap();
     let token = s.token(&["IDK"]);
     let body = json!({"task": "sync-inventory"});
-    let first = s
-        .call_with_headers(
-            "POST",
-            "/shops/IDK/runs",
-            Some(&token),
-            Some(&body),
-            &[("Idempotency-Key", "click-42")],
-        )
-        .await;
+    let first = s.post_run_with_key("IDK", &token, &body, "click-42").await;
     assert_eq!(first.status, 202, "{}", first.body);
     for _ in 0..3 {
-        let again = s
-            .call_with_headers(
-                "POST",
-                "/shops/IDK/runs",
-                Some(&token),
-                Some(&body),
-                &[("Idempotency-Key", "click-42")],
-            )
-            .await;
+        let again = s.post_run_with_key("IDK", &token, &body, "click-42").await;
         assert_eq!(again.status, 202);
         assert_eq!(again.body["job_id"], first.body["job_id"]);
     }
@@ -721,41 +705,24 @@ async fn a_repeated_run_request_with_the_same_idempotency_key_runs_once() {
 
     // After it finished, the same key answers 200 with the finished job.
     s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
-    let done = s
-        .call_with_headers(
-            "POST",
-            "/shops/IDK/runs",
-            Some(&token),
-            Some(&body),
-            &[("Idempotency-Key", "click-42")],
-        )
-        .await;
+    let done = s.post_run_with_key("IDK", &token, &body, "click-42").await;
     assert_eq!(done.status, 200);
     assert_eq!(done.body["job"]["status"], "succeeded");
 
     // The same key for another run is refused; a malformed key is a 400; nothing more was written.
     let other = s
-        .call_with_headers(
-            "POST",
-            "/shops/IDK/runs",
-            Some(&token),
-            Some(&json!({"task": "sync-inventory", "options": {"full": true}})),
-            &[("Idempotency-Key", "click-42")],
+        .post_run_with_key(
+            "IDK",
+            &token,
+            &json!({"task": "sync-inventory", "options": {"full": true}}),
+            "click-42",
         )
         .await;
     assert_eq!(
         (other.status, other.code()),
         (409, "idempotency_key_reused")
     );
-    let bad = s
-        .call_with_headers(
-            "POST",
-            "/shops/IDK/runs",
-            Some(&token),
-            Some(&body),
-            &[("Idempotency-Key", "a b")],
-        )
-        .await;
+    let bad = s.post_run_with_key("IDK", &token, &body, "a b").await;
     assert_eq!((bad.status, bad.code()), (400, "invalid_request"));
     assert_eq!(s.stack.jobs("IDK").await.len(), 1);
 }

@@ -17,7 +17,6 @@ pub mod plan;
 
 use crate::{RunContext, RunOutcome};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use shopsync_domain::inventory::{
     InventoryLevel, QuantityChange, SetQuantitiesOutcome, SetQuantitiesRequest,
 };
@@ -72,11 +71,6 @@ const REASON: &str = "correction";
 /// The idempotency key of one batch of one plan of one job.
 pub fn batch_key(job_id: &str, generation: u32, batch: usize) -> String {
     format!("{job_id}/inventory-set/g{generation}/b{batch}")
-}
-
-fn sha256(s: &str) -> String {
-    let digest = Sha256::digest(s.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn storage_json<T: Serialize>(value: &T) -> Result<String> {
@@ -274,7 +268,7 @@ async fn write_batch(
     };
     let payload = storage_json(&request)?;
     let entry = LedgerEntry {
-        payload_sha256: sha256(&payload),
+        payload_sha256: LedgerEntry::sha256_hex(&payload),
         payload,
         key: key.clone(),
         status: LedgerStatus::Pending,
