@@ -1,7 +1,8 @@
 //! Secrets from AWS Secrets Manager.
 //!
 //! Settings hold only secret *ids*; the values are fetched at run time with the function's role
-//! (scoped to `shopsync/*` in the template). Values are cached for a few minutes per warm Lambda
+//! (scoped to `shopsync/*` in the template); each read is for one shop and only ids under that shop's
+//! own prefix `shopsync/<shop>/` are fetched. Values are cached for a few minutes per warm Lambda
 //! container — a sync run asks for the same two secrets on every page, and `GetSecretValue` is billed
 //! and rate-limited — but not forever, so a rotated credential is picked up without a redeploy.
 //! Values are never logged.
@@ -65,7 +66,11 @@ impl SecretsManagerSource {
 
 #[async_trait]
 impl SecretSource for SecretsManagerSource {
-    async fn secret(&self, id: &str) -> Result<String> {
+    async fn secret(&self, shop: &str, id: &str) -> Result<String> {
+        // Checked again here, not only when settings are saved: the function's role may read every
+        // `shopsync/*` secret, so this is where one shop is kept from another's credentials.
+        shopsync_domain::patterns::check_shop_secret_id(shop, id)
+            .map_err(|e| SyncError::Settings(format!("secret id for shop {shop} {e}")))?;
         if let Some(v) = self.cached(id) {
             return Ok(v);
         }

@@ -12,7 +12,8 @@ use std::time::Duration;
 async fn secrets_round_trip_and_missing_ones_are_not_found() {
     let sdk = common::sdk().await;
     let client = Client::new(&sdk);
-    let id = format!("shopsync/{}/shopify", common::unique("S"));
+    let shop = common::unique("S");
+    let id = format!("shopsync/{shop}/shopify");
     client
         .create_secret()
         .name(&id)
@@ -22,7 +23,7 @@ async fn secrets_round_trip_and_missing_ones_are_not_found() {
         .unwrap();
 
     let source = SecretsManagerSource::new(&sdk);
-    assert_eq!(source.secret(&id).await.unwrap(), "shpat_test_value");
+    assert_eq!(source.secret(&shop, &id).await.unwrap(), "shpat_test_value");
 
     // Cached for a while by default; without the cache a rotation is visible at once.
     client
@@ -32,13 +33,14 @@ async fn secrets_round_trip_and_missing_ones_are_not_found() {
         .send()
         .await
         .unwrap();
-    assert_eq!(source.secret(&id).await.unwrap(), "shpat_test_value");
+    assert_eq!(source.secret(&shop, &id).await.unwrap(), "shpat_test_value");
     let uncached = SecretsManagerSource::new(&sdk).with_cache_ttl(Duration::ZERO);
-    assert_eq!(uncached.secret(&id).await.unwrap(), "rotated");
+    assert_eq!(uncached.secret(&shop, &id).await.unwrap(), "rotated");
 
-    let err = uncached.secret("shopsync/none/such").await.unwrap_err();
+    let missing = format!("shopsync/{shop}/none-such");
+    let err = uncached.secret(&shop, &missing).await.unwrap_err();
     assert!(
-        matches!(err, SyncError::NotFound(ref m) if m.contains("shopsync/none/such")),
+        matches!(err, SyncError::NotFound(ref m) if m.contains("none-such")),
         "{err:?}"
     );
     assert!(!err.is_retryable());
@@ -46,4 +48,39 @@ async fn secrets_round_trip_and_missing_ones_are_not_found() {
         !format!("{source:?}").contains("shpat_"),
         "Debug must not print secret values"
     );
+}
+
+#[tokio::test]
+async fn a_shop_cannot_read_another_shops_secret() {
+    let sdk = common::sdk().await;
+    let client = Client::new(&sdk);
+    let owner = common::unique("B");
+    let id = format!("shopsync/{owner}/shopify");
+    client
+        .create_secret()
+        .name(&id)
+        .secret_string("shpat_owner_only")
+        .send()
+        .await
+        .unwrap();
+    let arn = client
+        .describe_secret()
+        .secret_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let source = SecretsManagerSource::new(&sdk);
+    assert_eq!(
+        source.secret(&owner, &arn).await.unwrap(),
+        "shpat_owner_only"
+    );
+    let intruder = common::unique("A");
+    for foreign in [id.as_str(), arn.as_str(), "other/prefix", ""] {
+        let err = source.secret(&intruder, foreign).await.unwrap_err();
+        assert!(matches!(err, SyncError::Settings(_)), "{foreign}: {err:?}");
+        assert!(!err.is_retryable());
+        assert!(!err.to_string().contains("shpat_"));
+    }
 }

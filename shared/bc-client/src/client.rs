@@ -30,6 +30,8 @@ pub struct BcClient {
 
 struct Inner {
     config: BcConfig,
+    /// Scheme, host and port of `api_base_url`: the only origin the bearer token is sent to.
+    api_origin: reqwest::Url,
     http: reqwest::Client,
     tokens: TokenSource,
     permits: Arc<Semaphore>,
@@ -71,6 +73,22 @@ pub struct Patched<T> {
     pub etag: Option<String>,
 }
 
+/// `url` parsed, http(s) only, without user info.
+fn parse_http_url(what: &str, url: &str) -> Result<reqwest::Url, BcError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| BcError::Config(format!("{what} is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "https" | "http")
+        || parsed.host_str().is_none()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return Err(BcError::Config(format!(
+            "{what} must be an http(s) URL with a host and no user info"
+        )));
+    }
+    Ok(parsed)
+}
+
 /// One page of an OData collection.
 #[derive(serde::Deserialize)]
 struct CollectionPage<T> {
@@ -90,19 +108,39 @@ pub struct BcCompany {
 }
 
 impl BcClient {
+    /// Checks every value that reaches a URL against its strict pattern (tenant: GUID or DNS name,
+    /// environment: `[A-Za-z0-9_-]{1,30}`, company id: GUID — see `shopsync_domain::patterns`) and the
+    /// hosts of the built API and token URLs against their configured hosts, before any credential
+    /// can be sent.
     pub fn new(config: BcConfig) -> Result<BcClient, BcError> {
-        for (what, url) in [
-            ("api_base_url", &config.api_base_url),
-            ("token URL", &config.token_url()),
-        ] {
-            reqwest::Url::parse(url)
-                .map_err(|e| BcError::Config(format!("{what} {url:?} is not a URL: {e}")))?;
-        }
-        if config.tenant.is_empty() || config.environment.is_empty() || config.client_id.is_empty()
-        {
+        use shopsync_domain::patterns::{is_bc_environment, is_bc_tenant, is_guid, template_host};
+        if !is_bc_tenant(&config.tenant) {
             return Err(BcError::Config(
-                "tenant, environment and client_id must be set".into(),
+                "the tenant must be the Entra tenant's GUID or domain name".into(),
             ));
+        }
+        if !is_bc_environment(&config.environment) {
+            return Err(BcError::Config(
+                "the environment must be 1 to 30 of A-Z, a-z, 0-9, '_', '-'".into(),
+            ));
+        }
+        if !is_guid(&config.company_id) {
+            return Err(BcError::Config("the company id must be a GUID".into()));
+        }
+        if config.client_id.trim().is_empty() {
+            return Err(BcError::Config("client_id must be set".into()));
+        }
+        let api_origin = parse_http_url("api_base_url", &config.api_base_url)?;
+        let token_url = parse_http_url("token URL", &config.token_url())?;
+        let token_host = template_host(
+            &config.token_url_template,
+            &[("{tenant}", &encode_component(&config.tenant))],
+        );
+        if token_host.as_deref() != token_url.host_str() {
+            return Err(BcError::Config(format!(
+                "the token URL for this tenant would go to {:?}, not {token_host:?}; refusing to send the client secret",
+                token_url.host_str().unwrap_or("")
+            )));
         }
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
@@ -114,6 +152,7 @@ impl BcClient {
         Ok(BcClient {
             inner: Arc::new(Inner {
                 config,
+                api_origin,
                 http,
                 tokens,
                 permits,
@@ -184,6 +223,18 @@ impl BcClient {
             Resend::NotProcessedOnly
         };
         let inner = &self.inner;
+        // The URL may come from an answer (`@odata.nextLink`): the token goes to the API's origin only.
+        let target =
+            reqwest::Url::parse(url).map_err(|e| BcError::Config(format!("bad URL: {e}")))?;
+        if target.origin() != inner.api_origin.origin()
+            || !target.username().is_empty()
+            || target.password().is_some()
+        {
+            return Err(BcError::Config(format!(
+                "refusing to send the BC token to {:?}: not the configured API host",
+                target.host_str().unwrap_or("")
+            )));
+        }
         let mut attempt: u32 = 0;
         let mut refreshed_after_401 = false;
         loop {

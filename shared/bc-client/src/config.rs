@@ -66,9 +66,10 @@ impl BcConfig {
         self
     }
 
-    /// The token endpoint for this tenant.
+    /// The token endpoint for this tenant (the tenant percent-encoded).
     pub fn token_url(&self) -> String {
-        self.token_url_template.replace("{tenant}", &self.tenant)
+        self.token_url_template
+            .replace("{tenant}", &crate::urls::encode_component(&self.tenant))
     }
 }
 

@@ -382,3 +382,75 @@ async fn writes_are_not_resent_when_the_outcome_is_unknown() {
         );
     }
 }
+
+/// A listener on 127.0.0.1 that counts the connections it gets (it answers none of them).
+async fn thief() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (format!("http://{addr}"), hits)
+}
+
+#[tokio::test]
+async fn the_token_goes_only_to_the_api_host() {
+    let (sim, _company) = setup(BcSimConfig::default()).await;
+    let c = client(&sim);
+    c.companies().await.unwrap();
+    let (evil, hits) = thief().await;
+    // e.g. an @odata.nextLink or a media link that names another host
+    for url in [
+        format!("{evil}/v2.0/contoso/production/api/v2.0/companies"),
+        "http://user@127.0.0.1:1/x".to_string(),
+    ] {
+        let err = c.get_json::<serde_json::Value>(&url).await.unwrap_err();
+        assert!(matches!(err, BcError::Config(_)), "{url}: {err:?}");
+        assert!(!SyncError::from(err).is_retryable());
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn values_that_reach_urls_are_checked_before_any_request() {
+    let (sim, _company) = setup(BcSimConfig::default()).await;
+    let (evil, hits) = thief().await;
+    let evil_host = evil.trim_start_matches("http://").to_string();
+    for (tenant, env, company) in [
+        (
+            format!("{evil_host}/x?"),
+            ENV.to_string(),
+            COMPANY_ID.to_string(),
+        ),
+        ("a@b".to_string(), ENV.to_string(), COMPANY_ID.to_string()),
+        (
+            TENANT.to_string(),
+            "production/../..".to_string(),
+            COMPANY_ID.to_string(),
+        ),
+        (TENANT.to_string(), ENV.to_string(), "c1".to_string()),
+        (
+            TENANT.to_string(),
+            ENV.to_string(),
+            format!("{COMPANY_ID})/../x("),
+        ),
+    ] {
+        let config = BcConfig::new(&tenant, &env, &company, CLIENT_ID, SECRET)
+            .with_endpoints(sim.api_base_url(), sim.token_url_template());
+        let err = BcClient::new(config).err().expect("refused");
+        assert!(
+            matches!(err, BcError::Config(_)),
+            "{tenant} {env} {company}: {err:?}"
+        );
+    }
+    // A token URL template whose host the tenant could move is refused too.
+    let config = BcConfig::new(TENANT, ENV, COMPANY_ID, CLIENT_ID, SECRET)
+        .with_endpoints(sim.api_base_url(), "https://{tenant}@login.example/token");
+    assert!(matches!(BcClient::new(config), Err(BcError::Config(_))));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(sim.stats().tokens_issued, 0);
+}

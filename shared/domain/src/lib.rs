@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod error;
 pub mod inventory;
 pub mod job;
+pub mod patterns;
 pub mod ports;
 pub mod settings;
 pub mod status;

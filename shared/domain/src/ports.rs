@@ -258,8 +258,13 @@ pub trait TaskQueues: Send + Sync {
 
 #[async_trait]
 pub trait SecretSource: Send + Sync {
-    /// The secret string of a Secrets Manager secret. Never log it.
-    async fn secret(&self, id: &str) -> Result<String>;
+    /// The secret string of Secrets Manager secret `id`, read on behalf of shop `shop`. Never log it.
+    ///
+    /// Implementations refuse (with [`SyncError::Settings`](crate::SyncError::Settings), before any
+    /// call) an id outside the shop's own prefix `shopsync/<shop>/` — see
+    /// [`patterns::check_shop_secret_id`](crate::patterns::check_shop_secret_id) — so settings written
+    /// past validation still cannot reach another shop's credentials.
+    async fn secret(&self, shop: &str, id: &str) -> Result<String>;
 }
 
 // ---------------------------------------------------------------------------------------------

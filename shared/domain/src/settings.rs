@@ -7,6 +7,7 @@
 //! validation passes.
 
 use crate::catalogue::TaskKind;
+use crate::patterns;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -381,15 +382,16 @@ impl ShopSettings {
             );
         }
 
-        // Connections: references to secrets, never secrets.
+        // Connections: references to secrets, never secrets. Every value here reaches a URL or a
+        // secret lookup, so each is held against a strict pattern (crate::patterns).
         let domain = &self.shopify.store_domain;
-        if !domain.ends_with(".myshopify.com")
-            || domain.len() <= ".myshopify.com".len()
-            || domain.contains('/')
-        {
+        if !patterns::is_store_domain(domain) {
             bad(
                 "shopify.store_domain",
-                format!("'{domain}' must look like '<store>.myshopify.com'"),
+                format!(
+                    "'{}' must be '<store>.myshopify.com' with <store> one lower-case DNS label (a-z, 0-9, '-')",
+                    preview(domain)
+                ),
             );
         }
         if self.shopify.api_version != SHOPIFY_API_VERSION {
@@ -397,64 +399,87 @@ impl ShopSettings {
                 "shopify.api_version",
                 format!(
                     "'{}' is not supported: this release is built for {SHOPIFY_API_VERSION}",
-                    self.shopify.api_version
+                    preview(&self.shopify.api_version)
                 ),
             );
         }
-        check_secret_ref(
-            &mut bad,
-            "shopify.access_token_secret_id",
-            &self.shopify.access_token_secret_id,
-        );
-        check_secret_ref(
-            &mut bad,
-            "bc.credentials_secret_id",
-            &self.bc.credentials_secret_id,
-        );
-        for (field, value) in [
-            ("bc.tenant", &self.bc.tenant),
-            ("bc.environment", &self.bc.environment),
-            ("bc.company_id", &self.bc.company_id),
+        for (field, id) in [
+            (
+                "shopify.access_token_secret_id",
+                &self.shopify.access_token_secret_id,
+            ),
+            ("bc.credentials_secret_id", &self.bc.credentials_secret_id),
         ] {
-            if value.trim().is_empty() {
-                bad(field, "must not be empty".into());
+            if let Err(e) = patterns::check_shop_secret_id(&self.code, id) {
+                bad(field, e.to_string());
             }
+        }
+        if !patterns::is_bc_tenant(&self.bc.tenant) {
+            bad(
+                "bc.tenant",
+                format!(
+                    "'{}' must be the Entra tenant's GUID or domain name (e.g. contoso.onmicrosoft.com)",
+                    preview(&self.bc.tenant)
+                ),
+            );
+        }
+        if !patterns::is_bc_environment(&self.bc.environment) {
+            bad(
+                "bc.environment",
+                format!(
+                    "'{}' must be a BC environment name: 1 to 30 of A-Z, a-z, 0-9, '_', '-'",
+                    preview(&self.bc.environment)
+                ),
+            );
+        }
+        if !patterns::is_guid(&self.bc.company_id) {
+            bad(
+                "bc.company_id",
+                format!(
+                    "'{}' must be the BC company's id, a GUID like 5d5d2b5a-6a47-4d36-9a55-4f4c0f0e1a01",
+                    preview(&self.bc.company_id)
+                ),
+            );
+        }
+        if let Some(name) = &self.bc.company_name
+            && !patterns::is_bc_company_name(name)
+        {
+            bad(
+                "bc.company_name",
+                "must be 1 to 30 characters without control characters or surrounding spaces"
+                    .into(),
+            );
         }
 
         // Locations and the availability source.
         let mut seen = std::collections::BTreeSet::new();
         for (i, loc) in self.locations.iter().enumerate() {
             let field = format!("locations[{i}].shopify_location_id");
-            match loc
-                .shopify_location_id
-                .strip_prefix("gid://shopify/Location/")
-            {
-                Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {}
-                _ => bad(
+            if !patterns::is_location_gid(&loc.shopify_location_id) {
+                bad(
                     &field,
                     format!(
-                        "'{}' must be a location gid like gid://shopify/Location/123",
-                        loc.shopify_location_id
+                        "'{}' must be a location gid starting with gid://shopify/Location/ (at most 255 characters, no spaces)",
+                        preview(&loc.shopify_location_id)
                     ),
-                ),
+                );
             }
             if !seen.insert(&loc.shopify_location_id) {
                 bad(
                     &field,
-                    format!("'{}' is listed twice", loc.shopify_location_id),
+                    format!("'{}' is listed twice", preview(&loc.shopify_location_id)),
                 );
             }
         }
         let stocked: Vec<_> = self.stock_locations().collect();
         match &self.inventory_availability_page {
             Some(page) => {
-                if page.trim().is_empty()
-                    || !page.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
+                if !patterns::is_odata_service_name(page) {
                     bad(
                         "inventory_availability_page",
                         format!(
-                            "'{page}' is not a valid OData service name (letters, digits, '_')"
+                            "'{}' is not a valid OData service name (1 to 64 letters, digits, '_')",
+                            preview(page)
                         ),
                     );
                 }
@@ -545,28 +570,20 @@ impl ShopSettings {
     }
 }
 
-fn check_secret_ref(bad: &mut impl FnMut(&str, String), field: &str, value: &str) {
-    let looks_like_secret = ["shpat_", "shpca_", "shppa_", "eyJ"]
-        .iter()
-        .any(|p| value.starts_with(p));
-    if value.trim().is_empty() {
-        bad(field, "must name a Secrets Manager secret".into());
-    } else if looks_like_secret {
-        bad(field, "looks like a credential itself; store it in AWS Secrets Manager and give the secret's id or ARN".into());
-    } else if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-:".contains(c))
-    {
-        bad(
-            field,
-            format!("'{value}' is not a valid Secrets Manager id or ARN"),
-        );
+/// At most 40 characters of an admin-supplied value, for messages.
+fn preview(s: &str) -> String {
+    let mut p: String = s.chars().take(40).collect();
+    if p.len() < s.len() {
+        p.push('…');
     }
+    p
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    pub const DEMO_COMPANY_ID: &str = "5d5d2b5a-6a47-4d36-9a55-4f4c0f0e1a01";
 
     pub fn demo_json() -> serde_json::Value {
         serde_json::json!({
@@ -580,7 +597,7 @@ pub(crate) mod tests {
             "inventory_availability_page": "ShopsyncItemAvailability",
             "tasks": {"sync-inventory": {"enabled": true}},
             "shopify": {"store_domain": "demo.myshopify.com", "access_token_secret_id": "shopsync/DEMO/shopify"},
-            "bc": {"tenant": "t1", "environment": "production", "company_id": "c1", "company_name": "CRONUS", "credentials_secret_id": "shopsync/DEMO/bc"}
+            "bc": {"tenant": "t1", "environment": "production", "company_id": DEMO_COMPANY_ID, "company_name": "CRONUS", "credentials_secret_id": "shopsync/DEMO/bc"}
         })
     }
 
@@ -627,6 +644,8 @@ pub(crate) mod tests {
                 "code",
                 "shopify.store_domain",
                 "shopify.access_token_secret_id",
+                // the code changed, so the BC secret is no longer under the shop's prefix
+                "bc.credentials_secret_id",
                 "tasks.sync-orders"
             ]
         );
@@ -662,5 +681,94 @@ pub(crate) mod tests {
         let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
         let fields: Vec<_> = err.problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, vec!["locations", "sku_mapping"]);
+    }
+
+    #[test]
+    fn a_shop_may_name_only_its_own_secrets() {
+        for (field, pointer) in [
+            (
+                "shopify.access_token_secret_id",
+                "/shopify/access_token_secret_id",
+            ),
+            ("bc.credentials_secret_id", "/bc/credentials_secret_id"),
+        ] {
+            for foreign in [
+                "shopsync/OTHER/shopify",
+                "shopsync/DEMO2/shopify",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shopsync/OTHER/bc-AbCdEf",
+                "prod/shopify",
+            ] {
+                let mut j = demo_json();
+                *j.pointer_mut(pointer).unwrap() = foreign.into();
+                let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+                assert_eq!(err.problems.len(), 1, "{foreign}: {err}");
+                assert_eq!(err.problems[0].field, field);
+                assert!(
+                    err.problems[0].message.contains("shopsync/DEMO/"),
+                    "{}",
+                    err.problems[0].message
+                );
+            }
+        }
+        let mut j = demo_json();
+        j["shopify"]["access_token_secret_id"] =
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shopsync/DEMO/shopify-AbCdEf"
+                .into();
+        ShopSettings::from_json(&j.to_string()).unwrap();
+    }
+
+    #[test]
+    fn store_domains_that_smuggle_another_host_are_refused() {
+        for evil in [
+            "evil.example?.myshopify.com",
+            "evil.example#.myshopify.com",
+            "evil.example\\.myshopify.com",
+            "169.254.169.254?.myshopify.com",
+            "x@evil.example?.myshopify.com",
+            "shop.evil.example/.myshopify.com",
+        ] {
+            let mut j = demo_json();
+            j["shopify"]["store_domain"] = evil.into();
+            let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+            assert_eq!(err.problems[0].field, "shopify.store_domain", "{evil}");
+        }
+    }
+
+    #[test]
+    fn every_value_that_reaches_a_url_has_a_strict_pattern() {
+        for (pointer, evil, field) in [
+            ("/bc/tenant", "evil.example/x?", "bc.tenant"),
+            ("/bc/tenant", "a@evil.example", "bc.tenant"),
+            ("/bc/environment", "production/../../x", "bc.environment"),
+            ("/bc/company_id", "c1", "bc.company_id"),
+            ("/bc/company_id", "x)/../../companies(y", "bc.company_id"),
+            ("/bc/company_name", "A\nB", "bc.company_name"),
+            (
+                "/inventory_availability_page",
+                "Page?x=1",
+                "inventory_availability_page",
+            ),
+        ] {
+            let mut j = demo_json();
+            *j.pointer_mut(pointer).unwrap() = evil.into();
+            let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+            assert_eq!(err.problems[0].field, field, "{evil}");
+        }
+    }
+
+    #[test]
+    fn location_ids_are_opaque_gids() {
+        let mut j = demo_json();
+        j["locations"][0]["shopify_location_id"] = "gid://shopify/Location/1?x=y".into();
+        j["locations"][1]["shopify_location_id"] = "gid://shopify/Location/abc".into();
+        ShopSettings::from_json(&j.to_string()).unwrap();
+    }
+
+    #[test]
+    fn echoed_values_are_short() {
+        let mut j = demo_json();
+        j["shopify"]["store_domain"] = "x".repeat(60_000).into();
+        let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+        assert!(err.to_string().len() < 500, "{}", err.to_string().len());
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod api_fn;
 pub mod bootstrap;
+pub mod clients;
 pub mod config;
 pub mod events;
 pub mod fanout;

@@ -56,15 +56,19 @@ impl fmt::Debug for ShopifyClientConfig {
 impl ShopifyClientConfig {
     /// A config with production defaults for `store_domain` (e.g. `acme.myshopify.com`), its URL
     /// built from `url_template` ([`DEFAULT_URL_TEMPLATE`] for Shopify).
+    ///
+    /// The store domain must be one DNS label then `.myshopify.com`
+    /// ([`is_store_domain`](shopsync_domain::patterns::is_store_domain)); it is percent-encoded where
+    /// it lands, and the built URL is parsed and its host compared with the host the template names
+    /// before the config (and so the access token) can be used. A domain that would move the request
+    /// to another host (`evil.example?.myshopify.com`) is refused here.
     pub fn for_store(
         url_template: &str,
         store_domain: &str,
         access_token: impl Into<String>,
-    ) -> Self {
-        let graphql_url = url_template
-            .replace("{shop_domain}", store_domain.trim())
-            .replace("{version}", API_VERSION);
-        ShopifyClientConfig {
+    ) -> Result<Self, ShopifyError> {
+        let graphql_url = store_url(url_template, store_domain)?;
+        Ok(ShopifyClientConfig {
             graphql_url,
             access_token: access_token.into(),
             max_retries: 6,
@@ -73,8 +77,61 @@ impl ShopifyClientConfig {
             bulk_poll_interval: Duration::from_secs(2),
             bulk_timeout: Duration::from_secs(600),
             backoff: Backoff::default(),
+        })
+    }
+}
+
+/// The GraphQL URL of `store_domain` from `url_template`, with its host checked.
+fn store_url(url_template: &str, store_domain: &str) -> Result<String, ShopifyError> {
+    use shopsync_domain::patterns::{is_store_domain, template_host};
+    let bad = |why: String| ShopifyError::InvalidRequest(why);
+    if !is_store_domain(store_domain) {
+        return Err(bad(
+            "the store domain must be '<store>.myshopify.com' with <store> one lower-case DNS label"
+                .into(),
+        ));
+    }
+    // A validated domain encodes to itself; encoding anyway keeps any future slack from reaching the
+    // URL's structure.
+    let domain = encode_segment(store_domain);
+    let vars = [
+        ("{shop_domain}", domain.as_str()),
+        ("{version}", API_VERSION),
+    ];
+    let expected = template_host(url_template, &vars)
+        .ok_or_else(|| bad("the Shopify URL template has no host".into()))?;
+    let built = vars
+        .iter()
+        .fold(url_template.to_string(), |url, (k, v)| url.replace(k, v));
+    let parsed = reqwest::Url::parse(&built)
+        .map_err(|e| bad(format!("the Shopify URL is not a URL: {e}")))?;
+    let host_ok = parsed
+        .host_str()
+        .is_some_and(|h| h.eq_ignore_ascii_case(&expected));
+    if !host_ok
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || !matches!(parsed.scheme(), "https" | "http")
+    {
+        return Err(bad(format!(
+            "the Shopify URL for this store would go to {:?}, not {expected:?}; refusing to send the token",
+            parsed.host_str().unwrap_or("")
+        )));
+    }
+    Ok(built)
+}
+
+/// Percent-encode all but RFC 3986 unreserved characters.
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
     }
+    out
 }
 
 /// The Shopify Admin GraphQL client of one store.
@@ -163,7 +220,8 @@ mod tests {
             DEFAULT_URL_TEMPLATE,
             "acme.myshopify.com",
             "shpat_secret",
-        );
+        )
+        .unwrap();
         assert_eq!(
             c.graphql_url,
             "https://acme.myshopify.com/admin/api/2026-07/graphql.json"
@@ -173,11 +231,44 @@ mod tests {
         assert!(dbg.contains("<redacted>"));
         let c = ShopifyClientConfig::for_store(
             "http://127.0.0.1:9/{shop_domain}/{version}",
-            "s",
+            "s.myshopify.com",
             "tok_secret",
-        );
-        assert_eq!(c.graphql_url, "http://127.0.0.1:9/s/2026-07");
+        )
+        .unwrap();
+        assert_eq!(c.graphql_url, "http://127.0.0.1:9/s.myshopify.com/2026-07");
         let client = ShopifyClient::new(c, Arc::new(Pacer::new())).unwrap();
         assert!(!format!("{client:?}").contains("tok_secret"));
+    }
+
+    #[test]
+    fn a_store_domain_cannot_move_the_request_to_another_host() {
+        for evil in [
+            "evil.example?.myshopify.com",
+            "evil.example#.myshopify.com",
+            "evil.example\\.myshopify.com",
+            "169.254.169.254?.myshopify.com",
+            "x@evil.example?.myshopify.com",
+            "evil.example/.myshopify.com",
+            "a.b.myshopify.com",
+        ] {
+            for template in [
+                DEFAULT_URL_TEMPLATE,
+                "http://127.0.0.1:9/{shop_domain}/{version}",
+            ] {
+                let err = ShopifyClientConfig::for_store(template, evil, "shpat_x").unwrap_err();
+                assert!(
+                    matches!(err, ShopifyError::InvalidRequest(_)),
+                    "{evil}: {err:?}"
+                );
+            }
+        }
+        // A template whose host is not what it seems is refused too.
+        let err = ShopifyClientConfig::for_store(
+            "https://user@{shop_domain}/admin/api/{version}/graphql.json",
+            "acme.myshopify.com",
+            "shpat_x",
+        )
+        .unwrap_err();
+        assert!(matches!(err, ShopifyError::InvalidRequest(_)), "{err:?}");
     }
 }

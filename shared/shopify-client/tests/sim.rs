@@ -24,7 +24,8 @@ fn config(sim: &ShopifySim) -> ShopifyClientConfig {
         ),
         SHOP,
         TOKEN,
-    );
+    )
+    .unwrap();
     assert_eq!(c.graphql_url, sim.graphql_url(SHOP, API_VERSION));
     c.max_retries = 8;
     c.request_timeout = Duration::from_secs(5);

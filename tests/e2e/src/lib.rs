@@ -144,9 +144,11 @@ impl Stack {
         })
     }
 
-    /// Store a secret in (moto's) Secrets Manager and return its id.
-    pub async fn put_secret(&self, name: &str, value: &str) -> Result<String, String> {
-        let id = format!("{}/{name}", self.prefix);
+    /// Store a secret of shop `code` in (moto's) Secrets Manager and return its id. Ids live under the
+    /// shop's own prefix (`shopsync/<code>/…`), the only place a shop may read secrets from; the
+    /// stack's prefix keeps the stacks that share one moto apart.
+    pub async fn put_secret(&self, code: &str, name: &str, value: &str) -> Result<String, String> {
+        let id = format!("shopsync/{code}/{}-{name}", self.prefix);
         self.secrets
             .create_secret()
             .name(&id)
@@ -194,13 +196,15 @@ impl Stack {
 
         let shopify_secret = self
             .put_secret(
-                &format!("{code}/shopify"),
+                code,
+                "shopify",
                 &serde_json::json!({"access_token": token}).to_string(),
             )
             .await?;
         let bc_secret = self
             .put_secret(
-                &format!("{code}/bc"),
+                code,
+                "bc",
                 &serde_json::json!({"client_id": client_id, "client_secret": client_secret})
                     .to_string(),
             )

@@ -625,3 +625,47 @@ async fn a_full_run_is_scheduled_first_and_then_once_a_day() {
     }
     assert_eq!(fulls, vec![true, false, false, true, false]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_worker_follows_the_settings_to_a_new_secret_at_once() {
+    let stack = stack(StackOptions::default()).await;
+    let shop = stack.seed_shop("ROTATE", 20).await.unwrap();
+    stack.runner.tick(tick_at(0)).await;
+    stack.runner.drain(DRAIN).await.unwrap();
+    assert_eq!(stack.jobs("ROTATE").await[0].status, JobStatus::Succeeded);
+
+    // The admin rotates the store's token into a new secret and points the settings at it; the old
+    // token stops working at once. The same (warm) worker must use the new secret on its next job,
+    // not the clients it cached for the shop.
+    let token = "local-token-rotated";
+    stack.shopify.store(&shop.domain).set_access_token(token);
+    let secret_id = stack
+        .put_secret(
+            "ROTATE",
+            "shopify-rotated",
+            &serde_json::json!({"access_token": token}).to_string(),
+        )
+        .await
+        .unwrap();
+    let mut settings = shop.settings.clone();
+    settings.shopify.access_token_secret_id = secret_id;
+    stack.adapters.store.put_shop(&settings).await.unwrap();
+    shop.company.set_availability(
+        &format!("{}{:06}", shop.prefix, 5),
+        "",
+        "WEST",
+        321.0,
+        321.0,
+    );
+
+    stack.runner.tick(tick_at(15)).await;
+    stack.runner.drain(DRAIN).await.unwrap();
+    let second = &stack.jobs("ROTATE").await[0];
+    assert_eq!(second.status, JobStatus::Succeeded, "{:?}", second.error);
+    assert_eq!(second.counters.get("levels_changed"), 1);
+    let store = stack.shopify.store(&shop.domain);
+    assert_eq!(
+        store.available(&shop.inventory_items[5], &shop.locations[1]),
+        Some(321)
+    );
+}

@@ -41,8 +41,8 @@ pub fn settings_json(code: &str) -> serde_json::Value {
             {"shopify_location_id": "gid://shopify/Location/1", "stock_calculation": "projected_available_balance", "bc_location_codes": ["EAST"]}
         ],
         "tasks": {"sync-inventory": {"enabled": true}},
-        "shopify": {"store_domain": "demo.myshopify.com", "access_token_secret_id": "shopsync/DEMO/shopify"},
-        "bc": {"tenant": "t1", "environment": "production", "company_id": "c1", "credentials_secret_id": "shopsync/DEMO/bc"}
+        "shopify": {"store_domain": "demo.myshopify.com", "access_token_secret_id": format!("shopsync/{code}/shopify")},
+        "bc": {"tenant": "t1", "environment": "production", "company_id": "5d5d2b5a-6a47-4d36-9a55-4f4c0f0e1a01", "credentials_secret_id": format!("shopsync/{code}/bc")}
     })
 }
 

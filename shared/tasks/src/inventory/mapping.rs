@@ -126,7 +126,7 @@ mod tests {
             &serde_json::json!({
                 "code": "T", "sku_mapping": mapping,
                 "shopify": {"store_domain": "t.myshopify.com", "access_token_secret_id": "shopsync/T/shopify"},
-                "bc": {"tenant": "t", "environment": "e", "company_id": "c", "credentials_secret_id": "shopsync/T/bc"}
+                "bc": {"tenant": "t", "environment": "e", "company_id": "5d5d2b5a-6a47-4d36-9a55-4f4c0f0e1a01", "credentials_secret_id": "shopsync/T/bc"}
             })
             .to_string(),
         )

@@ -281,7 +281,8 @@ async fn own_shopify_client(stack: &Stack, shop: &DemoShop) -> Result<ShopifyCli
         "{}/{{shop_domain}}/admin/api/{{version}}/graphql.json",
         stack.shopify.base_url()
     );
-    let config = ShopifyClientConfig::for_store(&template, &shop.domain, token);
+    let config = ShopifyClientConfig::for_store(&template, &shop.domain, token)
+        .map_err(|e| format!("Shopify client: {e}"))?;
     ShopifyClient::new(config, PacerRegistry::new().pacer_for(&shop.domain))
         .map_err(|e| format!("Shopify client: {e}"))
 }
