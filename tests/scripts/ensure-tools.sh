@@ -3,18 +3,23 @@
 #   .venv          moto (the local DynamoDB/SQS/Secrets Manager stand-in), cfn-lint and
 #                  aws-sam-translator (offline SAM -> CloudFormation, tests/scripts/sam-translate.py)
 #   .venv-checkov  checkov, in its own venv because its install downgrades boto3/botocore
+#   .venv-schemathesis  schemathesis, the property-based test of the API against infra/openapi.yaml
+#                  (tests/e2e/tests/openapi_fuzz.rs), in its own venv to keep its dependencies apart
 # Idempotent and quiet when everything is there. Every tool is pinned; a version change reinstalls.
 # SHOPSYNC_SKIP_IAC_VALIDATION=1 skips the template tools (cfn-lint, translator, checkov) on machines
 # that cannot install them; the template tests then say they were skipped instead of failing.
+# SHOPSYNC_SKIP_API_FUZZ=1 does the same for schemathesis and the property-based API test.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="$root/.venv"
 checkov_venv="$root/.venv-checkov"
+schemathesis_venv="$root/.venv-schemathesis"
 pip_quiet=(--quiet --disable-pip-version-check)
 want_moto="5.2.5"
 want_cfn_lint="1.58.0"
 want_sam_translator="1.115.0"
 want_checkov="3.3.30"
+want_schemathesis="4.32.5"
 
 # version_is VENV DIST VERSION: the venv has exactly that version of the distribution.
 version_is() {
@@ -44,6 +49,14 @@ else
     { python3 -m venv "$checkov_venv" && "$checkov_venv/bin/pip" install "${pip_quiet[@]}" "checkov==$want_checkov" >&2; } \
       || echo "checkov could not be installed: the template tests will fail and say so" >&2
   fi
+fi
+
+if [ "${SHOPSYNC_SKIP_API_FUZZ:-}" = "1" ]; then
+  echo "==> SHOPSYNC_SKIP_API_FUZZ=1: not installing schemathesis" >&2
+elif ! version_is "$schemathesis_venv" schemathesis "$want_schemathesis"; then
+  echo "==> installing schemathesis $want_schemathesis into .venv-schemathesis (first run only)" >&2
+  { python3 -m venv "$schemathesis_venv" && "$schemathesis_venv/bin/pip" install "${pip_quiet[@]}" "schemathesis==$want_schemathesis" >&2; } \
+    || echo "schemathesis could not be installed: the property-based API test will fail and say so" >&2
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -6,10 +6,18 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use shopsync_domain::settings::SettingsProblem;
+use shopsync_domain::text::{bounded, preview};
 use shopsync_domain::{ErrorKind, SyncError};
 
 /// Largest request body accepted (settings documents are a few KB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Longest error message an answer carries (characters); messages quote caller input only as a
+/// short preview, this bounds whatever else a message may quote (parser errors, stored values).
+pub const MAX_MESSAGE_CHARS: usize = 300;
+/// Most problems an `invalid_settings` answer lists, and the longest field name it shows.
+pub const MAX_PROBLEMS: usize = 50;
+const MAX_FIELD_CHARS: usize = 100;
 
 /// An HTTP request, already taken out of its transport (API Gateway event or local server).
 #[derive(Debug, Clone, Default)]
@@ -110,6 +118,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub problems: Vec<SettingsProblem>,
+    /// Headers of the answer (`Allow` on a `405`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -119,7 +129,14 @@ impl ApiError {
             code,
             message: message.into(),
             problems: Vec::new(),
+            headers: Vec::new(),
         }
+    }
+    /// `405 method_not_allowed` with the `Allow` header listing the methods the path answers.
+    pub fn method_not_allowed(allowed: &[&str], message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(405, "method_not_allowed", message);
+        e.headers.push(("Allow", allowed.join(", ")));
+        e
     }
     pub fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "invalid_request", message)
@@ -141,13 +158,63 @@ impl ApiError {
         self
     }
 
+    /// The answer: the error shape, every text in it bounded ([`plain`] messages, at most
+    /// [`MAX_PROBLEMS`] problems), and the error's headers.
     pub fn into_response(self) -> ApiResponse {
-        let mut error = json!({"code": self.code, "message": self.message});
+        let mut error = json!({"code": self.code, "message": plain(&self.message)});
         if !self.problems.is_empty() {
-            error["problems"] = serde_json::to_value(&self.problems).unwrap_or(Value::Null);
+            let problems: Vec<Value> = self
+                .problems
+                .iter()
+                .take(MAX_PROBLEMS)
+                .map(|p| {
+                    json!({
+                        "field": bounded(&p.field, MAX_FIELD_CHARS),
+                        "message": plain(&p.message),
+                    })
+                })
+                .collect();
+            error["problems"] = Value::Array(problems);
         }
-        ApiResponse::json(self.status, json!({ "error": error }))
+        let mut response = ApiResponse::json(self.status, json!({ "error": error }));
+        for (name, value) in self.headers {
+            response = response.with_header(name, value);
+        }
+        response
     }
+}
+
+/// A message as an answer carries it: every part in backticks or double quotes (where parsers quote
+/// the input they choke on) cut to a short preview, the whole at most [`MAX_MESSAGE_CHARS`].
+pub fn plain(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS * 2));
+    let mut rest = message;
+    while let Some(start) = rest.find(['`', '"']) {
+        let quote = if rest[start..].starts_with('`') {
+            '`'
+        } else {
+            '"'
+        };
+        out.push_str(&rest[..start + 1]);
+        let inner = &rest[start + 1..];
+        match inner.find(quote) {
+            Some(end) => {
+                out.push_str(&preview(&inner[..end]));
+                out.push(quote);
+                rest = &inner[end + 1..];
+            }
+            None => {
+                out.push_str(&preview(inner));
+                rest = "";
+            }
+        }
+        if out.len() > MAX_MESSAGE_CHARS * 4 {
+            rest = "";
+            break;
+        }
+    }
+    out.push_str(rest);
+    bounded(&out, MAX_MESSAGE_CHARS)
 }
 
 /// Storage and upstream failures: 404/409/400 when they say so, 503 when retrying later helps, else
@@ -175,5 +242,43 @@ impl From<SyncError> for ApiError {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_quote_caller_input_only_as_previews() {
+        let long = "x".repeat(60_000);
+        let message = format!("options: unknown field `{long}`, expected `full`");
+        let shown = plain(&message);
+        assert!(shown.len() < 200, "{shown}");
+        assert!(shown.ends_with("expected `full`"), "{shown}");
+        let message = format!("invalid type: string \"{long}\", expected a boolean");
+        assert!(plain(&message).ends_with("expected a boolean"));
+        assert_eq!(
+            plain("failures of every shop need a token for all shops (\"*\")"),
+            "failures of every shop need a token for all shops (\"*\")"
+        );
+        assert!(plain(&long).chars().count() <= MAX_MESSAGE_CHARS + 1);
+        assert!(plain(&format!("unterminated `{long}")).len() < 100);
+
+        let problems = (0..500)
+            .map(|i| SettingsProblem {
+                field: format!("f{i}{long}"),
+                message: long.clone(),
+            })
+            .collect();
+        let response = ApiError::new(400, "invalid_settings", long.clone())
+            .with_problems(problems)
+            .into_response();
+        let size = response.body.to_string().len();
+        assert!(size < 50 * 1024, "{size} bytes");
+        assert_eq!(
+            response.body["error"]["problems"].as_array().unwrap().len(),
+            MAX_PROBLEMS
+        );
     }
 }

@@ -52,7 +52,7 @@ pub enum EventError {
 
 impl HttpApiEvent {
     pub fn from_value(value: Value) -> Result<HttpApiEvent, EventError> {
-        serde_json::from_value(value).map_err(|e| EventError::Shape(e.to_string()))
+        serde_json::from_value(value).map_err(|e| EventError::Shape(crate::routes::parse_error(&e)))
     }
 
     pub fn into_request(self) -> Result<ApiRequest, EventError> {
@@ -60,7 +60,7 @@ impl HttpApiEvent {
             None => Vec::new(),
             Some(b) if self.is_base64_encoded => STANDARD
                 .decode(b.as_bytes())
-                .map_err(|e| EventError::Base64(e.to_string()))?,
+                .map_err(|e| EventError::Base64(crate::routes::parse_error(&e)))?,
             Some(b) => b.into_bytes(),
         };
         let header = |name: &str| {
@@ -121,7 +121,8 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The 2.0 response shape.
+/// The 2.0 response shape, with the answer's headers (`Location`, `Allow`) lower-cased as HTTP API
+/// sends them.
 pub fn to_event_response(response: &ApiResponse) -> Value {
     let mut headers = serde_json::Map::new();
     headers.insert("content-type".into(), Value::from("application/json"));

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use shopsync_domain::job::{JobError, job_id};
 use shopsync_domain::ports::{
     IdempotencyLedger, JobStore, LedgerBegin, LedgerEntry, LedgerStatus, SettingsStore,
+    WaitingJobCreate,
 };
 use shopsync_domain::status::{Cue, CueEntry, Failure, StatusBoard};
 use shopsync_domain::time::now_secs;
@@ -103,6 +104,27 @@ struct RunAccepted<'a> {
     job_url: String,
     mode: &'static str,
     job: &'a JobRecord,
+    /// Set (true) when the request joined a job already waiting instead of queuing another.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    coalesced: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// How many times a run request re-reads the waiting-job record when concurrent requests keep
+/// changing it before it gives up with a retryable 503 (two rounds settle any burst: one request
+/// writes, the others join).
+const MAX_PLACE_ATTEMPTS: usize = 8;
+
+/// Where a run request's job came from.
+enum Placed {
+    /// This request created it (and sends or runs it).
+    Created(JobRecord),
+    /// The job with this request's own id exists already: a concurrent request with the same
+    /// `Idempotency-Key` created it. Replay it; send nothing.
+    Exists(JobRecord),
+    /// Another job of the same task and options is waiting for the shop: join it; send nothing.
+    Joined(JobRecord),
 }
 
 impl Api {
@@ -113,14 +135,19 @@ impl Api {
             Ok((response, subject)) => (response, subject),
             Err((error, subject)) => (error.into_response(), subject),
         };
+        // The path and method are the caller's: logged as a short preview, never whole.
+        let (method, path) = (
+            routes::preview(&request.method),
+            routes::preview(&request.path),
+        );
         let log_level_warn = response.status >= 500;
         if log_level_warn {
-            warn!(method = %request.method, path = %request.path, status = response.status,
+            warn!(method = %method, path = %path, status = response.status,
                 code = response.error_code().unwrap_or(""), caller = subject.as_deref().unwrap_or("-"),
                 request_id = request.request_id.as_deref().unwrap_or("-"),
                 elapsed_ms = started.elapsed().as_millis() as u64, "request failed");
         } else {
-            info!(method = %request.method, path = %request.path, status = response.status,
+            info!(method = %method, path = %path, status = response.status,
                 code = response.error_code().unwrap_or(""), caller = subject.as_deref().unwrap_or("-"),
                 request_id = request.request_id.as_deref().unwrap_or("-"),
                 elapsed_ms = started.elapsed().as_millis() as u64, "request");
@@ -288,30 +315,42 @@ impl Api {
         let millis = shopsync_domain::time::now_millis();
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let mut id = job_id(task, millis, &unique[..12]);
+        let background = settings.allow_background_syncs;
         if let Some(key) = &req.idempotency_key {
             match self
                 .remember_run(shop, key, task, &options, &id, now)
                 .await?
             {
                 Remembered::New => {}
-                Remembered::Earlier(earlier) => {
+                Remembered::Earlier {
+                    job_id: earlier,
+                    joined,
+                } => {
                     if let Some(job) = self.jobs.get_job(shop, &earlier).await? {
-                        return Ok(replay(shop, &job, settings.allow_background_syncs));
+                        return Ok(replay(shop, &job, background, joined));
                     }
-                    // The first request stopped between remembering the key and creating its job:
-                    // finish it under the job id it chose.
+                    // The first request has not created its job yet (it is doing so right now, or
+                    // it stopped): place the job under the id it chose. Whichever request creates
+                    // it sends it; the other replays it.
                     id = earlier;
                 }
             }
         }
-        let mut job = JobRecord::new_queued(shop, &id, task, Trigger::Manual, options, now);
-        if !self.jobs.create_job(&job).await? {
-            return Err(ApiError::new(
-                500,
-                "internal",
-                format!("job id {id} is taken; try again"),
-            ));
-        }
+        let mut job = match self.place_job(shop, task, &options, &id, now).await? {
+            Placed::Created(job) => job,
+            Placed::Exists(job) => return Ok(replay(shop, &job, background, false)),
+            Placed::Joined(job) => {
+                if let Some(key) = &req.idempotency_key {
+                    // A repeat of this request replays the job it joined.
+                    let entry = format!("api-run/{key}");
+                    if let Err(e) = self.ledger.complete(shop, &entry, &job.job_id).await {
+                        warn!(error = %e, job_id = %job.job_id, "could not remember the joined job under the Idempotency-Key");
+                    }
+                }
+                info!(shop, job_id = %job.job_id, "manual run joined the job already waiting");
+                return Ok(replay(shop, &job, background, true));
+            }
+        };
         let job_url = format!("/shops/{shop}/jobs/{id}");
 
         if settings.allow_background_syncs {
@@ -334,6 +373,8 @@ impl Api {
                 job_url: job_url.clone(),
                 mode: "background",
                 job: &job,
+                coalesced: false,
+                message: None,
             };
             return Ok(ApiResponse::json(202, &body).with_header("Location", job_url));
         }
@@ -356,6 +397,8 @@ impl Api {
             job_url: job_url.clone(),
             mode: "foreground",
             job: &after,
+            coalesced: false,
+            message: None,
         };
         let status = if finished { 200 } else { 202 };
         Ok(ApiResponse::json(status, &body).with_header("Location", job_url))
@@ -367,7 +410,8 @@ impl Api {
             Some(s) => Some(
                 serde_json::from_value::<JobStatus>(serde_json::Value::from(s)).map_err(|_| {
                     ApiError::invalid(format!(
-                        "status '{s}' is not one of queued, running, deferred, succeeded, succeeded_with_warnings, failed, skipped"
+                        "status '{}' is not one of queued, running, deferred, succeeded, succeeded_with_warnings, failed, skipped",
+                        routes::preview(s)
                     ))
                 })?,
             ),
@@ -376,7 +420,10 @@ impl Api {
         let cursor = req.query_param("cursor")?;
         if let Some(c) = cursor {
             routes::check_job_id(c).map_err(|_| {
-                ApiError::invalid(format!("cursor '{c}' is not a cursor this API gave out"))
+                ApiError::invalid(format!(
+                    "cursor '{}' is not a cursor this API gave out (a job id)",
+                    routes::preview(c)
+                ))
             })?;
         }
         let page = self
@@ -430,8 +477,9 @@ impl Api {
 enum Remembered {
     /// First use: go ahead with the job id given.
     New,
-    /// Used before for the same run: this is its job id.
-    Earlier(String),
+    /// Used before for the same run: this is its job (`joined`: a job that was already waiting,
+    /// which the first request joined).
+    Earlier { job_id: String, joined: bool },
 }
 
 impl Api {
@@ -468,7 +516,17 @@ impl Api {
         match self.ledger.begin(shop, &entry).await? {
             LedgerBegin::Started => Ok(Remembered::New),
             LedgerBegin::Existing(earlier) if earlier.payload_sha256 == fingerprint => {
-                Ok(Remembered::Earlier(earlier.payload))
+                // `result` names the job the first request joined, when it joined one.
+                Ok(match earlier.result {
+                    Some(joined) if joined != earlier.payload => Remembered::Earlier {
+                        job_id: joined,
+                        joined: true,
+                    },
+                    _ => Remembered::Earlier {
+                        job_id: earlier.payload,
+                        joined: false,
+                    },
+                })
             }
             LedgerBegin::Existing(_) => Err(ApiError::conflict(
                 "idempotency_key_reused",
@@ -478,18 +536,76 @@ impl Api {
     }
 }
 
-/// The answer to a repeated run request: the first request's job as it stands now.
-fn replay(shop: &str, job: &JobRecord, background: bool) -> ApiResponse {
+impl Api {
+    /// Find or create the job of a run request with job id `id`: join the shop's waiting job of the
+    /// same task and options if there is one, else create the job and record it as the waiting one,
+    /// atomically and only if the record is still what was read. So of any number of concurrent
+    /// requests exactly one creates a job and the others join it.
+    async fn place_job(
+        &self,
+        shop: &str,
+        task: TaskKind,
+        options: &RunOptions,
+        id: &str,
+        now: i64,
+    ) -> Result<Placed, ApiError> {
+        for _ in 0..MAX_PLACE_ATTEMPTS {
+            let recorded = self.jobs.waiting_job_id(shop, task, options).await?;
+            if let Some(waiting) = &recorded
+                && let Some(job) = self.jobs.get_job(shop, waiting).await?
+            {
+                if job.job_id == id {
+                    return Ok(Placed::Exists(job));
+                }
+                if job.is_waiting(now_secs()) {
+                    return Ok(Placed::Joined(job));
+                }
+            }
+            let job = JobRecord::new_queued(shop, id, task, Trigger::Manual, options.clone(), now);
+            match self
+                .jobs
+                .create_waiting_job(&job, recorded.as_deref())
+                .await?
+            {
+                WaitingJobCreate::Created => return Ok(Placed::Created(job)),
+                WaitingJobCreate::JobExists => {
+                    let job = self.jobs.get_job(shop, id).await?.ok_or_else(|| {
+                        ApiError::from(SyncError::Storage(format!(
+                            "job {id} exists and does not; try again"
+                        )))
+                    })?;
+                    return Ok(Placed::Exists(job));
+                }
+                WaitingJobCreate::Superseded => {}
+            }
+        }
+        Err(ApiError::from(SyncError::Storage(
+            "too many concurrent run requests for this shop and task; try again".into(),
+        )))
+    }
+}
+
+/// The answer to a repeated run request (the first request's job as it stands now), or to one that
+/// joined a job already waiting (`joined`: said so in `coalesced` and `message`).
+fn replay(shop: &str, job: &JobRecord, background: bool, joined: bool) -> ApiResponse {
     let job_url = format!("/shops/{shop}/jobs/{}", job.job_id);
     let body = RunAccepted {
         job_id: &job.job_id,
         job_url: job_url.clone(),
-        mode: if background {
+        // A joined job runs from the queue (or in the request that created it), not in this one.
+        mode: if background || joined {
             "background"
         } else {
             "foreground"
         },
         job,
+        coalesced: joined,
+        message: joined.then(|| {
+            format!(
+                "a {} job is already waiting for shop {shop}; this is that job (nothing new was queued)",
+                job.task
+            )
+        }),
     };
     let status = if job.status.is_terminal() { 200 } else { 202 };
     ApiResponse::json(status, &body).with_header("Location", job_url)

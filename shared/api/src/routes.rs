@@ -3,6 +3,7 @@
 use crate::http::{ApiError, ApiRequest};
 use crate::{DEFAULT_LIMIT, MAX_LIMIT};
 use serde::de::DeserializeOwned;
+pub use shopsync_domain::text::{bounded, preview};
 
 /// A matched route with its path parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,13 +123,22 @@ impl Route {
                     failure_id: owned(id),
                 }),
             ),
-            _ => return Err(ApiError::not_found(format!("there is no route {path}"))),
+            _ => {
+                return Err(ApiError::not_found(format!(
+                    "there is no route {}",
+                    preview(path)
+                )));
+            }
         };
         route.ok_or_else(|| {
-            ApiError::new(
-                405,
-                "method_not_allowed",
-                format!("{path} answers {} only, not {method}", allowed.join(", ")),
+            ApiError::method_not_allowed(
+                allowed,
+                format!(
+                    "{} answers {} only, not {}",
+                    preview(path),
+                    allowed.join(", "),
+                    preview(method)
+                ),
             )
         })
     }
@@ -210,12 +220,12 @@ pub fn check_failure_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `limit` query parameter: 1..=100, default 25.
+/// `limit` query parameter: 1..=100 in plain digits, default 25.
 pub fn limit(req: &ApiRequest) -> Result<usize, ApiError> {
     match req.query_param("limit")? {
         None => Ok(DEFAULT_LIMIT),
         Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) && v.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
             _ => Err(ApiError::invalid(format!(
                 "limit '{}' must be a whole number from 1 to {MAX_LIMIT}",
                 preview(v)
@@ -237,19 +247,14 @@ pub fn json_body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, ApiError> {
         ApiError::new(
             400,
             "invalid_json",
-            format!("the body is not the expected JSON: {e}"),
+            format!("the body is not the expected JSON: {}", parse_error(&e)),
         )
     })
 }
 
-/// Echo at most 40 characters of caller input in messages.
-fn preview(s: &str) -> String {
-    let p: String = s.chars().take(40).collect();
-    if p.len() < s.len() {
-        format!("{p}…")
-    } else {
-        p
-    }
+/// A parser's error for a message: it quotes the input it choked on, so only previews of that.
+pub fn parse_error(e: &impl std::fmt::Display) -> String {
+    bounded(&crate::http::plain(&e.to_string()), 200)
 }
 
 #[cfg(test)]
@@ -282,6 +287,68 @@ mod tests {
                 .status,
             404
         );
+    }
+
+    #[test]
+    fn a_405_names_the_allowed_methods_in_its_allow_header() {
+        for (method, path, allow) in [
+            ("GET", "/shops/DEMO/runs", "POST"),
+            ("DELETE", "/shops/DEMO/settings", "GET, PUT"),
+            ("POST", "/shops/DEMO/jobs", "GET"),
+            ("PATCH", "/shops/DEMO/failures/x", "DELETE"),
+            ("GET", "/failures/x/retry", "POST"),
+            ("OPTIONS", "/failures", "GET"),
+        ] {
+            let err = Route::parse(method, path).unwrap_err();
+            assert_eq!((err.status, err.code), (405, "method_not_allowed"));
+            let response = err.into_response();
+            assert_eq!(
+                response.headers,
+                vec![("Allow".to_string(), allow.to_string())],
+                "{method} {path}"
+            );
+            let event = crate::lambda::to_event_response(&response);
+            assert_eq!(
+                event["headers"]["allow"], allow,
+                "the Lambda answer carries it"
+            );
+        }
+        assert!(Route::parse("GET", "/nope").unwrap_err().headers.is_empty());
+    }
+
+    #[test]
+    fn paths_and_methods_are_echoed_as_short_previews() {
+        let long = format!("/shops/DEMO/{}", "x".repeat(60_000));
+        let err = Route::parse("GET", &long).unwrap_err();
+        assert_eq!(err.status, 404);
+        assert!(err.message.len() < 200, "{}", err.message.len());
+        let long = format!("/shops/{}/runs", "X".repeat(60_000));
+        let err = Route::parse(&"M".repeat(60_000), &long).unwrap_err();
+        assert_eq!(err.status, 405);
+        assert!(err.message.len() < 300, "{}", err.message.len());
+        let body = crate::http::ApiRequest {
+            body: format!("{{\"{}\": 1,}}", "k".repeat(60_000)).into_bytes(),
+            ..Default::default()
+        };
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Strict {
+            #[allow(dead_code)]
+            task: String,
+        }
+        let err = json_body::<Strict>(&body).unwrap_err();
+        assert_eq!(err.code, "invalid_json");
+        assert!(err.message.len() < 400, "{}", err.message.len());
+    }
+
+    #[test]
+    fn limits_are_plain_whole_numbers() {
+        let with = |v: &str| limit(&ApiRequest::new("GET", "/failures").query("limit", v));
+        assert_eq!(with("1").unwrap(), 1);
+        assert_eq!(with("100").unwrap(), 100);
+        for bad in ["0", "101", "+5", "-1", " 5", "5.0", "1e1", ""] {
+            assert!(with(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! The token checks of the api function, with tokens signed by a local RSA key: every way a token can
-//! be wrong is a 401 with a sentence that says which, and the claims become the caller's rights.
+//! be wrong is a 401 with one plain sentence (the reason, parser words included, goes to the log
+//! only), and the claims become the caller's rights.
 
 use serde_json::json;
-use shopsync_api::auth::{AuthConfig, KeySource, Verifier};
+use shopsync_api::auth::{
+    AuthConfig, INVALID_TOKEN, KeySource, MISSING_TOKEN, NOT_BEARER, TOKEN_EXPIRED,
+    TOKEN_NOT_YET_VALID, Verifier,
+};
 use shopsync_api::local_issuer::LocalIssuer;
 use shopsync_domain::time::now_secs;
 use std::sync::OnceLock;
@@ -28,14 +32,39 @@ fn claims() -> serde_json::Value {
            "iat": now, "exp": now + 600, "shops": ["A"]})
 }
 
-async fn rejection(authorization: Option<String>) -> String {
-    let err = verifier()
+/// The refusal of a token: the answer must be one of the plain sentences; returns (answer, the
+/// detail that goes to the log).
+async fn rejection(authorization: Option<String>) -> (String, String) {
+    let v = verifier();
+    let err = v
         .caller(authorization.as_deref())
         .await
         .expect_err("must be rejected");
     assert_eq!(err.status, 401, "{err}");
     assert_eq!(err.code, "unauthorized");
-    err.message
+    assert!(
+        [
+            MISSING_TOKEN,
+            NOT_BEARER,
+            TOKEN_EXPIRED,
+            TOKEN_NOT_YET_VALID,
+            INVALID_TOKEN
+        ]
+        .contains(&err.message.as_str()),
+        "not a plain answer: {}",
+        err.message
+    );
+    let refusal = v.verify(authorization.as_deref()).await.unwrap_err();
+    assert_eq!(refusal.error, err);
+    assert!(refusal.detail.len() <= 400, "{}", refusal.detail);
+    (err.message, refusal.detail)
+}
+
+/// The answer is `answer` and the logged detail mentions `why`.
+async fn refused_as(authorization: Option<String>, answer: &str, why: &str) {
+    let (message, detail) = rejection(authorization.clone()).await;
+    assert_eq!(message, answer, "{authorization:?}");
+    assert!(detail.contains(why), "{authorization:?}: detail {detail}");
 }
 
 #[tokio::test]
@@ -77,40 +106,30 @@ async fn a_valid_token_names_its_shops_and_admin_scope() {
 
 #[tokio::test]
 async fn missing_malformed_and_foreign_schemes_are_401() {
-    assert!(rejection(None).await.contains("bearer token is required"));
-    assert!(
-        rejection(Some("   ".into()))
-            .await
-            .contains("bearer token is required")
-    );
-    assert!(
-        rejection(Some("Bearer not-a-jwt".into()))
-            .await
-            .contains("not a JWT")
-    );
-    assert!(
-        rejection(Some("Basic dXNlcjpwYXNz".into()))
-            .await
-            .contains("Bearer <JWT>")
-    );
+    refused_as(None, MISSING_TOKEN, "no Authorization").await;
+    refused_as(Some("   ".into()), MISSING_TOKEN, "no Authorization").await;
+    refused_as(Some("Bearer not-a-jwt".into()), INVALID_TOKEN, "not a JWT").await;
+    refused_as(Some("Basic dXNlcjpwYXNz".into()), NOT_BEARER, "Basic").await;
 }
 
 #[tokio::test]
 async fn expired_and_not_yet_valid_tokens_are_401() {
     let mut c = claims();
     c["exp"] = json!(now_secs() - 120);
-    assert!(
-        rejection(Some(format!("Bearer {}", issuer().sign(&c))))
-            .await
-            .contains("expired")
-    );
+    refused_as(
+        Some(format!("Bearer {}", issuer().sign(&c))),
+        TOKEN_EXPIRED,
+        "expired",
+    )
+    .await;
     let mut c = claims();
     c["nbf"] = json!(now_secs() + 3600);
-    assert!(
-        rejection(Some(format!("Bearer {}", issuer().sign(&c))))
-            .await
-            .contains("not valid yet")
-    );
+    refused_as(
+        Some(format!("Bearer {}", issuer().sign(&c))),
+        TOKEN_NOT_YET_VALID,
+        "not valid yet",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -124,20 +143,22 @@ async fn badly_signed_tokens_are_401() {
     let forged_payload =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged_claims.to_string());
     parts[1] = &forged_payload;
-    assert!(
-        rejection(Some(format!("Bearer {}", parts.join("."))))
-            .await
-            .contains("signature")
-    );
+    refused_as(
+        Some(format!("Bearer {}", parts.join("."))),
+        INVALID_TOKEN,
+        "signature",
+    )
+    .await;
 
     // Signed by another key that claims the same key id is impossible to tell apart by kid, so an
     // impostor uses its own kid: unknown to the API.
     let impostor = LocalIssuer::generate();
-    assert!(
-        rejection(Some(format!("Bearer {}", impostor.sign(&claims()))))
-            .await
-            .contains("not one of the issuer's keys")
-    );
+    refused_as(
+        Some(format!("Bearer {}", impostor.sign(&claims()))),
+        INVALID_TOKEN,
+        "not one of the issuer's keys",
+    )
+    .await;
 
     // alg=none and HMAC tokens are refused before any key is looked at.
     let b64 = |v: serde_json::Value| {
@@ -148,42 +169,42 @@ async fn badly_signed_tokens_are_401() {
         b64(json!({"alg": "none", "typ": "JWT"})),
         b64(claims())
     );
-    assert!(!rejection(Some(format!("Bearer {none}"))).await.is_empty());
+    // `none` is no algorithm the parser knows: the answer does not say what the parser said.
+    refused_as(Some(format!("Bearer {none}")), INVALID_TOKEN, "not a JWT").await;
     let hs = format!(
         "{}.{}.c2ln",
         b64(json!({"alg": "HS256", "typ": "JWT", "kid": "x"})),
         b64(claims())
     );
-    assert!(
-        rejection(Some(format!("Bearer {hs}")))
-            .await
-            .contains("HS256")
-    );
+    refused_as(Some(format!("Bearer {hs}")), INVALID_TOKEN, "HS256").await;
 }
 
 #[tokio::test]
 async fn tokens_for_another_issuer_or_audience_are_401() {
     let mut c = claims();
     c["aud"] = json!("someone-else");
-    assert!(
-        rejection(Some(format!("Bearer {}", issuer().sign(&c))))
-            .await
-            .contains("audience")
-    );
+    refused_as(
+        Some(format!("Bearer {}", issuer().sign(&c))),
+        INVALID_TOKEN,
+        "audience",
+    )
+    .await;
     let mut c = claims();
     c["iss"] = json!("https://evil.example");
-    assert!(
-        rejection(Some(format!("Bearer {}", issuer().sign(&c))))
-            .await
-            .contains("trust")
-    );
+    refused_as(
+        Some(format!("Bearer {}", issuer().sign(&c))),
+        INVALID_TOKEN,
+        "not trusted",
+    )
+    .await;
     let mut c = claims();
     c.as_object_mut().unwrap().remove("exp");
-    assert!(
-        rejection(Some(format!("Bearer {}", issuer().sign(&c))))
-            .await
-            .contains("exp")
-    );
+    refused_as(
+        Some(format!("Bearer {}", issuer().sign(&c))),
+        INVALID_TOKEN,
+        "'exp' claim",
+    )
+    .await;
 }
 
 /// A JWKS endpoint on 127.0.0.1 that counts its requests and can be switched to serve another set.
@@ -220,11 +241,22 @@ async fn jwks_server(initial: String) -> JwksServer {
     JwksServer { url, hits, body }
 }
 
+/// The local issuer, named by the JWKS server's loopback origin (the key set must be on the issuer's
+/// host).
+fn issuer_at(server: &JwksServer) -> LocalIssuer {
+    let mut i = issuer().clone();
+    i.issuer = server
+        .url
+        .trim_end_matches("/.well-known/jwks.json")
+        .to_string();
+    i
+}
+
 #[tokio::test]
 async fn keys_come_from_the_issuers_jwks_url_once_and_again_only_for_a_new_key() {
     use std::sync::atomic::Ordering;
-    let i = issuer();
-    let server = jwks_server(i.jwks()).await;
+    let server = jwks_server(issuer().jwks()).await;
+    let i = &issuer_at(&server);
     let v = Verifier::new(AuthConfig {
         issuer: i.issuer.clone(),
         audience: i.audience.clone(),
@@ -278,7 +310,8 @@ async fn keys_come_from_the_issuers_jwks_url_once_and_again_only_for_a_new_key()
 
 #[tokio::test]
 async fn an_unreachable_key_set_is_503_not_401() {
-    let i = issuer();
+    let mut i = issuer().clone();
+    i.issuer = "http://127.0.0.1:9".into();
     let v = Verifier::new(AuthConfig {
         issuer: i.issuer.clone(),
         audience: i.audience.clone(),
@@ -291,6 +324,162 @@ async fn an_unreachable_key_set_is_503_not_401() {
         .await
         .unwrap_err();
     assert_eq!((err.status, err.code), (503, "unavailable"), "{err}");
+    assert!(!err.message.contains("127.0.0.1"), "{err}");
+}
+
+#[tokio::test]
+async fn keys_are_never_read_from_another_host_than_the_issuers() {
+    use std::sync::atomic::Ordering;
+    let server = jwks_server(issuer().jwks()).await;
+    // A configuration built by hand (not from the environment) that points the key set elsewhere.
+    let i = issuer();
+    let v = Verifier::new(AuthConfig {
+        issuer: "https://idp.example".into(),
+        audience: i.audience.clone(),
+        keys: KeySource::Url(server.url.clone()),
+        leeway_secs: 30,
+    });
+    let mut c = claims();
+    c["iss"] = json!("https://idp.example");
+    let err = v
+        .caller(Some(&format!("Bearer {}", i.sign(&c))))
+        .await
+        .unwrap_err();
+    assert_eq!((err.status, err.code), (500, "internal"), "{err}");
+    assert_eq!(server.hits.load(Ordering::SeqCst), 0, "nothing was fetched");
+}
+
+#[tokio::test]
+async fn refusals_are_plain_short_sentences_without_parser_words_or_echoes() {
+    let b64 = |v: serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let long_kid = "k".repeat(60_000);
+    // A token that names a 60 K key id, an `alg: none` token, and a signed token whose `shops`
+    // claim is neither a string nor a list (the parser's words name its internal types).
+    let kid_token = format!(
+        "{}.{}.c2ln",
+        b64(json!({"alg": "RS256", "typ": "JWT", "kid": long_kid})),
+        b64(claims())
+    );
+    let none = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(claims())
+    );
+    let mut c = claims();
+    c["shops"] = json!(5);
+    let bad_claims = issuer().sign(&c);
+    for token in [kid_token, none, bad_claims, "x".repeat(60_000)] {
+        let (message, detail) = rejection(Some(format!("Bearer {token}"))).await;
+        assert_eq!(message, INVALID_TOKEN);
+        for internal in ["variant", "HS256", "StringOrList", "Json", "Error(", "kkkk"] {
+            assert!(!message.contains(internal), "{message}");
+        }
+        assert!(detail.len() < 400, "the logged detail is bounded too");
+    }
+}
+
+#[test]
+fn the_issuer_and_its_key_set_url_are_checked_at_startup() {
+    use shopsync_api::auth::AuthConfigError;
+    let config = |issuer: &str, jwks_url: Option<&str>| {
+        let (issuer, jwks_url) = (issuer.to_string(), jwks_url.map(String::from));
+        AuthConfig::from_lookup(move |name| match name {
+            "JWT_ISSUER" => Some(issuer.clone()),
+            "JWT_AUDIENCE" => Some("a".into()),
+            "JWT_JWKS_URL" => jwks_url.clone(),
+            _ => None,
+        })
+    };
+    for (issuer, jwks_url, want) in [
+        (
+            "https://idp.example",
+            None,
+            "https://idp.example/.well-known/jwks.json",
+        ),
+        (
+            "https://login.microsoftonline.com/t1/v2.0",
+            None,
+            "https://login.microsoftonline.com/t1/v2.0/.well-known/jwks.json",
+        ),
+        (
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_A/",
+            None,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_A/.well-known/jwks.json",
+        ),
+        (
+            "https://idp.example/t",
+            Some("https://idp.example/keys/v2"),
+            "https://idp.example/keys/v2",
+        ),
+        (
+            "http://127.0.0.1:8080/issuer",
+            None,
+            "http://127.0.0.1:8080/issuer/.well-known/jwks.json",
+        ),
+        (
+            "http://localhost:9/i",
+            None,
+            "http://localhost:9/i/.well-known/jwks.json",
+        ),
+        (
+            "http://[::1]:9/i",
+            None,
+            "http://[::1]:9/i/.well-known/jwks.json",
+        ),
+    ] {
+        let c = config(issuer, jwks_url).unwrap_or_else(|e| panic!("{issuer}: {e}"));
+        assert!(
+            matches!(c.keys, KeySource::Url(ref u) if u == want),
+            "{issuer}: {:?}",
+            c.keys
+        );
+        assert_eq!(
+            c.issuer, issuer,
+            "the issuer is compared with `iss` as given"
+        );
+    }
+    for (issuer, jwks_url, why) in [
+        ("http://idp.example", None, "plain http"),
+        ("ftp://idp.example", None, "scheme"),
+        ("idp.example", None, "does not parse"),
+        ("https://user:pw@idp.example", None, "user name"),
+        ("https://idp.example?.evil.example", None, "query"),
+        ("https://idp.example/?x=1", None, "query"),
+        ("https://idp.example#.evil.example", None, "fragment"),
+        ("https://idp.ex ample", None, "whitespace"),
+        ("https://idp.example\n.evil", None, "whitespace"),
+        ("https://idp_x.example", None, "DNS name"),
+        (
+            "https://idp.example",
+            Some("https://evil.example/jwks.json"),
+            "issuer's",
+        ),
+        (
+            "https://idp.example",
+            Some("http://idp.example/jwks.json"),
+            "plain http",
+        ),
+        (
+            "https://idp.example",
+            Some("https://idp.example/jwks.json?x"),
+            "query",
+        ),
+        (
+            "https://idp.example",
+            Some("https://x@idp.example/jwks.json"),
+            "user name",
+        ),
+    ] {
+        match config(issuer, jwks_url) {
+            Err(e @ AuthConfigError::BadUrl { .. }) => {
+                assert!(e.to_string().contains(why), "{issuer} {jwks_url:?}: {e}")
+            }
+            other => panic!("{issuer} {jwks_url:?} must be refused, got {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -318,7 +507,7 @@ fn the_configuration_names_what_is_missing() {
     );
     assert!(matches!(
         AuthConfig::from_lookup(env(&[
-            ("JWT_ISSUER", "i"),
+            ("JWT_ISSUER", "https://i.example"),
             ("JWT_AUDIENCE", "a"),
             ("JWT_JWKS", "{nope")
         ])),

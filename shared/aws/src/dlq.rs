@@ -157,13 +157,25 @@ fn to_dead_letter(m: &Message) -> DeadLetterMessage {
 #[async_trait]
 impl DeadLetterQueue for SqsDeadLetterQueue {
     async fn peek(&self, max: usize) -> Result<Vec<DeadLetterMessage>> {
+        self.peek_bounded(max, usize::MAX).await
+    }
+
+    /// Receives until `max` messages were seen, a receive brings nothing new, or `max_receives`
+    /// receives were made; then one `ChangeMessageVisibilityBatch` per 10 messages seen.
+    async fn peek_bounded(
+        &self,
+        max: usize,
+        max_receives: usize,
+    ) -> Result<Vec<DeadLetterMessage>> {
         // message id → (message, latest receipt handle): a handle is only valid from its receive.
         let mut seen: BTreeMap<String, (DeadLetterMessage, String)> = BTreeMap::new();
         let mut order = Vec::new();
+        let mut receives = 0usize;
         let received = loop {
-            if seen.len() >= max {
+            if seen.len() >= max || receives >= max_receives {
                 break Ok(());
             }
+            receives += 1;
             let batch = match self.receive().await {
                 Ok(batch) => batch,
                 Err(e) => break Err(e),

@@ -9,6 +9,13 @@
 //! unique table and queue names). If `AWS_ENDPOINT_URL` is already set — CI started a server, or a
 //! developer points the tests at another emulator — that endpoint is used and nothing is started.
 //!
+//! DynamoDB applies each request atomically: a conditional write is checked and applied as one step,
+//! which leases, job transitions, retry claims and waiting-job records rely on. moto serves requests on
+//! threads and checks a condition some Python statements before it writes, so two concurrent
+//! conditional writes of one item can both succeed. The server is therefore started with a
+//! `sitecustomize` ([`ATOMIC_DYNAMODB`]) that runs moto's DynamoDB requests one at a time (SQS and
+//! Secrets Manager are untouched, so SQS long polls never hold DynamoDB up).
+//!
 //! The server is started through a tiny `sh` wrapper that kills moto when our end of its stdin pipe
 //! closes. Dropping a [`MotoServer`] closes the pipe; so does the exit of the test process, which
 //! matters for the shared instance: statics are never dropped, and a leaked moto would outlive
@@ -28,6 +35,36 @@ pub const LOCAL_REGION: &str = "us-east-1";
 /// How long to wait for a fresh moto to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// `sitecustomize.py` of the moto process: one DynamoDB request at a time, as DynamoDB applies each
+/// request atomically (see the module docs).
+pub const ATOMIC_DYNAMODB: &str = r#"# Written by shopsync-aws (local.rs): moto's DynamoDB requests, one at a time.
+import threading
+
+_lock = threading.Lock()
+
+try:
+    from moto.dynamodb.responses import DynamoHandler as _Handler
+except Exception:  # not moto, or another layout: leave it alone
+    _Handler = None
+
+if _Handler is not None:
+    _call_action = _Handler.call_action
+
+    def _atomic_call_action(self):
+        with _lock:
+            return _call_action(self)
+
+    _Handler.call_action = _atomic_call_action
+"#;
+
+/// A directory holding [`ATOMIC_DYNAMODB`] as `sitecustomize.py`, for moto's `PYTHONPATH`.
+fn atomic_dynamodb_site() -> io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("shopsync-moto-site-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("sitecustomize.py"), ATOMIC_DYNAMODB)?;
+    Ok(dir)
+}
+
 /// A running moto server (or an external endpoint taken from `AWS_ENDPOINT_URL`).
 #[derive(Debug)]
 pub struct MotoServer {
@@ -45,6 +82,15 @@ impl MotoServer {
         let port = free_port()?;
         let log_path = std::env::temp_dir().join(format!("shopsync-moto-{port}.log"));
         let log = std::fs::File::create(&log_path)?;
+        let site = atomic_dynamodb_site()?;
+        let python_path = match std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+            Some(existing) => {
+                let mut paths = vec![site];
+                paths.extend(std::env::split_paths(&existing));
+                std::env::join_paths(paths).map_err(io::Error::other)?
+            }
+            None => site.into_os_string(),
+        };
         // `cat` returns when stdin closes (our Drop, or our process exiting); then moto is stopped.
         let script = r#""$0" -H 127.0.0.1 -p "$1" & moto=$!; trap 'kill $moto 2>/dev/null; rm -f "$2"' EXIT; cat >/dev/null; kill $moto 2>/dev/null; wait $moto"#;
         let mut child = Command::new("sh")
@@ -53,6 +99,7 @@ impl MotoServer {
             .arg(&exe)
             .arg(port.to_string())
             .arg(&log_path)
+            .env("PYTHONPATH", python_path)
             .stdin(Stdio::piped())
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))

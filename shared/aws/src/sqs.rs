@@ -26,6 +26,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const MAX_BATCH_SEND: usize = 10;
 /// Longest `DelaySeconds` SQS accepts (15 minutes).
 pub const MAX_DELAY_SECS: u32 = 900;
+/// SQS's largest visibility timeout (12 hours).
+const MAX_VISIBILITY_SECS: u32 = 43_200;
 /// Error texts on dead-letter attributes are cut to this many characters.
 const MAX_ERROR_ATTR_CHARS: usize = 4096;
 
@@ -109,6 +111,18 @@ fn truncate(text: &str, max_chars: usize) -> &str {
 
 #[async_trait]
 impl TaskQueue for SqsTaskQueue {
+    async fn retry_later(&self, receipt_handle: &str, after_secs: u32) -> Result<()> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(after_secs.min(MAX_VISIBILITY_SECS) as i32)
+            .send()
+            .await
+            .map_err(|e| storage("ChangeMessageVisibility", e))?;
+        Ok(())
+    }
+
     async fn send(&self, msg: &JobMessage, delay_secs: u32) -> Result<()> {
         if delay_secs > MAX_DELAY_SECS {
             return Err(SyncError::Internal(format!(

@@ -368,3 +368,311 @@ async fn jobs_and_skipped_records_are_counted_from_indexes() {
         "expired records are not counted even before TTL deletes them"
     );
 }
+
+// ---- issue 7: claims, the mirror's refresh time, bounded peeks, the waiting-job record ----------
+
+/// Counts the SQS calls a client puts on the wire, by action (`X-Amz-Target`).
+#[derive(Debug, Default, Clone)]
+struct SqsCalls(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>>);
+
+impl SqsCalls {
+    fn client(&self, sdk: &shopsync_aws::SdkConfig) -> Client {
+        let conf = aws_sdk_sqs::config::Builder::from(sdk)
+            .interceptor(self.clone())
+            .build();
+        Client::from_conf(conf)
+    }
+
+    fn count(&self, action: &str) -> u32 {
+        self.0.lock().unwrap().get(action).copied().unwrap_or(0)
+    }
+}
+
+impl aws_sdk_sqs::config::Intercept for SqsCalls {
+    fn name(&self) -> &'static str {
+        "SqsCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_sqs::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sqs::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
+        let action = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("?")
+            .trim_start_matches("AmazonSQS.")
+            .to_string();
+        *self.0.lock().unwrap().entry(action).or_default() += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_bounded_peek_makes_no_more_receives_than_allowed_and_loses_nothing() {
+    let (sdk, res) = stack("dlqbound").await;
+    let client = Client::new(&sdk);
+    let mut sent = BTreeSet::new();
+    for i in 0..35 {
+        sent.insert(send(&client, &res.dlq_url, &format!("m{i}"), "A").await);
+    }
+    let calls = SqsCalls::default();
+    let dlq = SqsDeadLetterQueue::from_client(calls.client(&sdk), &res.dlq_url).with_wait_secs(0);
+    let seen = dlq.peek_bounded(1000, 2).await.unwrap();
+    assert_eq!(calls.count("ReceiveMessage"), 2, "two receives, no more");
+    assert!(!seen.is_empty() && seen.len() <= 20, "{}", seen.len());
+    let seen = dlq.peek_bounded(5, 100).await.unwrap();
+    assert_eq!(seen.len(), 5);
+    assert_eq!(
+        calls.count("ReceiveMessage"),
+        3,
+        "five messages come in one receive"
+    );
+    assert_eq!(
+        receive_everything(&client, &res.dlq_url).await,
+        sent,
+        "every message is visible again"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_claim_is_won_once_and_held_until_released_or_expired() {
+    use shopsync_domain::status_ports::FailureClaim;
+    let (sdk, res) = stack("claims").await;
+    let store = DynamoStore::new(&sdk, &res.table_name);
+    let now = 1_800_000_000;
+    let open = failure("c1", Some("A"), now - 30);
+    store.record_failure(&open, now).await.unwrap();
+    let mut retrying = open.clone();
+    retrying.state = FailureState::Retrying;
+    retrying.retry_job_id = Some("retry-job".into());
+    let claim = |owner: &str, until: i64| FailureClaim {
+        owner: owner.into(),
+        until,
+    };
+
+    // Twenty concurrent claims of the open failure: exactly one wins.
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (store, retrying) = (store.clone(), retrying.clone());
+        set.spawn(async move {
+            store
+                .claim_failure(
+                    &retrying,
+                    FailureState::Open,
+                    &FailureClaim {
+                        owner: format!("o{i}"),
+                        until: now + 120,
+                    },
+                    now,
+                )
+                .await
+                .unwrap()
+        });
+    }
+    let wins = set.join_all().await.into_iter().filter(|won| *won).count();
+    assert_eq!(wins, 1);
+    assert_eq!(
+        store.get_failure(Some("A"), "c1").await.unwrap(),
+        Some(retrying.clone()),
+        "the claim is not part of the failure"
+    );
+    // While the claim is live nobody takes over; once it expired, someone may.
+    let b = claim("b", now + 300);
+    assert!(
+        !store
+            .claim_failure(&retrying, FailureState::Retrying, &b, now + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_failure(&retrying, FailureState::Retrying, &b, now + 121)
+            .await
+            .unwrap()
+    );
+    // Only the owner releases it; then the next call takes over at once.
+    store
+        .release_failure_claim(&retrying, "someone")
+        .await
+        .unwrap();
+    let c = claim("c", now + 400);
+    assert!(
+        !store
+            .claim_failure(&retrying, FailureState::Retrying, &c, now + 122)
+            .await
+            .unwrap()
+    );
+    store.release_failure_claim(&retrying, "b").await.unwrap();
+    assert!(
+        store
+            .claim_failure(&retrying, FailureState::Retrying, &c, now + 122)
+            .await
+            .unwrap()
+    );
+    // The plain update that closes the failure drops the claim with the state.
+    let mut retried = retrying.clone();
+    retried.state = FailureState::Retried;
+    assert!(
+        store
+            .update_failure_if(&retried, FailureState::Retrying, now + 123)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_failure(
+                &retrying,
+                FailureState::Retrying,
+                &claim("d", now + 500),
+                now + 124
+            )
+            .await
+            .unwrap(),
+        "a retried failure cannot be claimed"
+    );
+    assert_eq!(
+        store.get_failure(Some("A"), "c1").await.unwrap(),
+        Some(retried)
+    );
+}
+
+#[tokio::test]
+async fn the_mirror_refresh_time_moves_only_by_compare_and_swap() {
+    let (sdk, res) = stack("mirror").await;
+    let store = DynamoStore::new(&sdk, &res.table_name);
+    assert_eq!(store.mirror_refreshed_at().await.unwrap(), None);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let store = store.clone();
+        set.spawn(async move { store.swap_mirror_refreshed_at(None, 100 + i).await.unwrap() });
+    }
+    let wins = set.join_all().await.into_iter().filter(|won| *won).count();
+    assert_eq!(wins, 1, "concurrent refreshes: one goes ahead");
+    let at = store.mirror_refreshed_at().await.unwrap().unwrap();
+    assert!(
+        !store
+            .swap_mirror_refreshed_at(Some(at + 1), 200)
+            .await
+            .unwrap()
+    );
+    assert!(store.swap_mirror_refreshed_at(Some(at), 200).await.unwrap());
+    assert_eq!(store.mirror_refreshed_at().await.unwrap(), Some(200));
+    assert!(
+        store.list_failures(None, 10).await.unwrap().is_empty(),
+        "the refresh time is not a failure"
+    );
+}
+
+#[tokio::test]
+async fn of_concurrent_waiting_job_creations_exactly_one_writes() {
+    use shopsync_domain::ports::WaitingJobCreate;
+    let (sdk, res) = stack("waiting").await;
+    let store = DynamoStore::new(&sdk, &res.table_name);
+    let delta = RunOptions::default();
+    let manual = |n: i64, full: bool| {
+        let id = shopsync_domain::job::job_id(TaskKind::SyncInventory, 1_700_000_000_000 + n, "m");
+        JobRecord::new_queued(
+            "A",
+            &id,
+            TaskKind::SyncInventory,
+            Trigger::Manual,
+            RunOptions { full },
+            1_700_000_000,
+        )
+    };
+    assert_eq!(
+        store
+            .waiting_job_id("A", TaskKind::SyncInventory, &delta)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let (store, job) = (store.clone(), manual(n, false));
+        set.spawn(async move {
+            let outcome = store.create_waiting_job(&job, None).await.unwrap();
+            (job.job_id, outcome)
+        });
+    }
+    let outcomes = set.join_all().await;
+    let created: Vec<&String> = outcomes
+        .iter()
+        .filter(|(_, o)| *o == WaitingJobCreate::Created)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(created.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|(_, o)| matches!(o, WaitingJobCreate::Created | WaitingJobCreate::Superseded))
+    );
+    let winner = created[0].clone();
+    assert_eq!(store.list_jobs("A", None, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .waiting_job_id("A", TaskKind::SyncInventory, &delta)
+            .await
+            .unwrap(),
+        Some(winner.clone())
+    );
+
+    // Replacing needs the record to be what the caller read; the same job id twice is "exists".
+    let next = manual(100, false);
+    assert_eq!(
+        store
+            .create_waiting_job(&next, Some("not-it"))
+            .await
+            .unwrap(),
+        WaitingJobCreate::Superseded
+    );
+    assert_eq!(
+        store.create_waiting_job(&next, None).await.unwrap(),
+        WaitingJobCreate::Superseded
+    );
+    let same = store.get_job("A", &winner).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .create_waiting_job(&same, Some(&winner))
+            .await
+            .unwrap(),
+        WaitingJobCreate::JobExists
+    );
+    assert_eq!(
+        store
+            .create_waiting_job(&next, Some(&winner))
+            .await
+            .unwrap(),
+        WaitingJobCreate::Created
+    );
+    assert_eq!(
+        store
+            .waiting_job_id("A", TaskKind::SyncInventory, &delta)
+            .await
+            .unwrap(),
+        Some(next.job_id.clone())
+    );
+    // Full runs have their own record; the fan-out overwrites whatever is recorded.
+    assert_eq!(
+        store
+            .waiting_job_id("A", TaskKind::SyncInventory, &RunOptions { full: true })
+            .await
+            .unwrap(),
+        None
+    );
+    let scheduled = job("A", 500, JobStatus::Queued, None);
+    assert!(store.create_job(&scheduled).await.unwrap());
+    store.record_waiting_job(&scheduled).await.unwrap();
+    assert_eq!(
+        store
+            .waiting_job_id("A", TaskKind::SyncInventory, &delta)
+            .await
+            .unwrap(),
+        Some(scheduled.job_id)
+    );
+}

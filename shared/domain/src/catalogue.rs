@@ -1,5 +1,5 @@
 //! The eleven recurring tasks of the reference connector, with their reference report, data category,
-//! direction and default schedule. Tasks not built yet are listed too, so that settings, the API and the
+//! what each reads and writes, and default schedule. Tasks not built yet are listed too, so that settings, the API and the
 //! status board can name them and say "not available yet" instead of "unknown task".
 
 use serde::{Deserialize, Serialize};
@@ -36,12 +36,16 @@ pub enum DataCategory {
     Catalogs,
 }
 
+/// A system a task reads from or writes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Direction {
-    ShopifyToBc,
-    BcToShopify,
-    Both,
+pub enum System {
+    /// The Shopify Admin API of the shop's store.
+    Shopify,
+    /// The shop's Business Central company.
+    Bc,
+    /// Shopsync's own state (staged orders, mirrors), in DynamoDB.
+    Store,
 }
 
 /// Static facts about one task.
@@ -51,7 +55,13 @@ pub struct TaskSpec {
     /// The report id of the reference connector this task ports.
     pub reference_report: u32,
     pub category: DataCategory,
-    pub direction: Direction,
+    /// What the task reads. Replaces a single "direction": several tasks read one side and write the
+    /// other *and* their own side (sync-orders stages orders, creates customers in BC and may close
+    /// orders in Shopify), so reads and writes are listed apart.
+    pub reads: &'static [System],
+    /// What the task may write; effects that write [`System::Shopify`] are subject to the shop's
+    /// `allow_outgoing_requests`.
+    pub writes: &'static [System],
     /// EventBridge cron expression of the default schedule (UTC).
     pub default_schedule: &'static str,
     /// Default minimum minutes between two scheduled runs for one shop.
@@ -62,12 +72,15 @@ pub struct TaskSpec {
     pub implemented: bool,
 }
 
+use System::{Bc, Shopify, Store};
+
 pub const CATALOGUE: [TaskSpec; 11] = [
     spec(
         TaskKind::SyncOrders,
         30104,
         DataCategory::Orders,
-        Direction::ShopifyToBc,
+        &[Shopify, Bc, Store],
+        &[Store, Bc, Shopify],
         "cron(0/15 * * * ? *)",
         15,
         0,
@@ -77,7 +90,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::CreateSalesOrders,
         30103,
         DataCategory::Orders,
-        Direction::BcToShopify,
+        &[Store, Bc],
+        &[Bc, Store, Shopify],
         "cron(5/15 * * * ? *)",
         15,
         0,
@@ -87,7 +101,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncShipments,
         30109,
         DataCategory::Shipping,
-        Direction::BcToShopify,
+        &[Bc, Store, Shopify],
+        &[Shopify, Store],
         "cron(10/30 * * * ? *)",
         30,
         0,
@@ -97,7 +112,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncProducts,
         30108,
         DataCategory::Products,
-        Direction::Both,
+        &[Shopify, Bc, Store],
+        &[Shopify, Bc, Store],
         "cron(0 * * * ? *)",
         60,
         0,
@@ -107,7 +123,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncInventory,
         30102,
         DataCategory::Inventory,
-        Direction::BcToShopify,
+        &[Bc, Shopify, Store],
+        &[Shopify, Store],
         "cron(0/15 * * * ? *)",
         15,
         1440,
@@ -117,7 +134,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncImages,
         30107,
         DataCategory::Products,
-        Direction::Both,
+        &[Shopify, Bc, Store],
+        &[Shopify, Bc, Store],
         "cron(30 2 * * ? *)",
         1440,
         0,
@@ -127,7 +145,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncCustomers,
         30100,
         DataCategory::Customers,
-        Direction::Both,
+        &[Shopify, Bc, Store],
+        &[Shopify, Bc, Store],
         "cron(20 * * * ? *)",
         60,
         0,
@@ -137,7 +156,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncCompanies,
         30114,
         DataCategory::Companies,
-        Direction::Both,
+        &[Shopify, Bc, Store],
+        &[Shopify, Bc, Store],
         "cron(25 * * * ? *)",
         60,
         0,
@@ -147,7 +167,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncPayments,
         30105,
         DataCategory::Payments,
-        Direction::ShopifyToBc,
+        &[Shopify, Store],
+        &[Store],
         "cron(0 4 * * ? *)",
         1440,
         0,
@@ -157,7 +178,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncCatalogs,
         30115,
         DataCategory::Catalogs,
-        Direction::ShopifyToBc,
+        &[Shopify, Store],
+        &[Store],
         "cron(0 3 * * ? *)",
         1440,
         0,
@@ -167,7 +189,8 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         TaskKind::SyncCatalogPrices,
         30116,
         DataCategory::Catalogs,
-        Direction::BcToShopify,
+        &[Store, Bc, Shopify],
+        &[Shopify, Store],
         "cron(30 3 * * ? *)",
         1440,
         0,
@@ -175,12 +198,30 @@ pub const CATALOGUE: [TaskSpec; 11] = [
     ),
 ];
 
+impl TaskSpec {
+    pub fn writes_to(&self, system: System) -> bool {
+        self.writes.contains(&system)
+    }
+
+    pub fn reads_from(&self, system: System) -> bool {
+        self.reads.contains(&system)
+    }
+
+    /// Whether the task has nothing to do when the shop does not allow outgoing requests: its only
+    /// external writes go to Shopify (its own state aside). Other tasks still run; their effects that
+    /// write Shopify are refused one by one.
+    pub fn idle_without_outgoing_requests(&self) -> bool {
+        self.writes_to(System::Shopify) && !self.writes_to(System::Bc)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 const fn spec(
     kind: TaskKind,
     reference_report: u32,
     category: DataCategory,
-    direction: Direction,
+    reads: &'static [System],
+    writes: &'static [System],
     default_schedule: &'static str,
     default_interval_minutes: u32,
     default_full_interval_minutes: u32,
@@ -190,7 +231,8 @@ const fn spec(
         kind,
         reference_report,
         category,
-        direction,
+        reads,
+        writes,
         default_schedule,
         default_interval_minutes,
         default_full_interval_minutes,
@@ -246,7 +288,8 @@ impl fmt::Display for TaskKind {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
-    "unknown task '{0}'; known tasks: sync-orders, create-sales-orders, sync-shipments, sync-products, sync-inventory, sync-images, sync-customers, sync-companies, sync-payments, sync-catalogs, sync-catalog-prices"
+    "unknown task '{}'; known tasks: sync-orders, create-sales-orders, sync-shipments, sync-products, sync-inventory, sync-images, sync-customers, sync-companies, sync-payments, sync-catalogs, sync-catalog-prices",
+    crate::text::preview(.0)
 )]
 pub struct UnknownTask(pub String);
 
@@ -299,5 +342,44 @@ mod tests {
     fn unknown_task_names_are_rejected_with_the_list() {
         let err = "sync-everything".parse::<TaskKind>().unwrap_err();
         assert!(err.to_string().contains("sync-inventory"));
+    }
+
+    #[test]
+    fn an_unknown_task_is_echoed_as_a_short_preview() {
+        let err = "t\n"
+            .repeat(30_000)
+            .parse::<TaskKind>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 400, "{} bytes", err.len());
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn reads_and_writes_say_where_effects_go() {
+        let orders = TaskKind::CreateSalesOrders.spec();
+        assert!(orders.writes_to(System::Bc), "create-sales-orders writes BC documents");
+        assert!(
+            !orders.idle_without_outgoing_requests(),
+            "allow_outgoing_requests (Shopify) must not block BC documents"
+        );
+        for idle in [
+            TaskKind::SyncInventory,
+            TaskKind::SyncShipments,
+            TaskKind::SyncCatalogPrices,
+        ] {
+            assert!(idle.spec().idle_without_outgoing_requests(), "{idle}");
+        }
+        for runs in [
+            TaskKind::SyncOrders,
+            TaskKind::SyncPayments,
+            TaskKind::SyncCatalogs,
+            TaskKind::SyncProducts,
+        ] {
+            assert!(!runs.spec().idle_without_outgoing_requests(), "{runs}");
+        }
+        for t in TaskKind::ALL {
+            assert!(!t.spec().reads.is_empty() && !t.spec().writes.is_empty(), "{t}");
+        }
     }
 }

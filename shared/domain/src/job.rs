@@ -72,9 +72,16 @@ impl JobStatus {
             (self, to),
             (Queued, Running | Deferred | Failed | Skipped)
                 | (Deferred, Queued | Running | Deferred | Failed | Skipped)
+                // Running -> Deferred: a run that died and lost its lease to another job waits for it.
                 | (
                     Running,
-                    Running | Queued | Succeeded | SucceededWithWarnings | Failed | Skipped
+                    Running
+                        | Queued
+                        | Deferred
+                        | Succeeded
+                        | SucceededWithWarnings
+                        | Failed
+                        | Skipped
                 )
         )
     }
@@ -157,6 +164,12 @@ pub struct JobRecord {
     pub started_at: Option<i64>,
     #[serde(default)]
     pub finished_at: Option<i64>,
+    /// A random part fixed when the job is created. Job ids of scheduled runs are derived from the
+    /// tick and the shop (so a repeated tick makes no second job); idempotency keys sent to Shopify
+    /// carry this part too, so a second deployment or a rebuilt table never reuses a key that the
+    /// store already saw with another payload. Empty on records written before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub nonce: String,
 }
 
 impl JobRecord {
@@ -187,6 +200,16 @@ impl JobRecord {
             updated_at: now,
             started_at: None,
             finished_at: None,
+            nonce: format!("{:016x}", fastrand::u64(..)),
+        }
+    }
+
+    /// The prefix of every idempotency key of this job: the job id and its random part.
+    pub fn idempotency_scope(&self) -> String {
+        if self.nonce.is_empty() {
+            self.job_id.clone()
+        } else {
+            format!("{}.{}", self.job_id, self.nonce)
         }
     }
 
@@ -197,6 +220,21 @@ impl JobRecord {
             task: self.task,
             job_id: self.job_id.clone(),
             seq: self.seq,
+        }
+    }
+
+    /// Whether the job still waits for its first start: `queued` or `deferred` (lease held) and never
+    /// started, so when it runs it reads everything afresh and a manual run asked for now loses
+    /// nothing by joining it. A job `queued` at its first message for longer than
+    /// [`WAITING_MAX_AGE_SECS`] is presumed lost (its message never went out) and no longer joined.
+    pub fn is_waiting(&self, now: i64) -> bool {
+        if self.started_at.is_some() {
+            return false;
+        }
+        match self.status {
+            JobStatus::Deferred => true,
+            JobStatus::Queued => now - self.updated_at <= WAITING_MAX_AGE_SECS,
+            _ => false,
         }
     }
 
@@ -236,6 +274,10 @@ pub struct JobMessage {
     pub job_id: String,
     pub seq: u64,
 }
+
+/// A job still `queued` at its first message this long after it was written is presumed lost rather
+/// than waiting (a worker takes a queued job within seconds); see [`JobRecord::is_waiting`].
+pub const WAITING_MAX_AGE_SECS: i64 = 600;
 
 /// Job ids sort by creation time (newest last) and carry the task, so a listing needs no index.
 pub fn job_id(task: TaskKind, created_millis: i64, unique: &str) -> String {
@@ -329,9 +371,59 @@ mod tests {
     }
 
     #[test]
+    fn only_a_job_that_never_started_is_waiting() {
+        let mut job = JobRecord::new_queued(
+            "DEMO",
+            "j1",
+            TaskKind::SyncInventory,
+            Trigger::Schedule,
+            RunOptions::default(),
+            1_000,
+        );
+        assert!(job.is_waiting(1_000));
+        assert!(job.is_waiting(1_000 + WAITING_MAX_AGE_SECS));
+        assert!(
+            !job.is_waiting(1_001 + WAITING_MAX_AGE_SECS),
+            "queued that long: its message is presumed lost"
+        );
+        job.transition(Deferred, 2_000).unwrap();
+        assert!(
+            job.is_waiting(9_999),
+            "deferred: its delayed message is out"
+        );
+        job.transition(Running, 2_100).unwrap();
+        assert!(!job.is_waiting(2_100));
+        job.transition(Queued, 2_200).unwrap();
+        assert!(!job.is_waiting(2_200), "a continuation has started already");
+    }
+
+    #[test]
     fn job_ids_sort_by_time() {
         let a = job_id(TaskKind::SyncInventory, 1_700_000_000_000, "a");
         let b = job_id(TaskKind::SyncInventory, 1_700_000_000_001, "a");
         assert!(a < b);
+    }
+
+    #[test]
+    fn each_job_has_its_own_idempotency_scope() {
+        let make = || {
+            JobRecord::new_queued(
+                "DEMO",
+                "1764370000000-sync-inventory-DEMO",
+                TaskKind::SyncInventory,
+                Trigger::Schedule,
+                RunOptions::default(),
+                100,
+            )
+        };
+        // The same tick in two deployments (or after a table rebuild) makes the same job id, but
+        // not the same keys.
+        let (a, b) = (make(), make());
+        assert_eq!(a.job_id, b.job_id);
+        assert_ne!(a.idempotency_scope(), b.idempotency_scope());
+        assert!(a.idempotency_scope().starts_with(&a.job_id));
+        // The random part survives storage, so a retry of the job reuses its keys.
+        let stored: JobRecord = serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
+        assert_eq!(stored.idempotency_scope(), a.idempotency_scope());
     }
 }

@@ -14,6 +14,7 @@ pub mod ports;
 pub mod settings;
 pub mod status;
 pub mod status_ports;
+pub mod text;
 pub mod time;
 
 pub use catalogue::{TaskKind, TaskSpec};

@@ -88,6 +88,40 @@ pub trait JobStore: Send + Sync {
         limit: usize,
         before: Option<&str>,
     ) -> Result<JobPage>;
+
+    /// The id of the job recorded as the shop's **waiting job** of `task` with `options`: the one a
+    /// manual run joins instead of queuing another (the reference keeps at most one waiting job per
+    /// shop). The record is only a pointer; whether that job still waits is judged from the job
+    /// itself ([`JobRecord::is_waiting`]).
+    async fn waiting_job_id(
+        &self,
+        shop: &str,
+        task: crate::TaskKind,
+        options: &crate::RunOptions,
+    ) -> Result<Option<String>>;
+    /// Create `job` (queued) and record it as the waiting job of its shop, task and options in one
+    /// atomic write, provided the recorded waiting job is still `replacing` (`None`: none is
+    /// recorded). Of concurrent callers that read the same record, exactly one creates its job.
+    async fn create_waiting_job(
+        &self,
+        job: &JobRecord,
+        replacing: Option<&str>,
+    ) -> Result<WaitingJobCreate>;
+    /// Record `job`, already created, as the waiting job of its shop, task and options, whatever was
+    /// recorded before (the scheduled fan-out, so that manual runs join its job too).
+    async fn record_waiting_job(&self, job: &JobRecord) -> Result<()>;
+}
+
+/// What [`JobStore::create_waiting_job`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitingJobCreate {
+    /// The job was created and is now the recorded waiting job.
+    Created,
+    /// Nothing was written: a job with this id exists already.
+    JobExists,
+    /// Nothing was written: the recorded waiting job is no longer the one named (another request
+    /// recorded its job first, or the write collided with one). Read the record again.
+    Superseded,
 }
 
 /// A page of jobs, newest first.
@@ -156,10 +190,17 @@ pub trait InventoryStateStore: Send + Sync {
     async fn save_levels(&self, shop: &str, levels: &[InventoryLevel]) -> Result<()>;
 }
 
+/// Where an effect stands: `planned → sent → settled`. A `Sent` entry's outcome is unknown (the call
+/// went out, its answer may not have come back): it is replayed under its key, or probed first when
+/// the target has no idempotency keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerStatus {
+    /// Written before the effect is attempted; never sent.
     Pending,
+    /// About to be sent, or sent with no answer recorded yet.
+    Sent,
+    /// Done; `result` holds the outcome.
     Applied,
 }
 
@@ -200,6 +241,9 @@ pub trait IdempotencyLedger: Send + Sync {
     /// Conditional put of a `Pending` entry.
     async fn begin(&self, shop: &str, entry: &LedgerEntry) -> Result<LedgerBegin>;
     async fn get(&self, shop: &str, key: &str) -> Result<Option<LedgerEntry>>;
+    /// Mark a `Pending` entry `Sent`, right before its effect is sent (conditional on the entry
+    /// existing and not yet applied; marking a `Sent` entry again is a no-op).
+    async fn mark_sent(&self, shop: &str, key: &str) -> Result<()>;
     /// Mark applied with the outcome (conditional on the entry existing).
     async fn complete(&self, shop: &str, key: &str, result: &str) -> Result<()>;
 }
@@ -243,6 +287,9 @@ pub trait TaskQueue: Send + Sync {
     async fn send_batch(&self, msgs: &[JobMessage]) -> Result<Vec<usize>>;
     /// Put a raw body on the dead-letter queue with the reason.
     async fn dead_letter(&self, body: &str, reason: &DeadLetterReason) -> Result<()>;
+    /// Make a received message (by its receipt handle) visible again after `after_secs` — the retry
+    /// clock of a retryable failure, instead of the queue's long visibility timeout.
+    async fn retry_later(&self, receipt_handle: &str, after_secs: u32) -> Result<()>;
 }
 
 /// The task queue of each task that has a function in this deployment. The api function (manual runs)
@@ -271,6 +318,14 @@ pub trait SecretSource: Send + Sync {
 // External APIs
 // ---------------------------------------------------------------------------------------------
 
+/// What a Shopify client spent: the engine reports it per invocation (EMF metrics, job record).
+pub trait ShopifyUsage: Send + Sync {
+    /// Cost points consumed so far (sum of `actualQueryCost`).
+    fn cost_points_used(&self) -> f64;
+    /// Milliseconds spent waiting for the store's cost bucket so far.
+    fn throttle_wait_ms(&self) -> u64;
+}
+
 /// What the inventory task needs from Shopify. Implementations pace, retry and count cost.
 #[async_trait]
 pub trait ShopifyInventoryApi: Send + Sync {
@@ -290,8 +345,6 @@ pub trait ShopifyInventoryApi: Send + Sync {
     }
     /// One `inventorySetQuantities` call; `userErrors` come back as data.
     async fn set_quantities(&self, request: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome>;
-    /// Cost points actually consumed by this client so far (sum of `actualQueryCost`).
-    fn cost_points_used(&self) -> f64;
 }
 
 /// What the inventory task needs from Business Central.

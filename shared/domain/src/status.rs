@@ -96,7 +96,7 @@ impl fmt::Display for Cue {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a cue; expected one of: {list}", list = Cue::ALL.map(Cue::name).join(", "))]
+#[error("'{}' is not a cue; expected one of: {list}", crate::text::preview(.0), list = Cue::ALL.map(Cue::name).join(", "))]
 pub struct UnknownCue(pub String);
 
 impl FromStr for Cue {
@@ -269,5 +269,12 @@ mod tests {
         }
         let err = "orders".parse::<Cue>().unwrap_err().to_string();
         assert!(err.contains("unmapped_products"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_cue_is_echoed_as_a_short_preview() {
+        let err = "x".repeat(60_000).parse::<Cue>().unwrap_err().to_string();
+        assert!(err.len() < 400, "{} bytes", err.len());
+        assert!(err.contains(&format!("'{}…'", "x".repeat(40))), "{err}");
     }
 }

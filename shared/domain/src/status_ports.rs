@@ -32,6 +32,16 @@ pub trait DeadLetterQueue: Send + Sync {
     /// deletes anything; a crash mid-way leaves messages invisible only until their (short)
     /// visibility timeout ends.
     async fn peek(&self, max: usize) -> Result<Vec<DeadLetterMessage>>;
+    /// [`peek`](Self::peek) with a bound on the work: at most `max` messages and at most
+    /// `max_receives` receive calls, whichever comes first (an on-demand refresh within a request).
+    async fn peek_bounded(
+        &self,
+        max: usize,
+        max_receives: usize,
+    ) -> Result<Vec<DeadLetterMessage>> {
+        let _ = max_receives;
+        self.peek(max).await
+    }
     /// Delete the message with this SQS message id; every other message received on the way is made
     /// visible again. `Ok(false)` when no such message was found (already removed, or momentarily
     /// in flight in someone else's peek).
@@ -64,6 +74,34 @@ pub trait FailureStore: Send + Sync {
         from: FailureState,
         now: i64,
     ) -> Result<bool>;
+    /// [`update_failure_if`](Self::update_failure_if) that also takes the failure's **retry claim**:
+    /// it succeeds only if the stored failure is in state `from` and carries no claim that is still
+    /// live at `now` (none, or one whose `until` has passed). Of concurrent retries exactly one wins
+    /// the claim and queues the retry job; the claim ends with the next plain update (retried) or
+    /// [`release_failure_claim`](Self::release_failure_claim).
+    async fn claim_failure(
+        &self,
+        failure: &Failure,
+        from: FailureState,
+        claim: &FailureClaim,
+        now: i64,
+    ) -> Result<bool>;
+    /// Drop the claim of `owner` on `failure` (a retry that stopped with an error), so that the next
+    /// retry may take over at once instead of after the claim's expiry. No-op if the claim is not ours.
+    async fn release_failure_claim(&self, failure: &Failure, owner: &str) -> Result<()>;
+    /// When the mirror was last refreshed from the queue (epoch seconds), if ever.
+    async fn mirror_refreshed_at(&self) -> Result<Option<i64>>;
+    /// Set that time to `to` if it is still `from` (`None`: never set); `Ok(false)` when another
+    /// refresh moved it first. Concurrent requests that find the mirror stale refresh one at a time.
+    async fn swap_mirror_refreshed_at(&self, from: Option<i64>, to: i64) -> Result<bool>;
+}
+
+/// A retry's hold on a failure: who (a unique token per call) and until when (epoch seconds). A
+/// retry that crashes keeps it until `until`; then the next retry call or status run takes over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureClaim {
+    pub owner: String,
+    pub until: i64,
 }
 
 /// Sparse per-shop, per-cue entries: what a task found that a person must look at (an unmapped

@@ -5,7 +5,7 @@
 //! worker path — so a run started from the API cannot collide with a scheduled one, whether it is
 //! queued (background) or run here within the request's budget (foreground).
 
-use crate::inventory_runner::Endpoints;
+use crate::Endpoints;
 use crate::status_fn::{StatusConfig, status_service};
 use crate::{App, RuntimeConfig, bootstrap, worker};
 use async_trait::async_trait;

@@ -1,8 +1,7 @@
 //! Cold-start wiring for a task function: adapters from the environment, the task's runner, the
 //! runtime configuration, and the Lambda loop. `functions/<task>/src/main.rs` calls [`run_function`].
 
-use crate::inventory_runner::{Endpoints, InventoryRunner};
-use crate::{App, RuntimeConfig, TaskRunner, events};
+use crate::{App, Endpoints, RuntimeConfig, TaskRunner, events};
 use lambda_runtime::{LambdaEvent, service_fn};
 use shopsync_aws::Adapters;
 use shopsync_domain::TaskKind;
@@ -38,22 +37,23 @@ pub fn app_with_queue(
     })
 }
 
-/// The task logic of `task`, or why this release has none.
+/// The task logic of `task` from the registry, or why this release has none.
 pub fn runner_for(
     task: TaskKind,
     adapters: &Adapters,
     endpoints: Endpoints,
 ) -> Result<Arc<dyn TaskRunner>, String> {
-    match task {
-        TaskKind::SyncInventory => Ok(Arc::new(InventoryRunner::new(
+    let deps = shopsync_tasks::registry::TaskDeps {
+        clients: Arc::new(shopsync_tasks::engine::clients::ClientFactory::new(
             adapters.secrets.clone(),
-            adapters.store.clone(),
-            adapters.store.clone(),
-            adapters.store.clone(),
             endpoints,
-        ))),
-        other => Err(format!("{other} is not available in this release")),
-    }
+        )),
+        ledger: adapters.store.clone(),
+        skipped: adapters.store.clone(),
+        cues: adapters.store.clone(),
+        inventory_state: adapters.store.clone(),
+    };
+    shopsync_tasks::registry::runner(task, &deps)
 }
 
 /// The whole `main` of a task function.

@@ -17,6 +17,10 @@ pub struct RuntimeConfig {
     pub max_run: Option<Duration>,
     /// The queue's `maxReceiveCount`: on the last receive a retryable failure becomes final.
     pub max_receive_count: u32,
+    /// A retryable failure's message comes back after `base * 2^(receive - 1)` seconds (jittered),
+    /// at most `cap` — not after the queue's visibility timeout, which is sized for a whole run.
+    pub retry_backoff_base_secs: u32,
+    pub retry_backoff_cap_secs: u32,
     /// Where each invocation's metric line goes (CloudWatch EMF on stdout in the functions).
     pub metrics: crate::metrics::MetricsSink,
 }
@@ -30,6 +34,8 @@ impl Default for RuntimeConfig {
             deadline_margin: Duration::from_secs(60),
             max_run: None,
             max_receive_count: 5,
+            retry_backoff_base_secs: 10,
+            retry_backoff_cap_secs: 900,
             metrics: crate::metrics::MetricsSink::Stdout,
         }
     }
@@ -37,7 +43,8 @@ impl Default for RuntimeConfig {
 
 impl RuntimeConfig {
     /// Defaults overridden by `LEASE_TTL_SECS`, `MAX_DEFERRALS`, `DEFERRAL_DELAY_SECS`,
-    /// `DEADLINE_MARGIN_SECS`, `MAX_RUN_SECS`, `MAX_RECEIVE_COUNT`.
+    /// `DEADLINE_MARGIN_SECS`, `MAX_RUN_SECS`, `MAX_RECEIVE_COUNT`, `RETRY_BACKOFF_BASE_SECS`,
+    /// `RETRY_BACKOFF_CAP_SECS`.
     pub fn from_env() -> Result<Self, String> {
         let mut c = RuntimeConfig::default();
         fn num<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -55,6 +62,12 @@ impl RuntimeConfig {
         if let Some(v) = num("MAX_DEFERRALS")? {
             c.max_deferrals = v;
         }
+        if let Some(v) = num::<u32>("RETRY_BACKOFF_BASE_SECS")? {
+            c.retry_backoff_base_secs = v.max(1);
+        }
+        if let Some(v) = num::<u32>("RETRY_BACKOFF_CAP_SECS")? {
+            c.retry_backoff_cap_secs = v.max(1);
+        }
         if let Some(v) = num::<u32>("DEFERRAL_DELAY_SECS")? {
             c.deferral_delay_secs = v.min(900);
         }
@@ -68,5 +81,37 @@ impl RuntimeConfig {
             c.max_receive_count = v;
         }
         Ok(c)
+    }
+}
+
+impl RuntimeConfig {
+    /// Seconds until the message of a retryable failure on its `receive_count`th receive comes back:
+    /// exponential in the receive count, capped, with "equal jitter" (between half and all of it) so
+    /// retries of many shops do not arrive together.
+    pub fn retry_backoff_secs(&self, receive_count: u32) -> u32 {
+        let exp = receive_count.saturating_sub(1).min(20);
+        let full = self
+            .retry_backoff_base_secs
+            .max(1)
+            .saturating_mul(1 << exp)
+            .min(self.retry_backoff_cap_secs.max(1));
+        let half = full / 2;
+        half + fastrand::u32(0..=full - half)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_backoff_grows_from_seconds_and_is_capped() {
+        let c = RuntimeConfig::default();
+        for _ in 0..50 {
+            assert!((5..=10).contains(&c.retry_backoff_secs(1)));
+            assert!((10..=20).contains(&c.retry_backoff_secs(2)));
+            assert!((40..=80).contains(&c.retry_backoff_secs(4)));
+            assert!((450..=900).contains(&c.retry_backoff_secs(30)));
+        }
     }
 }

@@ -2,13 +2,14 @@
 //!
 //! The tick's time makes the job id, so a duplicate delivery of the same tick finds its jobs already
 //! there and only re-sends the message of a job still waiting at its first message (a send that was
-//! lost). Messages go out with `SendMessageBatch`, 10 a call. No sync work happens here.
+//! lost). Messages go out with `SendMessageBatch`, 10 a call. No sync work happens here. Each job
+//! whose message went out is recorded as its shop's waiting job of the task, so a manual run asked
+//! for while it waits joins it instead of queuing another.
 
 use crate::App;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use shopsync_domain::ErrorKind;
-use shopsync_domain::catalogue::Direction;
 use shopsync_domain::job::{
     JobError, JobMessage, JobRecord, JobStatus, RunOptions, Trigger, job_id,
 };
@@ -40,10 +41,9 @@ async fn decide(app: &App, shop: ShopSettings, tick_millis: i64) -> Decision {
     let task = app.runner.task();
     let code = shop.code.clone();
     let tick_secs = tick_millis / 1000;
-    let writes_to_shopify = task.spec().direction != Direction::ShopifyToBc;
     if !shop.enabled
         || !shop.task(task).enabled
-        || (writes_to_shopify && !shop.allow_outgoing_requests)
+        || (task.spec().idle_without_outgoing_requests() && !shop.allow_outgoing_requests)
     {
         return Decision::NotDue(code);
     }
@@ -152,6 +152,10 @@ pub async fn fan_out(app: &App, tick_millis: i64) -> FanOutReport {
         }
         if let Err(e) = app.schedules.put_schedule(&msg.shop, task, &schedule).await {
             warn!(shop = %msg.shop, error = %e, "could not record the schedule");
+        }
+        // Manual runs of the same task and options join this job while it waits.
+        if let Err(e) = app.jobs.record_waiting_job(&job).await {
+            warn!(shop = %msg.shop, error = %e, "could not record the job as the waiting one");
         }
         info!(shop = %msg.shop, job_id = %msg.job_id, full, "job queued");
         report.queued.push((msg.shop, msg.job_id));

@@ -1,7 +1,9 @@
 //! A local stand-in for the two AWS pieces moto does not run: the EventBridge rule (it sends the
 //! scheduled event) and the SQS → Lambda event source mapping (it long-polls the queue, hands batches of
 //! up to 10 to the very handler the function binary wraps, deletes the successes and leaves reported
-//! failures for redelivery, so the queue's redrive policy moves poison messages to the DLQ).
+//! failures for redelivery, so the queue's redrive policy moves poison messages to the DLQ). Like
+//! Lambda, it takes no shortcut for failures: a failed message returns when the visibility the worker
+//! gave it ends.
 
 use crate::{App, events, fanout::FanOutReport, worker};
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -17,9 +19,6 @@ pub struct LocalRunner {
     pub queue_url: String,
     /// How long one simulated invocation may run (Lambda's timeout).
     pub invocation_timeout: Duration,
-    /// Visibility given back to failed messages so they are redelivered soon (Lambda leaves them for the
-    /// queue's visibility timeout; locally that would be minutes).
-    pub retry_visibility_secs: i32,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -100,20 +99,9 @@ impl LocalRunner {
                 let id = m.message_id.clone().unwrap_or_default();
                 let handle = m.receipt_handle.clone().unwrap_or_default();
                 if failed.contains(&id) {
+                    // As Lambda does: a reported failure is left alone; it returns when its
+                    // visibility ends (the worker set it with its retry backoff).
                     stats.redeliveries_requested += 1;
-                    self.sqs
-                        .change_message_visibility()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .visibility_timeout(self.retry_visibility_secs)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            format!(
-                                "change visibility: {}",
-                                aws_sdk_sqs::error::DisplayErrorContext(e)
-                            )
-                        })?;
                 } else {
                     deletes.push(
                         DeleteMessageBatchRequestEntry::builder()

@@ -75,7 +75,16 @@ async fn handle_message(app: &App, m: SqsMessage, deadline: Instant) -> bool {
     {
         Ok(()) => false,
         Err(e) => {
-            warn!(shop = %msg.shop, job_id = %msg.job_id, error = %e, "message will be redelivered");
+            // The retry clock: back in seconds to minutes, growing with the receive count, instead of
+            // the queue's visibility timeout (sized for a whole run, so 90 minutes).
+            let after = app.config.retry_backoff_secs(receive_count);
+            warn!(shop = %msg.shop, job_id = %msg.job_id, error = %e, retry_in_secs = after,
+                "message will be redelivered");
+            if let Some(handle) = m.receipt_handle.as_deref()
+                && let Err(e2) = app.queue.retry_later(handle, after).await
+            {
+                warn!(error = %e2, "could not shorten the message's visibility; it returns after the queue's timeout");
+            }
             true
         }
     }
@@ -196,7 +205,11 @@ async fn process(
     {
         LeaseOutcome::Acquired => {}
         LeaseOutcome::Held { owner: holder, .. } => {
-            if job.status == JobStatus::Running {
+            // Lease owners are `<job id>#<run>`: only a holder of this very job is its live run.
+            let held_by_this_job = holder
+                .split_once('#')
+                .is_some_and(|(holder_job, _)| holder_job == job.job_id);
+            if job.status == JobStatus::Running && held_by_this_job {
                 // Either a duplicate of the running invocation's message, or the redelivery after a
                 // crash that came before the dead run's lease expired. Keep the wake-up until the
                 // lease can be judged again (the last receive lets it go: the holder is alive).
@@ -211,6 +224,9 @@ async fn process(
                     "job is running under the live lease of {holder}; checking again later"
                 )));
             }
+            // Otherwise the job waits for the lease like any other: queued, deferred, or running with
+            // a dead run (its lease expired and another job took it) — deferring keeps a message
+            // behind it instead of dropping the wake-up and leaving it `running` for good.
             if msg.seq < job.seq {
                 // The job was deferred but its delayed message may not have gone out: send it again.
                 return app

@@ -12,7 +12,7 @@ use crate::retry::Backoff;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Shopify's endpoint; `{shop_domain}` and `{version}` are substituted.
 pub const DEFAULT_URL_TEMPLATE: &str = "https://{shop_domain}/admin/api/{version}/graphql.json";
@@ -144,6 +144,9 @@ pub struct ShopifyClient {
     pub(crate) http_attempts: AtomicU64,
     /// Milliseconds spent waiting for the store's cost bucket before sending.
     pub(crate) throttle_wait_ms: AtomicU64,
+    /// The catalogue size one read learned, for the next read of the same run (see
+    /// `ShopifyClient::catalogue_size`).
+    pub(crate) catalogue_size: Mutex<Option<(u64, Instant)>>,
 }
 
 impl fmt::Debug for ShopifyClient {
@@ -174,6 +177,7 @@ impl ShopifyClient {
             throttled: AtomicU64::new(0),
             http_attempts: AtomicU64::new(0),
             throttle_wait_ms: AtomicU64::new(0),
+            catalogue_size: Mutex::new(None),
         })
     }
 
@@ -207,6 +211,16 @@ impl ShopifyClient {
 
     pub(crate) fn add_points(&self, points: f64) {
         *self.points_used.lock().unwrap_or_else(|e| e.into_inner()) += points;
+    }
+}
+
+impl shopsync_domain::ports::ShopifyUsage for ShopifyClient {
+    fn cost_points_used(&self) -> f64 {
+        ShopifyClient::cost_points_used(self)
+    }
+
+    fn throttle_wait_ms(&self) -> u64 {
+        ShopifyClient::throttle_wait_ms(self)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The domain port [`ShopifyInventoryApi`] on top of the paced, retrying transport.
 //!
 //! Decisions that matter for cost: the catalogue is counted first (`productVariantsCount`, 10 points, as the API charges count queries)
-//! and read with one bulk query above `bulk_threshold` instead of hundreds of pages; the
+//! and read with one bulk query above `bulk_threshold` instead of hundreds of pages — counted once
+//! per run: the size the catalogue read learned decides the level read that follows it; the
 //! `inventorySetQuantities` document selects only `userErrors` so a 250-row call costs 10 points;
 //! more than 250 rows are refused before anything is sent. `userErrors` are data, never `Err`.
 
@@ -21,6 +22,12 @@ use shopsync_domain::inventory::{
 };
 use shopsync_domain::ports::ShopifyInventoryApi;
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// How long a catalogue size learned by one read may decide the next read's paging-or-bulk choice
+/// instead of a new count. A full run reads the catalogue and then the levels within minutes; a
+/// client kept warm for a later run counts afresh (the size is also used only once).
+pub const CATALOGUE_SIZE_TTL: Duration = Duration::from_secs(15 * 60);
 
 fn str_at(v: &Value, path: &[&str]) -> Option<String> {
     at(v, path).and_then(Value::as_str).map(str::to_string)
@@ -137,6 +144,30 @@ impl ShopifyClient {
             .ok_or_else(|| ShopifyError::Unexpected("productVariantsCount missing".into()))
     }
 
+    /// The number of variants, for choosing between paging and bulk: the size the previous read
+    /// of this run learned (taken, so it serves one read only, and at most [`CATALOGUE_SIZE_TTL`]
+    /// old), else a `productVariantsCount`.
+    async fn catalogue_size(&self) -> Result<u64, ShopifyError> {
+        let learned = self
+            .catalogue_size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .filter(|(_, at)| at.elapsed() <= CATALOGUE_SIZE_TTL);
+        match learned {
+            Some((n, _)) => Ok(n),
+            None => self.variant_count().await,
+        }
+    }
+
+    /// Remembers the catalogue size a read just learned, for the next read of the run.
+    fn learn_catalogue_size(&self, n: usize) {
+        *self
+            .catalogue_size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((n as u64, Instant::now()));
+    }
+
     /// The catalogue, page by page.
     pub async fn variants_paged(&self) -> Result<Vec<ShopifyVariant>, ShopifyError> {
         self.paginate(
@@ -165,10 +196,17 @@ impl ShopifyClient {
     /// The catalogue: counted first (`productVariantsCount`, 10 points, as the API charges count queries), then paged or read in bulk
     /// by `bulk_threshold`. If the count query is refused (an older API or a partial simulator)
     /// the catalogue is paged, switching to bulk once more than `bulk_threshold` variants were
-    /// seen with pages left.
+    /// seen with pages left. The size read is remembered for the level read that follows in the
+    /// same run ([`ShopifyClient::levels_for`]), which then does not count again.
     pub async fn all_variants(&self) -> Result<Vec<ShopifyVariant>, ShopifyError> {
+        let variants = self.read_all_variants().await?;
+        self.learn_catalogue_size(variants.len());
+        Ok(variants)
+    }
+
+    async fn read_all_variants(&self) -> Result<Vec<ShopifyVariant>, ShopifyError> {
         let threshold = self.config.bulk_threshold;
-        match self.variant_count().await {
+        match self.catalogue_size().await {
             Ok(n) if n as u128 > threshold as u128 => {
                 tracing::info!(variants = n, threshold, "reading the catalogue in bulk");
                 self.variants_bulk().await
@@ -237,8 +275,9 @@ impl ShopifyClient {
     }
 
     /// Every `available` level at `location_ids`: paged per location for a small catalogue, one
-    /// bulk query for a large one (more than `bulk_threshold` variants, by `productVariantsCount`;
-    /// when the count is refused, by paging the first location up to the threshold).
+    /// bulk query for a large one (more than `bulk_threshold` variants, by the size the catalogue
+    /// read of this run learned, else by `productVariantsCount`; when the count is refused, by
+    /// paging the first location up to the threshold).
     pub async fn levels_for(
         &self,
         location_ids: &[String],
@@ -249,7 +288,7 @@ impl ShopifyClient {
         let threshold = self.config.bulk_threshold;
         let mut out = Vec::new();
         let mut rest = location_ids;
-        match self.variant_count().await {
+        match self.catalogue_size().await {
             Ok(n) if n as u128 > threshold as u128 => {
                 return self.all_levels_bulk(location_ids).await;
             }
@@ -319,10 +358,6 @@ impl ShopifyInventoryApi for ShopifyClient {
         request: &SetQuantitiesRequest,
     ) -> Result<SetQuantitiesOutcome, SyncError> {
         Ok(self.set_inventory_quantities(request).await?)
-    }
-
-    fn cost_points_used(&self) -> f64 {
-        ShopifyClient::cost_points_used(self)
     }
 }
 

@@ -13,6 +13,11 @@
 //!   Shopify's refund), minus what other callers have reserved but not yet had answered.
 //! * Before the first response the bucket is unknown: one request goes out as a probe and the others
 //!   wait for its answer instead of guessing a bucket size.
+//! * A reservation is a guard ([`Reservation`]): settled by the answer's `throttleStatus`, or — when
+//!   it is dropped unsettled (an answer without a status, an error, or a caller's future cancelled
+//!   while waiting or mid-send) — given back on drop. Nothing has to remember to release it, so a
+//!   cancelled request can neither leave its points reserved forever nor leave the probe "in flight"
+//!   with every other caller waiting for an answer that will never come.
 //!
 //! [`BucketModel`] is the pure arithmetic (time passed in as seconds, unit-tested below);
 //! [`Pacer`] wraps it with a clock, sleeping and a wake-up for callers waiting on the probe.
@@ -118,7 +123,28 @@ impl BucketModel {
         self.known.then_some(self.restore_rate)
     }
 
-    /// Reserves `cost` points at `now`.
+    /// The points a reservation of `cost` takes now: all of it while the bucket is unknown (the
+    /// probe), else at most a full bucket.
+    pub fn charge_for(&self, cost: f64) -> f64 {
+        if self.known {
+            cost.min(self.capacity).max(0.0)
+        } else {
+            cost
+        }
+    }
+
+    /// Points reserved by requests whose answer has not been observed (nor the reservation given
+    /// back) yet.
+    pub fn in_flight(&self) -> f64 {
+        self.in_flight
+    }
+
+    /// The bucket is unknown and its probe request has not been answered (nor given back) yet.
+    pub fn probe_in_flight(&self) -> bool {
+        self.probe_in_flight
+    }
+
+    /// Reserves `cost` points at `now` (the points taken are [`BucketModel::charge_for`]`(cost)`).
     pub fn reserve(&mut self, cost: f64, now: f64) -> Admission {
         if !self.known {
             if self.probe_in_flight {
@@ -133,7 +159,7 @@ impl BucketModel {
             };
         }
         // A cost above the bucket could never be satisfied; wait for a full bucket instead.
-        let cost = cost.min(self.capacity).max(0.0);
+        let cost = self.charge_for(cost);
         let available = self.available_at(now);
         let mut wait_secs = if available >= cost || self.restore_rate <= 0.0 {
             0.0
@@ -164,11 +190,21 @@ impl BucketModel {
         self.updated_at = now;
     }
 
-    /// A request ended without a `throttleStatus` (transport error, non-JSON answer). The points
-    /// stay spent (Shopify may have charged them); only the in-flight bookkeeping is undone.
+    /// A request was sent but ended without a `throttleStatus` (transport error, non-JSON answer,
+    /// or its caller gave up mid-send). The points stay spent (Shopify may have charged them); only
+    /// the in-flight bookkeeping is undone.
     pub fn release(&mut self, reserved: f64) {
         self.in_flight = (self.in_flight - reserved).max(0.0);
         self.probe_in_flight = false;
+    }
+
+    /// A reservation given up before its request was sent: nothing was charged, so its points come
+    /// back to the balance (and the probe, if it was the probe, is free for the next caller).
+    pub fn cancel(&mut self, reserved: f64) {
+        self.release(reserved);
+        if self.known {
+            self.available = (self.available + reserved).min(self.capacity);
+        }
     }
 
     /// Nobody sends before `until` (HTTP 429 with `Retry-After`).
@@ -177,15 +213,72 @@ impl BucketModel {
     }
 }
 
-/// A reservation taken by [`Pacer::reserve`]; give it back with [`Pacer::observe`] or
-/// [`Pacer::release`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reservation {
-    pub cost: f64,
+/// Points reserved by [`Pacer::reserve`], held as a guard.
+///
+/// Settle it with [`Reservation::observe`] when the answer carries a `throttleStatus`. Dropped
+/// unsettled, it gives its points back: all of them ([`BucketModel::cancel`]) if the request was
+/// never sent, only the in-flight bookkeeping ([`BucketModel::release`]) once
+/// [`Reservation::mark_sent`] was called, since Shopify may have charged it. This covers a caller
+/// whose future is cancelled while it waits for the bucket or mid-send.
+#[derive(Debug)]
+#[must_use = "dropping a reservation gives its points back at once"]
+pub struct Reservation<'a> {
+    pacer: &'a Pacer,
+    cost: f64,
+    waited_secs: f64,
+    ticket: u64,
+    sent: bool,
+    settled: bool,
+}
+
+impl Reservation<'_> {
+    /// Points this reservation holds.
+    pub fn cost(&self) -> f64 {
+        self.cost
+    }
+
     /// Seconds this caller slept for the bucket.
-    pub waited_secs: f64,
+    pub fn waited_secs(&self) -> f64 {
+        self.waited_secs
+    }
+
     /// Order in which the reservation was granted (see [`BucketModel::observe_ticket`]).
-    pub ticket: u64,
+    pub fn ticket(&self) -> u64 {
+        self.ticket
+    }
+
+    /// The request is about to leave: from now on Shopify may charge it even if no answer comes.
+    pub fn mark_sent(&mut self) {
+        self.sent = true;
+    }
+
+    /// Settles the reservation with the answer's throttle status.
+    pub fn observe(mut self, status: ThrottleStatus) {
+        self.settled = true;
+        let now = self.pacer.now();
+        self.pacer
+            .model()
+            .observe_ticket(status, self.cost, now, self.ticket);
+        self.pacer.probe_done.notify_waiters();
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        {
+            let mut model = self.pacer.model();
+            if self.sent {
+                model.release(self.cost);
+            } else {
+                model.cancel(self.cost);
+            }
+        }
+        // A caller waiting for the probe's answer may now probe itself.
+        self.pacer.probe_done.notify_waiters();
+    }
 }
 
 /// The shared pacer of one store.
@@ -244,28 +337,35 @@ impl Pacer {
         }
     }
 
-    /// Waits until `cost` points are (modelled to be) available and takes them.
-    pub async fn reserve(&self, cost: f64) -> Reservation {
+    /// Waits until `cost` points are (modelled to be) available and takes them. The points are
+    /// held from the moment they are granted, so a caller cancelled while it sleeps for the bucket
+    /// gives them back (the guard is dropped).
+    pub async fn reserve(&self, cost: f64) -> Reservation<'_> {
         let mut waited = 0.0;
         loop {
             let notified = self.probe_done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (admission, ticket) = {
+            let (admission, charged, ticket) = {
                 let mut model = self.model();
+                let charged = model.charge_for(cost);
                 let admission = model.reserve(cost, self.now());
-                (admission, model.take_ticket())
+                (admission, charged, model.take_ticket())
             };
             match admission {
                 Admission::Go { wait_secs, .. } => {
+                    let reservation = Reservation {
+                        pacer: self,
+                        cost: charged,
+                        waited_secs: waited + wait_secs,
+                        ticket,
+                        sent: false,
+                        settled: false,
+                    };
                     if wait_secs > 0.0 {
                         tokio::time::sleep(Duration::from_secs_f64(wait_secs)).await;
                     }
-                    return Reservation {
-                        cost,
-                        waited_secs: waited + wait_secs,
-                        ticket,
-                    };
+                    return reservation;
                 }
                 Admission::AwaitProbe => {
                     let start = self.now();
@@ -277,18 +377,14 @@ impl Pacer {
         }
     }
 
-    /// Feeds a response's throttle status back.
-    pub fn observe(&self, reservation: &Reservation, status: ThrottleStatus) {
-        let now = self.now();
-        self.model()
-            .observe_ticket(status, reservation.cost, now, reservation.ticket);
-        self.probe_done.notify_waiters();
+    /// Points held by reservations not yet settled nor dropped (0 when no request is in flight).
+    pub fn reserved_points(&self) -> f64 {
+        self.model().in_flight()
     }
 
-    /// The request ended without a throttle status.
-    pub fn release(&self, reservation: &Reservation) {
-        self.model().release(reservation.cost);
-        self.probe_done.notify_waiters();
+    /// The bucket is still unknown and a probe request holds the right to go first.
+    pub fn probe_in_flight(&self) -> bool {
+        self.model().probe_in_flight()
     }
 
     /// Keeps every caller of this store waiting for `d` (HTTP 429 `Retry-After`).
@@ -510,8 +606,8 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
         let res = a.reserve(5.0).await;
-        assert_eq!(res.waited_secs, 0.0);
-        a.observe(&res, status(100.0, 95.0, 50.0));
+        assert_eq!(res.waited_secs(), 0.0);
+        res.observe(status(100.0, 95.0, 50.0));
         assert_eq!(b.bucket(), Some((100.0, 50.0)));
         a.learn_cost("Doc", 12.0);
         assert_eq!(b.cost_for("Doc", 10.0), 12.0);
@@ -524,17 +620,132 @@ mod tests {
         let p = Arc::new(Pacer::new());
         let probe = p.reserve(10.0).await;
         let p2 = p.clone();
-        let waiter = tokio::spawn(async move { p2.reserve(10.0).await });
+        let waiter = tokio::spawn(async move { p2.reserve(10.0).await.waited_secs() });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
             !waiter.is_finished(),
             "second caller must wait for the probe"
         );
-        p.observe(&probe, status(100.0, 90.0, 50.0));
-        let r = tokio::time::timeout(Duration::from_secs(2), waiter)
+        probe.observe(status(100.0, 90.0, 50.0));
+        let waited = tokio::time::timeout(Duration::from_secs(2), waiter)
             .await
             .unwrap()
             .unwrap();
-        assert!(r.waited_secs > 0.0);
+        assert!(waited > 0.0);
+    }
+
+    #[test]
+    fn a_cancelled_reservation_gives_its_points_back() {
+        let mut m = BucketModel::new();
+        go(m.reserve(1.0, 0.0));
+        m.observe(status(100.0, 100.0, 10.0), 1.0, 0.0);
+        // A 100-point reservation empties the bucket; the next caller would wait 10 s for it.
+        assert_eq!(go(m.reserve(100.0, 0.0)), 0.0);
+        assert_eq!(m.in_flight(), 100.0);
+        // Given up before it was sent: nothing is owed and nothing is in flight.
+        m.cancel(100.0);
+        assert_eq!(m.in_flight(), 0.0);
+        assert!((m.available_at(0.0) - 100.0).abs() < 1e-9);
+        assert_eq!(go(m.reserve(100.0, 0.0)), 0.0);
+    }
+
+    /// Item 7 of issue 8: a reservation is a guard. Dropped without being settled, the reserved
+    /// cost is returned to the model, so the next reservation does not wait for it.
+    #[tokio::test]
+    async fn a_dropped_reservation_is_returned_to_the_model() {
+        let p = Pacer::new();
+        p.reserve(1.0).await.observe(status(100.0, 100.0, 10.0));
+        let before = p.available_now().unwrap();
+        let r = p.reserve(100.0).await;
+        assert_eq!(p.reserved_points(), 100.0);
+        assert!(p.available_now().unwrap() < 1.0);
+        drop(r);
+        assert_eq!(
+            p.reserved_points(),
+            0.0,
+            "the dropped reservation is still held"
+        );
+        assert!(p.available_now().unwrap() >= before - 1e-9);
+        let next = p.reserve(100.0).await;
+        assert_eq!(
+            next.waited_secs(),
+            0.0,
+            "the next caller waited for a dropped reservation"
+        );
+    }
+
+    /// A request dropped after it was sent (the caller's future cancelled mid-send) is no longer in
+    /// flight; its points stay spent (Shopify may have charged them) until the next answer resyncs.
+    #[tokio::test]
+    async fn a_reservation_dropped_mid_send_leaves_nothing_in_flight() {
+        let p = Pacer::new();
+        p.reserve(1.0).await.observe(status(100.0, 100.0, 10.0));
+        let mut r = p.reserve(40.0).await;
+        r.mark_sent();
+        drop(r);
+        assert_eq!(p.reserved_points(), 0.0);
+        assert!(
+            p.available_now().unwrap() < 61.0,
+            "points of a sent request stay spent"
+        );
+        // The next answer is taken as it is: nothing of the dropped request is subtracted from it.
+        p.reserve(10.0).await.observe(status(100.0, 90.0, 10.0));
+        assert!((p.available_now().unwrap() - 90.0).abs() < 0.5);
+    }
+
+    /// The probe's caller cancelled mid-send: the next caller probes instead of waiting for an
+    /// answer that will never come.
+    #[tokio::test]
+    async fn a_dropped_probe_lets_the_next_caller_go() {
+        let p = Arc::new(Pacer::new());
+        let mut probe = p.reserve(10.0).await;
+        probe.mark_sent();
+        assert!(p.probe_in_flight());
+        let p2 = p.clone();
+        // The waiter reports whether it was admitted as the new probe (its own guard is dropped when
+        // the task ends).
+        let waiter = tokio::spawn(async move {
+            let r = p2.reserve(10.0).await;
+            (r.ticket(), p2.probe_in_flight())
+        });
+        tokio::task::yield_now().await;
+        drop(probe);
+        assert!(!p.probe_in_flight());
+        assert_eq!(p.reserved_points(), 0.0);
+        // Bounded: without the guard the waiter would loop on AwaitProbe forever.
+        let (ticket, probing) = tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .expect("the next caller was admitted")
+            .unwrap();
+        assert!(ticket > 1);
+        assert!(probing, "the next caller is the new probe");
+        assert!(!p.probe_in_flight() && p.reserved_points() == 0.0);
+    }
+
+    /// A caller cancelled while it sleeps for the bucket gives its points back. The future is polled
+    /// once (it reserves and starts sleeping) and then dropped: no clock is involved.
+    #[tokio::test]
+    async fn a_caller_cancelled_while_waiting_for_the_bucket_gives_its_points_back() {
+        let p = Pacer::new();
+        p.reserve(1.0).await.observe(status(100.0, 10.0, 10.0));
+        // 50 points with 10 available at 10/s: a 4 s wait.
+        let mut waiting = Box::pin(p.reserve(50.0));
+        tokio::select! {
+            biased;
+            _ = &mut waiting => panic!("the reservation had to wait"),
+            _ = std::future::ready(()) => {}
+        }
+        assert_eq!(
+            p.reserved_points(),
+            50.0,
+            "the sleeping caller holds its points"
+        );
+        drop(waiting);
+        assert_eq!(p.reserved_points(), 0.0);
+        let available = p.available_now().unwrap();
+        assert!(
+            available >= 10.0 - 1e-6,
+            "the cancelled caller's points are still owed: {available}"
+        );
     }
 }

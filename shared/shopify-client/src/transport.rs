@@ -1,7 +1,9 @@
 //! One GraphQL call: pace, send, classify, retry.
 //!
 //! Every attempt reserves the document's cost from the store's [`Pacer`](crate::Pacer) first and
-//! feeds the answer's `throttleStatus` back, so pacing is not optional for any caller. Retried:
+//! feeds the answer's `throttleStatus` back, so pacing is not optional for any caller. The
+//! reservation is a guard: an attempt that ends without a status — or whose future is dropped while
+//! it waits or mid-send — gives it back when the guard drops. Retried:
 //! THROTTLED (200 body) and 429 (waiting what the bucket or `Retry-After` says), 502/503/504,
 //! top-level INTERNAL_SERVER_ERROR and transport failures (backoff). Not retried: 401/403,
 //! MAX_COST_EXCEEDED, validation and other top-level errors. A mutation whose answer was lost is
@@ -43,9 +45,11 @@ impl ShopifyClient {
         for attempt in 0..attempts_allowed {
             let cost = self.pacer.cost_for(document.name, document.expected_cost());
             let reservation = self.pacer.reserve(cost).await;
-            self.throttle_wait_ms
-                .fetch_add((reservation.waited_secs * 1000.0) as u64, Ordering::Relaxed);
-            let outcome = self.attempt(document, &body, &reservation).await;
+            self.throttle_wait_ms.fetch_add(
+                (reservation.waited_secs() * 1000.0) as u64,
+                Ordering::Relaxed,
+            );
+            let outcome = self.attempt(document, &body, reservation).await;
             let transient = match outcome {
                 Attempt::Done(r) => return Ok(r),
                 Attempt::Fail(e) => return Err(e),
@@ -96,19 +100,23 @@ impl ShopifyClient {
         &self,
         document: &Document,
         body: &[u8],
-        reservation: &crate::pacer::Reservation,
+        mut reservation: crate::pacer::Reservation<'_>,
     ) -> Attempt {
         self.http_attempts.fetch_add(1, Ordering::Relaxed);
         let mut token = match HeaderValue::from_str(&self.config.access_token) {
             Ok(v) => v,
             Err(_) => {
-                self.pacer.release(reservation);
+                // Nothing was sent: dropping the reservation gives its points back.
                 return Attempt::Fail(ShopifyError::InvalidRequest(
                     "access token is not a valid header value".into(),
                 ));
             }
         };
         token.set_sensitive(true);
+        // From here on the request may reach Shopify (and be charged) even if no answer comes back
+        // or this future is dropped; the reservation, when dropped unsettled, only stops counting
+        // as in flight.
+        reservation.mark_sent();
         let sent = self
             .http
             .post(&self.config.graphql_url)
@@ -120,7 +128,6 @@ impl ShopifyClient {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.pacer.release(reservation);
                 return Attempt::Retry(Transient::Transport {
                     message: describe_reqwest(e),
                 });
@@ -136,7 +143,6 @@ impl ShopifyClient {
         let bytes = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                self.pacer.release(reservation);
                 return Attempt::Retry(Transient::Transport {
                     message: describe_reqwest(e),
                 });
@@ -145,8 +151,8 @@ impl ShopifyClient {
         let parsed = GraphQlResponse::parse(&bytes);
         // Feed the pacer whatever the answer says about the bucket, whatever the status.
         match parsed.as_ref().ok().and_then(|r| r.throttle_status()) {
-            Some(ts) => self.pacer.observe(reservation, ts),
-            None => self.pacer.release(reservation),
+            Some(ts) => reservation.observe(ts),
+            None => drop(reservation),
         }
         if let Ok(r) = &parsed
             && let Some(cost) = r.cost

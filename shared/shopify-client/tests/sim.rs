@@ -482,7 +482,7 @@ async fn bulk_catalogue_and_levels_match_the_seeded_store() {
     via_port.sort();
     assert_eq!(via_port, expected);
     let spent = c.cost_points_used() - before;
-    // Two probe pages of the first location (753 points each), then one bulk query, instead of
+    // One bulk query (the catalogue read above learned the size; at most a count more), instead of
     // 8 pages per location.
     assert!(
         spent < 3.0 * 753.0,
@@ -559,4 +559,184 @@ async fn retries_are_bounded_and_end_in_retryable_errors() {
     let c = ShopifyClient::new(cfg, Arc::new(Pacer::new())).unwrap();
     let err = c.locations().await.unwrap_err();
     assert!(matches!(err, SyncError::Transport { .. }), "{err:?}");
+}
+
+/// Starts `call`, waits (bounded, polling the simulator) until its request has reached the
+/// simulator, which holds the answer back ([`FaultKind::Stall`]), then drops the future: the
+/// caller is cancelled mid-send.
+async fn cancel_mid_send<T: std::fmt::Debug>(
+    sim: &ShopifySim,
+    c: &ShopifyClient,
+    call: impl std::future::Future<Output = T>,
+) {
+    sim.set_faults(FaultConfig {
+        rate: 1.0,
+        seed: 1,
+        kinds: vec![FaultKind::Stall],
+    });
+    let before = sim.stats().requests;
+    let mut call = Box::pin(call);
+    let mut arrived = false;
+    for _ in 0..1_000 {
+        tokio::select! {
+            r = &mut call => panic!("answered although the simulator stalls: {r:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if sim.stats().requests > before {
+            arrived = true;
+            break;
+        }
+    }
+    assert!(arrived, "the request never reached the simulator");
+    assert!(
+        c.pacer().reserved_points() > 0.0,
+        "the request in flight holds its reservation"
+    );
+    drop(call);
+    sim.set_faults(FaultConfig::default());
+}
+
+/// Issue 8 item 7: a request future dropped mid-send gives its pacer reservation back (a guard, not
+/// a manual release), so the next request still goes out and the bucket model does not keep the
+/// dropped request's cost. Asserted on the pacer's state; the only timeout bounds a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_cancelled_mid_send_releases_its_reservation() {
+    const HANG_GUARD: Duration = Duration::from_secs(20);
+    let sim = start(SimConfig::default()).await;
+    sim.store(SHOP).add_location("Main");
+    let c = client(&sim);
+
+    // The first request of a fresh pacer is the probe everyone else waits for. Cancelled, it must
+    // not stay "in flight": the next caller would wait for its answer forever.
+    cancel_mid_send(&sim, &c, c.list_locations()).await;
+    assert!(
+        !c.pacer().probe_in_flight(),
+        "the cancelled probe still blocks every other caller"
+    );
+    assert_eq!(c.pacer().reserved_points(), 0.0);
+    let locations = tokio::time::timeout(HANG_GUARD, c.list_locations())
+        .await
+        .expect("the next request never went out")
+        .unwrap();
+    assert_eq!(locations.len(), 1);
+    assert_eq!(c.pacer().reserved_points(), 0.0);
+    assert!(c.pacer().bucket().is_some());
+
+    // With the bucket known: the cancelled request's cost is not held back from the model.
+    cancel_mid_send(&sim, &c, c.list_locations()).await;
+    assert_eq!(
+        c.pacer().reserved_points(),
+        0.0,
+        "the model still holds the dropped request's cost"
+    );
+    let locations = tokio::time::timeout(HANG_GUARD, c.list_locations())
+        .await
+        .expect("the next request never went out")
+        .unwrap();
+    assert_eq!(locations.len(), 1);
+    assert_eq!(c.pacer().reserved_points(), 0.0);
+    // Two cancelled requests and two answered ones, nothing resent in between.
+    assert_eq!(sim.stats().requests, 4);
+    assert_eq!(c.http_attempts(), 4);
+}
+
+/// Issue 8 item 12: a full inventory run reads the catalogue and then every level of the mapped
+/// locations; the store's variants are counted once for both, not once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_run_counts_the_variants_once() {
+    let sim = start(SimConfig {
+        time_scale: 20.0,
+        ..Default::default()
+    })
+    .await;
+    let store = sim.store(SHOP);
+    let locs: Vec<String> = (0..2)
+        .map(|i| store.add_location(&format!("W{i}")))
+        .collect();
+    store.seed_catalogue(600, &locs, "ONCE-", |v, l| (v + l) as i64);
+    // Small catalogue (paged) and large one (bulk): the count decides both reads.
+    for threshold in [2_000, 500] {
+        let mut cfg = config(&sim);
+        cfg.bulk_threshold = threshold;
+        let c = ShopifyClient::new(cfg, Arc::new(Pacer::new())).unwrap();
+        let before = sim.stats().operation("ProductVariantsCount");
+        // What a full run of sync-inventory asks through the port, in this order.
+        let api: &dyn ShopifyInventoryApi = &c;
+        assert_eq!(api.variants().await.unwrap().len(), 600);
+        assert_eq!(api.levels(&locs).await.unwrap().len(), 1200);
+        assert_eq!(
+            sim.stats().operation("ProductVariantsCount") - before,
+            1,
+            "threshold {threshold}: the catalogue was counted more than once in one run"
+        );
+    }
+}
+
+/// Issue 8 item 12: GIDs are opaque strings. A store handing out non-numeric ids is read by pages
+/// and in bulk (where levels are matched to their location by `__parentId`) and written to, with the
+/// ids compared as strings only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opaque_gid_store_is_read_by_pages_and_in_bulk_and_written() {
+    let sim = start(SimConfig {
+        time_scale: 20.0,
+        ..Default::default()
+    })
+    .await;
+    let store = sim.store(SHOP);
+    store.set_gid_style(shopify_sim::GidStyle::Opaque);
+    let locs: Vec<String> = ["East", "West"]
+        .iter()
+        .map(|n| store.add_location(n))
+        .collect();
+    let items = store.seed_catalogue(300, &locs, "OPQ-", |v, l| (v * 2 + l) as i64);
+    for id in locs.iter().chain(&items) {
+        let rest = id.rsplit_once('/').unwrap().1;
+        assert!(rest.parse::<u64>().is_err(), "{id}");
+    }
+    let mut expected = store.levels();
+    expected.sort();
+    for threshold in [2_000, 100] {
+        let mut cfg = config(&sim);
+        cfg.bulk_threshold = threshold;
+        let c = ShopifyClient::new(cfg, Arc::new(Pacer::new())).unwrap();
+        let api: &dyn ShopifyInventoryApi = &c;
+        assert_eq!(
+            api.locations()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| l.id)
+                .collect::<Vec<_>>(),
+            locs
+        );
+        let variants = api.variants().await.unwrap();
+        let got: BTreeSet<_> = variants
+            .iter()
+            .map(|v| v.inventory_item_id.clone())
+            .collect();
+        assert_eq!(
+            got,
+            items.iter().cloned().collect(),
+            "threshold {threshold}"
+        );
+        let mut levels: Vec<_> = api
+            .levels(&locs)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.inventory_item_id, l.location_id, l.available))
+            .collect();
+        levels.sort();
+        assert_eq!(levels, expected, "threshold {threshold}");
+    }
+    let c = client(&sim);
+    let outcome = c
+        .set_quantities(&request(
+            "job-o/1",
+            vec![row(&items[3], &locs[1], 99, Some(7))],
+        ))
+        .await
+        .unwrap();
+    assert!(outcome.user_errors.is_empty(), "{:?}", outcome.user_errors);
+    assert_eq!(store.available(&items[3], &locs[1]), Some(99));
 }

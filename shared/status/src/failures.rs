@@ -1,22 +1,27 @@
-//! Failures: refreshing the mirror from the dead-letter queue, listing, retry and discard.
+//! Failures: the mirror of the dead-letter queue, listing, retry and discard.
 //!
-//! Retry is idempotent by construction. Its steps are, each safe to repeat:
-//! 1. Open → Retrying (conditional), storing a deterministic retry job id (the time of this first
-//!    step and the message id), so every later call uses the same id;
+//! Retry is idempotent by construction, and concurrent retries of one failure send one message.
+//! Its steps are, each safe to repeat:
+//! 1. **claim**: Open → Retrying, storing a deterministic retry job id (the time of this step and the
+//!    message id) and a claim (a token of this call, valid [`RETRY_CLAIM_SECS`]), by a conditional
+//!    write that fails while another call's claim is live. Of concurrent calls exactly one wins; every
+//!    other answers with the failure as it stands (retrying, naming the winner's retry job) and sends
+//!    nothing. A call that finds the failure Retrying takes it over only if no live claim is on it;
 //! 2. create that job (`create_job` is conditional: a repeat writes nothing);
 //! 3. send its message to the task's queue (only while the job is still untouched `queued` at seq 0:
-//!    a job a worker already took is not woken again; a duplicate send is harmless anyway, as workers
-//!    start a job only by a conditional (status, seq) write);
+//!    a job a worker already took is not woken again);
 //! 4. remove the dead-letter message;
-//! 5. Retrying → Retried (conditional).
+//! 5. Retrying → Retried (conditional; the claim goes with it).
 //!
-//! A crash after any step leaves the failure Retrying with its job id; the next retry call resumes
-//! there. A second call after success finds Retried and returns it without queuing anything.
+//! A call that fails at steps 2–5 releases its claim, so the next retry call resumes there at once;
+//! a call that crashes leaves its claim to expire, after which the next retry call or status run
+//! resumes. A call after success finds Retried and returns it without queuing anything.
 
 use crate::parse::{ParsedFailure, parse_dead_letter};
-use crate::{StatusService, visible_to};
+use crate::{RETRY_CLAIM_SECS, StatusService, visible_to};
 use shopsync_domain::ports::Result;
 use shopsync_domain::status::{Failure, FailureSource, FailureState};
+use shopsync_domain::status_ports::FailureClaim;
 use shopsync_domain::time::{now_millis, now_secs};
 use shopsync_domain::{JobRecord, JobStatus, SyncError, TaskKind, Trigger};
 use tracing::{info, warn};
@@ -68,11 +73,24 @@ fn retry_target(f: &Failure) -> Result<(String, TaskKind, String)> {
     }
 }
 
+/// How one refresh reads the queue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeekBounds {
+    pub max_messages: usize,
+    pub max_receives: usize,
+    /// Remove the messages of failures already closed (the status run does; a request does not,
+    /// since each removal may receive many messages).
+    pub remove_closed: bool,
+}
+
 impl StatusService {
-    /// Mirror every message on the dead-letter queue (never deleting one, except messages of
-    /// failures already retried or discarded, whose removal is finished here).
-    pub(crate) async fn refresh(&self, now: i64) -> Result<Vec<Seen>> {
-        let messages = self.dlq.peek(self.max_peek).await?;
+    /// Mirror the messages a peek within `bounds` sees (never deleting one, except, with
+    /// `remove_closed`, messages of failures already retried or discarded).
+    pub(crate) async fn refresh(&self, now: i64, bounds: PeekBounds) -> Result<Vec<Seen>> {
+        let messages = self
+            .dlq
+            .peek_bounded(bounds.max_messages, bounds.max_receives)
+            .await?;
         let mut seen = Vec::with_capacity(messages.len());
         for m in &messages {
             if m.message_id.is_empty() {
@@ -80,10 +98,12 @@ impl StatusService {
             }
             let parsed = parse_dead_letter(m, now);
             let stored = self.failures.record_failure(&parsed.failure, now).await?;
-            if matches!(
-                stored.state,
-                FailureState::Retried | FailureState::Discarded
-            ) {
+            if bounds.remove_closed
+                && matches!(
+                    stored.state,
+                    FailureState::Retried | FailureState::Discarded
+                )
+            {
                 match self.dlq.remove(&stored.id).await {
                     Ok(true) => {
                         info!(failure = %stored.id, "removed the message of a closed failure")
@@ -99,38 +119,98 @@ impl StatusService {
         Ok(seen)
     }
 
-    /// The failure `id` as `shop` may see it; a miss refreshes the mirror once (the message may have
-    /// arrived since the last refresh). Another shop's failure is "not found".
+    /// The status run's refresh: the whole queue (up to `max_peek` messages), then the mirror's
+    /// refresh time.
+    pub(crate) async fn refresh_all(&self, now: i64) -> Result<Vec<Seen>> {
+        let before = self.failures.mirror_refreshed_at().await?;
+        let bounds = PeekBounds {
+            max_messages: self.max_peek,
+            max_receives: usize::MAX,
+            remove_closed: true,
+        };
+        let seen = self.refresh(now, bounds).await?;
+        if !self
+            .failures
+            .swap_mirror_refreshed_at(before, now.max(before.unwrap_or(0)))
+            .await?
+        {
+            info!("a request refreshed the failure mirror meanwhile");
+        }
+        Ok(seen)
+    }
+
+    /// Within a request: refresh the mirror only if its last refresh is older than the bound, with
+    /// a bounded peek, and only if no other request just began doing so (compare-and-swap on the
+    /// refresh time). Returns whether this call refreshed it. A queue that cannot be read leaves the
+    /// mirror as it is (stale, so the next request tries again) and the answer comes from it.
+    pub(crate) async fn refresh_if_stale(&self, now: i64) -> Result<bool> {
+        let last = self.failures.mirror_refreshed_at().await?;
+        if last.is_some_and(|t| now - t < self.mirror_max_age) {
+            return Ok(false);
+        }
+        if !self.failures.swap_mirror_refreshed_at(last, now).await? {
+            return Ok(false);
+        }
+        let bounds = PeekBounds {
+            max_messages: self.on_demand_max_messages,
+            max_receives: self.on_demand_max_receives,
+            remove_closed: false,
+        };
+        match self.refresh(now, bounds).await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                warn!(error = %e, "could not refresh the failure mirror; answering from it as it is");
+                if let Err(e2) = self
+                    .failures
+                    .swap_mirror_refreshed_at(Some(now), last.unwrap_or(0))
+                    .await
+                {
+                    warn!(error = %e2, "could not mark the failure mirror stale again");
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// The failure `id` as `shop` may see it, from the mirror; a miss refreshes a stale mirror once
+    /// (bounded) and never peeks the whole queue. Another shop's failure is "not found".
     async fn find(&self, shop: Option<&str>, id: &str) -> Result<Failure> {
         if let Some(f) = self.failures.get_failure(shop, id).await? {
             return visible_to(&f, shop)
                 .then_some(f)
                 .ok_or_else(|| not_found(id));
         }
-        self.refresh(now_secs()).await?;
-        match self.failures.get_failure(shop, id).await? {
-            Some(f) if visible_to(&f, shop) => Ok(f),
-            _ => Err(not_found(id)),
+        if self.refresh_if_stale(now_secs()).await?
+            && let Some(f) = self.failures.get_failure(shop, id).await?
+            && visible_to(&f, shop)
+        {
+            return Ok(f);
         }
+        Err(not_found(id))
     }
 
-    /// Failures of `shop` (`None` = every failure, for on-call), newest first, after mirroring the
-    /// dead-letter queue. Retried and discarded failures stay listed for 30 days.
+    /// Failures of `shop` (`None` = every failure, for on-call), newest first, from the mirror
+    /// (refreshed first if it is stale). Retried and discarded failures stay listed for 30 days.
     pub async fn failures(&self, shop: Option<&str>, limit: usize) -> Result<Vec<Failure>> {
-        self.refresh(now_secs()).await?;
+        self.refresh_if_stale(now_secs()).await?;
         let list = self.failures.list_failures(shop, limit).await?;
         Ok(list.into_iter().filter(|f| visible_to(f, shop)).collect())
     }
 
     /// Run the failed job again as a new job (trigger `retry`, the original job's options) and
-    /// remove the message from the dead-letter queue. Idempotent (see the module docs).
+    /// remove the message from the dead-letter queue. Idempotent, and one message however many call
+    /// at once (see the module docs). A call that finds another call's retry in progress answers with
+    /// the failure as it stands: `retrying`, naming that retry's job.
     pub async fn retry(&self, shop: Option<&str>, failure_id: &str) -> Result<Failure> {
         let now = now_secs();
+        let claim = FailureClaim {
+            owner: uuid::Uuid::new_v4().simple().to_string(),
+            until: now + RETRY_CLAIM_SECS,
+        };
         let mut f = self.find(shop, failure_id).await?;
-        // Open → Retrying, re-reading when another call moved the failure first.
-        for _ in 0..3 {
-            match f.state {
-                FailureState::Retried | FailureState::Retrying => break,
+        for _ in 0..4 {
+            let claimed = match f.state {
+                FailureState::Retried => return Ok(f),
                 FailureState::Discarded => {
                     return Err(SyncError::Conflict(format!(
                         "failure {failure_id} was discarded and its message removed; it cannot be retried"
@@ -144,29 +224,56 @@ impl StatusService {
                     let mut next = f.clone();
                     next.state = FailureState::Retrying;
                     next.retry_job_id = Some(retry_job_id(task, now_millis(), &f.id));
-                    if self
+                    let won = self
                         .failures
-                        .update_failure_if(&next, FailureState::Open, now)
-                        .await?
-                    {
+                        .claim_failure(&next, FailureState::Open, &claim, now)
+                        .await?;
+                    if won {
                         f = next;
-                        break;
                     }
-                    f = self.find(shop, failure_id).await?;
+                    won
                 }
+                // An earlier call's retry: taken over only if that call's claim is gone (it stopped
+                // with an error) or expired (it crashed).
+                FailureState::Retrying => {
+                    self.failures
+                        .claim_failure(&f, FailureState::Retrying, &claim, now)
+                        .await?
+                }
+            };
+            if claimed {
+                return match self.finish_retry(shop, &f, now).await {
+                    Ok(done) => Ok(done),
+                    Err(e) => {
+                        if let Err(e2) = self.failures.release_failure_claim(&f, &claim.owner).await
+                        {
+                            warn!(failure = %f.id, error = %e2, "could not release the retry claim; it expires by itself");
+                        }
+                        Err(e)
+                    }
+                };
+            }
+            let was = f.state;
+            f = match self.failures.get_failure(shop, failure_id).await? {
+                Some(g) if visible_to(&g, shop) => g,
+                _ => return Err(not_found(failure_id)),
+            };
+            if was == FailureState::Retrying && f.state == FailureState::Retrying {
+                info!(failure = %f.id, job_id = f.retry_job_id.as_deref().unwrap_or("?"),
+                    "another call is retrying this failure; answering with its job");
+                return Ok(f);
             }
         }
-        match f.state {
-            FailureState::Retried => return Ok(f),
-            FailureState::Retrying => {}
-            _ => {
-                return Err(SyncError::Conflict(format!(
-                    "failure {failure_id} is being changed by another request; try again"
-                )));
-            }
-        }
-        let (job_shop, task, job_id) = retry_target(&f)?;
-        let queue = self.queues.queue(task).ok_or_else(|| no_queue(&f, task))?;
+        Err(SyncError::Conflict(format!(
+            "failure {failure_id} is being changed by another request; try again"
+        )))
+    }
+
+    /// Steps 2–5 of a retry whose claim this call holds (`f` is `retrying` with its job id).
+    async fn finish_retry(&self, shop: Option<&str>, f: &Failure, now: i64) -> Result<Failure> {
+        let failure_id = f.id.as_str();
+        let (job_shop, task, job_id) = retry_target(f)?;
+        let queue = self.queues.queue(task).ok_or_else(|| no_queue(f, task))?;
         let retry_id = f.retry_job_id.clone().ok_or_else(|| {
             SyncError::Internal(format!("failure {failure_id} is retrying without a job id"))
         })?;
@@ -198,7 +305,7 @@ impl StatusService {
             queue.send(&message, 0).await?;
         }
         if !self.dlq.remove(&f.id).await? {
-            info!(failure = %f.id, "dead-letter message not found for removal; a later refresh removes it if it is still there");
+            info!(failure = %f.id, "dead-letter message not found for removal; a later status run removes it if it is still there");
         }
         let mut done = f.clone();
         done.state = FailureState::Retried;

@@ -30,10 +30,15 @@
 //! # Failures
 //!
 //! A [`Failure`] mirrors one dead-letter message (see [`parse`] for the three message shapes). The
-//! mirror is refreshed from a non-destructive peek before failures are listed and by every status run;
-//! a message whose failure was already retried or discarded (its removal failed, or a concurrent peek
-//! hid it) is removed on the next refresh. Retry and discard are the only ways a message leaves the
-//! queue: see [`StatusService::retry`] for why a retry never queues a second job.
+//! failures are listed, and retried or discarded by id, **from the mirror**: every status run refreshes
+//! it from a non-destructive peek of the whole queue, and a request refreshes it only when it is older
+//! than [`MIRROR_MAX_AGE_SECS`], with a bounded peek ([`ON_DEMAND_MAX_MESSAGES`] messages,
+//! [`ON_DEMAND_MAX_RECEIVES`] receives), one request at a time (a compare-and-swap on the mirror's
+//! refresh time). So listing, and retrying or discarding an unknown id, costs no SQS call while the
+//! mirror is fresh and a bounded number when it is not. A message whose failure was already retried or
+//! discarded (its removal failed, or a concurrent peek hid it) is removed by the next status run.
+//! Retry and discard are the only ways a message leaves the queue: see [`StatusService::retry`] for
+//! why a retry never queues a second job, however many callers ask at once.
 //!
 //! # Metrics
 //!
@@ -58,6 +63,15 @@ use std::sync::Arc;
 
 /// At most this many dead-letter messages are read per refresh.
 pub const MAX_PEEK: usize = 1000;
+/// A request refreshes the mirror from the queue only when its last refresh is older than this.
+pub const MIRROR_MAX_AGE_SECS: i64 = 60;
+/// Messages one on-demand refresh reads at most.
+pub const ON_DEMAND_MAX_MESSAGES: usize = 100;
+/// Receive calls one on-demand refresh makes at most.
+pub const ON_DEMAND_MAX_RECEIVES: usize = 10;
+/// How long a retry's claim on its failure holds off other retries (far longer than a retry takes;
+/// after it, a retry that crashed is finished by the next call or status run).
+pub const RETRY_CLAIM_SECS: i64 = 120;
 
 /// The ports the status service uses.
 #[derive(Clone)]
@@ -84,6 +98,9 @@ pub struct StatusService {
     dlq: Arc<dyn DeadLetterQueue>,
     queues: Arc<dyn TaskQueues>,
     max_peek: usize,
+    mirror_max_age: i64,
+    on_demand_max_messages: usize,
+    on_demand_max_receives: usize,
     print_emf: bool,
 }
 
@@ -99,6 +116,9 @@ impl StatusService {
             dlq: ports.dlq,
             queues: ports.queues,
             max_peek: MAX_PEEK,
+            mirror_max_age: MIRROR_MAX_AGE_SECS,
+            on_demand_max_messages: ON_DEMAND_MAX_MESSAGES,
+            on_demand_max_receives: ON_DEMAND_MAX_RECEIVES,
             print_emf: true,
         }
     }
@@ -106,6 +126,25 @@ impl StatusService {
     /// Read at most `max` dead-letter messages per refresh (at least 1).
     pub fn with_max_peek(mut self, max: usize) -> StatusService {
         self.max_peek = max.max(1);
+        self
+    }
+
+    /// Refresh the mirror within a request only when its last refresh is older than `secs` (0: on
+    /// every request that reads failures).
+    pub fn with_mirror_max_age(mut self, secs: i64) -> StatusService {
+        self.mirror_max_age = secs.max(0);
+        self
+    }
+
+    /// Bounds of one on-demand refresh: at most `max_messages` messages and `max_receives` receive
+    /// calls (each at least 1).
+    pub fn with_on_demand_refresh(
+        mut self,
+        max_messages: usize,
+        max_receives: usize,
+    ) -> StatusService {
+        self.on_demand_max_messages = max_messages.max(1);
+        self.on_demand_max_receives = max_receives.max(1);
         self
     }
 

@@ -8,7 +8,11 @@
 //! conditional write, so a run that is in fact alive loses nothing but its next checkpoint.
 //!
 //! A retry that stopped after its dead-letter message was removed (but before the failure was marked
-//! retried) is finished here too: its failure is `retrying` and no longer on the queue.
+//! retried) is finished here too: its failure is `retrying` and no longer on the queue (and its claim
+//! released or expired; a retry in progress keeps its claim and is left alone).
+//!
+//! Every run refreshes the failure mirror from the whole queue and records the time; requests read
+//! the mirror and refresh it themselves only when it is stale (see the crate docs).
 
 use crate::StatusService;
 use crate::emf::{NAMESPACE, board_document, emf_document};
@@ -52,7 +56,7 @@ fn error_kind(name: &str) -> ErrorKind {
 impl StatusService {
     /// The scheduled run. `now` is epoch seconds.
     pub async fn status_run(&self, now: i64) -> Result<StatusRunReport> {
-        let seen = self.refresh(now).await?;
+        let seen = self.refresh_all(now).await?;
         let mut report = StatusRunReport {
             generated_at: now,
             messages_seen: seen.len(),
@@ -148,10 +152,12 @@ impl StatusService {
                 continue;
             }
             match self.retry(Some(shop), &f.id).await {
-                Ok(_) => {
+                Ok(g) if g.state == FailureState::Retried => {
                     info!(shop, failure = %f.id, "interrupted retry finished");
                     done.push(f.id);
                 }
+                // Another call holds the retry's claim: it is not interrupted, it is in progress.
+                Ok(_) => {}
                 Err(e) => {
                     warn!(shop, failure = %f.id, error = %e, "could not finish an interrupted retry")
                 }

@@ -198,8 +198,8 @@ impl Env {
                 {"shopify_location_id": "gid://shopify/Location/1", "stock_calculation": "projected_available_balance", "bc_location_codes": ["EAST"]}
             ],
             "tasks": {"sync-inventory": {"enabled": true}},
-            "shopify": {"store_domain": "demo.myshopify.com", "access_token_secret_id": "shopsync/DEMO/shopify"},
-            "bc": {"tenant": "t1", "environment": "production", "company_id": "c1", "credentials_secret_id": "shopsync/DEMO/bc"}
+            "shopify": {"store_domain": "demo.myshopify.com", "access_token_secret_id": format!("shopsync/{code}/shopify")},
+            "bc": {"tenant": "t1", "environment": "production", "company_id": "5d5d2b5a-6a47-4d36-9a55-4f4c0f0e1a01", "credentials_secret_id": format!("shopsync/{code}/bc")}
         });
         let settings = ShopSettings::from_json(&json.to_string()).unwrap();
         self.store.put_shop(&settings).await.unwrap();
@@ -462,6 +462,9 @@ impl TaskQueue for FlakyQueue {
     async fn dead_letter(&self, body: &str, reason: &DeadLetterReason) -> Result<()> {
         self.inner.dead_letter(body, reason).await
     }
+    async fn retry_later(&self, receipt_handle: &str, after_secs: u32) -> Result<()> {
+        self.inner.retry_later(receipt_handle, after_secs).await
+    }
 }
 
 async fn one_failure_id(e: &Env, shop: &str) -> String {
@@ -594,11 +597,16 @@ async fn discard_removes_the_message_and_a_later_retry_is_refused() {
         "closed failures stay listed"
     );
 
-    // A message whose failure was closed but whose removal did not happen is removed by the next read.
+    // A message whose failure was closed but whose removal did not happen is removed by the next
+    // status run (which also mirrors a message that arrived after the mirror was refreshed).
     let other = e
         .job("A", 2, JobStatus::Failed, Some(ErrorKind::Settings))
         .await;
     e.worker_dead_letter(&other, "settings", "again").await;
+    e.service
+        .status_run(shopsync_domain::time::now_secs())
+        .await
+        .unwrap();
     let open = e.service.failures(Some("A"), 10).await.unwrap();
     let mut f = open
         .into_iter()
@@ -612,7 +620,10 @@ async fn discard_removes_the_message_and_a_later_retry_is_refused() {
             .unwrap()
     );
     assert_eq!(e.depth().await, 1);
-    e.service.failures(Some("A"), 10).await.unwrap();
+    e.service
+        .status_run(shopsync_domain::time::now_secs())
+        .await
+        .unwrap();
     assert_eq!(e.depth().await, 0);
 }
 
@@ -838,4 +849,352 @@ async fn the_status_run_finishes_a_retry_interrupted_after_the_message_was_remov
         .await
         .unwrap();
     assert!(again.retries_finished.is_empty());
+}
+
+// ---- issue 7: failures answer from the mirror; concurrent retries send one message -------------
+
+/// Counts the SQS calls a client puts on the wire, by action (`X-Amz-Target`).
+#[derive(Debug, Default, Clone)]
+struct SqsCalls(Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>>);
+
+impl SqsCalls {
+    fn client(&self, sdk: &SdkConfig) -> Client {
+        let conf = aws_sdk_sqs::config::Builder::from(sdk)
+            .interceptor(self.clone())
+            .build();
+        Client::from_conf(conf)
+    }
+
+    fn count(&self, action: &str) -> u32 {
+        self.0.lock().unwrap().get(action).copied().unwrap_or(0)
+    }
+
+    fn total(&self) -> u32 {
+        self.0.lock().unwrap().values().sum()
+    }
+
+    fn reset(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl aws_sdk_sqs::config::Intercept for SqsCalls {
+    fn name(&self) -> &'static str {
+        "SqsCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_sqs::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sqs::config::ConfigBag,
+    ) -> std::result::Result<(), aws_sdk_sqs::error::BoxError> {
+        let action = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("?")
+            .trim_start_matches("AmazonSQS.")
+            .to_string();
+        *self.0.lock().unwrap().entry(action).or_default() += 1;
+        Ok(())
+    }
+}
+
+impl Env {
+    /// A status service on this stack whose dead-letter queue client counts its SQS calls.
+    fn counted_service(&self, calls: &SqsCalls) -> StatusService {
+        let queues: Arc<dyn TaskQueues> = Arc::new(SqsTaskQueues::from_urls(
+            self.sqs.clone(),
+            [(TaskKind::SyncInventory, self.res.queues[TASK_QUEUE].clone())],
+            &self.res.dlq_url,
+        ));
+        StatusService::new(StatusPorts {
+            settings: self.store.clone(),
+            jobs: self.store.clone(),
+            counts: self.store.clone(),
+            skipped: self.store.clone(),
+            cues: self.store.clone(),
+            failures: self.store.clone(),
+            dlq: Arc::new(
+                SqsDeadLetterQueue::from_client(calls.client(&self.sdk), &self.res.dlq_url)
+                    .with_wait_secs(0),
+            ),
+            queues,
+        })
+        .with_emf_output(false)
+    }
+}
+
+const UNKNOWN_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+#[tokio::test]
+async fn failures_are_listed_and_unknown_ids_refused_from_a_fresh_mirror_without_sqs_calls() {
+    let e = env("fresh").await;
+    let calls = SqsCalls::default();
+    let service = e.counted_service(&calls);
+    let job = e
+        .job("A", 1, JobStatus::Failed, Some(ErrorKind::Auth))
+        .await;
+    e.worker_dead_letter(&job, "auth", "refused (401)").await;
+    for i in 0..30 {
+        e.raw(&format!("noise {i}")).await;
+    }
+    // The status run mirrors the whole queue (31 messages).
+    let report = service
+        .status_run(shopsync_domain::time::now_secs())
+        .await
+        .unwrap();
+    assert_eq!(report.messages_seen, 31);
+    assert!(calls.count("ReceiveMessage") >= 4, "{calls:?}");
+
+    calls.reset();
+    for _ in 0..5 {
+        assert_eq!(service.failures(Some("A"), 10).await.unwrap().len(), 1);
+        assert_eq!(service.failures(None, 100).await.unwrap().len(), 31);
+        assert!(service.failures(Some("B"), 10).await.unwrap().is_empty());
+    }
+    assert!(is_not_found(&service.retry(Some("A"), UNKNOWN_ID).await));
+    assert!(is_not_found(&service.discard(Some("A"), UNKNOWN_ID).await));
+    assert!(is_not_found(&service.retry(None, UNKNOWN_ID).await));
+    assert!(is_not_found(&service.discard(None, UNKNOWN_ID).await));
+    println!(
+        "SQS calls of 15 listings and 4 unknown-id retries/discards on a fresh mirror: {calls:?}"
+    );
+    assert_eq!(calls.total(), 0, "a fresh mirror answers alone: {calls:?}");
+
+    // A message that arrives now is listed once the mirror is stale again (or the next status run).
+    let later = e
+        .job("A", 2, JobStatus::Failed, Some(ErrorKind::Auth))
+        .await;
+    e.worker_dead_letter(&later, "auth", "refused again").await;
+    assert_eq!(service.failures(Some("A"), 10).await.unwrap().len(), 1);
+    let at = e.store.mirror_refreshed_at().await.unwrap().unwrap();
+    assert!(
+        e.store
+            .swap_mirror_refreshed_at(Some(at), at - 3600)
+            .await
+            .unwrap()
+    );
+    assert_eq!(service.failures(Some("A"), 10).await.unwrap().len(), 2);
+    assert_eq!(calls.count("DeleteMessage"), 0, "listing deletes nothing");
+    assert_eq!(e.depth().await, 32);
+}
+
+#[tokio::test]
+async fn a_stale_mirror_is_refreshed_once_and_within_bounds() {
+    let e = env("stale").await;
+    let calls = SqsCalls::default();
+    for i in 0..35 {
+        e.raw(&format!("noise {i}")).await;
+    }
+    // Unknown id on a never-refreshed mirror: one bounded refresh (2 receives), then 404.
+    let bounded = e.counted_service(&calls).with_on_demand_refresh(1000, 2);
+    assert!(is_not_found(&bounded.retry(Some("A"), UNKNOWN_ID).await));
+    println!("SQS calls of an unknown-id retry on a stale mirror (bound: 2 receives): {calls:?}");
+    assert_eq!(calls.count("ReceiveMessage"), 2, "{calls:?}");
+    assert!(
+        calls.count("ChangeMessageVisibilityBatch") <= 2,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.total(),
+        calls.count("ReceiveMessage") + calls.count("ChangeMessageVisibilityBatch")
+    );
+    calls.reset();
+    assert!(is_not_found(&bounded.discard(None, UNKNOWN_ID).await));
+    assert_eq!(calls.total(), 0, "refreshed a moment ago: {calls:?}");
+
+    // Twenty concurrent listings of a stale mirror: one of them refreshes it, the others answer
+    // from it as it is.
+    let service = e.counted_service(&calls);
+    let at = e.store.mirror_refreshed_at().await.unwrap().unwrap();
+    assert!(
+        e.store
+            .swap_mirror_refreshed_at(Some(at), at - 3600)
+            .await
+            .unwrap()
+    );
+    calls.reset();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let service = service.clone();
+        set.spawn(async move { service.failures(None, 100).await.unwrap().len() });
+    }
+    let counts = set.join_all().await;
+    println!("SQS calls of 20 concurrent listings of a stale mirror: {calls:?}");
+    assert!(
+        calls.count("ReceiveMessage") as usize <= shopsync_status::ON_DEMAND_MAX_RECEIVES,
+        "{calls:?}"
+    );
+    assert!(counts.iter().all(|n| *n <= 35));
+    assert_eq!(service.failures(None, 100).await.unwrap().len(), 35);
+    assert_eq!(e.depth().await, 35, "nothing was deleted");
+}
+
+#[tokio::test]
+async fn concurrent_retries_of_one_failure_send_exactly_one_message() {
+    let sends = Arc::new(AtomicU32::new(0));
+    let counter = sends.clone();
+    let e = env_with("retryrace", move |inner| {
+        Arc::new(FlakyQueues {
+            inner,
+            fail_first: 0,
+            sends: counter,
+        })
+    })
+    .await;
+    let original = e
+        .job("A", 1, JobStatus::Failed, Some(ErrorKind::Upstream))
+        .await;
+    e.worker_dead_letter(&original, "upstream", "BC answered 503")
+        .await;
+    let id = one_failure_id(&e, "A").await;
+
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (service, id) = (e.service.clone(), id.clone());
+        let shop = (i % 2 == 0).then_some("A");
+        set.spawn(async move { service.retry(shop, &id).await });
+    }
+    let answers: Vec<_> = set
+        .join_all()
+        .await
+        .into_iter()
+        .map(|r| r.expect("every caller gets the failure back"))
+        .collect();
+    let named: BTreeSet<String> = answers
+        .iter()
+        .map(|f| {
+            f.retry_job_id
+                .clone()
+                .expect("each answer names the retry job")
+        })
+        .collect();
+    assert_eq!(named.len(), 1, "one retry job: {named:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|f| matches!(f.state, FailureState::Retrying | FailureState::Retried))
+    );
+    assert_eq!(sends.load(Ordering::SeqCst), 1, "exactly one message sent");
+    let queued = e
+        .store
+        .list_jobs("A", Some(JobStatus::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(named.contains(&queued[0].job_id));
+    assert_eq!(
+        e.receive_everything(&e.res.queues[TASK_QUEUE]).await.len(),
+        1
+    );
+    assert_eq!(e.depth().await, 0, "the dead-letter message is gone");
+    let done = e.service.retry(Some("A"), &id).await.unwrap();
+    assert_eq!(done.state, FailureState::Retried);
+    assert_eq!(sends.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_retry_that_crashed_holding_its_claim_is_finished_once_the_claim_expired() {
+    use shopsync_domain::status_ports::FailureClaim;
+    let e = env("claimexpiry").await;
+    e.register("A").await;
+    let original = e
+        .job("A", 1, JobStatus::Failed, Some(ErrorKind::Transport))
+        .await;
+    e.worker_dead_letter(&original, "transport", "timeout")
+        .await;
+    let id = one_failure_id(&e, "A").await;
+    let now = shopsync_domain::time::now_secs();
+    // A retry claimed the failure and died before creating its job: its claim is live for a while.
+    let mut f = e.store.get_failure(Some("A"), &id).await.unwrap().unwrap();
+    f.state = FailureState::Retrying;
+    f.retry_job_id = Some(shopsync_status::retry_job_id(
+        TaskKind::SyncInventory,
+        now * 1000,
+        &id,
+    ));
+    let live = FailureClaim {
+        owner: "crashed".into(),
+        until: now + 60,
+    };
+    assert!(
+        e.store
+            .claim_failure(&f, FailureState::Open, &live, now)
+            .await
+            .unwrap()
+    );
+    // Meanwhile a retry answers with the claimed retry's job and queues nothing; the status run
+    // leaves a retry in progress alone.
+    let answer = e.service.retry(Some("A"), &id).await.unwrap();
+    assert_eq!(answer.state, FailureState::Retrying);
+    assert_eq!(answer.retry_job_id, f.retry_job_id);
+    let report = e.service.status_run(now).await.unwrap();
+    assert!(report.retries_finished.is_empty());
+    assert!(
+        e.store
+            .list_jobs("A", Some(JobStatus::Queued), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The claim expires (here: the crashed call's claim is replaced by one that already expired).
+    let expired = FailureClaim {
+        owner: "crashed".into(),
+        until: now - 1,
+    };
+    e.store.release_failure_claim(&f, "crashed").await.unwrap();
+    assert!(
+        e.store
+            .claim_failure(&f, FailureState::Retrying, &expired, now - 10)
+            .await
+            .unwrap()
+    );
+    let done = e.service.retry(Some("A"), &id).await.unwrap();
+    assert_eq!(done.state, FailureState::Retried);
+    assert_eq!(done.retry_job_id, f.retry_job_id, "the same job id");
+    let queued = e
+        .store
+        .list_jobs("A", Some(JobStatus::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        e.receive_everything(&e.res.queues[TASK_QUEUE]).await.len(),
+        1
+    );
+    assert_eq!(e.depth().await, 0);
+}
+
+#[tokio::test]
+async fn an_on_demand_refresh_of_a_long_queue_stops_at_its_bounds() {
+    let e = env("long").await;
+    let calls = SqsCalls::default();
+    for i in 0..150 {
+        e.raw(&format!("noise {i}")).await;
+    }
+    let service = e.counted_service(&calls);
+    assert!(is_not_found(&service.retry(None, UNKNOWN_ID).await));
+    println!(
+        "SQS calls of an unknown-id retry on a stale mirror of a 150-message queue: {calls:?}"
+    );
+    let receives = calls.count("ReceiveMessage") as usize;
+    assert!(
+        (1..=shopsync_status::ON_DEMAND_MAX_RECEIVES).contains(&receives),
+        "{calls:?}"
+    );
+    let mirrored = service.failures(None, 1000).await.unwrap().len();
+    assert!(
+        (1..=shopsync_status::ON_DEMAND_MAX_MESSAGES).contains(&mirrored),
+        "{mirrored}"
+    );
+    // The status run reads the whole queue.
+    let report = service
+        .status_run(shopsync_domain::time::now_secs())
+        .await
+        .unwrap();
+    assert_eq!(report.messages_seen, 150);
+    assert_eq!(service.failures(None, 1000).await.unwrap().len(), 150);
+    assert_eq!(e.depth().await, 150);
 }

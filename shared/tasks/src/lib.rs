@@ -1,11 +1,13 @@
-//! The sync tasks, written against the domain ports only.
+//! The sync tasks, written against the domain ports, and the engine that runs them.
 //!
 //! A task does the work of one job for one shop. It never talks to SQS, Lambda or DynamoDB directly:
 //! the runtime hands it a [`RunContext`] (settings, the job as it stands, a way to save progress and
 //! to know how much time is left) and the ports it needs. A task either finishes, asks to continue in
 //! a fresh invocation from the checkpoint it returns, or says why the run is skipped.
 
+pub mod engine;
 pub mod inventory;
+pub mod registry;
 
 use async_trait::async_trait;
 use shopsync_domain::job::{JobCounters, JobRecord};

@@ -38,7 +38,7 @@ pub(crate) async fn handle(
     let segs: Vec<String> = raw_path
         .trim_start_matches('/')
         .split('/')
-        .map(|s| pct_decode(s, false))
+        .map(pct_decode)
         .collect();
     if segs.len() == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "token" {
         return token(&shared, &segs[0], req).await;

@@ -27,17 +27,25 @@ pub struct ApiStack {
     http: reqwest::Client,
 }
 
-/// An answer: status, `Location` header, JSON body.
+/// An answer: status, `Location` header, JSON body, every header, and the body's size.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: u16,
     pub location: Option<String>,
     pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+    /// Bytes of the body as sent.
+    pub size: usize,
 }
 
 impl Answer {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// A header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -178,6 +186,18 @@ impl ApiStack {
         self.send(method, path_and_query, token, body, &[]).await
     }
 
+    /// [`ApiStack::raw`] with a whole `Authorization` header value instead of a bearer token.
+    pub async fn raw_with_authorization(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        authorization: &str,
+    ) -> Answer {
+        let headers = [("Authorization", authorization)];
+        self.send(method, path_and_query, None, None, &headers)
+            .await
+    }
+
     async fn send(
         &self,
         method: &str,
@@ -205,17 +225,20 @@ impl ApiStack {
         }
         let response = req.send().await.expect("local gateway answers");
         let status = response.status().as_u16();
-        let location = response
-            .headers()
+        let headers = response.headers().clone();
+        let location = headers
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(String::from);
         let text = response.text().await.unwrap_or_default();
+        let size = text.len();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Answer {
             status,
             location,
             body,
+            headers,
+            size,
         }
     }
 }

@@ -12,7 +12,7 @@ use shopsync_aws::{Adapters, SdkConfig};
 use shopsync_domain::ports::{JobStore, SettingsStore};
 use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::{JobRecord, TaskKind};
-use shopsync_runtime::inventory_runner::Endpoints;
+use shopsync_runtime::Endpoints;
 use shopsync_runtime::local::LocalRunner;
 use shopsync_runtime::{App, RuntimeConfig, bootstrap};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,11 +32,20 @@ pub struct StackOptions {
     pub shopify: SimConfig,
     pub bc: BcSimConfig,
     pub runtime: RuntimeConfig,
-    /// Visibility given back to a failed message locally (Lambda would wait the queue's timeout).
-    pub retry_visibility_secs: i32,
     pub endpoints_bulk_poll: Duration,
     /// Variant count above which the client reads catalogues and levels with bulk operations.
     pub bulk_threshold: usize,
+}
+
+/// The runtime tuning of the local stack: the production defaults with deferrals and retries that come
+/// back in a second or two instead of minutes. Tests that tune one knob start from this.
+pub fn local_runtime() -> RuntimeConfig {
+    RuntimeConfig {
+        deferral_delay_secs: 1,
+        retry_backoff_base_secs: 1,
+        retry_backoff_cap_secs: 2,
+        ..RuntimeConfig::default()
+    }
 }
 
 impl Default for StackOptions {
@@ -49,11 +58,7 @@ impl Default for StackOptions {
                 ..SimConfig::default()
             },
             bc: BcSimConfig::default(),
-            runtime: RuntimeConfig {
-                deferral_delay_secs: 1,
-                ..RuntimeConfig::default()
-            },
-            retry_visibility_secs: 1,
+            runtime: local_runtime(),
             endpoints_bulk_poll: Duration::from_millis(100),
             bulk_threshold: 1_000,
         }
@@ -127,7 +132,6 @@ impl Stack {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url: aws.task_queue_url.clone(),
             invocation_timeout: Duration::from_secs(900),
-            retry_visibility_secs: opts.retry_visibility_secs,
         };
         let secrets = SecretsClient::new(&sdk);
         Ok(Stack {
@@ -168,8 +172,22 @@ impl Stack {
     /// that differ from BC's), a BC company with matching items and a per-location availability page,
     /// the credentials in Secrets Manager, and the shop's settings.
     pub async fn seed_shop(&self, code: &str, variants: usize) -> Result<DemoShop, String> {
+        self.seed_shop_with(code, variants, SeedOptions::default())
+            .await
+    }
+
+    /// [`Stack::seed_shop`] with options.
+    pub async fn seed_shop_with(
+        &self,
+        code: &str,
+        variants: usize,
+        opts: SeedOptions,
+    ) -> Result<DemoShop, String> {
         let domain = format!("{}.myshopify.com", code.to_lowercase());
         let store = self.shopify.store(&domain);
+        if opts.opaque_gids {
+            store.set_gid_style(shopify_sim::GidStyle::Opaque);
+        }
         let token = format!("local-token-{}", uuid::Uuid::new_v4().simple());
         store.set_access_token(&token);
         let east = store.add_location("East Warehouse");
@@ -282,6 +300,14 @@ impl Stack {
         }
         out
     }
+}
+
+/// How [`Stack::seed_shop_with`] seeds a shop, beyond its size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeedOptions {
+    /// The Shopify store hands out opaque, non-numeric GIDs for its locations, products, variants,
+    /// inventory items and levels (`shopify_sim::GidStyle::Opaque`).
+    pub opaque_gids: bool,
 }
 
 /// BC's quantity for item `i` at location `l` in the seeded companies.

@@ -310,7 +310,7 @@ async fn a_caller_of_shop_a_can_neither_read_run_nor_change_shop_b() {
     let b_settings_before = s.stack.adapters.store.get_shop("SHB").await.unwrap();
 
     for token in [s.token(&["SHA"]), s.admin_token(&["SHA"])] {
-        let settings_body = json!({"code": "SHB", "shopify": {"store_domain": "x.myshopify.com", "access_token_secret_id": "shopsync/SHB/x"}, "bc": {"tenant": "t", "environment": "production", "company_id": "c", "credentials_secret_id": "shopsync/SHB/bc"}});
+        let settings_body = json!({"code": "SHB", "shopify": {"store_domain": "x.myshopify.com", "access_token_secret_id": "shopsync/SHB/x"}, "bc": {"tenant": "t", "environment": "production", "company_id": "5d5d2b5a-6a47-4d36-9a55-4f4c0f0e1a01", "credentials_secret_id": "shopsync/SHB/bc"}});
         for (method, path, body) in [
             ("GET", "/shops/SHB/status".to_string(), None),
             (
@@ -513,14 +513,24 @@ async fn jobs_are_listed_newest_first_in_pages() {
     let s = api_stack(Duration::from_secs(20)).await;
     s.stack.seed_shop("PAG", 5).await.unwrap();
     let token = s.token(&["PAG"]);
+    // Five queued jobs, written directly: through the API, runs asked for while one waits join it.
     let mut ids = Vec::new();
-    for _ in 0..5 {
-        let a = s
-            .post_run("PAG", &token, &json!({"task": "sync-inventory"}))
-            .await;
-        assert_eq!(a.status, 202);
-        ids.push(a.body["job_id"].as_str().unwrap().to_string());
-        tokio::time::sleep(Duration::from_millis(3)).await;
+    let (now, millis) = (
+        shopsync_domain::time::now_secs(),
+        shopsync_domain::time::now_millis(),
+    );
+    for n in 0..5 {
+        let id = shopsync_domain::job::job_id(TaskKind::SyncInventory, millis + n, "pag");
+        let job = shopsync_domain::JobRecord::new_queued(
+            "PAG",
+            &id,
+            TaskKind::SyncInventory,
+            shopsync_domain::Trigger::Manual,
+            Default::default(),
+            now,
+        );
+        assert!(s.stack.adapters.store.create_job(&job).await.unwrap());
+        ids.push(id);
     }
     ids.reverse();
     let mut seen = Vec::new();
@@ -803,4 +813,285 @@ async fn a_run_that_cannot_be_queued_is_503_and_leaves_no_job_waiting() {
             .message
             .contains("could not be queued")
     );
+}
+
+// ---- issue 7: manual runs join the waiting job; concurrent same-key runs and retries -------------
+
+/// The answers of `n` run requests sent at once.
+async fn concurrent_runs(
+    s: &ApiStack,
+    shop: &str,
+    token: &str,
+    body: &Value,
+    key: Option<&str>,
+    n: usize,
+) -> Vec<shopsync_e2e::api_stack::Answer> {
+    futures_util::future::join_all((0..n).map(|_| async move {
+        match key {
+            Some(key) => s.post_run_with_key(shop, token, body, key).await,
+            None => s.post_run(shop, token, body).await,
+        }
+    }))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_manual_runs_make_one_job_and_one_message() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("BURST", 5).await.unwrap();
+    let token = s.token(&["BURST"]);
+    let body = json!({"task": "sync-inventory"});
+    let answers = concurrent_runs(&s, "BURST", &token, &body, None, 100).await;
+
+    let ids: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 202, "{}", a.body);
+            a.body["job_id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "every answer names the one job: {ids:?}");
+    let job_id = ids.into_iter().next().unwrap().to_string();
+    let joined: Vec<_> = answers
+        .iter()
+        .filter(|a| a.body["coalesced"] == true)
+        .collect();
+    assert_eq!(joined.len(), 99, "all but the first joined it");
+    for a in &joined {
+        assert_eq!(
+            a.location.as_deref(),
+            Some(format!("/shops/BURST/jobs/{job_id}").as_str())
+        );
+        assert!(
+            a.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("already waiting"),
+            "{}",
+            a.body
+        );
+        assert_eq!(a.body["job"]["status"], "queued");
+    }
+    assert_eq!(s.stack.jobs("BURST").await.len(), 1, "one job");
+    assert_eq!(queue_depth(&s).await, 1, "one message");
+
+    // It runs once; nobody fought for the lease.
+    s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
+    let jobs = s.stack.jobs("BURST").await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].status, JobStatus::Succeeded);
+    assert_eq!(jobs[0].deferrals, 0);
+}
+
+#[tokio::test]
+async fn quick_manual_runs_join_the_waiting_job_until_it_starts() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("QUICK", 5).await.unwrap();
+    let token = s.token(&["QUICK"]);
+    let body = json!({"task": "sync-inventory"});
+    let first = s.post_run("QUICK", &token, &body).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    assert!(first.body.get("coalesced").is_none(), "{}", first.body);
+    for _ in 0..5 {
+        let again = s.post_run("QUICK", &token, &body).await;
+        assert_eq!(again.status, 202);
+        assert_eq!(again.body["job_id"], first.body["job_id"]);
+        assert_eq!(again.body["coalesced"], true);
+        assert_eq!(again.body["mode"], "background");
+    }
+    // A full run is another run: it gets its own waiting job, which full runs then join.
+    let full = json!({"task": "sync-inventory", "options": {"full": true}});
+    let f1 = s.post_run("QUICK", &token, &full).await;
+    assert_ne!(f1.body["job_id"], first.body["job_id"]);
+    assert!(f1.body.get("coalesced").is_none());
+    let f2 = s.post_run("QUICK", &token, &full).await;
+    assert_eq!(f2.body["job_id"], f1.body["job_id"]);
+    assert_eq!(f2.body["coalesced"], true);
+    assert_eq!(s.stack.jobs("QUICK").await.len(), 2);
+    assert_eq!(queue_depth(&s).await, 2);
+
+    // Once the jobs ran, a run asked for now is a new job.
+    s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
+    let later = s.post_run("QUICK", &token, &body).await;
+    assert_eq!(later.status, 202);
+    assert!(later.body.get("coalesced").is_none(), "{}", later.body);
+    assert_ne!(later.body["job_id"], first.body["job_id"]);
+    assert_eq!(s.stack.jobs("QUICK").await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_manual_run_joins_the_job_the_schedule_queued_in_either_mode() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    let bg = s.stack.seed_shop("SCHBG", 5).await.unwrap();
+    let fg = s.stack.seed_shop("SCHFG", 5).await.unwrap();
+    set_background(&s, "SCHFG", false).await;
+    let report = s.stack.runner.tick(shopsync_e2e::tick_at(0)).await;
+    assert_eq!(report.queued.len(), 2, "{report:?}");
+    let scheduled = |shop: &str| {
+        report
+            .queued
+            .iter()
+            .find(|(code, _)| code == shop)
+            .map(|(_, id)| id.clone())
+            .unwrap()
+    };
+    // A shop's first scheduled run is a full one: a full manual run joins it.
+    let full = json!({"task": "sync-inventory", "options": {"full": true}});
+    for shop in ["SCHBG", "SCHFG"] {
+        let token = s.token(&[shop]);
+        let a = s.post_run(shop, &token, &full).await;
+        assert_eq!(a.status, 202, "{}", a.body);
+        assert_eq!(a.body["job_id"], scheduled(shop).as_str());
+        assert_eq!(a.body["coalesced"], true);
+        assert_eq!(a.body["job"]["trigger"], "schedule");
+        assert_eq!(
+            a.body["job"]["status"], "queued",
+            "nothing ran in the request"
+        );
+    }
+    assert_eq!(s.stack.shopify.store(&fg.domain).adjustment_log().len(), 0);
+    assert_eq!(s.stack.shopify.store(&bg.domain).adjustment_log().len(), 0);
+    assert_eq!(s.stack.jobs("SCHBG").await.len(), 1);
+    assert_eq!(s.stack.jobs("SCHFG").await.len(), 1);
+    assert_eq!(queue_depth(&s).await, 2, "the two scheduled messages only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_with_one_idempotency_key_replay_the_first_answer() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("IDC", 5).await.unwrap();
+    let token = s.token(&["IDC"]);
+    let body = json!({"task": "sync-inventory"});
+    let answers = concurrent_runs(&s, "IDC", &token, &body, Some("double-click-7"), 20).await;
+    let ids: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 202, "no loser gets a 500: {}", a.body);
+            assert!(
+                a.body.get("coalesced").is_none(),
+                "a replay, not a join: {}",
+                a.body
+            );
+            a.body["job_id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(s.stack.jobs("IDC").await.len(), 1);
+    assert_eq!(queue_depth(&s).await, 1, "one message");
+
+    // The window between a first request remembering its key and creating its job: here the first
+    // request remembered the key (with the job id it chose) and has not created the job yet, while
+    // twenty repeats arrive at once. One of them creates that job and sends it; all answer with it.
+    s.stack.seed_shop("IDW", 5).await.unwrap();
+    let token_w = s.token(&["IDW"]);
+    let chosen = shopsync_domain::job::job_id(
+        TaskKind::SyncInventory,
+        shopsync_domain::time::now_millis(),
+        "firstrequest",
+    );
+    let request = json!({"task": "sync-inventory", "options": {"full": false}}).to_string();
+    let remembered = shopsync_domain::ports::LedgerEntry {
+        key: "api-run/slow-click-9".into(),
+        payload: chosen.clone(),
+        payload_sha256: shopsync_domain::ports::LedgerEntry::sha256_hex(&request),
+        status: shopsync_domain::ports::LedgerStatus::Applied,
+        result: None,
+        created_at: shopsync_domain::time::now_secs(),
+    };
+    let begun = shopsync_domain::ports::IdempotencyLedger::begin(
+        s.stack.adapters.store.as_ref(),
+        "IDW",
+        &remembered,
+    )
+    .await
+    .unwrap();
+    assert_eq!(begun, shopsync_domain::ports::LedgerBegin::Started);
+    let answers = concurrent_runs(&s, "IDW", &token_w, &body, Some("slow-click-9"), 20).await;
+    for a in &answers {
+        assert_eq!(a.status, 202, "no loser gets a 500: {}", a.body);
+        assert_eq!(a.body["job_id"], chosen.as_str(), "{}", a.body);
+        assert!(a.body.get("coalesced").is_none(), "{}", a.body);
+    }
+    assert_eq!(s.stack.jobs("IDW").await.len(), 1);
+    assert_eq!(
+        queue_depth(&s).await,
+        2,
+        "one message for each shop's one job"
+    );
+
+    // A second key asked while that job waits joins it, and its repeats replay the join.
+    let other = s
+        .post_run_with_key("IDC", &token, &body, "another-click")
+        .await;
+    assert_eq!(other.body["coalesced"], true);
+    let again = s
+        .post_run_with_key("IDC", &token, &body, "another-click")
+        .await;
+    assert_eq!(again.body["job_id"], other.body["job_id"]);
+    assert_eq!(again.body["coalesced"], true);
+    assert_eq!(s.stack.jobs("IDC").await.len(), 1);
+    assert_eq!(queue_depth(&s).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_of_one_failure_queue_one_job_and_send_one_message() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    let shop = s.stack.seed_shop("RTC", 5).await.unwrap();
+    let token = s.token(&["RTC"]);
+    let store = s.stack.shopify.store(&shop.domain);
+    let good_token = store.access_token().expect("seeded with a token");
+    store.set_access_token("rotated");
+    let a = s
+        .post_run("RTC", &token, &json!({"task": "sync-inventory"}))
+        .await;
+    assert_eq!(a.status, 202);
+    s.stack.runner.drain(Duration::from_secs(60)).await.unwrap();
+    let list = s
+        .call("GET", "/shops/RTC/failures", Some(&token), None)
+        .await;
+    let id = list.body["failures"][0]["id"]
+        .as_str()
+        .expect("the failed run is on the dead-letter queue")
+        .to_string();
+    store.set_access_token(&good_token);
+    assert_eq!(queue_depth(&s).await, 0);
+
+    let path = format!("/shops/RTC/failures/{id}/retry");
+    let answers =
+        futures_util::future::join_all((0..10).map(|_| s.call("POST", &path, Some(&token), None)))
+            .await;
+    let retry_jobs: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 202, "{}", a.body);
+            a.body["retry_job_id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(retry_jobs.len(), 1, "{retry_jobs:?}");
+    let retry_job = retry_jobs.into_iter().next().unwrap();
+    assert_eq!(queue_depth(&s).await, 1, "exactly one message");
+    let retries: Vec<_> = s
+        .stack
+        .jobs("RTC")
+        .await
+        .into_iter()
+        .filter(|j| j.trigger == shopsync_domain::Trigger::Retry)
+        .collect();
+    assert_eq!(retries.len(), 1);
+    assert_eq!(retries[0].job_id, retry_job);
+
+    // Unknown ids are 404 from the mirror.
+    for (method, path) in [
+        (
+            "POST",
+            "/shops/RTC/failures/00000000-0000-0000-0000-000000000000/retry",
+        ),
+        (
+            "DELETE",
+            "/shops/RTC/failures/00000000-0000-0000-0000-000000000000",
+        ),
+    ] {
+        let a = s.call(method, path, Some(&token), None).await;
+        assert_eq!(a.status, 404, "{method} {path}: {}", a.body);
+    }
 }

@@ -182,7 +182,7 @@ async fn a_lease_held_too_long_skips_the_job_with_the_reason() {
         runtime: RuntimeConfig {
             deferral_delay_secs: 1,
             max_deferrals: 2,
-            ..RuntimeConfig::default()
+            ..shopsync_e2e::local_runtime()
         },
         ..StackOptions::default()
     };
@@ -219,7 +219,7 @@ async fn a_run_that_reaches_its_deadline_continues_and_ends_like_an_uninterrupte
     let interrupted = stack(StackOptions {
         runtime: RuntimeConfig {
             max_run: Some(Duration::ZERO),
-            ..RuntimeConfig::default()
+            ..shopsync_e2e::local_runtime()
         },
         ..StackOptions::default()
     })
@@ -288,7 +288,7 @@ async fn with_20_percent_faults_levels_converge_and_nothing_is_applied_twice() {
         runtime: RuntimeConfig {
             max_receive_count: 20,
             max_run: Some(Duration::from_millis(300)),
-            ..RuntimeConfig::default()
+            ..shopsync_e2e::local_runtime()
         },
         ..StackOptions::default()
     };
@@ -329,7 +329,7 @@ async fn poison_messages_end_in_the_dead_letter_queue_with_the_reason() {
     let opts = StackOptions {
         runtime: RuntimeConfig {
             max_receive_count: 2,
-            ..RuntimeConfig::default()
+            ..shopsync_e2e::local_runtime()
         },
         ..StackOptions::default()
     };
@@ -479,7 +479,7 @@ async fn a_worker_killed_mid_run_is_taken_over_from_its_checkpoint_without_doubl
     let opts = StackOptions {
         runtime: RuntimeConfig {
             lease_ttl_secs: 2,
-            ..RuntimeConfig::default()
+            ..shopsync_e2e::local_runtime()
         },
         ..StackOptions::default()
     };
@@ -667,5 +667,86 @@ async fn a_warm_worker_follows_the_settings_to_a_new_secret_at_once() {
     assert_eq!(
         store.available(&shop.inventory_items[5], &shop.locations[1]),
         Some(321)
+    );
+}
+
+/// Issue 8 item 12: Shopify GIDs are opaque strings. Against a store whose locations, products,
+/// variants, inventory items and levels have non-numeric ids, the first scheduled run converges
+/// like the numeric one, counts the store's variants once, and the next run sends only what changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_with_opaque_gids_converges_and_counts_its_variants_once() {
+    let stack = stack(StackOptions::default()).await;
+    let shop = stack
+        .seed_shop_with(
+            "OPAQUE",
+            300,
+            shopsync_e2e::SeedOptions { opaque_gids: true },
+        )
+        .await
+        .unwrap();
+    for (prefix, ids) in [
+        ("gid://shopify/Location/", &shop.locations),
+        ("gid://shopify/InventoryItem/", &shop.inventory_items),
+    ] {
+        for id in ids {
+            let rest = id.strip_prefix(prefix).unwrap();
+            assert!(rest.parse::<u64>().is_err(), "{id} is numeric");
+        }
+    }
+    let differing = shop.levels_off(&stack, expected);
+    assert!(
+        differing > 500,
+        "the seed must start far from BC ({differing})"
+    );
+
+    let before = stack.shopify.stats();
+    stack.runner.tick(tick_at(0)).await;
+    stack.runner.drain(DRAIN).await.unwrap();
+    let after = stack.shopify.stats();
+    let first = &stack.jobs("OPAQUE").await[0];
+    assert_eq!(first.status, JobStatus::Succeeded, "{:?}", first.error);
+    assert!(first.options.full);
+    assert_eq!(first.counters.get("variants_mapped"), 300);
+    assert_eq!(first.counters.get("levels_changed") as usize, differing);
+    assert_eq!(shop.levels_off(&stack, expected), 0);
+    assert_eq!(
+        after.operation("ProductVariantsCount") - before.operation("ProductVariantsCount"),
+        1,
+        "a full run counts the store's variants once"
+    );
+
+    // The stored levels are keyed by the opaque ids: one BC change, one row sent, no reads.
+    shop.company.set_availability(
+        &format!("{}{:06}", shop.prefix, 7),
+        "",
+        "EAST",
+        123.0,
+        123.0,
+    );
+    let before = stack.shopify.stats();
+    stack.runner.tick(tick_at(15)).await;
+    stack.runner.drain(DRAIN).await.unwrap();
+    let after = stack.shopify.stats();
+    let second = &stack.jobs("OPAQUE").await[0];
+    assert_eq!(second.status, JobStatus::Succeeded, "{:?}", second.error);
+    assert!(!second.options.full);
+    assert_eq!(second.counters.get("levels_changed"), 1);
+    assert_eq!(
+        after.requests - before.requests,
+        1,
+        "one mutation, no reads"
+    );
+    let changed = |i: usize, l: usize| {
+        if (i, l) == (7, 0) {
+            123
+        } else {
+            expected(i, l)
+        }
+    };
+    assert_eq!(shop.levels_off(&stack, changed), 0);
+    // Each level was adjusted once by the first run, the changed one once more by the second.
+    assert_eq!(
+        stack.shopify.store(&shop.domain).adjustment_log().len(),
+        differing + 1
     );
 }

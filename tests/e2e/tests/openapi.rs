@@ -2,7 +2,7 @@
 //! handler and every route is documented, every operation goes to the api function's integration and
 //! documents the auth failures, and every error code the handler can answer is in the document's enum.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use shopsync_api::Route;
 use shopsync_e2e::openapi::OpenApi;
 use std::collections::BTreeSet;
@@ -128,4 +128,69 @@ fn every_error_code_the_handler_answers_is_documented() {
         missing.is_empty(),
         "codes not in the OpenAPI Error enum: {missing:?}"
     );
+}
+
+#[test]
+fn the_documents_task_names_job_ids_and_run_options_follow_the_catalogue() {
+    use shopsync_domain::TaskKind;
+    let doc = OpenApi::load().unwrap();
+    let schemas = &doc.document()["components"]["schemas"];
+    let names = |v: &Value| -> BTreeSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect()
+    };
+    let all: BTreeSet<String> = TaskKind::ALL.iter().map(|t| t.name().to_string()).collect();
+    let with_full: BTreeSet<String> = TaskKind::ALL
+        .iter()
+        .filter(|t| t.spec().default_full_interval_minutes > 0)
+        .map(|t| t.name().to_string())
+        .collect();
+    assert_eq!(names(&schemas["TaskName"]["enum"]), all);
+    // `full` is documented for the tasks with a full run, and only `false` for the others.
+    assert_eq!(
+        names(&schemas["FullRunRequest"]["properties"]["task"]["enum"]),
+        with_full
+    );
+    assert_eq!(
+        names(&schemas["IncrementalRunRequest"]["properties"]["task"]["enum"]),
+        all.difference(&with_full).cloned().collect()
+    );
+    // A job id names a catalogued task: the pattern's alternation is the catalogue.
+    let pattern = schemas["JobId"]["pattern"].as_str().unwrap();
+    let alternation = pattern
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(tasks, _)| tasks.split('|').map(String::from).collect::<BTreeSet<_>>())
+        .unwrap();
+    assert_eq!(alternation, all);
+    let job_id = json!({"$ref": "#/components/schemas/JobId"});
+    for (id, valid) in [
+        ("1795000000000-sync-inventory-5f0c2a9e1b3d", true),
+        (
+            "1795000000000-sync-catalog-prices-retry-5fea7756-0ea4",
+            true,
+        ),
+        ("0000000000000-a-0", false),
+        ("179500000000-sync-inventory-x", false),
+        ("1795000000000-sync-inventory-", false),
+        (
+            &format!("1795000000000-sync-inventory-{}", "x".repeat(65)),
+            false,
+        ),
+    ] {
+        assert_eq!(doc.validate(&job_id, &json!(id)).is_ok(), valid, "{id}");
+    }
+    // Settings: only the tasks this release runs can be enabled.
+    let tasks = &schemas["ShopSettings"]["properties"]["tasks"]["properties"];
+    for task in TaskKind::ALL {
+        let want = if task.spec().implemented {
+            "#/components/schemas/TaskSettings"
+        } else {
+            "#/components/schemas/UnavailableTaskSettings"
+        };
+        assert_eq!(tasks[task.name()]["$ref"], want, "{task}");
+    }
 }

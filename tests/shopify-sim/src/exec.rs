@@ -18,7 +18,7 @@ use crate::inventory::{self, KeyUse, SetOutcome, UserErr};
 use crate::search::Search;
 use crate::store::{
     BulkOp, BulkStatus, GID_BULK, GID_GROUP, GID_ITEM, GID_LEVEL, GID_LOCATION, GID_PRODUCT,
-    GID_VARIANT, StoreData, gid, level_gid, parse_gid,
+    GID_VARIANT, StoreData, parse_gid,
 };
 use crate::{bulk, schema::FK, schema::N, schema::T, schema::field};
 
@@ -536,7 +536,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             Obj::Location(i) => {
                 let l = &st.locations[*i];
                 match name {
-                    "id" => s(&gid(GID_LOCATION, *i)),
+                    "id" => s(&st.gid(GID_LOCATION, *i)),
                     "name" => s(&l.name),
                     "isActive" => v(Json::Bool(l.active)),
                     "legacyResourceId" => s(&(i + 1).to_string()),
@@ -563,7 +563,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             Obj::Variant(i) => {
                 let var = &st.variants[*i];
                 match name {
-                    "id" => s(&gid(GID_VARIANT, *i)),
+                    "id" => s(&st.gid(GID_VARIANT, *i)),
                     "sku" => s(var.sku.as_deref().unwrap_or("")),
                     "barcode" => v(var.barcode.clone().map(Json::String).unwrap_or(Json::Null)),
                     "title" => s(&var.title),
@@ -586,7 +586,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             Obj::Product(i) => {
                 let p = &st.products[*i];
                 match name {
-                    "id" => s(&gid(GID_PRODUCT, *i)),
+                    "id" => s(&st.gid(GID_PRODUCT, *i)),
                     "title" => s(&p.title),
                     "legacyResourceId" => s(&(i + 1).to_string()),
                     "totalInventory" => v(Json::from(
@@ -620,7 +620,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             Obj::Item(i) => {
                 let var = &st.variants[*i];
                 match name {
-                    "id" => s(&gid(GID_ITEM, *i)),
+                    "id" => s(&st.gid(GID_ITEM, *i)),
                     "sku" => s(var.sku.as_deref().unwrap_or("")),
                     "tracked" => v(Json::Bool(var.tracked)),
                     "legacyResourceId" => s(&(i + 1).to_string()),
@@ -647,7 +647,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             Obj::Level(l) => {
                 let lv = &st.levels[*l];
                 match name {
-                    "id" => s(&level_gid(*l, lv.item as usize)),
+                    "id" => s(&st.level_gid(*l)),
                     "isActive" => v(Json::Bool(true)),
                     "canDeactivate" => v(Json::Bool(true)),
                     "createdAt" => s(&self.env.clock.iso(lv.created_at)),
@@ -755,10 +755,10 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                             .filter(|(_, c)| {
                                 items
                                     .as_ref()
-                                    .is_none_or(|v| v.contains(&gid(GID_ITEM, c.item)))
-                                    && locs
-                                        .as_ref()
-                                        .is_none_or(|v| v.contains(&gid(GID_LOCATION, c.location)))
+                                    .is_none_or(|v| v.contains(&st.gid(GID_ITEM, c.item)))
+                                    && locs.as_ref().is_none_or(|v| {
+                                        v.contains(&st.gid(GID_LOCATION, c.location))
+                                    })
                                     && names.as_ref().is_none_or(|v| v.iter().any(|n| n == c.name))
                             })
                             .map(|(k, _)| Some(Obj::Change(o.clone(), k)))
@@ -853,7 +853,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
 
     fn id_arg(&self, f: &ast::Field, arg: &str, prefix: &str, len: usize) -> Option<usize> {
         let id = self.str_arg(f, arg)?;
-        parse_gid(prefix, &id).filter(|&i| i < len)
+        self.st.parse_gid(prefix, &id).filter(|&i| i < len)
     }
 
     fn bulk_obj(&self, id: &str) -> Option<Obj> {
@@ -863,19 +863,19 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
 
     fn node(&self, id: &str) -> Option<Obj> {
         let st = &*self.st;
-        if let Some(i) = parse_gid(GID_LOCATION, id) {
+        if let Some(i) = st.parse_gid(GID_LOCATION, id) {
             return (i < st.locations.len()).then_some(Obj::Location(i));
         }
-        if let Some(i) = parse_gid(GID_VARIANT, id) {
+        if let Some(i) = st.parse_gid(GID_VARIANT, id) {
             return (i < st.variants.len()).then_some(Obj::Variant(i));
         }
-        if let Some(i) = parse_gid(GID_ITEM, id) {
+        if let Some(i) = st.parse_gid(GID_ITEM, id) {
             return (i < st.variants.len()).then_some(Obj::Item(i));
         }
-        if let Some(i) = parse_gid(GID_PRODUCT, id) {
+        if let Some(i) = st.parse_gid(GID_PRODUCT, id) {
             return (i < st.products.len()).then_some(Obj::Product(i));
         }
-        if let Some(i) = parse_gid(GID_LEVEL, id) {
+        if let Some(i) = st.parse_gid(GID_LEVEL, id) {
             return (i < st.levels.len()).then_some(Obj::Level(i));
         }
         self.bulk_obj(id)

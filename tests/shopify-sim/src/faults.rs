@@ -26,6 +26,10 @@ pub enum FaultKind {
     /// The request is processed fully (a mutation IS applied), then the connection is
     /// closed without an answer.
     DropAfterApply,
+    /// The request is processed normally but answered only after [`STALL_DELAY`] (real time):
+    /// long enough for a test to cancel the caller mid-send, bounded so nothing hangs. Not in
+    /// [`FaultKind::ALL`]; ask for it explicitly.
+    Stall,
 }
 
 impl FaultKind {
@@ -44,6 +48,9 @@ impl FaultKind {
 
 /// Real-time delay of a [`FaultKind::Slow`] answer.
 pub const SLOW_DELAY: Duration = Duration::from_millis(1500);
+
+/// Real-time delay of a [`FaultKind::Stall`] answer.
+pub const STALL_DELAY: Duration = Duration::from_secs(30);
 
 /// Fault injection settings. `rate` is the probability per GraphQL request.
 #[derive(Debug, Clone)]

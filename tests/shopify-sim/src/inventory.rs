@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use serde_json::Value as Json;
 
 use crate::store::{
-    AppliedAdjustment, GID_ITEM, GID_LOCATION, IdemEntry, IdemState, StoreData, canonical, gid,
-    parse_gid,
+    AppliedAdjustment, GID_ITEM, GID_LOCATION, IdemEntry, IdemState, StoreData, canonical,
 };
 
 /// Reasons Shopify accepts (message of INVALID_REASON in the 2026-04 capture).
@@ -325,8 +324,11 @@ pub(crate) fn set_quantities(
             let item_raw = r["inventoryItemId"].as_str().unwrap_or("").to_string();
             let location_raw = r["locationId"].as_str().unwrap_or("").to_string();
             Row {
-                item: parse_gid(GID_ITEM, &item_raw).filter(|&i| i < st.variants.len()),
-                location: parse_gid(GID_LOCATION, &location_raw)
+                item: st
+                    .parse_gid(GID_ITEM, &item_raw)
+                    .filter(|&i| i < st.variants.len()),
+                location: st
+                    .parse_gid(GID_LOCATION, &location_raw)
                     .filter(|&l| l < st.locations.len()),
                 item_raw,
                 location_raw,
@@ -481,9 +483,10 @@ pub(crate) fn set_quantities(
                 });
             }
             applied_rows += 1;
+            let (inventory_item_id, location_id) = (st.gid(GID_ITEM, it), st.gid(GID_LOCATION, lo));
             st.log.push(AppliedAdjustment {
-                inventory_item_id: gid(GID_ITEM, it),
-                location_id: gid(GID_LOCATION, lo),
+                inventory_item_id,
+                location_id,
                 name: name.to_string(),
                 from: current,
                 to: r.quantity,

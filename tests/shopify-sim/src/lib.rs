@@ -43,17 +43,17 @@ mod server;
 mod store;
 mod validate;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-pub use faults::{FaultConfig, FaultKind, SLOW_DELAY};
+pub use faults::{FaultConfig, FaultKind, SLOW_DELAY, STALL_DELAY};
 pub use server::SUPPORTED_VERSIONS;
-pub use store::AppliedAdjustment;
+pub use store::{AppliedAdjustment, GidStyle};
 
 use server::{KillableListener, Shared, StoreRef, lock};
-use store::{GID_ITEM, GID_LOCATION, GID_PRODUCT, GID_VARIANT, StoreData, gid, parse_gid};
+use store::{GID_ITEM, GID_LOCATION, GID_PRODUCT, GID_VARIANT, StoreData};
 
 /// Simulator settings. `Default` is Shopify's Standard plan: 100 points/s, bucket 2,000.
 #[derive(Debug, Clone)]
@@ -100,6 +100,16 @@ pub struct SimStats {
     pub idempotent_replays: u64,
     /// Executed mutation requests.
     pub mutation_calls: u64,
+    /// GraphQL requests per operation name (`""` for an anonymous operation), counted once the
+    /// operation to run is known — before validation, cost and throttling.
+    pub operations: BTreeMap<String, u64>,
+}
+
+impl SimStats {
+    /// Requests of the operation named `name` (see [`SimStats::operations`]).
+    pub fn operation(&self, name: &str) -> u64 {
+        self.operations.get(name).copied().unwrap_or(0)
+    }
 }
 
 /// Seed for one variant.
@@ -267,10 +277,32 @@ impl StoreHandle {
         lock(&self.data).token.clone()
     }
 
-    /// Adds an active location; returns `gid://shopify/Location/<n>`.
+    /// How this store spells the GIDs it hands out (numeric unless set otherwise).
+    pub fn gid_style(&self) -> GidStyle {
+        lock(&self.data).gid_style
+    }
+
+    /// Makes this store hand out GIDs in `style` — [`GidStyle::Opaque`] for non-numeric ids, so
+    /// that a client assuming digits after `gid://shopify/<Type>/` fails against it.
+    ///
+    /// # Panics
+    /// If the store already has locations or products: their ids were handed out already.
+    pub fn set_gid_style(&self, style: GidStyle) {
+        let mut st = lock(&self.data);
+        assert!(
+            st.gid_style == style || (st.locations.is_empty() && st.products.is_empty()),
+            "set the GID style of {} before seeding it",
+            st.domain
+        );
+        st.gid_style = style;
+    }
+
+    /// Adds an active location; returns its GID (`gid://shopify/Location/<n>` unless the store's
+    /// [`GidStyle`] is opaque).
     pub fn add_location(&self, name: &str) -> String {
-        let i = lock(&self.data).add_location(name);
-        gid(GID_LOCATION, i)
+        let mut st = lock(&self.data);
+        let i = st.add_location(name);
+        st.gid(GID_LOCATION, i)
     }
 
     /// Adds a product with the given variants (each with its inventory item).
@@ -281,11 +313,11 @@ impl StoreHandle {
         let mut inventory_item_ids = Vec::new();
         for v in variants {
             let i = st.add_variant(p, v.sku.clone(), v.barcode.clone(), v.tracked);
-            variant_ids.push(gid(GID_VARIANT, i));
-            inventory_item_ids.push(gid(GID_ITEM, i));
+            variant_ids.push(st.gid(GID_VARIANT, i));
+            inventory_item_ids.push(st.gid(GID_ITEM, i));
         }
         SeededProduct {
-            product_id: gid(GID_PRODUCT, p),
+            product_id: st.gid(GID_PRODUCT, p),
             variant_ids,
             inventory_item_ids,
         }
@@ -297,10 +329,12 @@ impl StoreHandle {
     /// If either id is unknown — a seeding mistake in the test.
     pub fn set_available(&self, inventory_item_id: &str, location_id: &str, qty: i64) {
         let mut st = lock(&self.data);
-        let item = parse_gid(GID_ITEM, inventory_item_id)
+        let item = st
+            .parse_gid(GID_ITEM, inventory_item_id)
             .filter(|&i| i < st.variants.len())
             .unwrap_or_else(|| panic!("unknown inventory item {inventory_item_id}"));
-        let loc = parse_gid(GID_LOCATION, location_id)
+        let loc = st
+            .parse_gid(GID_LOCATION, location_id)
             .filter(|&i| i < st.locations.len())
             .unwrap_or_else(|| panic!("unknown location {location_id}"));
         let now = self.shared.clock.now();
@@ -310,16 +344,16 @@ impl StoreHandle {
     /// Available quantity of a level, `None` when the item is not stocked there.
     pub fn available(&self, inventory_item_id: &str, location_id: &str) -> Option<i64> {
         let st = lock(&self.data);
-        let item = parse_gid(GID_ITEM, inventory_item_id)?;
-        let loc = parse_gid(GID_LOCATION, location_id)?;
+        let item = st.parse_gid(GID_ITEM, inventory_item_id)?;
+        let loc = st.parse_gid(GID_LOCATION, location_id)?;
         st.level_of(item, loc).map(|l| st.levels[l].available)
     }
 
     /// On-hand quantity of a level.
     pub fn on_hand(&self, inventory_item_id: &str, location_id: &str) -> Option<i64> {
         let st = lock(&self.data);
-        let item = parse_gid(GID_ITEM, inventory_item_id)?;
-        let loc = parse_gid(GID_LOCATION, location_id)?;
+        let item = st.parse_gid(GID_ITEM, inventory_item_id)?;
+        let loc = st.parse_gid(GID_LOCATION, location_id)?;
         st.level_of(item, loc).map(|l| st.levels[l].on_hand)
     }
 
@@ -330,8 +364,8 @@ impl StoreHandle {
             .iter()
             .map(|l| {
                 (
-                    gid(GID_ITEM, l.item as usize),
-                    gid(GID_LOCATION, l.location as usize),
+                    st.gid(GID_ITEM, l.item as usize),
+                    st.gid(GID_LOCATION, l.location as usize),
                     l.available,
                 )
             })
@@ -360,7 +394,7 @@ impl StoreHandle {
         let locs: Vec<usize> = locations
             .iter()
             .map(|l| {
-                parse_gid(GID_LOCATION, l)
+                st.parse_gid(GID_LOCATION, l)
                     .filter(|&i| i < st.locations.len())
                     .unwrap_or_else(|| panic!("unknown location {l}"))
             })
@@ -379,7 +413,7 @@ impl StoreHandle {
             for (li, &loc) in locs.iter().enumerate() {
                 st.set_level(item, loc, qty(v, li), now);
             }
-            items.push(gid(GID_ITEM, item));
+            items.push(st.gid(GID_ITEM, item));
         }
         items
     }

@@ -27,7 +27,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::clock::SimClock;
 use crate::exec::{Env, Exec};
-use crate::faults::{FaultKind, FaultState, SLOW_DELAY};
+use crate::faults::{FaultKind, FaultState, SLOW_DELAY, STALL_DELAY};
 use crate::gql::{Doc, error};
 use crate::schema::T;
 use crate::store::StoreData;
@@ -254,7 +254,12 @@ async fn graphql(
         }
         _ => {}
     }
-    let slow = fault == Some(FaultKind::Slow);
+    let delay = match fault {
+        Some(FaultKind::Slow) => Some(SLOW_DELAY),
+        Some(FaultKind::Stall) => Some(STALL_DELAY),
+        _ => None,
+    };
+    let slow = delay.is_some();
     let out = process(
         &shared,
         &store,
@@ -266,8 +271,8 @@ async fn graphql(
     for id in &out.new_bulk_ops {
         spawn_bulk_completion(shared.clone(), store.clone(), *id);
     }
-    if slow {
-        tokio::time::sleep(SLOW_DELAY).await;
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
         if !out.held_keys.is_empty() {
             inventory::finish_keys(&mut lock(&store), &out.held_keys);
         }
@@ -401,6 +406,13 @@ pub(crate) fn process(
             json!({"errors": [error(msg, None, None, None)]}),
         );
     };
+    {
+        let name = op.name.as_ref().map_or("", |n| n.as_str());
+        *lock(&shared.stats)
+            .operations
+            .entry(name.to_string())
+            .or_default() += 1;
+    }
     let root = match op.operation_type {
         ast::OperationType::Query => T::Query,
         ast::OperationType::Mutation => T::Mutation,

@@ -2,8 +2,10 @@
 //!
 //! Everything a request touches lives in one `StoreData` behind one lock, so a request sees a
 //! consistent shop (Shopify's per-shop serialisation is not modelled more finely than that).
-//! Records are kept in vectors whose index is the numeric part of the GID minus one; levels are
-//! indexed by `(item, location)` so that a 250-row mutation never scans the catalogue.
+//! Records are kept in vectors; levels are indexed by `(item, location)` so that a 250-row mutation
+//! never scans the catalogue. How a record's index is spelled as a GID is the store's
+//! [`GidStyle`]: numeric (`gid://shopify/Location/3`, the index plus one) or opaque strings that
+//! only this store can resolve, so that a client assuming digits after the prefix shows.
 
 use std::collections::HashMap;
 
@@ -19,6 +21,38 @@ pub(crate) const GID_ITEM: &str = "gid://shopify/InventoryItem/";
 pub(crate) const GID_LEVEL: &str = "gid://shopify/InventoryLevel/";
 pub(crate) const GID_BULK: &str = "gid://shopify/BulkOperation/";
 pub(crate) const GID_GROUP: &str = "gid://shopify/InventoryAdjustmentGroup/";
+
+/// How a store spells the GIDs of its locations, products, variants, inventory items and levels.
+///
+/// Shopify documents GIDs as opaque strings; only the `gid://shopify/<Type>/` prefix is a promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GidStyle {
+    /// `gid://shopify/Location/3`, as the live API spells them today.
+    #[default]
+    Numeric,
+    /// `gid://shopify/Location/loc-3-9f1c?src=sim`: letters, dashes, a check part and a query,
+    /// resolved by exact match only (a numeric GID, or one with another query, names nothing).
+    Opaque,
+}
+
+/// The non-numeric part of an opaque GID: a tag, the record number in hex, and a check part
+/// derived from both so that an id cannot be built by counting.
+fn opaque_token(prefix: &str, idx: usize) -> String {
+    let tag = match prefix {
+        GID_LOCATION => "loc",
+        GID_PRODUCT => "prod",
+        GID_VARIANT => "var",
+        GID_ITEM => "item",
+        GID_LEVEL => "lvl",
+        _ => "rec",
+    };
+    let n = idx as u64 + 1;
+    let salt = tag.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let check = (n ^ salt).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48;
+    format!("{tag}-{n:x}-{check:04x}")
+}
 
 /// GID of record `idx` under `prefix` (ids start at 1).
 pub(crate) fn gid(prefix: &str, idx: usize) -> String {
@@ -40,6 +74,50 @@ pub(crate) fn level_gid(level_idx: usize, item_idx: usize) -> String {
         level_idx + 1,
         item_idx + 1
     )
+}
+
+impl StoreData {
+    /// GID of record `idx` under `prefix` in this store's [`GidStyle`]. Levels: see
+    /// [`StoreData::level_gid`].
+    pub(crate) fn gid(&self, prefix: &str, idx: usize) -> String {
+        match self.gid_style {
+            GidStyle::Numeric => gid(prefix, idx),
+            GidStyle::Opaque => format!("{prefix}{}?src=sim", opaque_token(prefix, idx)),
+        }
+    }
+
+    /// Index of a GID this store handed out under `prefix` (bounds not checked for numeric GIDs),
+    /// `None` if it is not one.
+    pub(crate) fn parse_gid(&self, prefix: &str, id: &str) -> Option<usize> {
+        match self.gid_style {
+            GidStyle::Numeric => parse_gid(prefix, id),
+            GidStyle::Opaque => {
+                let token = id.strip_prefix(prefix)?.split('?').next()?;
+                let hex = token.split('-').nth(1)?;
+                let idx = usize::from_str_radix(hex, 16).ok()?.checked_sub(1)?;
+                let expected = if prefix == GID_LEVEL {
+                    (idx < self.levels.len()).then(|| self.level_gid(idx))?
+                } else {
+                    self.gid(prefix, idx)
+                };
+                (expected == id).then_some(idx)
+            }
+        }
+    }
+
+    /// Inventory level GIDs look like `gid://shopify/InventoryLevel/<n>?inventory_item_id=<item>`
+    /// (numeric) or `gid://shopify/InventoryLevel/lvl-…?inventory_item_id=item-…` (opaque).
+    pub(crate) fn level_gid(&self, level_idx: usize) -> String {
+        let item_idx = self.levels[level_idx].item as usize;
+        match self.gid_style {
+            GidStyle::Numeric => level_gid(level_idx, item_idx),
+            GidStyle::Opaque => format!(
+                "{GID_LEVEL}{}?inventory_item_id={}",
+                opaque_token(GID_LEVEL, level_idx),
+                opaque_token(GID_ITEM, item_idx)
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +230,8 @@ pub(crate) struct BulkOp {
 
 pub(crate) struct StoreData {
     pub domain: String,
+    /// How this store spells its GIDs (set before anything is seeded).
+    pub gid_style: GidStyle,
     pub token: Option<String>,
     pub locations: Vec<LocationRec>,
     pub products: Vec<ProductRec>,
@@ -170,6 +250,7 @@ impl StoreData {
     pub(crate) fn new(domain: &str, bucket_size: f64) -> Self {
         Self {
             domain: domain.to_string(),
+            gid_style: GidStyle::Numeric,
             token: None,
             locations: Vec::new(),
             products: Vec::new(),

@@ -7,6 +7,11 @@
 //! `gsi1pk = SHOP#<shop>#FAILURES` (the sparse index the board counts); closing a failure drops it and
 //! sets a 30-day TTL. A locator item per failure in the fixed `FAILURES` partition lets on-call find a
 //! failure by id without knowing its shop, and list every failure without a scan.
+//!
+//! A retry **claims** its failure: `claim_owner`/`claim_until` are written with the state change under
+//! the condition that no live claim is there (`attribute_not_exists(claim_until) OR claim_until <
+//! :now`), so of concurrent retries exactly one queues the job; the next plain update drops the claim.
+//! The item `pk = FAILURES, sk = MIRROR` holds `refreshed_at`, moved only by compare-and-swap.
 
 use super::{
     CLOSED_FAILURE_TTL_SECS, DynamoStore, FAILURE_LOCATOR_TTL_SECS, Item, OPEN_FAILURE_TTL_SECS,
@@ -15,9 +20,10 @@ use super::{
 use crate::errors::storage;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use shopsync_domain::ports::Result;
 use shopsync_domain::status::{Failure, FailureState};
-use shopsync_domain::status_ports::FailureStore;
+use shopsync_domain::status_ports::{FailureClaim, FailureStore};
 use std::collections::HashMap;
 
 /// Listings return at most this many failures.
@@ -275,6 +281,101 @@ impl FailureStore for DynamoStore {
             Ok(_) => Ok(true),
             Err(e) if is_ccf(&e) => Ok(false),
             Err(e) => Err(storage("PutItem failure update", e)),
+        }
+    }
+
+    async fn claim_failure(
+        &self,
+        failure: &Failure,
+        from: FailureState,
+        claim: &FailureClaim,
+        now: i64,
+    ) -> Result<bool> {
+        let mut item = failure_item(failure, now)?;
+        item.insert("claim_owner".into(), s(&claim.owner));
+        item.insert("claim_until".into(), n(claim.until));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "#state = :from AND (attribute_not_exists(claim_until) OR claim_until < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":from", s(state_name(from)))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_ccf(&e) => Ok(false),
+            Err(e) => Err(storage("PutItem failure claim", e)),
+        }
+    }
+
+    async fn release_failure_claim(&self, failure: &Failure, owner: &str) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::failure_pk(failure.shop.as_deref())))
+            .key("sk", s(keys::failure_sk(&failure.id)))
+            .update_expression("REMOVE claim_owner, claim_until")
+            .condition_expression("claim_owner = :owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(storage("UpdateItem failure claim release", e)),
+        }
+    }
+
+    async fn mirror_refreshed_at(&self) -> Result<Option<i64>> {
+        let item = self
+            .get_raw(
+                keys::FAILURE_LOCATOR_PK.to_string(),
+                keys::FAILURE_MIRROR_SK.to_string(),
+                "GetItem failure mirror",
+            )
+            .await?;
+        match item {
+            Some(i) => super::get_opt_i64(&i, "refreshed_at", "failure mirror"),
+            None => Ok(None),
+        }
+    }
+
+    async fn swap_mirror_refreshed_at(&self, from: Option<i64>, to: i64) -> Result<bool> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::FAILURE_LOCATOR_PK))
+            .key("sk", s(keys::FAILURE_MIRROR_SK))
+            .update_expression("SET refreshed_at = :to")
+            .expression_attribute_values(":to", n(to));
+        let update = match from {
+            None => update.condition_expression("attribute_not_exists(refreshed_at)"),
+            Some(from) => update
+                .condition_expression("refreshed_at = :from")
+                .expression_attribute_values(":from", n(from)),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(storage("UpdateItem failure mirror", e)),
         }
     }
 }

@@ -9,13 +9,23 @@
 //! Besides the JSON `body`, an item carries `status` and `seq` for the conditions, `gsi1pk/gsi1sk` so
 //! that `list_jobs(status)` is a Query on the sparse index, and `expires_at` (30 days after the last
 //! update) so DynamoDB TTL removes old runs.
+//!
+//! The **waiting-job record** (`WAITING#<task>#<options>`, attribute `job_id`) names the job that manual
+//! runs of that task and options join. A manual run creates its job and the record in one
+//! `TransactWriteItems`: the job `attribute_not_exists(pk)`, the record `attribute_not_exists(pk)` or
+//! `job_id = :replacing` (the job the caller read and found no longer waiting). So of any number of
+//! concurrent requests that read the same record exactly one writes; the others re-read and join its
+//! job. The record never names a job that was not written, and the scheduled fan-out overwrites it
+//! with its own job once that job's message is out.
 
-use super::{DynamoStore, GSI1, Item, JOB_TTL_SECS, body, keys, n, s, to_json};
+use super::{DynamoStore, GSI1, Item, JOB_TTL_SECS, body, get_opt_s, keys, n, s, to_json};
 use crate::errors::storage;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use shopsync_domain::ports::{JobPage, JobStore, Result};
-use shopsync_domain::{JobRecord, JobStatus, SyncError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use shopsync_domain::ports::{JobPage, JobStore, Result, WaitingJobCreate};
+use shopsync_domain::{JobRecord, JobStatus, RunOptions, SyncError, TaskKind};
 use std::collections::HashMap;
 
 /// `list_jobs` returns at most this many records.
@@ -47,6 +57,32 @@ impl DynamoStore {
             ),
         ]))
     }
+}
+
+impl DynamoStore {
+    fn waiting_item(&self, job: &JobRecord) -> Result<Item> {
+        Ok(HashMap::from([
+            ("pk".to_string(), s(keys::shop_pk(&job.shop))),
+            ("sk".to_string(), s(waiting_sk(job.task, &job.options)?)),
+            ("job_id".to_string(), s(&job.job_id)),
+            ("recorded_at".to_string(), n(job.updated_at)),
+            (
+                "expires_at".to_string(),
+                n(job.updated_at.max(job.created_at) + JOB_TTL_SECS),
+            ),
+        ]))
+    }
+}
+
+fn waiting_sk(task: TaskKind, options: &RunOptions) -> Result<String> {
+    Ok(keys::waiting_sk(task, &to_json(options, "run options")?))
+}
+
+fn build_put(put: aws_sdk_dynamodb::types::builders::PutBuilder) -> Result<TransactWriteItem> {
+    let put = put
+        .build()
+        .map_err(|e| SyncError::Internal(format!("transaction put: {e}")))?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 fn is_ccf(err: &aws_sdk_dynamodb::error::SdkError<PutItemError, impl std::fmt::Debug>) -> bool {
@@ -209,5 +245,87 @@ impl JobStore for DynamoStore {
             None
         };
         Ok(JobPage { jobs, next_before })
+    }
+
+    async fn waiting_job_id(
+        &self,
+        shop: &str,
+        task: TaskKind,
+        options: &RunOptions,
+    ) -> Result<Option<String>> {
+        let item = self
+            .get_item(shop, waiting_sk(task, options)?, "GetItem waiting job")
+            .await?;
+        Ok(item.and_then(|i| get_opt_s(&i, "job_id").map(str::to_string)))
+    }
+
+    async fn create_waiting_job(
+        &self,
+        job: &JobRecord,
+        replacing: Option<&str>,
+    ) -> Result<WaitingJobCreate> {
+        let create = build_put(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(self.job_item(job)?))
+                .condition_expression("attribute_not_exists(pk)"),
+        )?;
+        let record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.waiting_item(job)?));
+        let record = build_put(match replacing {
+            None => record.condition_expression("attribute_not_exists(pk)"),
+            Some(previous) => record
+                .condition_expression("job_id = :previous")
+                .expression_attribute_values(":previous", s(previous)),
+        })?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(create)
+            .transact_items(record)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(WaitingJobCreate::Created),
+            Err(err) => err,
+        };
+        match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+                // One reason per item, in order: the job, then the record.
+                let codes: Vec<&str> = cancel
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None"))
+                    .collect();
+                if codes.first() == Some(&"ConditionalCheckFailed") {
+                    Ok(WaitingJobCreate::JobExists)
+                } else if codes.iter().all(|c| {
+                    matches!(
+                        *c,
+                        "None" | "ConditionalCheckFailed" | "TransactionConflict"
+                    )
+                }) {
+                    Ok(WaitingJobCreate::Superseded)
+                } else {
+                    Err(storage("TransactWriteItems new waiting job", err))
+                }
+            }
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+                Ok(WaitingJobCreate::Superseded)
+            }
+            _ => Err(storage("TransactWriteItems new waiting job", err)),
+        }
+    }
+
+    async fn record_waiting_job(&self, job: &JobRecord) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.waiting_item(job)?))
+            .send()
+            .await
+            .map_err(|e| storage("PutItem waiting job", e))?;
+        Ok(())
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! `begin` is a conditional put (`attribute_not_exists(pk)`); if the key exists, the stored entry comes
 //! back with the failed condition (`ALL_OLD`) and the caller resends that payload under the same
-//! key — never a freshly computed one, which could differ. `complete` marks the entry applied and is
+//! key — never a freshly computed one, which could differ. `mark_sent` records that the effect is about
+//! to go out (so a later run knows its outcome is unknown, and probes a target without idempotency
+//! keys before any resend). `complete` marks the entry applied and is
 //! conditional on the entry existing, so a lost or expired entry is reported rather than silently
 //! recreated half-filled. Entries expire after 7 days (TTL on `expires_at`).
 
@@ -21,6 +23,7 @@ use shopsync_domain::time::now_secs;
 fn status_str(status: LedgerStatus) -> &'static str {
     match status {
         LedgerStatus::Pending => "pending",
+        LedgerStatus::Sent => "sent",
         LedgerStatus::Applied => "applied",
     }
 }
@@ -29,6 +32,7 @@ fn entry(item: &Item) -> Result<LedgerEntry> {
     const WHAT: &str = "ledger entry";
     let status = match get_s(item, "status", WHAT)? {
         "pending" => LedgerStatus::Pending,
+        "sent" => LedgerStatus::Sent,
         "applied" => LedgerStatus::Applied,
         other => {
             return Err(crate::errors::corrupt(
@@ -98,6 +102,34 @@ impl IdempotencyLedger for DynamoStore {
         {
             Some(item) => entry(&item).map(Some),
             None => Ok(None),
+        }
+    }
+
+    async fn mark_sent(&self, shop: &str, key: &str) -> Result<()> {
+        let outcome = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(shop, keys::idem_sk(key))))
+            .update_expression("SET #status = :sent, sent_at = :now")
+            .condition_expression("attribute_exists(pk) AND #status <> :applied")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sent", s(status_str(LedgerStatus::Sent)))
+            .expression_attribute_values(":applied", s(status_str(LedgerStatus::Applied)))
+            .expression_attribute_values(":now", n(now_secs()))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Err(SyncError::Conflict(format!(
+                    "ledger entry '{key}' of shop {shop} is missing or already applied"
+                )))
+            }
+            Err(e) => Err(storage("UpdateItem ledger entry (sent)", e)),
         }
     }
 

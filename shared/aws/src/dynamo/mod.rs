@@ -8,6 +8,7 @@
 //! | `SETTINGS`                             | shop settings (JSON `body`)            | –                  |
 //! | `SCHEDULE#<task>`                      | when a task last ran / last ran full   | –                  |
 //! | `JOB#<job_id>`                         | job record (JSON `body`, `status`, `seq`) | 30 days after the last update |
+//! | `WAITING#<task>#<options>`             | the task's waiting job (`job_id`): manual runs join it | as its job |
 //! | `LEASE#<category>`                     | run lease (`owner`, `expires_at`)      | the lease expiry itself |
 //! | `MAP#<variant_id>`                     | variant ↔ BC item mapping              | –                  |
 //! | `LEVEL#<inventory_item_id>#<location_id>` | last `available` known in Shopify   | –                  |
@@ -20,7 +21,8 @@
 //! partition `SHOP#_unattributed` (shop codes are upper-case, so it cannot collide). Besides, each
 //! failure has a small locator item in the fixed partition `pk = FAILURES`, `sk = FAILURE#<message_id>`
 //! (`shop`, `failed_at`, 45-day TTL), so that on-call (admin) can find a failure by id and list every
-//! failure without a scan; dead-letter traffic is far too low for that partition to get hot.
+//! failure without a scan; dead-letter traffic is far too low for that partition to get hot. The same
+//! partition holds `sk = MIRROR` (`refreshed_at`): when the mirror was last refreshed from the queue.
 //!
 //! One sparse global secondary index, `gsi1` (`gsi1pk`, `gsi1sk`, projection ALL), carries the lists
 //! that would otherwise need scans: every shop (`gsi1pk = SHOPS`, `gsi1sk = <code>`, set only on
@@ -108,6 +110,10 @@ pub mod keys {
     pub fn job_status_gsi_pk(shop: &str, status: JobStatus) -> String {
         format!("SHOP#{shop}#STATUS#{}", status.as_str())
     }
+    /// The waiting-job record of a task run with these options (`options` is their JSON).
+    pub fn waiting_sk(task: TaskKind, options: &str) -> String {
+        format!("WAITING#{}#{options}", task.name())
+    }
     pub fn lease_sk(category: &str) -> String {
         format!("LEASE#{category}")
     }
@@ -139,6 +145,8 @@ pub mod keys {
     }
     /// Fixed partition of the failure locators (admin look-up by id, admin listing).
     pub const FAILURE_LOCATOR_PK: &str = "FAILURES";
+    /// In the locator partition: when the mirror was last refreshed from the queue.
+    pub const FAILURE_MIRROR_SK: &str = "MIRROR";
     /// `gsi1pk` of a shop's open and retrying failures.
     pub fn open_failures_gsi_pk(shop: Option<&str>) -> String {
         format!("{}#FAILURES", failure_pk(shop))

@@ -7,35 +7,37 @@
 //! scheduled daily by default, and the first run of a shop — re-reads the catalogue and Shopify's
 //! levels, so drift made outside Shopsync is corrected.
 //!
-//! Exactly-once: the calls are planned first; each call's exact payload is written to the idempotency
-//! ledger under a key derived from (job, plan generation, batch) *before* it is sent, and the plan is
-//! checkpointed. A retry, a redelivery after a crash or a continuation resends the stored payload under
-//! the stored key, so Shopify answers with the original result instead of applying it again.
+//! On the task engine ([`crate::engine`]): planning produces one replayable effect per call of up to
+//! 250 rows; the engine ledgers each call before it is sent and resends the stored payload under the
+//! stored key after an unknown outcome, so Shopify answers with the original result instead of
+//! applying it again. Settling a call records the applied levels, turns refused rows into skipped
+//! records and returns collateral rows of a refused call as one follow-up retry call.
 
 pub mod mapping;
 pub mod plan;
 
-use crate::{RunContext, RunOutcome};
+use crate::engine::{Effect, EffectKind, Planned, Settled, Task, TaskRun};
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shopsync_domain::catalogue::System;
 use shopsync_domain::inventory::{
     InventoryLevel, QuantityChange, SetQuantitiesOutcome, SetQuantitiesRequest,
 };
 use shopsync_domain::ports::*;
-use shopsync_domain::settings::LocationSettings;
+use shopsync_domain::settings::{LocationSettings, ShopSettings};
 use shopsync_domain::status::{Cue, CueEntry};
 use shopsync_domain::status_ports::CueStore;
-use shopsync_domain::{SyncError, TaskKind};
+use shopsync_domain::{JobRecord, SyncError, TaskKind};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-/// The ports this task uses.
-pub struct InventoryPorts<'a> {
-    pub shopify: &'a dyn ShopifyInventoryApi,
-    pub bc: &'a dyn BcInventoryApi,
-    pub state: &'a dyn InventoryStateStore,
-    pub ledger: &'a dyn IdempotencyLedger,
-    pub skipped: &'a dyn SkippedRecordStore,
+/// The task, with the stores it keeps its state in.
+pub struct InventoryTask {
+    pub state: Arc<dyn InventoryStateStore>,
+    pub skipped: Arc<dyn SkippedRecordStore>,
     /// The status board's cue entries: a full mapping replaces the shop's unmapped-products list.
-    pub cues: &'a dyn CueStore,
+    pub cues: Arc<dyn CueStore>,
 }
 
 /// Counter names this task reports.
@@ -52,72 +54,120 @@ pub mod counters {
     pub const RETRIED_ROWS: &str = "retried_rows";
 }
 
-/// Resume point of a run, stored on the job record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Checkpoint {
-    /// Plan generation: keys of one plan never collide with another plan's.
-    generation: u32,
-    /// Batches planned from BC data; indexes at or above this are retries of rejected rows.
-    planned_batches: usize,
-    /// All batches in the ledger, including retries.
-    total_batches: usize,
-    /// First batch not known to be done.
-    next_batch: usize,
+/// One planned call: its rows, and whether it is the one retry of rows refused as collateral.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Batch {
+    quantities: Vec<QuantityChange>,
+    #[serde(default)]
+    retry: bool,
 }
 
 const QUANTITY_NAME: &str = "available";
 const REASON: &str = "correction";
 
-/// The idempotency key of one batch of one plan of one job.
-pub fn batch_key(job_id: &str, generation: u32, batch: usize) -> String {
-    format!("{job_id}/inventory-set/g{generation}/b{batch}")
-}
+#[async_trait]
+impl Task for InventoryTask {
+    type State = ();
 
-fn storage_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| SyncError::Internal(format!("serialising: {e}")))
-}
-
-/// Run (or resume) an inventory sync for one shop.
-pub async fn run(ctx: &mut RunContext<'_>, ports: &InventoryPorts<'_>) -> Result<RunOutcome> {
-    let settings = ctx.settings;
-    if !settings.allow_outgoing_requests {
-        return Ok(RunOutcome::Skipped {
-            reason:
-                "allow_outgoing_requests is off for this shop: inventory is not sent to Shopify"
-                    .into(),
-        });
-    }
-    let locations: Vec<&LocationSettings> = settings.stock_locations().collect();
-    if locations.is_empty() {
-        return Ok(RunOutcome::Skipped {
-            reason: "no location has stock calculation on".into(),
-        });
+    fn kind(&self) -> TaskKind {
+        TaskKind::SyncInventory
     }
 
-    let checkpoint = match &ctx.job.checkpoint {
-        Some(value) => serde_json::from_value::<Checkpoint>(value.clone())
-            .map_err(|e| SyncError::Internal(format!("unreadable inventory checkpoint: {e}")))?,
-        None => plan_run(ctx, ports, &locations).await?,
-    };
-    apply(ctx, ports, checkpoint).await
+    fn skip_reason(&self, settings: &ShopSettings) -> Option<String> {
+        (settings.stock_locations().next().is_none())
+            .then(|| "no location has stock calculation on".to_string())
+    }
+
+    async fn plan(&self, run: &mut TaskRun<'_>, _state: &mut ()) -> Result<Planned> {
+        let settings = run.settings;
+        let locations: Vec<&LocationSettings> = settings.stock_locations().collect();
+        let batches = plan_run(self, run, &locations).await?;
+        let effects = batches
+            .into_iter()
+            .map(|quantities| batch_effect(quantities, false))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Planned::last(effects))
+    }
+
+    async fn send(&self, run: &mut TaskRun<'_>, effect: &Effect, key: &str) -> Result<Value> {
+        let batch: Batch = effect.payload_as()?;
+        let outcome = run
+            .clients
+            .shopify
+            .set_quantities(&request(run.job, key, batch.quantities))
+            .await?;
+        to_value(&outcome)
+    }
+
+    async fn settle(
+        &self,
+        run: &mut TaskRun<'_>,
+        _state: &mut (),
+        effect: &Effect,
+        outcome: &Value,
+    ) -> Result<Settled> {
+        let batch: Batch = effect.payload_as()?;
+        let outcome: SetQuantitiesOutcome = serde_json::from_value(outcome.clone())
+            .map_err(|e| SyncError::Internal(format!("unreadable inventory outcome: {e}")))?;
+        let retry_rows = settle(self, run, &batch.quantities, &outcome, batch.retry).await?;
+        if retry_rows.is_empty() {
+            return Ok(Settled::default());
+        }
+        run.counters
+            .add(counters::RETRIED_ROWS, retry_rows.len() as u64);
+        Ok(Settled {
+            follow_ups: vec![batch_effect(retry_rows, true)?],
+        })
+    }
+}
+
+fn batch_effect(quantities: Vec<QuantityChange>, retry: bool) -> Result<Effect> {
+    let label = format!(
+        "inventorySetQuantities of {} level(s){}",
+        quantities.len(),
+        if retry { " (retry)" } else { "" }
+    );
+    Ok(Effect::new(
+        EffectKind::Replayable,
+        System::Shopify,
+        label,
+        to_value(&Batch { quantities, retry })?,
+    ))
+}
+
+/// The call for one batch: the effect's ledger key is the `@idempotent` key.
+fn request(job: &JobRecord, key: &str, quantities: Vec<QuantityChange>) -> SetQuantitiesRequest {
+    SetQuantitiesRequest {
+        idempotency_key: key.to_string(),
+        name: QUANTITY_NAME.into(),
+        reason: REASON.into(),
+        reference_document_uri: Some(format!("gid://shopsync/InventorySync/{}", job.job_id)),
+        quantities,
+    }
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| SyncError::Internal(format!("serialising: {e}")))
 }
 
 /// Build the variant mapping if needed, read BC (and Shopify on full runs), diff, and write every
 /// planned call to the ledger before anything is sent.
 async fn plan_run(
-    ctx: &mut RunContext<'_>,
-    ports: &InventoryPorts<'_>,
+    ports: &InventoryTask,
+    ctx: &mut TaskRun<'_>,
     locations: &[&LocationSettings],
-) -> Result<Checkpoint> {
+) -> Result<Vec<Vec<QuantityChange>>> {
     let shop = ctx.settings.code.as_str();
     let job = ctx.job;
+    let shopify = ctx.clients.shopify.clone();
+    let bc = ctx.clients.bc.clone();
     let full = job.options.full;
     let mut items = None;
 
     let mut mappings = ports.state.load_mappings(shop).await?;
     if mappings.is_empty() || full {
-        let variants = ports.shopify.variants().await?;
-        let bc_items = ports.bc.items().await?;
+        let variants = shopify.variants().await?;
+        let bc_items = bc.items().await?;
         let result = mapping::map_variants(ctx.settings, &variants, &bc_items);
         let keep: HashSet<&str> = result
             .mapped
@@ -186,12 +236,12 @@ async fn plan_run(
                 .collect();
             codes.sort();
             codes.dedup();
-            plan::BcStock::from_availability(&ports.bc.availability(page, company, &codes).await?)
+            plan::BcStock::from_availability(&bc.availability(page, company, &codes).await?)
         }
         _ => {
             let items = match items {
                 Some(items) => items,
-                None => ports.bc.items().await?,
+                None => bc.items().await?,
             };
             plan::BcStock::from_items(&items)
         }
@@ -207,8 +257,7 @@ async fn plan_run(
             .iter()
             .map(|l| l.shopify_location_id.clone())
             .collect();
-        let read: Vec<InventoryLevel> = ports
-            .shopify
+        let read: Vec<InventoryLevel> = shopify
             .levels(&location_ids)
             .await?
             .into_iter()
@@ -233,129 +282,15 @@ async fn plan_run(
 
     let (changes, checked) = plan::diff(&mappings, locations, &stock, &known);
     ctx.counters.add(counters::LEVELS_CHECKED, checked as u64);
-    let batches = plan::batches(changes);
-    let total = batches.len();
-    let generation = job.attempts;
-    for (index, rows) in batches.into_iter().enumerate() {
-        write_batch(ports, shop, &job.job_id, generation, index, rows).await?;
-    }
-    let checkpoint = Checkpoint {
-        generation,
-        planned_batches: total,
-        total_batches: total,
-        next_batch: 0,
-    };
-    save(ctx, &checkpoint).await?;
-    Ok(checkpoint)
-}
-
-/// Record one call in the ledger before it is ever sent.
-async fn write_batch(
-    ports: &InventoryPorts<'_>,
-    shop: &str,
-    job_id: &str,
-    generation: u32,
-    index: usize,
-    rows: Vec<QuantityChange>,
-) -> Result<()> {
-    let key = batch_key(job_id, generation, index);
-    let request = SetQuantitiesRequest {
-        idempotency_key: key.clone(),
-        name: QUANTITY_NAME.into(),
-        reason: REASON.into(),
-        reference_document_uri: Some(format!("gid://shopsync/InventorySync/{job_id}")),
-        quantities: rows,
-    };
-    let payload = storage_json(&request)?;
-    let entry = LedgerEntry {
-        payload_sha256: LedgerEntry::sha256_hex(&payload),
-        payload,
-        key: key.clone(),
-        status: LedgerStatus::Pending,
-        result: None,
-        created_at: shopsync_domain::time::now_secs(),
-    };
-    match ports.ledger.begin(shop, &entry).await? {
-        LedgerBegin::Started => Ok(()),
-        LedgerBegin::Existing(existing) if existing.payload_sha256 == entry.payload_sha256 => {
-            Ok(())
-        }
-        LedgerBegin::Existing(_) => Err(SyncError::Internal(format!(
-            "idempotency key {key} already holds a different payload; refusing to reuse it"
-        ))),
-    }
-}
-
-async fn save(ctx: &RunContext<'_>, checkpoint: &Checkpoint) -> Result<()> {
-    let value = serde_json::to_value(checkpoint).map_err(|e| SyncError::Internal(e.to_string()))?;
-    ctx.progress.checkpoint(&value, &ctx.counters).await
-}
-
-/// Send the planned calls from the checkpoint on, checkpointing after each.
-async fn apply(
-    ctx: &mut RunContext<'_>,
-    ports: &InventoryPorts<'_>,
-    mut cp: Checkpoint,
-) -> Result<RunOutcome> {
-    let shop = ctx.settings.code.clone();
-    let job_id = ctx.job.job_id.clone();
-    // Every invocation sends at least one batch, so even a tiny time budget always makes progress.
-    let mut sent_here = 0usize;
-    while cp.next_batch < cp.total_batches {
-        if sent_here > 0 && ctx.progress.deadline_near() {
-            save(ctx, &cp).await?;
-            let checkpoint =
-                serde_json::to_value(&cp).map_err(|e| SyncError::Internal(e.to_string()))?;
-            return Ok(RunOutcome::Continue { checkpoint });
-        }
-        let key = batch_key(&job_id, cp.generation, cp.next_batch);
-        let entry = ports.ledger.get(&shop, &key).await?.ok_or_else(|| {
-            SyncError::Internal(format!("planned batch {key} is missing from the ledger"))
-        })?;
-        if entry.status == LedgerStatus::Pending {
-            let request: SetQuantitiesRequest =
-                serde_json::from_str(&entry.payload).map_err(|e| {
-                    SyncError::Internal(format!("ledger payload of {key} is unreadable: {e}"))
-                })?;
-            let outcome = ports.shopify.set_quantities(&request).await?;
-            let is_retry_batch = cp.next_batch >= cp.planned_batches;
-            let retry_rows = settle(ctx, ports, &request, &outcome, is_retry_batch).await?;
-            if !retry_rows.is_empty() {
-                ctx.counters
-                    .add(counters::RETRIED_ROWS, retry_rows.len() as u64);
-                write_batch(
-                    ports,
-                    &shop,
-                    &job_id,
-                    cp.generation,
-                    cp.total_batches,
-                    retry_rows,
-                )
-                .await?;
-                cp.total_batches += 1;
-            }
-            ports
-                .ledger
-                .complete(&shop, &key, &storage_json(&outcome)?)
-                .await?;
-        }
-        cp.next_batch += 1;
-        sent_here += 1;
-        save(ctx, &cp).await?;
-    }
-    let skipped = ctx.job.counters.get(counters::SKIPPED_RECORDS)
-        + ctx.counters.get(counters::SKIPPED_RECORDS);
-    Ok(RunOutcome::Finished {
-        warnings: skipped > 0,
-    })
+    Ok(plan::batches(changes))
 }
 
 /// Record what one call did: the applied rows become the new known levels; rows Shopify refused are
 /// skipped records; rows that were only collateral of a refusal (or stale) are returned for one retry.
 async fn settle(
-    ctx: &mut RunContext<'_>,
-    ports: &InventoryPorts<'_>,
-    request: &SetQuantitiesRequest,
+    ports: &InventoryTask,
+    ctx: &mut TaskRun<'_>,
+    quantities: &[QuantityChange],
     outcome: &SetQuantitiesOutcome,
     is_retry_batch: bool,
 ) -> Result<Vec<QuantityChange>> {
@@ -365,7 +300,7 @@ async fn settle(
     let mut general_errors = Vec::new();
     for e in &outcome.user_errors {
         match e.quantity_row() {
-            Some(row) if row < request.quantities.len() => {
+            Some(row) if row < quantities.len() => {
                 row_errors.insert(
                     row,
                     (
@@ -383,7 +318,7 @@ async fn settle(
     let mut retry = Vec::new();
     let mut skipped = Vec::new();
     let now = shopsync_domain::time::now_secs();
-    for (i, row) in request.quantities.iter().enumerate() {
+    for (i, row) in quantities.iter().enumerate() {
         if applied_all {
             applied.push(InventoryLevel {
                 inventory_item_id: row.inventory_item_id.clone(),

@@ -14,10 +14,13 @@
 //! client builders check every settings value that lands in a URL and the host of each built URL
 //! before a credential is attached.
 
+use async_trait::async_trait;
 use serde::Deserialize;
 use shopsync_bc::{BcClient, BcConfig};
 use shopsync_domain::SyncError;
-use shopsync_domain::ports::{LedgerEntry, Result, SecretSource};
+use shopsync_domain::ports::{
+    BcInventoryApi, LedgerEntry, Result, SecretSource, ShopifyInventoryApi, ShopifyUsage,
+};
 use shopsync_domain::settings::ShopSettings;
 use shopsync_shopify::{PacerRegistry, ShopifyClient, ShopifyClientConfig};
 use std::collections::HashMap;
@@ -92,20 +95,59 @@ fn shopify_token(secret: &str) -> String {
         .unwrap_or_else(|_| secret.trim().to_string())
 }
 
-/// The two API clients of one shop.
+/// Everything a task may ask of Shopify: the capability ports of `shopsync_domain::ports`, which the
+/// Shopify client implements (and test doubles can).
+pub trait ShopifyApi: ShopifyInventoryApi + ShopifyUsage {}
+impl<T: ShopifyInventoryApi + ShopifyUsage> ShopifyApi for T {}
+
+/// Everything a task may ask of Business Central.
+pub trait BcApi: BcInventoryApi {}
+impl<T: BcInventoryApi> BcApi for T {}
+
+/// The two API clients of one shop, as tasks see them.
 #[derive(Clone)]
 pub struct ShopClients {
+    pub shopify: Arc<dyn ShopifyApi>,
+    pub bc: Arc<dyn BcApi>,
+}
+
+/// Where the engine gets a shop's clients.
+#[async_trait]
+pub trait ClientSource: Send + Sync {
+    async fn clients(&self, settings: &ShopSettings) -> Result<ShopClients>;
+    /// Drop what is cached for the shop (after an auth error: the token may have been revoked).
+    fn forget(&self, shop: &str);
+}
+
+/// The concrete clients of one shop.
+#[derive(Clone)]
+pub struct BuiltClients {
     pub shopify: Arc<ShopifyClient>,
     pub bc: Arc<BcClient>,
 }
 
-/// Builds and caches [`ShopClients`] per shop.
+#[async_trait]
+impl ClientSource for ClientFactory {
+    async fn clients(&self, settings: &ShopSettings) -> Result<ShopClients> {
+        let built = self.for_shop(settings).await?;
+        Ok(ShopClients {
+            shopify: built.shopify,
+            bc: built.bc,
+        })
+    }
+
+    fn forget(&self, shop: &str) {
+        ClientFactory::forget(self, shop);
+    }
+}
+
+/// Builds and caches a shop's clients, keyed by what they were built from.
 pub struct ClientFactory {
     secrets: Arc<dyn SecretSource>,
     endpoints: Endpoints,
     pacers: &'static PacerRegistry,
     /// Shop code → (fingerprint of what the clients were built from, the clients).
-    cache: Mutex<HashMap<String, (String, ShopClients)>>,
+    cache: Mutex<HashMap<String, (String, BuiltClients)>>,
     built: std::sync::atomic::AtomicU64,
 }
 
@@ -127,7 +169,7 @@ impl ClientFactory {
 
     /// The shop's clients: the cached pair if it was built from exactly these settings and secrets,
     /// else a new pair.
-    pub async fn for_shop(&self, settings: &ShopSettings) -> Result<ShopClients> {
+    pub async fn for_shop(&self, settings: &ShopSettings) -> Result<BuiltClients> {
         let shop = &settings.code;
         let shopify_secret = self
             .secrets
@@ -171,7 +213,7 @@ impl ClientFactory {
         }
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, (String, ShopClients)>>> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, (String, BuiltClients)>>> {
         self.cache
             .lock()
             .map_err(|_| SyncError::Internal("client cache poisoned".into()))
@@ -182,7 +224,7 @@ impl ClientFactory {
         settings: &ShopSettings,
         shopify_secret: &str,
         bc_secret: &str,
-    ) -> Result<ShopClients> {
+    ) -> Result<BuiltClients> {
         let mut shopify_config = ShopifyClientConfig::for_store(
             &self.endpoints.shopify_url_template,
             &settings.shopify.store_domain,
@@ -215,7 +257,7 @@ impl ClientFactory {
         );
         let bc =
             BcClient::new(bc_config).map_err(|e| SyncError::Settings(format!("BC client: {e}")))?;
-        Ok(ShopClients {
+        Ok(BuiltClients {
             shopify: Arc::new(shopify),
             bc: Arc::new(bc),
         })
@@ -225,7 +267,6 @@ impl ClientFactory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use async_trait::async_trait;
 
     /// Secrets in memory, readable by any shop for the test's purposes (the id check is the
     /// adapter's; here it is the cache that is under test).

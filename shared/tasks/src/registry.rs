@@ -1,0 +1,88 @@
+//! The one table of tasks: which tasks this release has, and how each is built.
+//!
+//! The engine and the runtime name no task; this table is the only place that knows them all.
+//! Adding a task is one [`Registration`] here (plus its module, its client calls and documents, its
+//! template entry and a 3-line `main.rs` — see the README's checklist). Whether a task is available
+//! in this release is derived from this table ([`is_implemented`]), not kept beside it.
+
+use crate::engine::{ClientSource, EngineRunner, EnginePorts, TaskRunner};
+use crate::inventory::InventoryTask;
+use shopsync_domain::TaskKind;
+use shopsync_domain::ports::{IdempotencyLedger, InventoryStateStore, SkippedRecordStore};
+use shopsync_domain::status_ports::CueStore;
+use std::sync::Arc;
+
+/// What the registry's constructors may hand a task: the adapters of this deployment.
+#[derive(Clone)]
+pub struct TaskDeps {
+    pub clients: Arc<dyn ClientSource>,
+    pub ledger: Arc<dyn IdempotencyLedger>,
+    pub skipped: Arc<dyn SkippedRecordStore>,
+    pub cues: Arc<dyn CueStore>,
+    pub inventory_state: Arc<dyn InventoryStateStore>,
+}
+
+impl TaskDeps {
+    fn engine_ports(&self) -> EnginePorts {
+        EnginePorts {
+            ledger: self.ledger.clone(),
+            skipped: self.skipped.clone(),
+        }
+    }
+
+    fn runner<T: crate::engine::Task>(&self, task: T) -> Arc<dyn TaskRunner> {
+        Arc::new(EngineRunner {
+            task,
+            ports: self.engine_ports(),
+            clients: self.clients.clone(),
+        })
+    }
+}
+
+/// One row of the table.
+pub struct Registration {
+    pub kind: TaskKind,
+    pub build: fn(&TaskDeps) -> Arc<dyn TaskRunner>,
+}
+
+/// Every task of this release.
+pub const REGISTRY: &[Registration] = &[Registration {
+    kind: TaskKind::SyncInventory,
+    build: sync_inventory,
+}];
+
+fn sync_inventory(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(InventoryTask {
+        state: deps.inventory_state.clone(),
+        skipped: deps.skipped.clone(),
+        cues: deps.cues.clone(),
+    })
+}
+
+/// Whether this release has `kind`.
+pub fn is_implemented(kind: TaskKind) -> bool {
+    REGISTRY.iter().any(|r| r.kind == kind)
+}
+
+/// The runner of `kind`, or why this release has none.
+pub fn runner(kind: TaskKind, deps: &TaskDeps) -> Result<Arc<dyn TaskRunner>, String> {
+    REGISTRY
+        .iter()
+        .find(|r| r.kind == kind)
+        .map(|r| (r.build)(deps))
+        .ok_or_else(|| format!("{kind} is not available in this release"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_task_is_registered_once_and_the_catalogue_agrees() {
+        for kind in TaskKind::ALL {
+            let rows = REGISTRY.iter().filter(|r| r.kind == kind).count();
+            assert!(rows <= 1, "{kind} is registered {rows} times");
+            assert_eq!(is_implemented(kind), rows == 1);
+        }
+    }
+}

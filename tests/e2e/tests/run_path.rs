@@ -1,0 +1,144 @@
+//! Run-path guarantees that hold for every task: no job is left `running` or `queued` with nothing
+//! behind it. Each scenario runs the real worker against moto and the simulators.
+
+use shopsync_domain::job::JobStatus;
+use shopsync_domain::ports::{JobStore, LeaseStore};
+use shopsync_e2e::{Stack, StackOptions, bc_quantity, tick_at};
+use shopsync_runtime::RuntimeConfig;
+use std::time::Duration;
+
+const DRAIN: Duration = Duration::from_secs(240);
+
+/// Receive the one message on the task queue and wrap it as the SQS event of its `receive_count`th
+/// delivery.
+async fn receive_as_event(
+    stack: &Stack,
+    receive_count: u32,
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let got = sqs
+        .receive_message()
+        .queue_url(&stack.runner.queue_url)
+        .send()
+        .await
+        .unwrap();
+    let m = got.messages.unwrap().remove(0);
+    // The local runner would redeliver it while the test holds it: delete it, the event carries it.
+    sqs.delete_message()
+        .queue_url(&stack.runner.queue_url)
+        .receipt_handle(m.receipt_handle.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_value(serde_json::json!({"Records": [{
+        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
+        "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
+        "messageAttributes": {}, "eventSource": "aws:sqs"
+    }]}))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_whose_lease_another_job_holds_is_deferred_not_dropped() {
+    let opts = StackOptions {
+        runtime: RuntimeConfig {
+            deferral_delay_secs: 1,
+            ..shopsync_e2e::local_runtime()
+        },
+        ..StackOptions::default()
+    };
+    let max_receive_count = opts.runtime.max_receive_count;
+    let stack = Stack::start(opts).await.expect("local stack");
+    let shop = stack.seed_shop("ORPH", 20).await.unwrap();
+    stack.runner.tick(tick_at(0)).await;
+
+    // The job's first run died after it started (job `running`), its lease expired, and another job
+    // of the same category took the lease. Then the job's message comes back on its last receive.
+    let store = stack.adapters.store.clone();
+    let mut job = stack.jobs("ORPH").await.remove(0);
+    let (status, seq) = (job.status, job.seq);
+    job.transition(JobStatus::Running, shopsync_domain::time::now_secs())
+        .unwrap();
+    job.attempts = 1;
+    assert!(store.update_job_if(&job, status, seq).await.unwrap());
+    let now = shopsync_domain::time::now_secs();
+    let other = "1764370000000-sync-products-otherrun#r1";
+    store
+        .acquire("ORPH", "default", other, 60, now)
+        .await
+        .unwrap();
+    let event = receive_as_event(&stack, max_receive_count).await;
+    let response = shopsync_runtime::worker::handle_batch(
+        &stack.app,
+        event,
+        std::time::Instant::now() + Duration::from_secs(900),
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty());
+    let job = &stack.jobs("ORPH").await[0];
+    assert_eq!(
+        job.status,
+        JobStatus::Deferred,
+        "the job waits for the lease with a message behind it"
+    );
+
+    // The other job finishes; the deferred job then runs to the end.
+    store.release("ORPH", "default", other).await.unwrap();
+    stack.runner.drain(DRAIN).await.unwrap();
+    let job = &stack.jobs("ORPH").await[0];
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    assert_eq!(
+        shop.levels_off(&stack, |i, l| bc_quantity(i, l) as i64),
+        0
+    );
+    assert!(stack.dead_letters().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retryable_failure_comes_back_in_seconds_not_after_the_queues_visibility_timeout() {
+    // The stack's queue keeps a received message invisible for 30 s; the retry clock (1-2 s here)
+    // must bring a failed message back long before that.
+    let stack = Stack::start(StackOptions::default())
+        .await
+        .expect("local stack");
+    stack.seed_shop("RETRY", 10).await.unwrap();
+    stack.runner.tick(tick_at(0)).await;
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let got = sqs
+        .receive_message()
+        .queue_url(&stack.runner.queue_url)
+        .send()
+        .await
+        .unwrap();
+    let m = got.messages.unwrap().remove(0);
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(serde_json::json!({"Records": [{
+            "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs"
+        }]}))
+        .unwrap();
+
+    stack.bc.set_faults(bc_sim::BcFaults::new(1.0, 7));
+    let response = shopsync_runtime::worker::handle_batch(
+        &stack.app,
+        event,
+        std::time::Instant::now() + Duration::from_secs(900),
+    )
+    .await;
+    assert_eq!(response.batch_item_failures.len(), 1, "BC is down: retry");
+    stack.bc.set_faults(bc_sim::BcFaults::none());
+
+    // Bounded wait (10 s) far below the queue's 30 s visibility timeout.
+    let again = sqs
+        .receive_message()
+        .queue_url(&stack.runner.queue_url)
+        .wait_time_seconds(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.messages.unwrap_or_default().len(),
+        1,
+        "the failed message is back within seconds"
+    );
+}
