@@ -5,7 +5,7 @@
 //! template entry and a 3-line `main.rs` — see the README's checklist). Whether a task is available
 //! in this release is derived from this table ([`is_implemented`]), not kept beside it.
 
-use crate::engine::{ClientSource, EngineRunner, EnginePorts, TaskRunner};
+use crate::engine::{ClientSource, EnginePorts, EngineRunner, TaskRunner};
 use crate::inventory::InventoryTask;
 use shopsync_domain::TaskKind;
 use shopsync_domain::ports::{IdempotencyLedger, InventoryStateStore, SkippedRecordStore};
@@ -24,10 +24,7 @@ pub struct TaskDeps {
 
 impl TaskDeps {
     fn engine_ports(&self) -> EnginePorts {
-        EnginePorts {
-            ledger: self.ledger.clone(),
-            skipped: self.skipped.clone(),
-        }
+        EnginePorts::new(self.ledger.clone(), self.skipped.clone())
     }
 
     fn runner<T: crate::engine::Task>(&self, task: T) -> Arc<dyn TaskRunner> {

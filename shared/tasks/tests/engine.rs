@@ -27,6 +27,10 @@ const ORDERS: [&str; 4] = ["#1001", "#1002", "#1003", "#1004"];
 /// A task that turns staged orders into BC sales documents: one probed effect per order.
 struct SalesDocuments {
     bc: Documents,
+    /// What the source system says right now (goes into each document).
+    source: Arc<Mutex<String>>,
+    /// Orders already turned into documents (the per-record state a real task keeps in its store).
+    processed: Arc<Mutex<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -43,14 +47,18 @@ impl Task for SalesDocuments {
     }
 
     async fn plan(&self, _run: &mut TaskRun<'_>, _state: &mut State) -> Result<Planned> {
+        let source = self.source.lock().unwrap().clone();
+        let processed = self.processed.lock().unwrap().clone();
         let effects = ORDERS
             .iter()
+            .filter(|name| !processed.iter().any(|p| p == *name))
             .map(|name| {
                 Effect::new(
                     EffectKind::Probed,
                     System::Bc,
                     format!("sales order for {name}"),
-                    json!({"externalDocumentNumber": name, "lines": [{"itemNo": "1000", "quantity": 1}]}),
+                    json!({"externalDocumentNumber": name, "source": source,
+                           "lines": [{"itemNo": "1000", "quantity": 1}]}),
                 )
             })
             .collect();
@@ -82,9 +90,17 @@ impl Task for SalesDocuments {
         &self,
         run: &mut TaskRun<'_>,
         state: &mut State,
-        _effect: &Effect,
+        effect: &Effect,
         outcome: &Value,
     ) -> Result<Settled> {
+        let number = effect.payload["externalDocumentNumber"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut processed = self.processed.lock().unwrap();
+        if !processed.contains(&number) {
+            processed.push(number);
+        }
         let id = outcome["id"].as_str().unwrap_or_default().to_string();
         if !state.created.contains(&id) {
             state.created.push(id);
@@ -99,6 +115,7 @@ impl Task for SalesDocuments {
 struct SavedJob {
     checkpoint: Mutex<Option<Value>>,
     fail_saves: Mutex<u32>,
+    deadline_near: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
@@ -107,14 +124,16 @@ impl Progress for SavedJob {
         let mut fail = self.fail_saves.lock().unwrap();
         if *fail > 0 {
             *fail -= 1;
-            return Err(SyncError::Storage("UpdateItem job: connection reset".into()));
+            return Err(SyncError::Storage(
+                "UpdateItem job: connection reset".into(),
+            ));
         }
         *self.checkpoint.lock().unwrap() = Some(checkpoint.clone());
         Ok(())
     }
 
     fn deadline_near(&self) -> bool {
-        false
+        self.deadline_near.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -191,11 +210,12 @@ impl Harness {
         let bc = Documents::bc_sales_documents().with_faults(faults.clone());
         let apis = Arc::new(NoApis);
         Harness {
-            task: SalesDocuments { bc },
-            ports: EnginePorts {
-                ledger: Arc::new(store.clone()),
-                skipped: Arc::new(store.clone()),
+            task: SalesDocuments {
+                bc,
+                source: Arc::new(Mutex::new("v1".into())),
+                processed: Arc::default(),
             },
+            ports: EnginePorts::new(Arc::new(store.clone()), Arc::new(store)),
             faults,
             clients: ShopClients {
                 shopify: apis.clone(),
@@ -279,15 +299,47 @@ async fn a_crash_at_every_step_of_planned_sent_settled_makes_no_second_document(
     // same code; the randomised test below reaches them too); the rerun must end with exactly one
     // document per order.
     let cases: [(&str, &str, FaultMode); 9] = [
-        ("planned: ledger write lost", op::LEDGER_BEGIN, FaultMode::ApplyThenFail),
-        ("planned: ledger write failed", op::LEDGER_BEGIN, FaultMode::FailBefore),
+        (
+            "planned: ledger write lost",
+            op::LEDGER_BEGIN,
+            FaultMode::ApplyThenFail,
+        ),
+        (
+            "planned: ledger write failed",
+            op::LEDGER_BEGIN,
+            FaultMode::FailBefore,
+        ),
         ("ledger read failed", op::LEDGER_GET, FaultMode::FailBefore),
-        ("marked sent, answer lost", op::LEDGER_MARK_SENT, FaultMode::ApplyThenFail),
-        ("not marked sent", op::LEDGER_MARK_SENT, FaultMode::FailBefore),
-        ("sent, never arrived", "sales_documents.create", FaultMode::FailBefore),
-        ("sent, applied, answer lost", "sales_documents.create", FaultMode::ApplyThenFail),
-        ("settled, ledger not completed", op::LEDGER_COMPLETE, FaultMode::FailBefore),
-        ("settled, completion answer lost", op::LEDGER_COMPLETE, FaultMode::ApplyThenFail),
+        (
+            "marked sent, answer lost",
+            op::LEDGER_MARK_SENT,
+            FaultMode::ApplyThenFail,
+        ),
+        (
+            "not marked sent",
+            op::LEDGER_MARK_SENT,
+            FaultMode::FailBefore,
+        ),
+        (
+            "sent, never arrived",
+            "sales_documents.create",
+            FaultMode::FailBefore,
+        ),
+        (
+            "sent, applied, answer lost",
+            "sales_documents.create",
+            FaultMode::ApplyThenFail,
+        ),
+        (
+            "settled, ledger not completed",
+            op::LEDGER_COMPLETE,
+            FaultMode::FailBefore,
+        ),
+        (
+            "settled, completion answer lost",
+            op::LEDGER_COMPLETE,
+            FaultMode::ApplyThenFail,
+        ),
     ];
     for (name, operation, mode) in cases {
         let mut h = Harness::new(7);
@@ -343,4 +395,73 @@ async fn with_random_faults_everywhere_each_order_gets_exactly_one_document() {
         h.until_finished(200).await;
         h.assert_each_order_once();
     }
+}
+
+#[tokio::test]
+async fn a_plan_older_than_its_maximum_age_is_planned_again_from_fresh_data() {
+    let mut h = Harness::new(11);
+    // The first invocation plans and, with the deadline near, stops before sending anything.
+    h.saved
+        .deadline_near
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(matches!(
+        h.invoke().await.unwrap(),
+        RunOutcome::Continue { .. }
+    ));
+    assert_eq!(h.task.bc.creations(), 0);
+    h.saved
+        .deadline_near
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+
+    // The source changes while the job waits; by the time it resumes, its plan is too old.
+    *h.task.source.lock().unwrap() = "v2".into();
+    h.ports.max_plan_age_secs = -1;
+    h.invoke().await.unwrap();
+    h.assert_each_order_once();
+    for doc in h.task.bc.all() {
+        assert_eq!(
+            doc["source"], "v2",
+            "unsent work is re-planned from fresh data"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_plan_settles_what_may_have_been_sent_before_it_plans_again() {
+    let mut h = Harness::new(12);
+    // The first document is created but its answer is lost: the effect stays `sent`.
+    h.task.bc.drop_next_answers(1);
+    assert!(h.invoke().await.is_err());
+    assert_eq!(h.task.bc.creations(), 1);
+
+    *h.task.source.lock().unwrap() = "v2".into();
+    h.ports.max_plan_age_secs = -1;
+    h.invoke().await.unwrap();
+    // The in-flight one was found by the probe and settled (not re-planned, not resent); the other
+    // three were planned again with fresh data.
+    h.assert_each_order_once();
+    let sources: Vec<String> = h
+        .task
+        .bc
+        .all()
+        .iter()
+        .map(|d| d["source"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sources, vec!["v1", "v2", "v2", "v2"]);
+}
+
+#[tokio::test]
+async fn a_young_plan_is_finished_as_planned() {
+    let mut h = Harness::new(13);
+    h.saved
+        .deadline_near
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    h.invoke().await.unwrap();
+    h.saved
+        .deadline_near
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    *h.task.source.lock().unwrap() = "v2".into();
+    h.invoke().await.unwrap();
+    h.assert_each_order_once();
+    assert!(h.task.bc.all().iter().all(|d| d["source"] == "v1"));
 }

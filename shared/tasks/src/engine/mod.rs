@@ -81,7 +81,10 @@ impl Effect {
     /// The payload as the task's own type.
     pub fn payload_as<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_value(self.payload.clone()).map_err(|e| {
-            SyncError::Internal(format!("effect '{}' has an unreadable payload: {e}", self.label))
+            SyncError::Internal(format!(
+                "effect '{}' has an unreadable payload: {e}",
+                self.label
+            ))
         })
     }
 }
@@ -196,14 +199,33 @@ pub mod counters {
     pub const EFFECTS_REPLAYED: &str = "effects_replayed";
     pub const EFFECTS_FOUND_BY_PROBE: &str = "effects_found_by_probe";
     pub const EFFECTS_REFUSED: &str = "effects_refused";
+    pub const PLANS_EXPIRED: &str = "plans_expired";
+    pub const EFFECTS_DROPPED: &str = "effects_dropped_unsent";
     pub const SKIPPED_RECORDS: &str = "skipped_records";
 }
 
-/// What the engine needs besides the task: the ledger and the skipped-record store.
+/// How old a plan may be before its unsent effects are dropped and planned again from fresh data.
+pub const DEFAULT_MAX_PLAN_AGE_SECS: i64 = 15 * 60;
+
+/// What the engine needs besides the task: the ledger, the skipped-record store, and its tuning.
 #[derive(Clone)]
 pub struct EnginePorts {
     pub ledger: Arc<dyn IdempotencyLedger>,
     pub skipped: Arc<dyn SkippedRecordStore>,
+    /// A run resumed (after a retry, a deferral or a deadline) with a plan older than this sends
+    /// nothing of it that was not sent yet: it settles what is in flight and plans again, so a retry
+    /// never replays data that is minutes or hours old.
+    pub max_plan_age_secs: i64,
+}
+
+impl EnginePorts {
+    pub fn new(ledger: Arc<dyn IdempotencyLedger>, skipped: Arc<dyn SkippedRecordStore>) -> Self {
+        EnginePorts {
+            ledger,
+            skipped,
+            max_plan_age_secs: DEFAULT_MAX_PLAN_AGE_SECS,
+        }
+    }
 }
 
 /// The engine's resume point; the task's typed state rides inside.
@@ -216,6 +238,9 @@ struct Checkpoint<S> {
     /// First effect not known to be settled.
     next: usize,
     planning_done: bool,
+    /// When this plan was started (epoch seconds).
+    #[serde(default)]
+    planned_at: i64,
     state: S,
 }
 
@@ -267,6 +292,7 @@ pub async fn run<T: Task>(
             total: 0,
             next: 0,
             planning_done: false,
+            planned_at: shopsync_domain::time::now_secs(),
             state: T::State::default(),
         },
     };
@@ -289,6 +315,11 @@ async fn drive<T: Task>(
     cp: &mut Checkpoint<T::State>,
 ) -> Result<RunOutcome> {
     let scope = run.job.idempotency_scope();
+    let now = shopsync_domain::time::now_secs();
+    let unfinished = cp.next < cp.total || !cp.planning_done;
+    if unfinished && now - cp.planned_at > ports.max_plan_age_secs {
+        replan(task, ports, run, cp, &scope, now).await?;
+    }
     // Every invocation takes at least one step, so even a tiny time budget makes progress.
     let mut stepped = false;
     loop {
@@ -311,8 +342,16 @@ async fn drive<T: Task>(
         let planned = task.plan(run, &mut cp.state).await?;
         let start = cp.total;
         let count = planned.effects.len();
-        write_effects(ports, run, &scope, task.kind(), cp.generation, start, &planned.effects)
-            .await?;
+        write_effects(
+            ports,
+            run,
+            &scope,
+            task.kind(),
+            cp.generation,
+            start,
+            &planned.effects,
+        )
+        .await?;
         run.counters.add(counters::EFFECTS_PLANNED, count as u64);
         cp.total += count;
         cp.planning_done = planned.done;
@@ -322,6 +361,46 @@ async fn drive<T: Task>(
     Ok(RunOutcome::Finished {
         warnings: task.warnings(run.job, &run.counters),
     })
+}
+
+/// The plan is too old: settle the effects whose outcome is unknown (they may have happened), drop
+/// the ones never sent, and start a new plan generation from fresh data.
+async fn replan<T: Task>(
+    task: &T,
+    ports: &EnginePorts,
+    run: &mut TaskRun<'_>,
+    cp: &mut Checkpoint<T::State>,
+    scope: &str,
+    now: i64,
+) -> Result<()> {
+    let shop = run.shop().to_string();
+    let mut index = cp.next;
+    let mut dropped = 0u64;
+    while index < cp.total {
+        let key = effect_key(scope, task.kind(), cp.generation, index);
+        let sent = ports
+            .ledger
+            .get(&shop, &key)
+            .await?
+            .is_some_and(|e| e.status == LedgerStatus::Sent);
+        if sent {
+            apply_one(task, ports, run, cp, scope, &key).await?;
+        } else {
+            dropped += 1;
+        }
+        index += 1;
+    }
+    run.counters.add(counters::PLANS_EXPIRED, 1);
+    run.counters.add(counters::EFFECTS_DROPPED, dropped);
+    *cp = Checkpoint {
+        generation: run.job.attempts.max(cp.generation + 1),
+        total: 0,
+        next: 0,
+        planning_done: false,
+        planned_at: now,
+        state: T::State::default(),
+    };
+    save(run, cp).await
 }
 
 async fn pause<S: Serialize>(run: &TaskRun<'_>, cp: &Checkpoint<S>) -> Result<RunOutcome> {
@@ -445,7 +524,10 @@ async fn apply_one<T: Task>(
         follow_ups_start: cp.total,
         follow_ups: settled.follow_ups,
     };
-    ports.ledger.complete(&shop, key, &to_json(&record)?).await?;
+    ports
+        .ledger
+        .complete(&shop, key, &to_json(&record)?)
+        .await?;
     adopt_follow_ups(ports, run, cp, scope, task.kind(), &record).await
 }
 
