@@ -2,6 +2,7 @@
 //! event source mapping (worker). This module tells them apart and dispatches.
 
 use crate::{App, fanout, worker};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::Value;
 use std::time::Instant;
@@ -34,25 +35,31 @@ pub enum HandlerError {
     },
 }
 
-/// Classify a raw payload. Scheduled events are the EventBridge envelope (`detail-type: Scheduled
-/// Event`); their `time` fixes the tick, so a duplicate delivery of one tick maps to the same jobs.
+/// Classify a raw payload with the event types of `aws_lambda_events`. Scheduled events are the
+/// EventBridge envelope (`source: aws.events`, `detail-type: Scheduled Event`); their `time` fixes
+/// the tick, so a duplicate delivery of one tick maps to the same jobs.
 pub fn classify(payload: Value) -> Result<Invocation, UnknownEvent> {
     if payload.get("Records").is_some() {
         return serde_json::from_value(payload)
             .map(Invocation::Sqs)
             .map_err(|e| UnknownEvent(format!("bad SQS event: {e}")));
     }
-    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        let time = payload
-            .get("time")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let tick_millis = parse_rfc3339_millis(time)
-            .ok_or_else(|| UnknownEvent(format!("scheduled event with bad time '{time}'")))?;
-        return Ok(Invocation::Schedule { tick_millis });
-    }
     let preview: String = payload.to_string().chars().take(200).collect();
-    Err(UnknownEvent(preview))
+    let event: EventBridgeEvent = serde_json::from_value(payload)
+        .map_err(|e| UnknownEvent(format!("{preview} (not an SQS or EventBridge event: {e})")))?;
+    if event.source != "aws.events" || event.detail_type != "Scheduled Event" {
+        return Err(UnknownEvent(format!(
+            "an EventBridge event from '{}' of type '{}' is not a schedule",
+            event.source.chars().take(60).collect::<String>(),
+            event.detail_type.chars().take(60).collect::<String>()
+        )));
+    }
+    let time = event
+        .time
+        .ok_or_else(|| UnknownEvent("scheduled event without a time".into()))?;
+    Ok(Invocation::Schedule {
+        tick_millis: time.timestamp_millis(),
+    })
 }
 
 /// Handle any invocation; returns the JSON the runtime should answer with.
@@ -128,5 +135,13 @@ mod tests {
         );
         assert_eq!(format_rfc3339(951_868_801_500), "2000-03-01T00:00:01.5Z");
         assert_eq!(parse_rfc3339_millis("2026-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn other_eventbridge_events_and_bad_times_are_refused() {
+        let other = serde_json::json!({"detail-type":"Object Created","source":"aws.s3","time":"2026-11-26T16:15:00Z","detail":{}});
+        assert!(classify(other).err().unwrap().to_string().contains("not a schedule"));
+        let bad_time = serde_json::json!({"detail-type":"Scheduled Event","source":"aws.events","time":"yesterday","detail":{}});
+        assert!(classify(bad_time).is_err());
     }
 }
