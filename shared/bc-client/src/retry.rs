@@ -3,10 +3,11 @@
 //! and a blind resend of a POST can create a second document (DESIGN §6).
 
 use crate::error::BcError;
+use shopsync_domain::backoff::Backoff;
 use std::time::Duration;
 
-const BASE_DELAY: Duration = Duration::from_millis(250);
-const MAX_DELAY: Duration = Duration::from_secs(20);
+/// BC's backoff: 250 ms doubling up to 20 s (the system's one [`Backoff`]).
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(20));
 /// Longest `Retry-After` we honour; anything longer is treated as this (the job-level retry takes over).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
@@ -38,14 +39,7 @@ pub(crate) fn should_retry(resend: Resend, err: &BcError) -> bool {
 /// Exponential backoff with jitter (half fixed, half random), or the server's `Retry-After` plus a little
 /// jitter so that parallel callers do not return in lockstep.
 pub(crate) fn delay(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    if let Some(ra) = retry_after {
-        return ra.min(MAX_RETRY_AFTER) + Duration::from_millis(fastrand::u64(0..=100));
-    }
-    let exp = BASE_DELAY
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(MAX_DELAY);
-    let half = exp / 2;
-    half + Duration::from_millis(fastrand::u64(0..=half.as_millis() as u64))
+    BACKOFF.delay_or_retry_after(attempt, retry_after, MAX_RETRY_AFTER)
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by BC).
@@ -68,7 +62,7 @@ mod tests {
     fn backoff_grows_and_is_bounded() {
         for attempt in 0..10 {
             let d = delay(attempt, None);
-            let exp = BASE_DELAY.saturating_mul(1 << attempt).min(MAX_DELAY);
+            let exp = BACKOFF.ceiling(attempt);
             assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d:?}");
         }
         let d = delay(0, Some(Duration::from_secs(3)));

@@ -5,6 +5,7 @@
 //! Nothing here knows about AWS, HTTP or Lambda: adapters in sibling crates implement the ports, so the
 //! same task code runs against DynamoDB/SQS in the cloud, moto locally, and the simulators in tests.
 
+pub mod backoff;
 pub mod catalogue;
 pub mod error;
 pub mod inventory;

@@ -89,14 +89,14 @@ impl RuntimeConfig {
     /// exponential in the receive count, capped, with "equal jitter" (between half and all of it) so
     /// retries of many shops do not arrive together.
     pub fn retry_backoff_secs(&self, receive_count: u32) -> u32 {
-        let exp = receive_count.saturating_sub(1).min(20);
-        let full = self
-            .retry_backoff_base_secs
-            .max(1)
-            .saturating_mul(1 << exp)
-            .min(self.retry_backoff_cap_secs.max(1));
-        let half = full / 2;
-        half + fastrand::u32(0..=full - half)
+        let backoff = shopsync_domain::backoff::Backoff::new(
+            Duration::from_secs(self.retry_backoff_base_secs.max(1).into()),
+            Duration::from_secs(self.retry_backoff_cap_secs.max(1).into()),
+        );
+        backoff
+            .delay(receive_count.saturating_sub(1))
+            .as_secs_f64()
+            .round() as u32
     }
 }
 

@@ -76,7 +76,7 @@ impl ShopifyClientConfig {
             bulk_threshold: 2_000,
             bulk_poll_interval: Duration::from_secs(2),
             bulk_timeout: Duration::from_secs(600),
-            backoff: Backoff::default(),
+            backoff: crate::retry::DEFAULT_BACKOFF,
         })
     }
 }

@@ -21,36 +21,13 @@ pub enum Transient {
     Transport { message: String },
 }
 
-/// Exponential backoff with "equal jitter": a delay uniformly in `[d/2, d]`, `d = base · 2^attempt`
-/// capped at `cap`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub cap: Duration,
-}
+/// The system's one backoff ([`shopsync_domain::backoff`]); the client's default is 200 ms doubling
+/// up to 10 s.
+pub use shopsync_domain::backoff::Backoff;
 
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            base: Duration::from_millis(200),
-            cap: Duration::from_secs(10),
-        }
-    }
-}
-
-impl Backoff {
-    /// The upper bound of the delay before retry number `attempt` (0-based).
-    pub fn ceiling(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.min(20));
-        self.base.saturating_mul(factor).min(self.cap)
-    }
-
-    /// The jittered delay before retry number `attempt`.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let d = self.ceiling(attempt).as_secs_f64();
-        Duration::from_secs_f64(d / 2.0 + fastrand::f64() * d / 2.0)
-    }
-}
+/// The client's default backoff for 5xx and transport failures.
+pub const DEFAULT_BACKOFF: Backoff =
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
 
 /// `Retry-After` as delta-seconds (integer or decimal). HTTP dates are not used by Shopify's API
 /// and yield `None` (the caller then falls back to backoff). Capped at 60 s so a bogus header cannot
@@ -68,28 +45,6 @@ pub fn is_retryable_status(status: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_is_jittered_and_capped() {
-        let b = Backoff {
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(1),
-        };
-        assert_eq!(b.ceiling(0), Duration::from_millis(100));
-        assert_eq!(b.ceiling(3), Duration::from_millis(800));
-        assert_eq!(b.ceiling(10), Duration::from_secs(1));
-        assert_eq!(b.ceiling(u32::MAX), Duration::from_secs(1));
-        let samples: Vec<Duration> = (0..200).map(|_| b.delay(2)).collect();
-        assert!(
-            samples
-                .iter()
-                .all(|d| *d >= Duration::from_millis(200) && *d <= Duration::from_millis(400))
-        );
-        assert!(
-            samples.iter().any(|d| *d != samples[0]),
-            "delays must be jittered"
-        );
-    }
 
     #[test]
     fn retry_after_seconds() {

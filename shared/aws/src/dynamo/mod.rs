@@ -423,21 +423,12 @@ pub fn chunk_requests<T>(requests: Vec<T>) -> Vec<Vec<T>> {
     chunks
 }
 
-fn backoff(attempt: u32) -> Duration {
-    let base = 50u64.saturating_mul(1 << attempt.min(6));
-    Duration::from_millis(base + fastish_jitter(base / 2))
-}
+/// DynamoDB's backoff for unprocessed batch writes: 50 ms doubling up to 3.2 s.
+const BACKOFF: shopsync_domain::backoff::Backoff =
+    shopsync_domain::backoff::Backoff::new(Duration::from_millis(50), Duration::from_millis(3200));
 
-/// Cheap jitter without a RNG dependency: the sub-second clock.
-fn fastish_jitter(max: u64) -> u64 {
-    if max == 0 {
-        return 0;
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    u64::from(nanos) % max
+fn backoff(attempt: u32) -> Duration {
+    BACKOFF.delay(attempt)
 }
 
 // ---- attribute helpers -------------------------------------------------------------------------
