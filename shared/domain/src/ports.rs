@@ -165,6 +165,8 @@ pub trait LeaseStore: Send + Sync {
     ) -> Result<bool>;
     /// Release our lease (no-op if it is not ours).
     async fn release(&self, shop: &str, category: &str, owner: &str) -> Result<()>;
+    /// Who holds the lease, if anyone: `(owner, expires_at)`, expired or not (the caller judges).
+    async fn holder(&self, shop: &str, category: &str) -> Result<Option<(String, i64)>>;
 }
 
 /// A Shopify variant mapped to a BC item (and variant).
@@ -343,6 +345,11 @@ pub trait ShopifyInventoryApi: Send + Sync {
         }
         Ok(all)
     }
+    /// The current `available` level of each given (inventory item, location), read from Shopify
+    /// now — e.g. the levels an `inventorySetQuantities` call refused as
+    /// `CHANGE_FROM_QUANTITY_STALE`. Clients read them in as few queries as the API allows. A pair
+    /// Shopify does not know or does not stock is absent from the answer.
+    async fn levels_of(&self, keys: &[LevelKey<'_>]) -> Result<Vec<InventoryLevel>>;
     /// One `inventorySetQuantities` call; `userErrors` come back as data.
     async fn set_quantities(&self, request: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome>;
 }

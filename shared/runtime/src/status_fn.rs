@@ -56,9 +56,10 @@ pub fn status_service(
         counts: store.clone(),
         skipped: store.clone(),
         cues: store.clone(),
-        failures: store,
+        failures: store.clone(),
         dlq: Arc::new(SqsDeadLetterQueue::new(sdk, &config.dlq_url)),
         queues,
+        leases: store,
     })
 }
 

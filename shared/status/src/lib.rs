@@ -56,7 +56,7 @@ pub use failures::retry_job_id;
 pub use parse::{ParsedFailure, parse_dead_letter};
 pub use run::StatusRunReport;
 
-use shopsync_domain::ports::{JobStore, SettingsStore, SkippedRecordStore, TaskQueues};
+use shopsync_domain::ports::{JobStore, LeaseStore, SettingsStore, SkippedRecordStore, TaskQueues};
 use shopsync_domain::status::Failure;
 use shopsync_domain::status_ports::{CueStore, DeadLetterQueue, FailureStore, StatusCounts};
 use std::sync::Arc;
@@ -72,6 +72,15 @@ pub const ON_DEMAND_MAX_RECEIVES: usize = 10;
 /// How long a retry's claim on its failure holds off other retries (far longer than a retry takes;
 /// after it, a retry that crashed is finished by the next call or status run).
 pub const RETRY_CLAIM_SECS: i64 = 120;
+/// A `queued` or `deferred` job untouched this long has nothing behind it (its message was lost):
+/// well above a deferral's delay (≤ 15 min).
+pub const ORPHAN_AFTER_SECS: i64 = 30 * 60;
+/// A `running` job untouched this long whose run holds no live lease has nothing behind it (its run
+/// died on its queue's last delivery, or was a foreground run killed with the api function): twice a
+/// lease's default time to live.
+pub const RUNNING_ORPHAN_AFTER_SECS: i64 = 10 * 60;
+/// A job taken over this many times without finishing is failed by the sweep instead of woken again.
+pub const MAX_SWEEP_ATTEMPTS: u32 = 10;
 
 /// The ports the status service uses.
 #[derive(Clone)]
@@ -84,6 +93,8 @@ pub struct StatusPorts {
     pub failures: Arc<dyn FailureStore>,
     pub dlq: Arc<dyn DeadLetterQueue>,
     pub queues: Arc<dyn TaskQueues>,
+    /// Read only: the sweep asks whether a `running` job's run still holds its lease.
+    pub leases: Arc<dyn LeaseStore>,
 }
 
 /// The status board, failures, retry/discard and the scheduled status run.
@@ -97,6 +108,11 @@ pub struct StatusService {
     failures: Arc<dyn FailureStore>,
     dlq: Arc<dyn DeadLetterQueue>,
     queues: Arc<dyn TaskQueues>,
+    leases: Arc<dyn LeaseStore>,
+    /// A job untouched this long in `queued` or `deferred`, or in `running` without a live lease, is
+    /// presumed to have nothing behind it; the sweep wakes it up.
+    orphan_after_secs: i64,
+    running_orphan_after_secs: i64,
     max_peek: usize,
     mirror_max_age: i64,
     on_demand_max_messages: usize,
@@ -115,12 +131,23 @@ impl StatusService {
             failures: ports.failures,
             dlq: ports.dlq,
             queues: ports.queues,
+            leases: ports.leases,
+            orphan_after_secs: ORPHAN_AFTER_SECS,
+            running_orphan_after_secs: RUNNING_ORPHAN_AFTER_SECS,
             max_peek: MAX_PEEK,
             mirror_max_age: MIRROR_MAX_AGE_SECS,
             on_demand_max_messages: ON_DEMAND_MAX_MESSAGES,
             on_demand_max_receives: ON_DEMAND_MAX_RECEIVES,
             print_emf: true,
         }
+    }
+
+    /// Sweep `queued`/`deferred` jobs untouched for `waiting_secs` and `running` ones without a live
+    /// lease untouched for `running_secs` (see [`ORPHAN_AFTER_SECS`], [`RUNNING_ORPHAN_AFTER_SECS`]).
+    pub fn with_orphan_after(mut self, waiting_secs: i64, running_secs: i64) -> StatusService {
+        self.orphan_after_secs = waiting_secs.max(0);
+        self.running_orphan_after_secs = running_secs.max(0);
+        self
     }
 
     /// Read at most `max` dead-letter messages per refresh (at least 1).

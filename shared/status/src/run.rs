@@ -11,6 +11,9 @@
 //! retried) is finished here too: its failure is `retrying` and no longer on the queue (and its claim
 //! released or expired; a retry in progress keeps its claim and is left alone).
 //!
+//! The run also sweeps every shop's jobs for ones left `queued`, `deferred` or `running` with nothing
+//! behind them (a lost message, a run that died on its queue's last delivery) and wakes them up.
+//!
 //! Every run refreshes the failure mirror from the whole queue and records the time; requests read
 //! the mirror and refresh it themselves only when it is stale (see the crate docs).
 
@@ -40,6 +43,8 @@ pub struct StatusRunReport {
     pub jobs_failed: Vec<String>,
     /// Failures whose interrupted retry this run finished.
     pub retries_finished: Vec<String>,
+    /// Jobs the sweep woke up (a message re-sent), as `<shop>/<job_id>`.
+    pub jobs_resumed: Vec<String>,
     /// Shops whose board was published.
     pub shops: Vec<String>,
     /// Shops whose board could not be computed, with the reason.
@@ -75,13 +80,17 @@ impl StatusService {
                 }
             }
         }
-        let shops: Vec<String> = self
-            .settings
-            .list_shops()
-            .await?
-            .into_iter()
-            .map(|s| s.code)
-            .collect();
+        let all_settings = self.settings.list_shops().await?;
+        for shop in &all_settings {
+            match self.sweep_orphaned_jobs(shop, now).await {
+                Ok((resumed, failed)) => {
+                    report.jobs_resumed.extend(resumed);
+                    report.jobs_failed.extend(failed);
+                }
+                Err(e) => warn!(shop = %shop.code, error = %e, "could not sweep the shop's jobs"),
+            }
+        }
+        let shops: Vec<String> = all_settings.into_iter().map(|s| s.code).collect();
         let on_queue: HashSet<&str> = seen.iter().map(|s| s.stored.id.as_str()).collect();
         for shop in &shops {
             match self.finish_interrupted_retries(shop, &on_queue).await {
@@ -136,6 +145,74 @@ impl StatusService {
             "status run finished"
         );
         Ok(report)
+    }
+
+    /// Wake up the jobs left with nothing behind them: `queued` or `deferred` ones whose message was
+    /// lost, and `running` ones whose run died and whose last delivery was used up (no lease of
+    /// theirs is alive). Re-sending the job's message is safe — the worker starts a job only by a
+    /// conditional write and takes a dead run over from its checkpoint — and a job that was taken
+    /// over [`MAX_SWEEP_ATTEMPTS`](crate::MAX_SWEEP_ATTEMPTS) times is failed instead.
+    async fn sweep_orphaned_jobs(
+        &self,
+        shop: &shopsync_domain::ShopSettings,
+        now: i64,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let (mut resumed, mut failed) = (Vec::new(), Vec::new());
+        for status in [JobStatus::Running, JobStatus::Queued, JobStatus::Deferred] {
+            for mut job in self
+                .jobs
+                .list_jobs(&shop.code, Some(status), crate::MAX_PEEK)
+                .await?
+            {
+                let quiet_for = if status == JobStatus::Running {
+                    self.running_orphan_after_secs
+                } else {
+                    self.orphan_after_secs
+                };
+                if job.status != status || now - job.updated_at < quiet_for {
+                    continue;
+                }
+                let Some(queue) = self.queues.queue(job.task) else {
+                    continue;
+                };
+                if status == JobStatus::Running {
+                    let category = shop.task(job.task).category;
+                    let alive = self
+                        .leases
+                        .holder(&shop.code, &category)
+                        .await?
+                        .is_some_and(|(owner, expires_at)| {
+                            expires_at >= now
+                                && owner
+                                    .split_once('#')
+                                    .is_some_and(|(holder, _)| holder == job.job_id)
+                        });
+                    if alive {
+                        continue;
+                    }
+                    if job.attempts >= crate::MAX_SWEEP_ATTEMPTS {
+                        let seq = job.seq;
+                        job.error = Some(JobError {
+                            kind: ErrorKind::Internal,
+                            message: format!(
+                                "abandoned: its run died {} times with nothing left to wake it",
+                                job.attempts
+                            ),
+                        });
+                        if job.transition(JobStatus::Failed, now).is_ok()
+                            && self.jobs.update_job_if(&job, status, seq).await?
+                        {
+                            failed.push(format!("{}/{}", shop.code, job.job_id));
+                        }
+                        continue;
+                    }
+                }
+                queue.send(&job.message(), 0).await?;
+                info!(shop = %shop.code, job = %job.job_id, %status, "orphaned job woken up");
+                resumed.push(format!("{}/{}", shop.code, job.job_id));
+            }
+        }
+        Ok((resumed, failed))
     }
 
     /// Finish the retries that stopped after removing their dead-letter message (a crash before the

@@ -70,6 +70,7 @@ async fn env_with(
         failures: store.clone(),
         dlq: Arc::new(SqsDeadLetterQueue::from_client(sqs.clone(), &res.dlq_url).with_wait_secs(0)),
         queues: wrap(queues),
+        leases: store.clone(),
     })
     .with_emf_output(false);
     Env {
@@ -921,6 +922,7 @@ impl Env {
                     .with_wait_secs(0),
             ),
             queues,
+            leases: self.store.clone(),
         })
         .with_emf_output(false)
     }

@@ -452,6 +452,9 @@ async fn settings_are_admin_only_and_validated_whole() {
 
     // Register a new shop.
     doc["code"] = json!("NEW");
+    // A shop may name only secrets under its own prefix.
+    doc["shopify"]["access_token_secret_id"] = json!("shopsync/NEW/shopify");
+    doc["bc"]["credentials_secret_id"] = json!("shopsync/NEW/bc");
     assert!(
         s.openapi
             .check_request("PUT", "/shops/NEW/settings", &doc)
@@ -1094,4 +1097,57 @@ async fn concurrent_retries_of_one_failure_queue_one_job_and_send_one_message() 
         let a = s.call(method, path, Some(&token), None).await;
         assert_eq!(a.status, 404, "{method} {path}: {}", a.body);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_of_one_shop_cannot_point_its_settings_at_another_shops_secrets_or_host() {
+    let s = api_stack(Duration::from_secs(20)).await;
+    s.stack.seed_shop("SHA", 5).await.unwrap();
+    let victim = s.stack.seed_shop("SHB", 5).await.unwrap();
+    let admin_a = s.admin_token(&["SHA"]);
+    let mine = s
+        .call("GET", "/shops/SHA/settings", Some(&admin_a), None)
+        .await;
+    assert_eq!(mine.status, 200);
+    let cases = [
+        (
+            "/shopify/access_token_secret_id",
+            json!(victim.settings.shopify.access_token_secret_id),
+            "shopify.access_token_secret_id",
+        ),
+        (
+            "/bc/credentials_secret_id",
+            json!(victim.settings.bc.credentials_secret_id),
+            "bc.credentials_secret_id",
+        ),
+        (
+            "/shopify/store_domain",
+            json!("evil.example?.myshopify.com"),
+            "shopify.store_domain",
+        ),
+        (
+            "/shopify/store_domain",
+            json!("169.254.169.254?.myshopify.com"),
+            "shopify.store_domain",
+        ),
+        ("/bc/tenant", json!("evil.example/x?"), "bc.tenant"),
+    ];
+    for (pointer, value, field) in cases {
+        let mut doc = mine.body.clone();
+        *doc.pointer_mut(pointer).unwrap() = value.clone();
+        let answer = s
+            .call("PUT", "/shops/SHA/settings", Some(&admin_a), Some(&doc))
+            .await;
+        assert_eq!(answer.status, 400, "{pointer} = {value}: {:?}", answer.body);
+        assert_eq!(answer.code(), "invalid_settings");
+        let fields: Vec<&str> = answer.body["error"]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, vec![field], "{pointer}");
+    }
+    let stored = s.stack.adapters.store.get_shop("SHA").await.unwrap().unwrap();
+    assert_eq!(serde_json::to_value(&stored).unwrap(), mine.body, "nothing was saved");
 }

@@ -87,10 +87,7 @@ async fn a_running_job_whose_lease_another_job_holds_is_deferred_not_dropped() {
     stack.runner.drain(DRAIN).await.unwrap();
     let job = &stack.jobs("ORPH").await[0];
     assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
-    assert_eq!(
-        shop.levels_off(&stack, |i, l| bc_quantity(i, l) as i64),
-        0
-    );
+    assert_eq!(shop.levels_off(&stack, |i, l| bc_quantity(i, l) as i64), 0);
     assert!(stack.dead_letters().await.is_empty());
 }
 
@@ -141,4 +138,137 @@ async fn a_retryable_failure_comes_back_in_seconds_not_after_the_queues_visibili
         1,
         "the failed message is back within seconds"
     );
+}
+
+/// A stack with the status function's service, sweeping jobs as soon as they are quiet.
+async fn sweeping_stack() -> (
+    shopsync_e2e::api_stack::ApiStack,
+    shopsync_status::StatusService,
+) {
+    let s =
+        shopsync_e2e::api_stack::ApiStack::start(StackOptions::default(), Duration::from_secs(20))
+            .await
+            .expect("local stack");
+    let status = (*s.status).clone().with_orphan_after(0, 0);
+    (s, status)
+}
+
+/// Take every queued message off the task queue (they are "lost").
+async fn lose_the_message(stack: &Stack) {
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    for _ in 0..10 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&stack.runner.queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return;
+        }
+        for m in messages {
+            sqs.delete_message()
+                .queue_url(&stack.runner.queue_url)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_run_wakes_jobs_left_with_nothing_behind_them() {
+    let (s, status) = sweeping_stack().await;
+    let stack = &s.stack;
+    let store = stack.adapters.store.clone();
+
+    // One tick queues a job for each of three shops; every message is then lost.
+    let dead = stack.seed_shop("DEAD", 10).await.unwrap();
+    let lost = stack.seed_shop("LOST", 10).await.unwrap();
+    stack.seed_shop("LIVE", 10).await.unwrap();
+    stack.runner.tick(tick_at(0)).await;
+    lose_the_message(stack).await;
+
+    // DEAD: a run that died on its last delivery (or a foreground run killed with the api
+    // function): the job is `running`, no lease of its own is alive, no message is left.
+    let mut job = stack.jobs("DEAD").await.remove(0);
+    let (st, seq) = (job.status, job.seq);
+    job.transition(JobStatus::Running, shopsync_domain::time::now_secs())
+        .unwrap();
+    job.attempts = 1;
+    assert!(store.update_job_if(&job, st, seq).await.unwrap());
+
+    // LOST: a queued job whose message was lost.
+    // LIVE: a running job whose run is alive (its own live lease) is left alone.
+    let mut live = stack.jobs("LIVE").await.remove(0);
+    let (st, seq) = (live.status, live.seq);
+    live.transition(JobStatus::Running, shopsync_domain::time::now_secs())
+        .unwrap();
+    assert!(store.update_job_if(&live, st, seq).await.unwrap());
+    let owner = format!("{}#alive", live.job_id);
+    store
+        .acquire(
+            "LIVE",
+            "default",
+            &owner,
+            600,
+            shopsync_domain::time::now_secs(),
+        )
+        .await
+        .unwrap();
+
+    let report = status
+        .status_run(shopsync_domain::time::now_secs() + 1)
+        .await
+        .unwrap();
+    let mut resumed = report.jobs_resumed.clone();
+    resumed.sort();
+    assert_eq!(
+        resumed,
+        vec![
+            format!("DEAD/{}", job.job_id),
+            format!("LOST/{}", stack.jobs("LOST").await[0].job_id)
+        ]
+    );
+    stack.runner.drain(DRAIN).await.unwrap();
+    for (code, shop) in [("DEAD", &dead), ("LOST", &lost)] {
+        let job = &stack.jobs(code).await[0];
+        assert_eq!(job.status, JobStatus::Succeeded, "{code}: {:?}", job.error);
+        assert_eq!(shop.levels_off(stack, |i, l| bc_quantity(i, l) as i64), 0);
+    }
+    assert_eq!(stack.jobs("LIVE").await[0].status, JobStatus::Running);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_runs_keep_dying_is_failed_by_the_sweep_not_woken_forever() {
+    let (s, status) = sweeping_stack().await;
+    let stack = &s.stack;
+    stack.seed_shop("DOOM", 5).await.unwrap();
+    stack.runner.tick(tick_at(0)).await;
+    lose_the_message(stack).await;
+    let mut job = stack.jobs("DOOM").await.remove(0);
+    let (st, seq) = (job.status, job.seq);
+    job.transition(JobStatus::Running, shopsync_domain::time::now_secs())
+        .unwrap();
+    job.attempts = shopsync_status::MAX_SWEEP_ATTEMPTS;
+    assert!(
+        stack
+            .adapters
+            .store
+            .update_job_if(&job, st, seq)
+            .await
+            .unwrap()
+    );
+    let report = status
+        .status_run(shopsync_domain::time::now_secs() + 1)
+        .await
+        .unwrap();
+    assert!(report.jobs_resumed.is_empty());
+    assert_eq!(report.jobs_failed, vec![format!("DOOM/{}", job.job_id)]);
+    let job = &stack.jobs("DOOM").await[0];
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(job.error.as_ref().unwrap().message.contains("abandoned"));
 }

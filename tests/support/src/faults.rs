@@ -51,6 +51,7 @@ pub mod op {
     pub const ACQUIRE: &str = "dynamo.leases.acquire";
     pub const HEARTBEAT: &str = "dynamo.leases.heartbeat";
     pub const RELEASE: &str = "dynamo.leases.release";
+    pub const LEASE_HOLDER: &str = "dynamo.leases.holder";
 
     pub const LOAD_MAPPINGS: &str = "dynamo.inventory.load_mappings";
     pub const SAVE_MAPPINGS: &str = "dynamo.inventory.save_mappings";

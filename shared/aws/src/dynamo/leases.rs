@@ -125,6 +125,19 @@ impl LeaseStore for DynamoStore {
         }
     }
 
+    async fn holder(&self, shop: &str, category: &str) -> Result<Option<(String, i64)>> {
+        match self
+            .get_item(shop, keys::lease_sk(category), "GetItem lease")
+            .await?
+        {
+            Some(item) => Ok(Some((
+                get_s(&item, "owner", "lease")?.to_string(),
+                get_i64(&item, "expires_at", "lease")?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
     async fn release(&self, shop: &str, category: &str, owner: &str) -> Result<()> {
         let result = self
             .client

@@ -87,6 +87,15 @@ impl LeaseStore for MemoryStore {
         })
     }
 
+    async fn holder(&self, shop: &str, category: &str) -> Result<Option<(String, i64)>> {
+        self.op(op::LEASE_HOLDER, |t| {
+            Ok(t.shop(shop)
+                .leases
+                .get(category)
+                .map(|l| (l.owner.clone(), l.expires_at)))
+        })
+    }
+
     async fn release(&self, shop: &str, category: &str, owner: &str) -> Result<()> {
         self.op(op::RELEASE, |t| {
             let p = t.shop(shop);
