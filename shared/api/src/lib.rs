@@ -298,7 +298,7 @@ impl Api {
                 format!("shop {shop} is disabled; enable it in its settings first"),
             ));
         }
-        if !task.spec().implemented || !self.runs.available(task) {
+        if !self.runs.available(task) {
             return Err(ApiError::conflict(
                 "task_not_available",
                 format!("{task} is not available in this deployment yet"),
@@ -467,6 +467,29 @@ impl Api {
                     settings.code
                 ),
             ));
+        }
+        // Which tasks can run is this deployment's (the task registry behind `runs`).
+        let unavailable: Vec<shopsync_domain::settings::SettingsProblem> = settings
+            .tasks
+            .iter()
+            .filter(|(kind, t)| t.enabled && !self.runs.available(**kind))
+            .map(|(kind, _)| shopsync_domain::settings::SettingsProblem {
+                field: format!("tasks.{kind}"),
+                message: format!(
+                    "{kind} is not available in this deployment and cannot be enabled"
+                ),
+            })
+            .collect();
+        if !unavailable.is_empty() {
+            return Err(ApiError::new(
+                400,
+                "invalid_settings",
+                format!(
+                    "the settings have {} problem(s); nothing was saved",
+                    unavailable.len()
+                ),
+            )
+            .with_problems(unavailable));
         }
         self.settings.put_shop(&settings).await?;
         Ok(ApiResponse::json(200, &settings))

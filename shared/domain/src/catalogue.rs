@@ -1,6 +1,7 @@
 //! The eleven recurring tasks of the reference connector, with their reference report, data category,
-//! what each reads and writes, and default schedule. Tasks not built yet are listed too, so that settings, the API and the
-//! status board can name them and say "not available yet" instead of "unknown task".
+//! what each reads and writes, and default schedule. All eleven are listed, so that settings, the API
+//! and the status board can name them and say "not available yet" instead of "unknown task"; which
+//! ones this release runs is the task registry's business (`shopsync_tasks::registry`).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -68,8 +69,6 @@ pub struct TaskSpec {
     pub default_interval_minutes: u32,
     /// Default minimum minutes between two `full` runs (0 = the task has no full/incremental split).
     pub default_full_interval_minutes: u32,
-    /// Whether this task has a function in this release.
-    pub implemented: bool,
 }
 
 use System::{Bc, Shopify, Store};
@@ -84,7 +83,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(0/15 * * * ? *)",
         15,
         0,
-        false,
     ),
     spec(
         TaskKind::CreateSalesOrders,
@@ -95,7 +93,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(5/15 * * * ? *)",
         15,
         0,
-        false,
     ),
     spec(
         TaskKind::SyncShipments,
@@ -106,7 +103,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(10/30 * * * ? *)",
         30,
         0,
-        false,
     ),
     spec(
         TaskKind::SyncProducts,
@@ -117,7 +113,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(0 * * * ? *)",
         60,
         0,
-        false,
     ),
     spec(
         TaskKind::SyncInventory,
@@ -128,7 +123,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(0/15 * * * ? *)",
         15,
         1440,
-        true,
     ),
     spec(
         TaskKind::SyncImages,
@@ -139,7 +133,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(30 2 * * ? *)",
         1440,
         0,
-        false,
     ),
     spec(
         TaskKind::SyncCustomers,
@@ -150,7 +143,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(20 * * * ? *)",
         60,
         0,
-        false,
     ),
     spec(
         TaskKind::SyncCompanies,
@@ -161,7 +153,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(25 * * * ? *)",
         60,
         0,
-        false,
     ),
     spec(
         TaskKind::SyncPayments,
@@ -172,7 +163,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(0 4 * * ? *)",
         1440,
         0,
-        false,
     ),
     spec(
         TaskKind::SyncCatalogs,
@@ -183,7 +173,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(0 3 * * ? *)",
         1440,
         0,
-        false,
     ),
     spec(
         TaskKind::SyncCatalogPrices,
@@ -194,7 +183,6 @@ pub const CATALOGUE: [TaskSpec; 11] = [
         "cron(30 3 * * ? *)",
         1440,
         0,
-        false,
     ),
 ];
 
@@ -225,7 +213,6 @@ const fn spec(
     default_schedule: &'static str,
     default_interval_minutes: u32,
     default_full_interval_minutes: u32,
-    implemented: bool,
 ) -> TaskSpec {
     TaskSpec {
         kind,
@@ -236,7 +223,6 @@ const fn spec(
         default_schedule,
         default_interval_minutes,
         default_full_interval_minutes,
-        implemented,
     }
 }
 
@@ -325,13 +311,13 @@ mod tests {
     }
 
     #[test]
-    fn only_inventory_is_implemented_and_has_a_daily_full_run() {
-        let implemented: Vec<_> = CATALOGUE
+    fn only_inventory_has_a_daily_full_run() {
+        let with_full: Vec<_> = CATALOGUE
             .iter()
-            .filter(|s| s.implemented)
+            .filter(|s| s.default_full_interval_minutes > 0)
             .map(|s| s.kind)
             .collect();
-        assert_eq!(implemented, vec![TaskKind::SyncInventory]);
+        assert_eq!(with_full, vec![TaskKind::SyncInventory]);
         assert_eq!(
             TaskKind::SyncInventory.spec().default_full_interval_minutes,
             24 * 60
@@ -358,7 +344,10 @@ mod tests {
     #[test]
     fn reads_and_writes_say_where_effects_go() {
         let orders = TaskKind::CreateSalesOrders.spec();
-        assert!(orders.writes_to(System::Bc), "create-sales-orders writes BC documents");
+        assert!(
+            orders.writes_to(System::Bc),
+            "create-sales-orders writes BC documents"
+        );
         assert!(
             !orders.idle_without_outgoing_requests(),
             "allow_outgoing_requests (Shopify) must not block BC documents"
@@ -379,7 +368,10 @@ mod tests {
             assert!(!runs.spec().idle_without_outgoing_requests(), "{runs}");
         }
         for t in TaskKind::ALL {
-            assert!(!t.spec().reads.is_empty() && !t.spec().writes.is_empty(), "{t}");
+            assert!(
+                !t.spec().reads.is_empty() && !t.spec().writes.is_empty(),
+                "{t}"
+            );
         }
     }
 }

@@ -79,7 +79,7 @@ pub fn is_odata_service_name(s: &str) -> bool {
 /// A Shopify location GID. GIDs are opaque: only the prefix is checked, plus a length bound and no
 /// whitespace or control characters (they end up in keys and log lines).
 pub fn is_location_gid(s: &str) -> bool {
-    s.len() <= 255
+    s.chars().count() <= 255
         && s.strip_prefix("gid://shopify/Location/")
             .is_some_and(|rest| !rest.is_empty())
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())

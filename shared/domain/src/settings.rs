@@ -8,6 +8,7 @@
 
 use crate::catalogue::TaskKind;
 use crate::patterns;
+use crate::text::preview;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -505,13 +506,9 @@ impl ShopSettings {
         }
 
         for (kind, task) in &self.tasks {
+            // Whether a task may be enabled depends on the deployment (its function and queue),
+            // which the settings cannot know: the API checks it against the task registry.
             let field = format!("tasks.{kind}");
-            if task.enabled && !kind.spec().implemented {
-                bad(
-                    &field,
-                    format!("{kind} is not available in this release and cannot be enabled"),
-                );
-            }
             if let Some(m) = task.interval_minutes
                 && !(1..=7 * 24 * 60).contains(&m)
             {
@@ -570,15 +567,6 @@ impl ShopSettings {
     }
 }
 
-/// At most 40 characters of an admin-supplied value, for messages.
-fn preview(s: &str) -> String {
-    let mut p: String = s.chars().take(40).collect();
-    if p.len() < s.len() {
-        p.push('…');
-    }
-    p
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -635,7 +623,7 @@ pub(crate) mod tests {
         j["code"] = "bad code".into();
         j["shopify"]["store_domain"] = "example.com".into();
         j["shopify"]["access_token_secret_id"] = "shpat_0123456789".into();
-        j["tasks"]["sync-orders"] = serde_json::json!({"enabled": true});
+        j["tasks"]["sync-orders"] = serde_json::json!({"enabled": true, "interval_minutes": 0});
         let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
         let fields: Vec<_> = err.problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
@@ -646,7 +634,7 @@ pub(crate) mod tests {
                 "shopify.access_token_secret_id",
                 // the code changed, so the BC secret is no longer under the shop's prefix
                 "bc.credentials_secret_id",
-                "tasks.sync-orders"
+                "tasks.sync-orders.interval_minutes"
             ]
         );
     }

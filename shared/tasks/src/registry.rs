@@ -1,8 +1,9 @@
 //! The one table of tasks: which tasks this release has, and how each is built.
 //!
 //! The engine and the runtime name no task; this table is the only place that knows them all.
-//! Adding a task is one [`Registration`] here (plus its module, its client calls and documents, its
-//! template entry and a 3-line `main.rs` — see the README's checklist). Whether a task is available
+//! Adding a task is one [`Registration`] here (plus its module, its client calls and documents, a run
+//! of the template generator — `cargo run -p shopsync-e2e --bin gen_template` — and a 3-line
+//! `main.rs`; see the README's checklist). Whether a task is available
 //! in this release is derived from this table ([`is_implemented`]), not kept beside it.
 
 use crate::engine::{ClientSource, EnginePorts, EngineRunner, TaskRunner};

@@ -11,6 +11,10 @@
 //!
 //! A missing tool fails its test. `SHOPSYNC_SKIP_IAC_VALIDATION=1` turns those tests into skips on
 //! machines without Python (documented in the README); the structural tests always run.
+//!
+//! The per-task pieces of the template are generated from the task registry by
+//! `tests/e2e/src/bin/gen_template.rs` (`cargo run -p shopsync-e2e --bin gen_template`); the
+//! generator tests below fail when the file differs from its output.
 
 use serde_json::Value as Json;
 use serde_yaml::Value;
@@ -18,6 +22,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+/// The template generator, compiled into this test so the test renders exactly what the command
+/// writes.
+#[path = "../src/bin/gen_template.rs"]
+#[allow(dead_code)]
+mod gen_template;
 
 const SKIP_VAR: &str = "SHOPSYNC_SKIP_IAC_VALIDATION";
 
@@ -934,4 +944,231 @@ fn the_dashboard_shows_the_metric_contract_and_the_outputs_name_everything() {
             "output {queue_id}Url"
         );
     }
+}
+
+// ---- generated task regions -----------------------------------------------------------------------
+
+/// The file's task regions are exactly what the generator renders from the registry: adding a task
+/// is its `Registration` plus a run of the generator, never a hand-copied block.
+#[test]
+fn the_task_regions_are_the_generators_output() {
+    let text = std::fs::read_to_string(template_path()).unwrap();
+    let tasks = gen_template::registered_tasks();
+    let rendered = gen_template::render(&text, &tasks).unwrap_or_else(|e| {
+        panic!(
+            "infra/template.yaml: {e}\n(the generated regions are described in \
+             tests/e2e/src/bin/gen_template.rs)"
+        )
+    });
+    if rendered != text {
+        let names: Vec<&str> = tasks.iter().map(|t| t.name).collect();
+        panic!(
+            "infra/template.yaml differs from the generator's output for the registered tasks ({}).\n\
+             The lines between `# BEGIN GENERATED <region>` and `# END GENERATED <region>` are \
+             generated from shared/tasks/src/registry.rs: do not edit them by hand; change the \
+             pieces in tests/e2e/src/bin/gen_template.rs if needed, and run `{}` to update.\n\
+             (- the file, + the generator)\n{}",
+            names.join(", "),
+            gen_template::COMMAND,
+            gen_template::diff(&text, &rendered, 40)
+        );
+    }
+    // Every registered task has its block, under its stable logical ids.
+    let doc = template();
+    for t in &tasks {
+        for suffix in ["Queue", "LogGroup", "Role", "Function"] {
+            assert!(
+                doc["Resources"]
+                    .get(format!("{}{suffix}", t.logical).as_str())
+                    .is_some(),
+                "{}{suffix}",
+                t.logical
+            );
+        }
+    }
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.logical == "SyncInventory" && t.env == "SYNC_INVENTORY")
+    );
+}
+
+/// The guard is real: a hand edit inside a generated region is reverted by the generator (so the
+/// test above fails on it), text outside the regions is kept, and broken markers are errors.
+#[test]
+fn a_hand_edit_inside_a_generated_region_is_caught() {
+    let text = std::fs::read_to_string(template_path()).unwrap();
+    let tasks = gen_template::registered_tasks();
+    let clean = gen_template::render(&text, &tasks).unwrap();
+
+    let edited = clean.replacen("BatchSize: 10", "BatchSize: 9", 1);
+    assert_ne!(edited, clean, "the task block has BatchSize: 10");
+    let back = gen_template::render(&edited, &tasks).unwrap();
+    assert_eq!(back, clean, "the generator restores the region");
+    let shown = gen_template::diff(&edited, &back, 10);
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with('-') && l.ends_with("BatchSize: 9"))
+            && shown
+                .lines()
+                .any(|l| l.starts_with('+') && l.ends_with("BatchSize: 10")),
+        "{shown}"
+    );
+
+    // Outside the regions, hand-written text is kept as is.
+    let outside = clean.replacen("Timeout: 120", "Timeout: 119", 1);
+    assert_ne!(outside, clean);
+    assert_eq!(gen_template::render(&outside, &tasks).unwrap(), outside);
+
+    let no_end = clean.replacen("# END GENERATED task-outputs", "# task-outputs", 1);
+    let err = gen_template::render(&no_end, &tasks).unwrap_err();
+    assert!(err.contains("task-outputs"), "{err}");
+    let no_region = clean.replacen("# BEGIN GENERATED task-queue-arns", "# task-queue-arns", 1);
+    assert!(gen_template::render(&no_region, &tasks).is_err());
+    assert!(gen_template::render(&clean, &[]).is_err(), "no task");
+}
+
+/// The template rendered for the registered tasks plus the first catalogued task this release does
+/// not implement: (that task, the list, the template).
+fn with_one_more_task() -> (
+    shopsync_domain::TaskKind,
+    Vec<gen_template::TaskEntry>,
+    String,
+) {
+    let extra = shopsync_domain::TaskKind::ALL
+        .into_iter()
+        .find(|k| !shopsync_tasks::registry::is_implemented(*k))
+        .expect("a task this release does not implement yet");
+    let mut tasks = gen_template::registered_tasks();
+    tasks.push(gen_template::TaskEntry::of(extra));
+    let text = std::fs::read_to_string(template_path()).unwrap();
+    let rendered = gen_template::render(&text, &tasks).unwrap();
+    (extra, tasks, rendered)
+}
+
+/// Adding a task is one list entry: rendering with one more task yields a template whose every
+/// per-task piece names it (schedule parameter with the catalogue's cron, queue, log group, role,
+/// function, api/status queue URL and send permission, outputs), and the local stack provisions
+/// its queue.
+#[test]
+fn adding_a_task_to_the_list_wires_every_piece() {
+    let (extra, tasks, rendered) = with_one_more_task();
+    let new = tasks.last().unwrap().clone();
+    assert_eq!(
+        gen_template::render(&rendered, &tasks).unwrap(),
+        rendered,
+        "rendering is idempotent"
+    );
+    let doc: Value = serde_yaml::from_str(&rendered).expect("the rendered template is YAML");
+
+    let queue = format!("{}Queue", new.logical);
+    let function = format!("{}Function", new.logical);
+    let functions = task_functions(&doc);
+    assert_eq!(functions.len(), tasks.len(), "{functions:?}");
+    assert!(
+        functions
+            .iter()
+            .any(|(f, q)| *f == function.as_str() && *q == queue),
+        "{functions:?}"
+    );
+    let f = &doc["Resources"][function.as_str()];
+    let env = env_of(&doc, f);
+    assert_eq!(env["TASK"].as_str(), Some(new.name));
+    assert_eq!(ref_of(env["TASK_QUEUE_URL"]), Some(queue.as_str()));
+    assert_eq!(
+        f["Properties"]["CodeUri"].as_str(),
+        Some(format!("../functions/{}", new.name).as_str())
+    );
+    assert_eq!(
+        sub_of(&f["Properties"]["FunctionName"]),
+        Some(format!("${{AWS::StackName}}-{}", new.name).as_str())
+    );
+    let param = format!("{}Schedule", new.logical);
+    assert_eq!(
+        doc["Parameters"][param.as_str()]["Default"].as_str(),
+        Some(extra.spec().default_schedule)
+    );
+    assert_eq!(
+        ref_of(&f["Properties"]["Events"]["Schedule"]["Properties"]["Schedule"]),
+        Some(param.as_str())
+    );
+    let role = format!("{}Role", new.logical);
+    assert_eq!(
+        get_att(&f["Properties"]["Role"]),
+        Some((role.clone(), "Arn".into()))
+    );
+    assert!(actions_on(&doc, &role, &queue).contains("sqs:ReceiveMessage"));
+    assert_eq!(
+        actions_on(&doc, &role, &format!("{}LogGroup", new.logical)),
+        set(&["logs:CreateLogStream", "logs:PutLogEvents"])
+    );
+    for name in ["ApiFunction", "StatusFunction"] {
+        assert_eq!(
+            env_of(&doc, &doc["Resources"][name])
+                .get(&format!("QUEUE_URL_{}", new.env))
+                .and_then(|v| ref_of(v)),
+            Some(queue.as_str()),
+            "{name}"
+        );
+    }
+    for r in ["ApiRole", "StatusRole"] {
+        for t in &tasks {
+            assert!(
+                actions_on(&doc, r, &format!("{}Queue", t.logical)).contains("sqs:SendMessage"),
+                "{r} on {}",
+                t.name
+            );
+        }
+    }
+    let outputs = doc["Outputs"].as_mapping().unwrap();
+    for out in [format!("{queue}Url"), format!("{function}Name")] {
+        assert!(outputs.contains_key(out.as_str()), "output {out}");
+    }
+    // The shared resources are not repeated.
+    assert_eq!(resources_of_type(&doc, "AWS::CloudWatch::Alarm").len(), 1);
+    assert_eq!(resources_of_type(&doc, "AWS::DynamoDB::Table").len(), 1);
+    // The local stack (moto) provisions the new queue, redriving to the dead-letter queue.
+    let local = shopsync_aws::provision::parse_template(&rendered).unwrap();
+    let q = local
+        .queues
+        .iter()
+        .find(|q| q.logical_id == queue)
+        .unwrap_or_else(|| panic!("provision does not create {queue}"));
+    assert_eq!(
+        q.redrive.as_ref().map(|r| r.dead_letter_queue.as_str()),
+        Some("DeadLetterQueue")
+    );
+}
+
+/// A generated block for a new task passes the source lint, the SAM translation and the lint of its
+/// output (checkov sees the same skips as on the real task block).
+#[test]
+fn the_template_with_one_more_task_passes_cfn_lint_and_translation() {
+    if tools_opted_out("the validation of a template with one more task") {
+        return;
+    }
+    let (extra, _, rendered) = with_one_more_task();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("one-more-task-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(root().join("infra/openapi.yaml"), dir.join("openapi.yaml")).unwrap();
+    let tpl = dir.join("template.yaml");
+    std::fs::write(&tpl, &rendered).unwrap();
+    cfn_lint(&tpl);
+    let out = dir.join("template.cfn.json");
+    if let Err(e) = run(Command::new(tool(".venv", "python"))
+        .arg(root().join("tests/scripts/sam-translate.py"))
+        .arg(&tpl)
+        .arg(&out))
+    {
+        panic!("the SAM translation of the template with {extra} failed:\n{e}");
+    }
+    cfn_lint(&out);
+    let json: Json = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let logical = gen_template::TaskEntry::of(extra).logical;
+    assert_eq!(
+        json["Resources"][format!("{logical}Function").as_str()]["Type"],
+        "AWS::Lambda::Function"
+    );
 }

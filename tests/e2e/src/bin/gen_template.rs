@@ -14,8 +14,7 @@
 //! The template marks each generated region with a pair of comment lines,
 //! `# BEGIN GENERATED <region> …` and `# END GENERATED <region>`; the lines between them are
 //! replaced (text after the region name on a marker line is a free comment), everything else is
-//! left as written. The regions (the per-task pieces that cannot
-//! live in one place because YAML sections are separate):
+//! left as written. The regions (per-task pieces live in several YAML sections):
 //!
 //! | region | section | per task |
 //! | --- | --- | --- |
@@ -84,7 +83,10 @@ pub fn registered_tasks() -> Vec<TaskEntry> {
 }
 
 pub fn template_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize()
+        .unwrap_or(root)
+        .join("infra/template.yaml")
 }
 
 // ---- the per-task pieces ---------------------------------------------------------------------------
@@ -95,8 +97,9 @@ const PARAMETER: &str = r#"  {Task}Schedule:
     Type: String
     Default: {schedule}
     Description: >
-      EventBridge schedule of the {task} fan-out (UTC; default from the task catalogue). Each tick
-      queues only the shops whose own interval (settings tasks.{task}.interval_minutes) has elapsed.
+      EventBridge schedule of the {task} fan-out (UTC; default: the task catalogue's). Each
+      tick queues only the shops whose own interval (settings tasks.{task}.interval_minutes)
+      has elapsed.
 "#;
 
 const QUEUE_URL: &str = "        QUEUE_URL_{TASK}: !Ref {Task}Queue\n";
@@ -427,7 +430,10 @@ pub fn diff(old: &str, new: &str, max: usize) -> String {
         }
     }
     if changes > lines.len() {
-        lines.push(format!("… and {} more changed lines", changes - lines.len()));
+        lines.push(format!(
+            "… and {} more changed lines",
+            changes - lines.len()
+        ));
     }
     lines.join("\n")
 }
