@@ -5,7 +5,7 @@
 //! lost condition is [`SyncError::Storage`] (retryable: throttling, timeouts, 5xx, a table that is
 //! being created). Lost conditions are handled where they are expected, by each adapter.
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use shopsync_domain::SyncError;
 use std::error::Error;
 
@@ -21,4 +21,30 @@ where
 /// A stored item that does not have the shape this crate writes: a bug or manual tampering.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> SyncError {
     SyncError::Internal(format!("stored {what} is malformed: {detail}"))
+}
+
+/// Whether DynamoDB refused a write on its condition (`ConditionalCheckFailedException`), whatever the
+/// operation.
+pub(crate) fn is_condition_failed<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// The outcome of a conditional write: `Ok(true)` written, `Ok(false)` refused on its condition, a
+/// storage error for anything else.
+pub(crate) fn written<T, E, R>(
+    result: std::result::Result<T, SdkError<E, R>>,
+    op: &str,
+) -> shopsync_domain::ports::Result<bool>
+where
+    E: ProvideErrorMetadata + Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(storage(op, e)),
+    }
 }

@@ -359,6 +359,17 @@ async fn ledger_begin_is_once_only_and_returns_the_first_payload() {
         LedgerBegin::Existing(entry.clone())
     );
 
+    // planned → sent (again: a no-op) → settled; a settled entry is never marked sent again.
+    store.mark_sent("DEMO", &entry.key).await.unwrap();
+    store.mark_sent("DEMO", &entry.key).await.unwrap();
+    let sent = store.get("DEMO", &entry.key).await.unwrap().unwrap();
+    assert_eq!(sent.status, LedgerStatus::Sent);
+    assert_eq!(sent.payload, entry.payload);
+    assert!(matches!(
+        store.mark_sent("DEMO", "never-begun").await,
+        Err(shopsync_domain::SyncError::Conflict(_))
+    ));
+
     store
         .complete(
             "DEMO",
@@ -376,8 +387,13 @@ async fn ledger_begin_is_once_only_and_returns_the_first_payload() {
     assert_eq!(done.payload, entry.payload);
     assert_eq!(
         store.begin("DEMO", &retry).await.unwrap(),
-        LedgerBegin::Existing(done)
+        LedgerBegin::Existing(done.clone())
     );
+    assert!(matches!(
+        store.mark_sent("DEMO", &entry.key).await,
+        Err(shopsync_domain::SyncError::Conflict(_))
+    ));
+    assert_eq!(store.get("DEMO", &entry.key).await.unwrap().unwrap(), done);
 
     let err = store
         .complete("DEMO", "never-begun", "x")

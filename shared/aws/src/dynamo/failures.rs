@@ -19,7 +19,6 @@ use super::{
 };
 use crate::errors::storage;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use shopsync_domain::ports::Result;
 use shopsync_domain::status::{Failure, FailureState};
@@ -81,11 +80,6 @@ fn locator_item(failure: &Failure, now: i64) -> Item {
         item.insert("shop".into(), s(shop));
     }
     item
-}
-
-fn is_ccf(err: &aws_sdk_dynamodb::error::SdkError<PutItemError, impl std::fmt::Debug>) -> bool {
-    err.as_service_error()
-        .is_some_and(PutItemError::is_conditional_check_failed_exception)
 }
 
 /// Newest first, then by id so equal times list stably.
@@ -158,16 +152,15 @@ impl FailureStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(failure.clone()),
-            Err(e) if is_ccf(&e) => {
-                self.get_in_partition(shop, &failure.id)
-                    .await?
-                    .ok_or_else(|| {
-                        shopsync_domain::SyncError::Storage(format!(
-                            "failure {} was written and removed concurrently; read it again",
-                            failure.id
-                        ))
-                    })
-            }
+            Err(e) if crate::errors::is_condition_failed(&e) => self
+                .get_in_partition(shop, &failure.id)
+                .await?
+                .ok_or_else(|| {
+                    shopsync_domain::SyncError::Storage(format!(
+                        "failure {} was written and removed concurrently; read it again",
+                        failure.id
+                    ))
+                }),
             Err(e) => Err(storage("PutItem new failure", e)),
         }
     }
@@ -279,7 +272,7 @@ impl FailureStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if is_ccf(&e) => Ok(false),
+            Err(e) if crate::errors::is_condition_failed(&e) => Ok(false),
             Err(e) => Err(storage("PutItem failure update", e)),
         }
     }
@@ -309,7 +302,7 @@ impl FailureStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if is_ccf(&e) => Ok(false),
+            Err(e) if crate::errors::is_condition_failed(&e) => Ok(false),
             Err(e) => Err(storage("PutItem failure claim", e)),
         }
     }

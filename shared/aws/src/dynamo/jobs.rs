@@ -21,7 +21,6 @@
 use super::{DynamoStore, GSI1, Item, JOB_TTL_SECS, body, get_opt_s, keys, n, s, to_json};
 use crate::errors::storage;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use shopsync_domain::ports::{JobPage, JobStore, Result, WaitingJobCreate};
@@ -85,11 +84,6 @@ fn build_put(put: aws_sdk_dynamodb::types::builders::PutBuilder) -> Result<Trans
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-fn is_ccf(err: &aws_sdk_dynamodb::error::SdkError<PutItemError, impl std::fmt::Debug>) -> bool {
-    err.as_service_error()
-        .is_some_and(PutItemError::is_conditional_check_failed_exception)
-}
-
 #[async_trait]
 impl JobStore for DynamoStore {
     async fn create_job(&self, job: &JobRecord) -> Result<bool> {
@@ -103,7 +97,7 @@ impl JobStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if is_ccf(&e) => Ok(false),
+            Err(e) if crate::errors::is_condition_failed(&e) => Ok(false),
             Err(e) => Err(storage("PutItem new job", e)),
         }
     }
@@ -138,7 +132,7 @@ impl JobStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if is_ccf(&e) => Ok(false),
+            Err(e) if crate::errors::is_condition_failed(&e) => Ok(false),
             Err(e) => Err(storage("PutItem job update", e)),
         }
     }

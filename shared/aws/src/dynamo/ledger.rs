@@ -11,10 +11,9 @@
 //! recreated half-filled. Entries expire after 7 days (TTL on `expires_at`).
 
 use super::{DynamoStore, Item, LEDGER_TTL_SECS, get_i64, get_opt_s, get_s, keys, n, s};
-use crate::errors::storage;
+use crate::errors::{storage, written};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use shopsync_domain::SyncError;
 use shopsync_domain::ports::{IdempotencyLedger, LedgerBegin, LedgerEntry, LedgerStatus, Result};
@@ -119,17 +118,12 @@ impl IdempotencyLedger for DynamoStore {
             .expression_attribute_values(":now", n(now_secs()))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-            {
-                Err(SyncError::Conflict(format!(
-                    "ledger entry '{key}' of shop {shop} is missing or already applied"
-                )))
-            }
-            Err(e) => Err(storage("UpdateItem ledger entry (sent)", e)),
+        if written(outcome, "UpdateItem ledger entry (sent)")? {
+            Ok(())
+        } else {
+            Err(SyncError::Conflict(format!(
+                "ledger entry '{key}' of shop {shop} is missing or already applied"
+            )))
         }
     }
 
@@ -148,17 +142,12 @@ impl IdempotencyLedger for DynamoStore {
             .expression_attribute_values(":now", n(now_secs()))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-            {
-                Err(SyncError::NotFound(format!(
-                    "ledger entry '{key}' of shop {shop} (expired or never begun)"
-                )))
-            }
-            Err(e) => Err(storage("UpdateItem ledger entry", e)),
+        if written(outcome, "UpdateItem ledger entry")? {
+            Ok(())
+        } else {
+            Err(SyncError::NotFound(format!(
+                "ledger entry '{key}' of shop {shop} (expired or never begun)"
+            )))
         }
     }
 }
