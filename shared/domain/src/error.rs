@@ -69,6 +69,11 @@ pub enum SyncError {
     /// A conditional write lost a race; the caller decides whether that is benign.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// This run no longer owns its job (its lease expired and another run took the job over): it
+    /// must stop before its next effect and write nothing more. Not retryable: the job is in other
+    /// hands.
+    #[error("job {job_id} was taken over by another run")]
+    Fenced { job_id: String },
     /// A bug or an impossible state.
     #[error("internal: {0}")]
     Internal(String),
@@ -97,7 +102,7 @@ impl SyncError {
             SyncError::Settings(_) => ErrorKind::Settings,
             SyncError::NotFound(_) => ErrorKind::NotFound,
             SyncError::Storage(_) => ErrorKind::Storage,
-            SyncError::Conflict(_) => ErrorKind::Conflict,
+            SyncError::Conflict(_) | SyncError::Fenced { .. } => ErrorKind::Conflict,
             SyncError::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -342,7 +342,7 @@ async fn start_and_run(
                 Ok(RunOutcome::Finished { warnings: false }) => Some(JobStatus::Succeeded),
                 Ok(RunOutcome::Skipped { .. }) => Some(JobStatus::Skipped),
                 Ok(RunOutcome::Continue { .. }) => None,
-                Err(SyncError::Conflict(_)) => None,
+                Err(SyncError::Conflict(_) | SyncError::Fenced { .. }) => None,
                 Err(e) if e.is_retryable() && !last_receive => None,
                 Err(_) => Some(JobStatus::Failed),
             },
@@ -352,40 +352,22 @@ async fn start_and_run(
     let mut job = progress.job.into_inner();
     job.counters = sum(&base, &report.counters);
     job.cost_points_used += report.cost_points;
-    let now = now_secs();
     let seq = job.seq;
-    let internal = |e: shopsync_domain::job::InvalidTransition| SyncError::Internal(e.to_string());
-    match report.result {
-        Ok(RunOutcome::Finished { warnings }) => {
-            let to = if warnings {
-                JobStatus::SucceededWithWarnings
-            } else {
-                JobStatus::Succeeded
-            };
-            job.transition(to, now).map_err(internal)?;
-            job.checkpoint = None;
+    match settle_outcome(
+        job,
+        report.result,
+        last_receive,
+        app.config.max_receive_count,
+        now_secs(),
+    )? {
+        Settlement::Finish(job) => {
             app.jobs
                 .update_job_if(&job, JobStatus::Running, seq)
                 .await?;
-            info!(status = %job.status, cost = job.cost_points_used, "job finished");
+            info!(status = %job.status, cost = job.cost_points_used, "job ended");
             Ok(())
         }
-        Ok(RunOutcome::Skipped { reason }) => {
-            job.error = Some(JobError {
-                kind: ErrorKind::Settings,
-                message: reason,
-            });
-            job.transition(JobStatus::Skipped, now).map_err(internal)?;
-            app.jobs
-                .update_job_if(&job, JobStatus::Running, seq)
-                .await?;
-            Ok(())
-        }
-        Ok(RunOutcome::Continue { checkpoint }) => {
-            job.checkpoint = Some(checkpoint);
-            job.transition(JobStatus::Queued, now).map_err(internal)?;
-            job.seq += 1;
-            job.continuations += 1;
+        Settlement::Continue(job) => {
             if !app
                 .jobs
                 .update_job_if(&job, JobStatus::Running, seq)
@@ -399,33 +381,91 @@ async fn start_and_run(
             );
             app.queue.send(&job.message(), 0).await
         }
-        Err(SyncError::Conflict(why)) if why.contains("taken over") => {
-            warn!(why, "job taken over by another run; stopping");
+        Settlement::TakenOver => {
+            warn!("job taken over by another run; stopping without another write");
             Ok(())
         }
+        Settlement::Retry(job, e) => {
+            app.jobs
+                .update_job_if(&job, JobStatus::Running, seq)
+                .await?;
+            Err(e)
+        }
+        Settlement::Fail(mut job, kind, message) => {
+            fail_with(app, &mut job, body, kind, message).await
+        }
+    }
+}
+
+/// What the end of a run means for its job: the pure half of finishing an invocation, so that every
+/// outcome → job-state rule is unit-tested without storage.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    /// Write the job in its final state (succeeded, with warnings, or skipped).
+    Finish(JobRecord),
+    /// Write the job back to `queued` at `seq + 1` and send its continuation message.
+    Continue(JobRecord),
+    /// Another run owns the job now: write nothing.
+    TakenOver,
+    /// Write the job back to `queued` with the error and hand the message back for redelivery.
+    Retry(JobRecord, SyncError),
+    /// Dead-letter the message and fail the job with this kind and message.
+    Fail(JobRecord, ErrorKind, String),
+}
+
+/// Map a run's result onto the job (`job` is the job as the run left it, counters summed).
+pub fn settle_outcome(
+    mut job: JobRecord,
+    result: Result<RunOutcome>,
+    last_receive: bool,
+    max_receive_count: u32,
+    now: i64,
+) -> Result<Settlement> {
+    let internal = |e: shopsync_domain::job::InvalidTransition| SyncError::Internal(e.to_string());
+    Ok(match result {
+        Ok(RunOutcome::Finished { warnings }) => {
+            let to = if warnings {
+                JobStatus::SucceededWithWarnings
+            } else {
+                JobStatus::Succeeded
+            };
+            job.transition(to, now).map_err(internal)?;
+            job.checkpoint = None;
+            Settlement::Finish(job)
+        }
+        Ok(RunOutcome::Skipped { reason }) => {
+            job.error = Some(JobError {
+                kind: ErrorKind::Settings,
+                message: reason,
+            });
+            job.transition(JobStatus::Skipped, now).map_err(internal)?;
+            Settlement::Finish(job)
+        }
+        Ok(RunOutcome::Continue { checkpoint }) => {
+            job.checkpoint = Some(checkpoint);
+            job.transition(JobStatus::Queued, now).map_err(internal)?;
+            job.seq += 1;
+            job.continuations += 1;
+            Settlement::Continue(job)
+        }
+        Err(SyncError::Fenced { .. }) => Settlement::TakenOver,
         Err(e) if e.is_retryable() && !last_receive => {
             job.error = Some(JobError {
                 kind: e.kind(),
                 message: e.to_string(),
             });
             job.transition(JobStatus::Queued, now).map_err(internal)?;
-            app.jobs
-                .update_job_if(&job, JobStatus::Running, seq)
-                .await?;
-            Err(e)
+            Settlement::Retry(job, e)
         }
         Err(e) => {
             let message = if e.is_retryable() {
-                format!(
-                    "gave up after {} receives: {e}",
-                    app.config.max_receive_count
-                )
+                format!("gave up after {max_receive_count} receives: {e}")
             } else {
                 e.to_string()
             };
-            fail_with(app, &mut job, body, e.kind(), message).await
+            Settlement::Fail(job, e.kind(), message)
         }
-    }
+    })
 }
 
 fn sum(base: &JobCounters, more: &JobCounters) -> JobCounters {
@@ -543,10 +583,9 @@ impl Progress for JobProgress {
             .update_job_if(&next, JobStatus::Running, job.seq)
             .await?
         {
-            return Err(SyncError::Conflict(format!(
-                "job {} was taken over by another run",
-                job.job_id
-            )));
+            return Err(SyncError::Fenced {
+                job_id: job.job_id.clone(),
+            });
         }
         *job = next;
         Ok(())
@@ -554,5 +593,107 @@ impl Progress for JobProgress {
 
     fn deadline_near(&self) -> bool {
         Instant::now() >= self.stop_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shopsync_domain::{RunOptions, TaskKind, Trigger};
+
+    fn running() -> JobRecord {
+        let mut job = JobRecord::new_queued(
+            "DEMO",
+            "1764370000000-sync-inventory-DEMO",
+            TaskKind::SyncInventory,
+            Trigger::Schedule,
+            RunOptions::default(),
+            100,
+        );
+        job.transition(JobStatus::Running, 110).unwrap();
+        job.checkpoint = Some(serde_json::json!({"next": 3}));
+        job
+    }
+
+    fn settle(result: Result<RunOutcome>, last_receive: bool) -> Settlement {
+        settle_outcome(running(), result, last_receive, 5, 200).unwrap()
+    }
+
+    #[test]
+    fn finished_runs_end_the_job_and_drop_the_checkpoint() {
+        for (warnings, status) in [
+            (false, JobStatus::Succeeded),
+            (true, JobStatus::SucceededWithWarnings),
+        ] {
+            let Settlement::Finish(job) = settle(Ok(RunOutcome::Finished { warnings }), false)
+            else {
+                panic!("not finished")
+            };
+            assert_eq!(job.status, status);
+            assert_eq!(job.checkpoint, None);
+            assert_eq!(job.finished_at, Some(200));
+        }
+        let Settlement::Finish(job) = settle(
+            Ok(RunOutcome::Skipped {
+                reason: "nothing to do".into(),
+            }),
+            false,
+        ) else {
+            panic!("not skipped")
+        };
+        assert_eq!(job.status, JobStatus::Skipped);
+        assert_eq!(job.error.unwrap().message, "nothing to do");
+    }
+
+    #[test]
+    fn a_continuation_is_queued_at_the_next_seq_with_its_checkpoint() {
+        let cp = serde_json::json!({"next": 7});
+        let Settlement::Continue(job) = settle(
+            Ok(RunOutcome::Continue {
+                checkpoint: cp.clone(),
+            }),
+            true,
+        ) else {
+            panic!("not continued")
+        };
+        assert_eq!(
+            (job.status, job.seq, job.continuations),
+            (JobStatus::Queued, 1, 1)
+        );
+        assert_eq!(job.checkpoint, Some(cp));
+    }
+
+    #[test]
+    fn retryable_errors_retry_until_the_last_receive_then_fail() {
+        let busy = || SyncError::Storage("throttled".into());
+        let Settlement::Retry(job, _) = settle(Err(busy()), false) else {
+            panic!("not retried")
+        };
+        assert_eq!(job.status, JobStatus::Queued);
+        assert_eq!(job.checkpoint, Some(serde_json::json!({"next": 3})), "kept");
+        let Settlement::Fail(_, kind, message) = settle(Err(busy()), true) else {
+            panic!("not failed")
+        };
+        assert_eq!(kind, ErrorKind::Storage);
+        assert!(message.starts_with("gave up after 5 receives"), "{message}");
+    }
+
+    #[test]
+    fn permanent_errors_fail_at_once_and_a_fenced_run_writes_nothing() {
+        let auth = SyncError::Auth {
+            service: "shopify",
+            status: 401,
+            message: "bad token".into(),
+        };
+        assert!(matches!(
+            settle(Err(auth), false),
+            Settlement::Fail(_, ErrorKind::Auth, _)
+        ));
+        for last in [false, true] {
+            assert!(matches!(
+                settle(Err(SyncError::Fenced { job_id: "j".into() }), last),
+                Settlement::TakenOver
+            ));
+        }
     }
 }

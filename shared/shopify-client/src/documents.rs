@@ -59,6 +59,11 @@ document!(PRODUCT_VARIANTS_PAGE, "ProductVariantsPage");
 document!(PRODUCT_VARIANTS_COUNT, "ProductVariantsCount");
 document!(LOCATION_INVENTORY_LEVELS, "LocationInventoryLevels");
 document!(INVENTORY_SET_QUANTITIES, "InventorySetQuantities");
+document!(
+    /// The `available` level of up to [`MAX_NODE_IDS`] inventory items at one location.
+    INVENTORY_ITEMS_LEVEL_AT,
+    "InventoryItemsLevelAt"
+);
 document!(BULK_OPERATION_RUN_QUERY, "BulkOperationRunQuery");
 document!(BULK_OPERATION_STATUS, "BulkOperationStatus");
 document!(
@@ -79,9 +84,14 @@ pub const OPERATIONS: &[Document] = &[
     PRODUCT_VARIANTS_COUNT,
     LOCATION_INVENTORY_LEVELS,
     INVENTORY_SET_QUANTITIES,
+    INVENTORY_ITEMS_LEVEL_AT,
     BULK_OPERATION_RUN_QUERY,
     BULK_OPERATION_STATUS,
 ];
+
+/// Most ids one `nodes(ids:)` query takes: Shopify refuses any input array of more than 250 items
+/// (`MAX_INPUT_SIZE_EXCEEDED`).
+pub const MAX_NODE_IDS: usize = 250;
 
 /// The inner queries of bulk operations.
 pub const BULK_QUERIES: &[Document] = &[BULK_VARIANTS_QUERY, BULK_LEVELS_QUERY];
@@ -116,6 +126,17 @@ mod tests {
             .collect();
         assert!(!body.contains("inventoryAdjustmentGroup"), "{body}");
         assert!(body.contains("userErrors"));
+    }
+
+    #[test]
+    fn stale_level_reread_is_three_points_for_up_to_250_items() {
+        assert_eq!(INVENTORY_ITEMS_LEVEL_AT.annotated_cost(), Some(3.0));
+        assert!(
+            INVENTORY_ITEMS_LEVEL_AT
+                .text
+                .contains("nodes(ids: $inventoryItemIds)")
+        );
+        assert_eq!(MAX_NODE_IDS, 250);
     }
 
     #[test]

@@ -8,8 +8,9 @@
 
 use crate::client::ShopifyClient;
 use crate::documents::{
-    BULK_LEVELS_QUERY, BULK_VARIANTS_QUERY, INVENTORY_SET_QUANTITIES, LOCATION_INVENTORY_LEVELS,
-    LOCATIONS, PRODUCT_VARIANTS_COUNT, PRODUCT_VARIANTS_PAGE,
+    BULK_LEVELS_QUERY, BULK_VARIANTS_QUERY, INVENTORY_ITEMS_LEVEL_AT, INVENTORY_SET_QUANTITIES,
+    LOCATION_INVENTORY_LEVELS, LOCATIONS, MAX_NODE_IDS, PRODUCT_VARIANTS_COUNT,
+    PRODUCT_VARIANTS_PAGE,
 };
 use crate::error::ShopifyError;
 use crate::response::{at, parse_user_errors};
@@ -17,11 +18,11 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use shopsync_domain::SyncError;
 use shopsync_domain::inventory::{
-    InventoryLevel, MAX_QUANTITIES_PER_CALL, SetQuantitiesOutcome, SetQuantitiesRequest,
+    InventoryLevel, LevelKey, MAX_QUANTITIES_PER_CALL, SetQuantitiesOutcome, SetQuantitiesRequest,
     ShopifyLocation, ShopifyVariant,
 };
 use shopsync_domain::ports::ShopifyInventoryApi;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 /// How long a catalogue size learned by one read may decide the next read's paging-or-bulk choice
@@ -73,6 +74,43 @@ pub fn level_from_node(node: &Value, location_id: &str) -> Option<InventoryLevel
         location_id: location_id.to_string(),
         available,
     })
+}
+
+/// An `InventoryItem` node of `InventoryItemsLevelAt` (`id inventoryLevel(locationId:) {
+/// quantities(names: ["available"]) }`) at `location_id`; `None` for a null node (unknown id), a
+/// node of another type, or an item not stocked there (null `inventoryLevel`).
+pub fn item_level_from_node(node: &Value, location_id: &str) -> Option<InventoryLevel> {
+    let available = at(node, &["inventoryLevel", "quantities"])?
+        .as_array()?
+        .iter()
+        .find(|q| q.get("name").and_then(Value::as_str) == Some("available"))?
+        .get("quantity")?
+        .as_i64()?;
+    Some(InventoryLevel {
+        inventory_item_id: str_at(node, &["id"])?,
+        location_id: location_id.to_string(),
+        available,
+    })
+}
+
+/// The `InventoryItemsLevelAt` queries that read `keys`: one per location, its distinct items in
+/// chunks of at most [`MAX_NODE_IDS`], in a stable order (locations, then items, sorted).
+pub fn levels_of_queries<'k>(keys: &[LevelKey<'k>]) -> Vec<(&'k str, Vec<&'k str>)> {
+    let mut by_location: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for k in keys {
+        by_location
+            .entry(k.location_id)
+            .or_default()
+            .insert(k.inventory_item_id);
+    }
+    let mut out = Vec::new();
+    for (location, items) in by_location {
+        let items: Vec<&str> = items.into_iter().collect();
+        for chunk in items.chunks(MAX_NODE_IDS) {
+            out.push((location, chunk.to_vec()));
+        }
+    }
+    out
 }
 
 /// Checks a request and builds the mutation's variables (`changeFromQuantity` on every row,
@@ -318,6 +356,46 @@ impl ShopifyClient {
         Ok(out)
     }
 
+    /// The current `available` level of each (inventory item, location) in `keys`: one
+    /// `InventoryItemsLevelAt` query (3 points) per location among them and per 250 items. Pairs
+    /// Shopify does not know or does not stock are left out.
+    pub async fn current_levels(
+        &self,
+        keys: &[LevelKey<'_>],
+    ) -> Result<Vec<InventoryLevel>, ShopifyError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (location_id, items) in levels_of_queries(keys) {
+            let r = self
+                .execute(
+                    &INVENTORY_ITEMS_LEVEL_AT,
+                    json!({ "inventoryItemIds": items, "locationId": location_id }),
+                )
+                .await?;
+            let nodes = r
+                .data
+                .as_ref()
+                .and_then(|d| d.get("nodes"))
+                .and_then(Value::as_array)
+                .ok_or_else(|| ShopifyError::Unexpected("nodes missing".into()))?;
+            if nodes.len() != items.len() {
+                return Err(ShopifyError::Unexpected(format!(
+                    "nodes answered {} elements for {} ids",
+                    nodes.len(),
+                    items.len()
+                )));
+            }
+            // `nodes` answers in the order of `ids`: each level is keyed by the id as it was asked
+            // for, so the caller finds it whatever spelling Shopify answers with.
+            out.extend(items.iter().zip(nodes).filter_map(|(item, node)| {
+                item_level_from_node(node, location_id).map(|level| InventoryLevel {
+                    inventory_item_id: item.to_string(),
+                    ..level
+                })
+            }));
+        }
+        Ok(out)
+    }
+
     /// One `inventorySetQuantities` call.
     pub async fn set_inventory_quantities(
         &self,
@@ -351,6 +429,10 @@ impl ShopifyInventoryApi for ShopifyClient {
 
     async fn levels(&self, location_ids: &[String]) -> Result<Vec<InventoryLevel>, SyncError> {
         Ok(self.levels_for(location_ids).await?)
+    }
+
+    async fn levels_of(&self, keys: &[LevelKey<'_>]) -> Result<Vec<InventoryLevel>, SyncError> {
+        Ok(self.current_levels(keys).await?)
     }
 
     async fn set_quantities(
@@ -440,5 +522,51 @@ mod tests {
             }
         );
         assert!(level_from_node(&json!({"item": {"id": "i"}, "quantities": []}), "L").is_none());
+    }
+
+    #[test]
+    fn item_level_nodes_null_unstocked_and_stocked() {
+        let stocked = json!({"id": "i", "inventoryLevel": {"quantities": [{"name": "available", "quantity": 7}]}});
+        assert_eq!(
+            item_level_from_node(&stocked, "L"),
+            Some(InventoryLevel {
+                inventory_item_id: "i".into(),
+                location_id: "L".into(),
+                available: 7
+            })
+        );
+        assert_eq!(
+            item_level_from_node(&json!({"id": "i", "inventoryLevel": null}), "L"),
+            None
+        );
+        assert_eq!(item_level_from_node(&Value::Null, "L"), None);
+        assert_eq!(item_level_from_node(&json!({}), "L"), None);
+    }
+
+    #[test]
+    fn level_reads_are_one_query_per_location_and_250_items() {
+        let items: Vec<String> = (0..300)
+            .map(|i| format!("gid://shopify/InventoryItem/{i}"))
+            .collect();
+        let mut keys: Vec<LevelKey<'_>> = items
+            .iter()
+            .map(|i| LevelKey {
+                inventory_item_id: i,
+                location_id: "B",
+            })
+            .collect();
+        keys.push(LevelKey {
+            inventory_item_id: &items[0],
+            location_id: "A",
+        });
+        // A repeated pair is read once.
+        keys.push(LevelKey {
+            inventory_item_id: &items[0],
+            location_id: "A",
+        });
+        let queries = levels_of_queries(&keys);
+        let shape: Vec<(&str, usize)> = queries.iter().map(|(l, i)| (*l, i.len())).collect();
+        assert_eq!(shape, vec![("A", 1), ("B", 250), ("B", 50)]);
+        assert!(levels_of_queries(&[]).is_empty());
     }
 }

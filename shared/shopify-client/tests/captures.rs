@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use shopsync_shopify::bulk::{BulkOperation, BulkStart, parse_bulk_start};
-use shopsync_shopify::inventory::{level_from_node, parse_set_quantities};
+use shopsync_shopify::inventory::{item_level_from_node, level_from_node, parse_set_quantities};
 use shopsync_shopify::pagination::page_at;
 use shopsync_shopify::response::{GraphQlResponse, ThrottleStatus, Verdict};
 use std::path::PathBuf;
@@ -150,6 +150,38 @@ fn inventory_levels_connection_and_page_info() {
     assert!(before.page_info.has_next_page);
     assert_eq!(before.nodes.len(), 1);
     assert_eq!(r.cost.unwrap().requested, Some(13.0));
+}
+
+/// An inventory item's `inventoryLevel(locationId:)`, as `InventoryItemsLevelAt` selects it per
+/// node: the recorded level (under the alias `inactiveLevel`) gives its `available`; the recorded
+/// null level (`deletedLevel`, the item not stocked there) gives nothing.
+#[test]
+fn item_level_by_location() {
+    let Some(c) = capture("products/inventory-inactive-level-lifecycle-2026-04.json") else {
+        return;
+    };
+    let item = &c["upstreamCalls"][1]["response"]["body"]["data"]["inventoryItem"];
+    let node = serde_json::json!({ "id": item["id"], "inventoryLevel": item["inactiveLevel"] });
+    let location = item["inactiveLevel"]["location"]["id"].as_str().unwrap();
+    let level = item_level_from_node(&node, location).unwrap();
+    assert_eq!(
+        level.inventory_item_id,
+        "gid://shopify/InventoryItem/53214089609522"
+    );
+    assert_eq!(level.location_id, "gid://shopify/Location/106318463282");
+    assert_eq!(level.available, 7);
+
+    let Some(c) = capture("store-properties/location-delete-inventory-level-cascade.json") else {
+        return;
+    };
+    let item =
+        &c["workflow"]["defaultInventoryRead"]["response"]["payload"]["data"]["inventoryItem"];
+    assert!(item["deletedLevel"].is_null());
+    let node = serde_json::json!({ "id": item["id"], "inventoryLevel": item["deletedLevel"] });
+    assert_eq!(
+        item_level_from_node(&node, "gid://shopify/Location/1"),
+        None
+    );
 }
 
 #[test]

@@ -740,3 +740,98 @@ async fn an_opaque_gid_store_is_read_by_pages_and_in_bulk_and_written() {
     assert!(outcome.user_errors.is_empty(), "{:?}", outcome.user_errors);
     assert_eq!(store.available(&items[3], &locs[1]), Some(99));
 }
+
+/// Issue 8 item 5: the levels a call refused as stale are re-read, not overwritten. `levels_of`
+/// reads the current level of each (item, location) pair with one `InventoryItemsLevelAt` query per
+/// location among them (3 points each, as annotated), on numeric and opaque GIDs alike, and leaves
+/// out pairs Shopify does not stock or does not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn levels_of_reads_each_pair_with_one_query_per_location() {
+    use shopsync_domain::inventory::{InventoryLevel, LevelKey};
+    let sim = start(SimConfig::default()).await;
+    for (shop, opaque) in [(SHOP, false), ("opaque-shop.myshopify.com", true)] {
+        let store = sim.store(shop);
+        store.set_access_token(TOKEN);
+        if opaque {
+            store.set_gid_style(shopify_sim::GidStyle::Opaque);
+        }
+        let locs: Vec<String> = ["East", "West"]
+            .iter()
+            .map(|n| store.add_location(n))
+            .collect();
+        let items = store.seed_catalogue(5, &locs, "RE-", |v, l| (v * 10 + l) as i64);
+        let unstocked = store
+            .add_product(
+                "Nowhere",
+                &[VariantSeed {
+                    sku: Some("RE-X".into()),
+                    barcode: None,
+                    tracked: true,
+                }],
+            )
+            .inventory_item_ids[0]
+            .clone();
+        // Someone edits Shopify after Shopsync last saw these levels.
+        store.set_available(&items[1], &locs[0], 77);
+        store.set_available(&items[4], &locs[1], 0);
+
+        let mut cfg = config(&sim);
+        cfg.graphql_url = sim.graphql_url(shop, API_VERSION);
+        let c = ShopifyClient::new(cfg, Arc::new(Pacer::new())).unwrap();
+        let key = |item: &str, loc: &str| (item.to_string(), loc.to_string());
+        let pairs = [
+            key(&items[1], &locs[0]),
+            key(&items[4], &locs[1]),
+            key(&items[2], &locs[1]),
+            key(&unstocked, &locs[0]),
+            key(&items[1], &locs[0]),
+        ];
+        let keys: Vec<LevelKey<'_>> = pairs
+            .iter()
+            .map(|(i, l)| LevelKey {
+                inventory_item_id: i,
+                location_id: l,
+            })
+            .collect();
+        let before = sim.stats();
+        let cost_before = c.cost_points_used();
+        let api: &dyn ShopifyInventoryApi = &c;
+        let mut got = api.levels_of(&keys).await.unwrap();
+        got.sort_by(|a, b| {
+            (&a.location_id, &a.inventory_item_id).cmp(&(&b.location_id, &b.inventory_item_id))
+        });
+        let level = |i: &str, l: &str, available: i64| InventoryLevel {
+            inventory_item_id: i.into(),
+            location_id: l.into(),
+            available,
+        };
+        let mut want = vec![
+            level(&items[1], &locs[0], 77),
+            level(&items[2], &locs[1], 21),
+            level(&items[4], &locs[1], 0),
+        ];
+        want.sort_by(|a, b| {
+            (&a.location_id, &a.inventory_item_id).cmp(&(&b.location_id, &b.inventory_item_id))
+        });
+        assert_eq!(got, want, "opaque: {opaque}");
+        let after = sim.stats();
+        assert_eq!(
+            after.operation("InventoryItemsLevelAt") - before.operation("InventoryItemsLevelAt"),
+            2,
+            "one query per location"
+        );
+        assert_eq!(after.requests - before.requests, 2);
+        assert!(
+            c.cost_points_used() - cost_before <= 2.0 * 3.0,
+            "{}",
+            c.cost_points_used() - cost_before
+        );
+        assert!(store.adjustment_log().is_empty(), "reading adjusts nothing");
+        assert!(api.levels_of(&[]).await.unwrap().is_empty());
+        assert_eq!(
+            sim.stats().requests,
+            after.requests,
+            "nothing to read, no query"
+        );
+    }
+}

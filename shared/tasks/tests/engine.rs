@@ -151,6 +151,12 @@ impl ShopifyInventoryApi for NoApis {
     async fn levels_at(&self, _location_id: &str) -> Result<Vec<InventoryLevel>> {
         unreachable!("not used by this task")
     }
+    async fn levels_of(
+        &self,
+        _keys: &[shopsync_domain::inventory::LevelKey<'_>],
+    ) -> Result<Vec<InventoryLevel>> {
+        unreachable!("not used by this task")
+    }
     async fn set_quantities(&self, _r: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome> {
         unreachable!("not used by this task")
     }

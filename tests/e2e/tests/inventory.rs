@@ -750,3 +750,115 @@ async fn a_store_with_opaque_gids_converges_and_counts_its_variants_once() {
         differing + 1
     );
 }
+
+/// Issue 8 item 5: a level someone changed in Shopify since Shopsync last knew it comes back
+/// `CHANGE_FROM_QUANTITY_STALE`; it is read again from Shopify (one read for the call's stale
+/// rows), kept as the known level, and set compare-and-swap from the value read — never overwritten
+/// with an explicit null. A stale level that already shows BC's quantity is not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_level_changed_in_shopify_meanwhile_is_read_again_and_set_from_what_was_read() {
+    let stack = stack(StackOptions::default()).await;
+    let shop = stack.seed_shop("STALE", 50).await.unwrap();
+    stack.runner.tick(tick_at(0)).await;
+    stack.runner.drain(DRAIN).await.unwrap();
+    let first = &stack.jobs("STALE").await[0];
+    assert_eq!(first.status, JobStatus::Succeeded, "{:?}", first.error);
+    assert_eq!(shop.levels_off(&stack, expected), 0);
+
+    // All three at the second location (WEST), so they travel in one call.
+    let (edited, in_step, untouched) = (5usize, 9usize, 20usize);
+    let west = &shop.locations[1];
+    let store = stack.shopify.store(&shop.domain);
+    // Someone edits Shopify: one level by hand, another to exactly what BC is about to say.
+    store.set_available(&shop.inventory_items[edited], west, 999);
+    store.set_available(&shop.inventory_items[in_step], west, 321);
+    // BC changes all three.
+    for (i, qty) in [(edited, 123.0), (in_step, 321.0), (untouched, 77.0)] {
+        shop.company
+            .set_availability(&format!("{}{i:06}", shop.prefix), "", "WEST", qty, qty);
+    }
+    let changed = |i: usize, l: usize| match (i, l) {
+        (5, 1) => 123,
+        (9, 1) => 321,
+        (20, 1) => 77,
+        _ => expected(i, l),
+    };
+    let log_before = store.adjustment_log().len();
+    let before = stack.shopify.stats();
+    stack.runner.tick(tick_at(15)).await;
+    stack.runner.drain(DRAIN).await.unwrap();
+    let after = stack.shopify.stats();
+
+    let second = &stack.jobs("STALE").await[0];
+    assert_eq!(second.status, JobStatus::Succeeded, "{:?}", second.error);
+    assert!(
+        !second.options.full,
+        "an incremental run, with no level read up front"
+    );
+
+    // Shopify ends at BC's values, and the state knows it.
+    assert_eq!(shop.levels_off(&stack, changed), 0);
+    let known = shopsync_domain::ports::InventoryStateStore::load_levels(
+        stack.adapters.store.as_ref(),
+        "STALE",
+    )
+    .await
+    .unwrap();
+    for i in [edited, in_step, untouched] {
+        assert_eq!(
+            known.get(&(shop.inventory_items[i].clone(), west.clone())),
+            Some(&changed(i, 1)),
+            "known level of item {i}"
+        );
+    }
+
+    // What Shopify applied: the untouched level from the known value, the edited one compare-and-swap
+    // from the value read back; the one already in step not at all; nothing with a null
+    // changeFromQuantity.
+    let log = store.adjustment_log();
+    let mut applied: Vec<_> = log[log_before..]
+        .iter()
+        .map(|a| {
+            let i = shop
+                .inventory_items
+                .iter()
+                .position(|id| *id == a.inventory_item_id)
+                .unwrap();
+            (i, a.location_id == *west, a.from, a.to, a.change_from)
+        })
+        .collect();
+    applied.sort();
+    assert_eq!(
+        applied,
+        vec![
+            (edited, true, 999, 123, Some(999)),
+            (
+                untouched,
+                true,
+                expected(untouched, 1),
+                77,
+                Some(expected(untouched, 1))
+            ),
+        ],
+        "{applied:?}"
+    );
+    assert!(
+        log.iter().all(|a| a.change_from.is_some()),
+        "no level was overwritten blindly"
+    );
+
+    // And the run says so.
+    assert_eq!(second.counters.get("stale_levels_reread"), 2);
+    assert_eq!(second.counters.get("levels_already_in_step"), 1);
+    assert_eq!(second.counters.get("retried_rows"), 2);
+    assert_eq!(second.counters.get("levels_changed"), 2);
+    assert_eq!(second.counters.get("skipped_records"), 0);
+    let ops = |name: &str| after.operation(name) - before.operation(name);
+    assert_eq!(ops("InventorySetQuantities"), 2, "the call and its retry");
+    assert_eq!(
+        ops("InventoryItemsLevelAt"),
+        1,
+        "one read for the stale rows"
+    );
+    assert_eq!(after.requests - before.requests, 3);
+}

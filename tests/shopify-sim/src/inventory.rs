@@ -490,6 +490,7 @@ pub(crate) fn set_quantities(
                 name: name.to_string(),
                 from: current,
                 to: r.quantity,
+                change_from: r.change_from,
                 idempotency_key: key.to_string(),
                 request_number,
             });

@@ -236,7 +236,9 @@ pub(crate) fn field(t: T, name: &str) -> Option<(FK, &'static [&'static str])> {
         (T::InventoryItem, "id" | "sku" | "tracked" | "legacyResourceId" | "requiresShipping") => s,
         (T::InventoryItem, "variant") => (Obj(T::ProductVariant), NONE),
         (T::InventoryItem, "inventoryLevels") => (Conn(N::InventoryLevel), PAGE),
-        (T::InventoryItem, "inventoryLevel") => (Obj(T::InventoryLevel), &["locationId"]),
+        (T::InventoryItem, "inventoryLevel") => {
+            (Obj(T::InventoryLevel), &["locationId", "includeInactive"])
+        }
 
         (T::InventoryLevel, "id" | "isActive" | "canDeactivate" | "createdAt" | "updatedAt") => s,
         (T::InventoryLevel, "location") => (Obj(T::Location), NONE),

@@ -165,6 +165,9 @@ pub struct AppliedAdjustment {
     pub name: String,
     pub from: i64,
     pub to: i64,
+    /// The row's `changeFromQuantity`: the quantity the caller expected (compare-and-swap), `None`
+    /// for an explicit null (set whatever the level was).
+    pub change_from: Option<i64>,
     pub idempotency_key: String,
     /// Sequence number of the HTTP request that applied it (1-based, simulator-wide).
     pub request_number: u64,

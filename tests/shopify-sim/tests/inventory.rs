@@ -33,6 +33,11 @@ async fn applies_available_and_on_hand_and_logs() {
     let log = f.store.adjustment_log();
     assert_eq!(log.len(), 2);
     assert_eq!((log[0].from, log[0].to), (10, 15));
+    assert_eq!(
+        (log[0].change_from, log[1].change_from),
+        (Some(10), None),
+        "the log keeps each row's changeFromQuantity, an explicit null as None"
+    );
     assert_eq!(log[0].idempotency_key, "job-1-batch-0");
     assert_eq!(f.sim.stats().applied_adjustments, 2);
 

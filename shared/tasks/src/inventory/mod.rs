@@ -12,9 +12,18 @@
 //! stored key after an unknown outcome, so Shopify answers with the original result instead of
 //! applying it again. Settling a call records the applied levels, turns refused rows into skipped
 //! records and returns collateral rows of a refused call as one follow-up retry call.
+//!
+//! A row refused as `CHANGE_FROM_QUANTITY_STALE` means someone changed the level in Shopify since
+//! Shopsync last knew it. It is never overwritten blindly: settling reads the current level of every
+//! stale row of the call from Shopify (one `levels_of` read for all of them: one 3-point query per
+//! location among them), keeps it as the new known level, and retries the row compare-and-swap from
+//! that value — or drops it when Shopify already shows BC's quantity. The re-read values are in the
+//! follow-up's payload, so a replay resends exactly what was planned.
 
 pub mod mapping;
 pub mod plan;
+#[cfg(test)]
+mod tests;
 
 use crate::engine::{Effect, EffectKind, Planned, Settled, Task, TaskRun};
 use async_trait::async_trait;
@@ -22,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shopsync_domain::catalogue::System;
 use shopsync_domain::inventory::{
-    InventoryLevel, QuantityChange, SetQuantitiesOutcome, SetQuantitiesRequest,
+    InventoryLevel, LevelKey, QuantityChange, SetQuantitiesOutcome, SetQuantitiesRequest,
 };
 use shopsync_domain::ports::*;
 use shopsync_domain::settings::{LocationSettings, ShopSettings};
@@ -52,6 +61,10 @@ pub mod counters {
     pub const MUTATIONS: &str = "mutations";
     pub const SKIPPED_RECORDS: &str = "skipped_records";
     pub const RETRIED_ROWS: &str = "retried_rows";
+    /// Rows refused as `CHANGE_FROM_QUANTITY_STALE` whose level was read again from Shopify.
+    pub const STALE_LEVELS_REREAD: &str = "stale_levels_reread";
+    /// Re-read stale levels that already showed BC's quantity: nothing left to send for them.
+    pub const LEVELS_ALREADY_IN_STEP: &str = "levels_already_in_step";
 }
 
 /// One planned call: its rows, and whether it is the one retry of rows refused as collateral.
@@ -64,6 +77,8 @@ struct Batch {
 
 const QUANTITY_NAME: &str = "available";
 const REASON: &str = "correction";
+/// The `userErrors` code of a row whose `changeFromQuantity` is not Shopify's current quantity.
+const STALE: &str = "CHANGE_FROM_QUANTITY_STALE";
 
 #[async_trait]
 impl Task for InventoryTask {
@@ -286,7 +301,8 @@ async fn plan_run(
 }
 
 /// Record what one call did: the applied rows become the new known levels; rows Shopify refused are
-/// skipped records; rows that were only collateral of a refusal (or stale) are returned for one retry.
+/// skipped records; rows that were only collateral of a refusal are returned for one retry, and stale
+/// rows are re-read first and returned for one retry from their current level (see the module docs).
 async fn settle(
     ports: &InventoryTask,
     ctx: &mut TaskRun<'_>,
@@ -314,9 +330,16 @@ async fn settle(
     }
     // Shopify applies a call whole or not at all: with any error, nothing changed.
     let applied_all = outcome.user_errors.is_empty();
+    // Stale rows get their one retry from the level Shopify has now, not from BC over it.
+    let current = if applied_all || is_retry_batch {
+        HashMap::new()
+    } else {
+        reread_stale(ports, ctx, quantities, &row_errors).await?
+    };
     let mut applied = Vec::new();
     let mut retry = Vec::new();
     let mut skipped = Vec::new();
+    let mut in_step = 0u64;
     let now = shopsync_domain::time::now_secs();
     for (i, row) in quantities.iter().enumerate() {
         if applied_all {
@@ -330,23 +353,35 @@ async fn settle(
         let error = row_errors.get(&i).copied();
         let retryable = match error {
             None => true,
-            Some(("CHANGE_FROM_QUANTITY_STALE", _))
-            | Some(("IDEMPOTENCY_CONCURRENT_REQUEST", _)) => true,
+            Some((STALE, _)) | Some(("IDEMPOTENCY_CONCURRENT_REQUEST", _)) => true,
             Some(_) => false,
         };
-        if retryable && !is_retry_batch {
-            // Stale rows are set outright on retry: BC is the source of truth for inventory.
-            let stale = matches!(error, Some(("CHANGE_FROM_QUANTITY_STALE", _)));
-            retry.push(QuantityChange {
-                change_from_quantity: if stale {
-                    None
-                } else {
-                    row.change_from_quantity
-                },
-                ..row.clone()
-            });
+        let reason = if retryable && !is_retry_batch {
+            if !matches!(error, Some((STALE, _))) {
+                retry.push(row.clone());
+                continue;
+            }
+            let key = (row.inventory_item_id.clone(), row.location_id.clone());
+            match current.get(&key) {
+                Some(&level) if level == row.quantity => {
+                    // Someone already set what BC says: nothing to send.
+                    in_step += 1;
+                    continue;
+                }
+                Some(&level) => {
+                    retry.push(QuantityChange {
+                        change_from_quantity: Some(level),
+                        ..row.clone()
+                    });
+                    continue;
+                }
+                None => format!(
+                    "inventory update refused ({STALE}) and the level could not be read again: \
+                     Shopify no longer stocks the item at the location"
+                ),
+            }
         } else {
-            let reason = match error {
+            match error {
                 Some((code, message)) => format!("inventory update refused ({code}): {message}"),
                 None => format!(
                     "inventory update not applied after retry because another row of the call was refused{}",
@@ -355,20 +390,23 @@ async fn settle(
                         .map(|e| format!(": {}", e.message))
                         .unwrap_or_default()
                 ),
-            };
-            skipped.push(SkippedRecord {
-                job_id: ctx.job.job_id.clone(),
-                task: TaskKind::SyncInventory,
-                record_id: format!("{}@{}", row.inventory_item_id, row.location_id),
-                reason,
-                at: now,
-            });
-        }
+            }
+        };
+        skipped.push(SkippedRecord {
+            job_id: ctx.job.job_id.clone(),
+            task: TaskKind::SyncInventory,
+            record_id: format!("{}@{}", row.inventory_item_id, row.location_id),
+            reason,
+            at: now,
+        });
     }
     if !applied.is_empty() {
         ports.state.save_levels(shop, &applied).await?;
         ctx.counters
             .add(counters::LEVELS_CHANGED, applied.len() as u64);
+    }
+    if in_step > 0 {
+        ctx.counters.add(counters::LEVELS_ALREADY_IN_STEP, in_step);
     }
     if !skipped.is_empty() {
         ports.skipped.record_skipped(shop, &skipped).await?;
@@ -376,4 +414,37 @@ async fn settle(
             .add(counters::SKIPPED_RECORDS, skipped.len() as u64);
     }
     Ok(retry)
+}
+
+/// Read the current level of every row of a refused call that Shopify found stale — one read for
+/// all of them — and keep what was read as the known levels. Returns the levels read, by (inventory
+/// item, location); a level Shopify no longer has is absent.
+async fn reread_stale(
+    ports: &InventoryTask,
+    ctx: &mut TaskRun<'_>,
+    quantities: &[QuantityChange],
+    row_errors: &HashMap<usize, (&str, &str)>,
+) -> Result<HashMap<(String, String), i64>> {
+    let keys: Vec<LevelKey<'_>> = quantities
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| matches!(row_errors.get(i), Some((STALE, _))))
+        .map(|(_, row)| LevelKey {
+            inventory_item_id: &row.inventory_item_id,
+            location_id: &row.location_id,
+        })
+        .collect();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let read = ctx.clients.shopify.levels_of(&keys).await?;
+    ctx.counters
+        .add(counters::STALE_LEVELS_REREAD, keys.len() as u64);
+    if !read.is_empty() {
+        ports.state.save_levels(ctx.shop(), &read).await?;
+    }
+    Ok(read
+        .into_iter()
+        .map(|l| ((l.inventory_item_id, l.location_id), l.available))
+        .collect())
 }
