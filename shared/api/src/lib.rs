@@ -277,8 +277,13 @@ impl Api {
                 })?;
         let options: RunOptions = match body.options {
             None | Some(serde_json::Value::Null) => RunOptions::default(),
-            Some(v) => serde_json::from_value(v)
-                .map_err(|e| ApiError::new(400, "invalid_options", format!("options: {}", routes::parse_error(&e))))?,
+            Some(v) => serde_json::from_value(v).map_err(|e| {
+                ApiError::new(
+                    400,
+                    "invalid_options",
+                    format!("options: {}", routes::parse_error(&e)),
+                )
+            })?,
         };
         if options.full && task.spec().default_full_interval_minutes == 0 {
             return Err(ApiError::new(

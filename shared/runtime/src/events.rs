@@ -140,7 +140,13 @@ mod tests {
     #[test]
     fn other_eventbridge_events_and_bad_times_are_refused() {
         let other = serde_json::json!({"detail-type":"Object Created","source":"aws.s3","time":"2026-11-26T16:15:00Z","detail":{}});
-        assert!(classify(other).err().unwrap().to_string().contains("not a schedule"));
+        assert!(
+            classify(other)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("not a schedule")
+        );
         let bad_time = serde_json::json!({"detail-type":"Scheduled Event","source":"aws.events","time":"yesterday","detail":{}});
         assert!(classify(bad_time).is_err());
     }

@@ -1148,6 +1148,17 @@ async fn an_admin_of_one_shop_cannot_point_its_settings_at_another_shops_secrets
             .collect();
         assert_eq!(fields, vec![field], "{pointer}");
     }
-    let stored = s.stack.adapters.store.get_shop("SHA").await.unwrap().unwrap();
-    assert_eq!(serde_json::to_value(&stored).unwrap(), mine.body, "nothing was saved");
+    let stored = s
+        .stack
+        .adapters
+        .store
+        .get_shop("SHA")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&stored).unwrap(),
+        mine.body,
+        "nothing was saved"
+    );
 }

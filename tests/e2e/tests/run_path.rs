@@ -9,6 +9,25 @@ use std::time::Duration;
 
 const DRAIN: Duration = Duration::from_secs(240);
 
+/// Move the shop's newest job to `running` with `attempts`, as a run that started and then died
+/// leaves it; returns it.
+async fn left_running(stack: &Stack, shop: &str, attempts: u32) -> shopsync_domain::JobRecord {
+    let mut job = stack.jobs(shop).await.remove(0);
+    let (status, seq) = (job.status, job.seq);
+    job.transition(JobStatus::Running, shopsync_domain::time::now_secs())
+        .unwrap();
+    job.attempts = attempts;
+    assert!(
+        stack
+            .adapters
+            .store
+            .update_job_if(&job, status, seq)
+            .await
+            .unwrap()
+    );
+    job
+}
+
 /// Receive the one message on the task queue and wrap it as the SQS event of its `receive_count`th
 /// delivery.
 async fn receive_as_event(
@@ -55,12 +74,7 @@ async fn a_running_job_whose_lease_another_job_holds_is_deferred_not_dropped() {
     // The job's first run died after it started (job `running`), its lease expired, and another job
     // of the same category took the lease. Then the job's message comes back on its last receive.
     let store = stack.adapters.store.clone();
-    let mut job = stack.jobs("ORPH").await.remove(0);
-    let (status, seq) = (job.status, job.seq);
-    job.transition(JobStatus::Running, shopsync_domain::time::now_secs())
-        .unwrap();
-    job.attempts = 1;
-    assert!(store.update_job_if(&job, status, seq).await.unwrap());
+    left_running(&stack, "ORPH", 1).await;
     let now = shopsync_domain::time::now_secs();
     let other = "1764370000000-sync-products-otherrun#r1";
     store
@@ -194,20 +208,11 @@ async fn the_status_run_wakes_jobs_left_with_nothing_behind_them() {
 
     // DEAD: a run that died on its last delivery (or a foreground run killed with the api
     // function): the job is `running`, no lease of its own is alive, no message is left.
-    let mut job = stack.jobs("DEAD").await.remove(0);
-    let (st, seq) = (job.status, job.seq);
-    job.transition(JobStatus::Running, shopsync_domain::time::now_secs())
-        .unwrap();
-    job.attempts = 1;
-    assert!(store.update_job_if(&job, st, seq).await.unwrap());
+    let job = left_running(stack, "DEAD", 1).await;
 
     // LOST: a queued job whose message was lost.
     // LIVE: a running job whose run is alive (its own live lease) is left alone.
-    let mut live = stack.jobs("LIVE").await.remove(0);
-    let (st, seq) = (live.status, live.seq);
-    live.transition(JobStatus::Running, shopsync_domain::time::now_secs())
-        .unwrap();
-    assert!(store.update_job_if(&live, st, seq).await.unwrap());
+    let live = left_running(stack, "LIVE", 0).await;
     let owner = format!("{}#alive", live.job_id);
     store
         .acquire(
@@ -249,19 +254,7 @@ async fn a_job_whose_runs_keep_dying_is_failed_by_the_sweep_not_woken_forever() 
     stack.seed_shop("DOOM", 5).await.unwrap();
     stack.runner.tick(tick_at(0)).await;
     lose_the_message(stack).await;
-    let mut job = stack.jobs("DOOM").await.remove(0);
-    let (st, seq) = (job.status, job.seq);
-    job.transition(JobStatus::Running, shopsync_domain::time::now_secs())
-        .unwrap();
-    job.attempts = shopsync_status::MAX_SWEEP_ATTEMPTS;
-    assert!(
-        stack
-            .adapters
-            .store
-            .update_job_if(&job, st, seq)
-            .await
-            .unwrap()
-    );
+    let job = left_running(stack, "DOOM", shopsync_status::MAX_SWEEP_ATTEMPTS).await;
     let report = status
         .status_run(shopsync_domain::time::now_secs() + 1)
         .await
