@@ -1,46 +1,20 @@
-//! API Gateway HTTP API (payload format 2.0) in and out.
+//! API Gateway HTTP API (payload format 2.0) in and out, with the event types of `aws_lambda_events`.
 //!
-//! Only the fields the API uses are read: method, raw path, raw query string, the `authorization`
-//! header (HTTP API lower-cases header names), the body (base64 when `isBase64Encoded`) and the
-//! request id. The answer is the 2.0 response shape with a JSON body.
+//! Only what the API uses is read: method, raw path, raw query string, the `authorization` and
+//! `idempotency-key` headers, the body (base64 when `isBase64Encoded`) and the request id. The
+//! answer is the 2.0 response shape with a JSON body.
 
 use crate::http::{ApiRequest, ApiResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::event::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use std::collections::HashMap;
+use serde_json::Value;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpApiEvent {
-    #[serde(default)]
-    pub raw_path: String,
-    #[serde(default)]
-    pub raw_query_string: String,
-    #[serde(default)]
-    pub headers: HashMap<String, String>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub is_base64_encoded: bool,
-    pub request_context: RequestContext,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestContext {
-    pub http: HttpDescription,
-    #[serde(default)]
-    pub request_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct HttpDescription {
-    pub method: String,
-    #[serde(default)]
-    pub path: Option<String>,
-}
+/// An HTTP API event as API Gateway sends it.
+#[derive(Debug)]
+pub struct HttpApiEvent(pub ApiGatewayV2httpRequest);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
@@ -52,94 +26,87 @@ pub enum EventError {
 
 impl HttpApiEvent {
     pub fn from_value(value: Value) -> Result<HttpApiEvent, EventError> {
-        serde_json::from_value(value).map_err(|e| EventError::Shape(crate::routes::parse_error(&e)))
+        serde_json::from_value(value)
+            .map(HttpApiEvent)
+            .map_err(|e| EventError::Shape(crate::routes::parse_error(&e)))
     }
 
     pub fn into_request(self) -> Result<ApiRequest, EventError> {
-        let body = match self.body {
+        let event = self.0;
+        let body = match event.body {
             None => Vec::new(),
-            Some(b) if self.is_base64_encoded => STANDARD
+            Some(b) if event.is_base64_encoded => STANDARD
                 .decode(b.as_bytes())
                 .map_err(|e| EventError::Base64(crate::routes::parse_error(&e)))?,
             Some(b) => b.into_bytes(),
         };
         let header = |name: &str| {
-            self.headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
+            event
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
         };
         let authorization = header("authorization");
         let idempotency_key = header("idempotency-key");
-        let path = if self.raw_path.is_empty() {
-            self.request_context.http.path.unwrap_or_default()
-        } else {
-            self.raw_path
-        };
+        let path = event
+            .raw_path
+            .filter(|p| !p.is_empty())
+            .or(event.request_context.http.path)
+            .unwrap_or_default();
         Ok(ApiRequest {
-            method: self.request_context.http.method.to_ascii_uppercase(),
+            method: event
+                .request_context
+                .http
+                .method
+                .as_str()
+                .to_ascii_uppercase(),
             path,
-            query: parse_query(&self.raw_query_string),
+            query: parse_query(event.raw_query_string.as_deref().unwrap_or_default()),
             authorization,
             idempotency_key,
             body,
-            request_id: self.request_context.request_id,
+            request_id: event.request_context.request_id,
         })
     }
 }
 
-/// `a=1&b=x%20y` → pairs, percent- and plus-decoded.
+/// `a=1&b=x%20y` → pairs, percent- and plus-decoded (`application/x-www-form-urlencoded` rules, as
+/// API Gateway passes the raw query string through).
 pub fn parse_query(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
+    form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The 2.0 response shape, with the answer's headers (`Location`, `Allow`) lower-cased as HTTP API
 /// sends them.
 pub fn to_event_response(response: &ApiResponse) -> Value {
-    let mut headers = serde_json::Map::new();
-    headers.insert("content-type".into(), Value::from("application/json"));
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        aws_lambda_events::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     for (k, v) in &response.headers {
-        headers.insert(k.to_ascii_lowercase(), Value::from(v.as_str()));
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            headers.insert(name, value);
+        }
     }
-    json!({
-        "statusCode": response.status,
-        "headers": headers,
-        "body": response.body.to_string(),
-        "isBase64Encoded": false,
-    })
+    let mut answer = ApiGatewayV2httpResponse::default();
+    answer.status_code = i64::from(response.status);
+    answer.headers = headers;
+    answer.body = Some(Body::Text(response.body.to_string()));
+    answer.is_base64_encoded = false;
+    serde_json::to_value(answer).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn an_http_api_event_becomes_a_request() {
@@ -170,8 +137,13 @@ mod tests {
     fn a_bad_event_is_explained() {
         let err = HttpApiEvent::from_value(json!({"Records": []})).unwrap_err();
         assert!(err.to_string().contains("requestContext"), "{err}");
-        assert_eq!(decode("%zz%4"), "%zz%4");
-        assert_eq!(decode("%C3%A4%"), "ä%");
-        assert_eq!(decode("ä%e"), "ä%e");
+        assert_eq!(
+            parse_query("a=%zz%4&b=%C3%A4%&c=x+y"),
+            vec![
+                ("a".to_string(), "%zz%4".to_string()),
+                ("b".to_string(), "ä%".to_string()),
+                ("c".to_string(), "x y".to_string())
+            ]
+        );
     }
 }
