@@ -269,6 +269,36 @@ impl Stack {
     }
 
     /// Messages waiting in the dead-letter queue (received, then made visible again).
+    /// Receive the one message on the task queue and wrap it as the SQS event of its
+    /// `receive_count`th delivery, as the event source mapping would hand it to the worker. The
+    /// message stays in flight under the returned receipt handle.
+    pub async fn receive_as_event(
+        &self,
+        receive_count: u32,
+    ) -> (aws_lambda_events::event::sqs::SqsEvent, String) {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let got = sqs
+            .receive_message()
+            .queue_url(&self.runner.queue_url)
+            .send()
+            .await
+            .expect("receive from the task queue");
+        let m = got
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .expect("a message on the task queue");
+        let handle = m.receipt_handle.clone().unwrap_or_default();
+        let event = serde_json::from_value(serde_json::json!({"Records": [{
+            "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
+            "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
+            "messageAttributes": {}, "eventSource": "aws:sqs"
+        }]}))
+        .expect("an SQS event");
+        (event, handle)
+    }
+
     pub async fn dead_letters(&self) -> Vec<aws_sdk_sqs::types::Message> {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let mut out = Vec::new();

@@ -490,19 +490,7 @@ async fn a_worker_killed_mid_run_is_taken_over_from_its_checkpoint_without_doubl
 
     // Hand the message to a worker, and kill that worker once it has sent a few batches.
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
-    let got = sqs
-        .receive_message()
-        .queue_url(&stack.runner.queue_url)
-        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let m = got.messages.unwrap().remove(0);
-    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(serde_json::json!({"Records": [{
-        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs"
-    }]}))
-    .unwrap();
+    let (event, handle) = stack.receive_as_event(1).await;
     let app = stack.app.clone();
     let worker = tokio::spawn(async move {
         shopsync_runtime::worker::handle_batch(
@@ -532,7 +520,7 @@ async fn a_worker_killed_mid_run_is_taken_over_from_its_checkpoint_without_doubl
     // SQS redelivers the unacknowledged message; once the dead run's lease expires, it takes over.
     sqs.change_message_visibility()
         .queue_url(&stack.runner.queue_url)
-        .receipt_handle(m.receipt_handle.unwrap())
+        .receipt_handle(handle)
         .visibility_timeout(0)
         .send()
         .await

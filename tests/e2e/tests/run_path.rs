@@ -28,33 +28,21 @@ async fn left_running(stack: &Stack, shop: &str, attempts: u32) -> shopsync_doma
     job
 }
 
-/// Receive the one message on the task queue and wrap it as the SQS event of its `receive_count`th
-/// delivery.
+/// Receive the one message on the task queue as the event of its `receive_count`th delivery, and
+/// take it off the queue (the local runner would otherwise redeliver it while the test holds it).
 async fn receive_as_event(
     stack: &Stack,
     receive_count: u32,
 ) -> aws_lambda_events::event::sqs::SqsEvent {
-    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
-    let got = sqs
-        .receive_message()
+    let (event, handle) = stack.receive_as_event(receive_count).await;
+    aws_sdk_sqs::Client::new(&stack.sdk)
+        .delete_message()
         .queue_url(&stack.runner.queue_url)
+        .receipt_handle(handle)
         .send()
         .await
         .unwrap();
-    let m = got.messages.unwrap().remove(0);
-    // The local runner would redeliver it while the test holds it: delete it, the event carries it.
-    sqs.delete_message()
-        .queue_url(&stack.runner.queue_url)
-        .receipt_handle(m.receipt_handle.clone().unwrap())
-        .send()
-        .await
-        .unwrap();
-    serde_json::from_value(serde_json::json!({"Records": [{
-        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-        "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
-        "messageAttributes": {}, "eventSource": "aws:sqs"
-    }]}))
-    .unwrap()
+    event
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,20 +102,7 @@ async fn a_retryable_failure_comes_back_in_seconds_not_after_the_queues_visibili
         .expect("local stack");
     stack.seed_shop("RETRY", 10).await.unwrap();
     stack.runner.tick(tick_at(0)).await;
-    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
-    let got = sqs
-        .receive_message()
-        .queue_url(&stack.runner.queue_url)
-        .send()
-        .await
-        .unwrap();
-    let m = got.messages.unwrap().remove(0);
-    let event: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_value(serde_json::json!({"Records": [{
-            "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs"
-        }]}))
-        .unwrap();
+    let (event, _) = stack.receive_as_event(1).await;
 
     stack.bc.set_faults(bc_sim::BcFaults::new(1.0, 7));
     let response = shopsync_runtime::worker::handle_batch(
@@ -140,7 +115,7 @@ async fn a_retryable_failure_comes_back_in_seconds_not_after_the_queues_visibili
     stack.bc.set_faults(bc_sim::BcFaults::none());
 
     // Bounded wait (10 s) far below the queue's 30 s visibility timeout.
-    let again = sqs
+    let again = aws_sdk_sqs::Client::new(&stack.sdk)
         .receive_message()
         .queue_url(&stack.runner.queue_url)
         .wait_time_seconds(10)
