@@ -5,10 +5,10 @@
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use serde_json::{Value, json};
 use shopsync_api::local_issuer::LocalIssuer;
-use shopsync_aws::local::MotoServer;
 use shopsync_e2e::gateway::http_api_event;
 use shopsync_e2e::lambda_api::{LambdaRuntimeApi, function_process};
 use shopsync_e2e::{Stack, StackOptions};
+use shopsync_localstack::MotoServer;
 use std::time::Duration;
 
 fn event(method: &str, path_and_query: &str, token: Option<&str>, body: &[u8]) -> Value {

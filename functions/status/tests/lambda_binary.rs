@@ -4,10 +4,10 @@
 //! CloudWatch EMF lines on stdout.
 
 use serde_json::{Value, json};
-use shopsync_aws::local::MotoServer;
 use shopsync_domain::ports::{DeadLetterReason, TaskQueue};
 use shopsync_e2e::lambda_api::{LambdaRuntimeApi, function_process};
 use shopsync_e2e::{Stack, StackOptions};
+use shopsync_localstack::MotoServer;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 

@@ -4,10 +4,10 @@
 //! batch the event source mapping would deliver.
 
 use serde_json::json;
-use shopsync_aws::local::MotoServer;
 use shopsync_domain::JobStatus;
 use shopsync_e2e::lambda_api::{LambdaRuntimeApi, function_process};
 use shopsync_e2e::{Stack, StackOptions, bc_quantity, tick_at};
+use shopsync_localstack::MotoServer;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,20 +31,3 @@ where
 {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
-
-/// The outcome of a conditional write: `Ok(true)` written, `Ok(false)` refused on its condition, a
-/// storage error for anything else.
-pub(crate) fn written<T, E, R>(
-    result: std::result::Result<T, SdkError<E, R>>,
-    op: &str,
-) -> shopsync_domain::ports::Result<bool>
-where
-    E: ProvideErrorMetadata + Error + 'static,
-    R: std::fmt::Debug,
-{
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if is_condition_failed(&e) => Ok(false),
-        Err(e) => Err(storage(op, e)),
-    }
-}

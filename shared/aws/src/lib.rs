@@ -7,9 +7,11 @@
 //! service limits, and every SDK failure classified as retryable storage trouble or a permanent error.
 //!
 //! The same code runs in Lambda and locally: locally the SDK reaches moto through the standard
-//! `AWS_ENDPOINT_URL` environment variable ([`config::load_sdk_config`]) or through the
-//! [`local::MotoServer`] launcher; [`provision`] creates the tables and queues that
-//! `infra/template.yaml` declares, so the cloud definition and the local one cannot drift.
+//! `AWS_ENDPOINT_URL` environment variable ([`config::load_sdk_config`]) or through an [`SdkConfig`]
+//! built by the tests. Launching moto and creating in it the table and queues that
+//! `infra/template.yaml` declares is local-only tooling and lives in the dev-only crate
+//! `shopsync-localstack` (`tests/localstack`), so that every function binary, which links this crate,
+//! carries none of it (no process launcher, no YAML parser).
 //!
 //! For the status board, [`dlq`] reads the shared dead-letter queue without ever losing a message
 //! (peek, remove one by id, depth) and [`queues`] gives the api and status functions every task
@@ -19,8 +21,6 @@ pub mod config;
 pub mod dlq;
 pub mod dynamo;
 mod errors;
-pub mod local;
-pub mod provision;
 pub mod queues;
 pub mod secrets;
 pub mod sqs;
@@ -28,7 +28,6 @@ pub mod sqs;
 pub use config::{Adapters, AwsConfig, ConfigError, load_sdk_config};
 pub use dlq::SqsDeadLetterQueue;
 pub use dynamo::DynamoStore;
-pub use provision::{ProvisionError, ProvisionOptions, ProvisionedResources};
 pub use queues::SqsTaskQueues;
 pub use secrets::SecretsManagerSource;
 pub use sqs::SqsTaskQueue;

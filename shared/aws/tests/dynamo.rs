@@ -4,12 +4,10 @@ mod common;
 
 use common::{settings, settings_json, stack};
 use shopsync_aws::DynamoStore;
-use shopsync_domain::inventory::InventoryLevel;
 use shopsync_domain::ports::*;
 use shopsync_domain::{
     JobRecord, JobStatus, RunOptions, ShopSettings, SyncError, TaskKind, Trigger,
 };
-use std::collections::HashMap;
 
 async fn store(label: &str) -> DynamoStore {
     let (sdk, res) = stack(label).await;
@@ -516,117 +514,6 @@ async fn schedules_default_to_never_and_round_trip() {
             .unwrap(),
         s2
     );
-}
-
-#[tokio::test]
-async fn a_thousand_levels_are_saved_and_loaded_back_exactly() {
-    let store = store("levels").await;
-    let levels: Vec<InventoryLevel> = (0..1000)
-        .map(|i| InventoryLevel {
-            inventory_item_id: format!("gid://shopify/InventoryItem/{}", 10_000 + i / 4),
-            location_id: format!("gid://shopify/Location/{}", i % 4),
-            available: (i as i64 * 7919) % 1000 - 300,
-        })
-        .collect();
-    store.save_levels("DEMO", &levels).await.unwrap();
-    let expected: HashMap<(String, String), i64> = levels
-        .iter()
-        .map(|l| {
-            (
-                (l.inventory_item_id.clone(), l.location_id.clone()),
-                l.available,
-            )
-        })
-        .collect();
-    assert_eq!(expected.len(), 1000);
-    assert_eq!(store.load_levels("DEMO").await.unwrap(), expected);
-    assert!(store.load_levels("OTHER").await.unwrap().is_empty());
-    // Small pages: many LastEvaluatedKey round trips, same result.
-    let paged = store.clone().with_page_size(37);
-    assert_eq!(paged.load_levels("DEMO").await.unwrap(), expected);
-
-    // Update a few (with a duplicate key in the same call: the last one wins).
-    let updates = vec![
-        InventoryLevel {
-            inventory_item_id: levels[0].inventory_item_id.clone(),
-            location_id: levels[0].location_id.clone(),
-            available: 1,
-        },
-        InventoryLevel {
-            inventory_item_id: levels[0].inventory_item_id.clone(),
-            location_id: levels[0].location_id.clone(),
-            available: 2,
-        },
-    ];
-    store.save_levels("DEMO", &updates).await.unwrap();
-    let loaded = store.load_levels("DEMO").await.unwrap();
-    assert_eq!(loaded.len(), 1000);
-    assert_eq!(
-        loaded[&(
-            levels[0].inventory_item_id.clone(),
-            levels[0].location_id.clone()
-        )],
-        2
-    );
-}
-
-#[tokio::test]
-async fn mappings_upsert_and_delete() {
-    let store = store("maps").await;
-    let mappings: Vec<VariantMapping> = (0..60)
-        .map(|i| VariantMapping {
-            variant_id: format!("gid://shopify/ProductVariant/{i}"),
-            inventory_item_id: format!("gid://shopify/InventoryItem/{i}"),
-            item_no: format!("ITEM-{i:04}"),
-            variant_code: if i % 2 == 0 {
-                String::new()
-            } else {
-                format!("V{i}")
-            },
-        })
-        .collect();
-    store.save_mappings("DEMO", &mappings).await.unwrap();
-    let mut loaded = store.load_mappings("DEMO").await.unwrap();
-    loaded.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
-    let mut expected = mappings.clone();
-    expected.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
-    assert_eq!(loaded, expected);
-
-    // Upsert: change one, add one.
-    let mut changed = mappings[5].clone();
-    changed.item_no = "ITEM-NEW".into();
-    let added = VariantMapping {
-        variant_id: "gid://shopify/ProductVariant/999".into(),
-        inventory_item_id: "gid://shopify/InventoryItem/999".into(),
-        item_no: "ITEM-999".into(),
-        variant_code: String::new(),
-    };
-    store
-        .save_mappings("DEMO", &[changed.clone(), added.clone()])
-        .await
-        .unwrap();
-
-    // Delete 30 (one of them twice, one that does not exist).
-    let mut to_delete: Vec<String> = mappings[30..]
-        .iter()
-        .map(|m| m.variant_id.clone())
-        .collect();
-    to_delete.push(mappings[31].variant_id.clone());
-    to_delete.push("gid://shopify/ProductVariant/nope".into());
-    store.delete_mappings("DEMO", &to_delete).await.unwrap();
-
-    let loaded: HashMap<String, VariantMapping> = store
-        .load_mappings("DEMO")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.variant_id.clone(), m))
-        .collect();
-    assert_eq!(loaded.len(), 31);
-    assert_eq!(loaded[&changed.variant_id], changed);
-    assert_eq!(loaded[&added.variant_id], added);
-    assert!(!loaded.contains_key(&mappings[30].variant_id));
-    assert_eq!(loaded[&mappings[1].variant_id], mappings[1]);
 }
 
 #[tokio::test]

@@ -6,9 +6,9 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use common::{stack, stack_with, unique};
 use shopsync_aws::SqsTaskQueue;
-use shopsync_aws::provision::ProvisionOptions;
 use shopsync_domain::ports::{DeadLetterReason, TaskQueue};
 use shopsync_domain::{JobMessage, TaskKind};
+use shopsync_localstack::provision::ProvisionOptions;
 use std::time::{Duration, Instant};
 
 const TASK_QUEUE: &str = "SyncInventoryQueue";
@@ -224,7 +224,7 @@ Resources:
 "#;
     let sdk = common::sdk().await;
     let opts = ProvisionOptions::with_prefix(unique("redrive")).visibility_timeout(1);
-    let res = shopsync_aws::provision::provision_template(&sdk, yaml, &opts)
+    let res = shopsync_localstack::provision::provision_template(&sdk, yaml, &opts)
         .await
         .unwrap();
     assert_eq!(res.max_receive_count, 2);

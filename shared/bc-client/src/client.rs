@@ -9,6 +9,7 @@ use crate::error::BcError;
 use crate::retry::{Resend, delay, parse_retry_after, should_retry};
 use crate::token::TokenSource;
 use crate::urls::encode_component;
+use crate::wire::{self, ODataEtag, ODataPage};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Serialize;
@@ -46,10 +47,10 @@ pub struct BcResponse {
 }
 
 impl BcResponse {
+    /// The body decoded as `T`; another shape is [`BcError::Decode`] naming the type and the JSON
+    /// path ([`wire::decode`]).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, BcError> {
-        serde_json::from_slice(&self.body).map_err(|e| BcError::Decode {
-            message: e.to_string(),
-        })
+        wire::decode(&self.body)
     }
 
     /// The entity's ETag: the `ETag` header, else `@odata.etag` in the body.
@@ -61,8 +62,7 @@ impl BcResponse {
         {
             return Some(h.to_string());
         }
-        let v: Value = serde_json::from_slice(&self.body).ok()?;
-        v.get("@odata.etag")?.as_str().map(str::to_string)
+        wire::decode::<ODataEtag>(&self.body).ok()?.etag
     }
 }
 
@@ -87,14 +87,6 @@ fn parse_http_url(what: &str, url: &str) -> Result<reqwest::Url, BcError> {
         )));
     }
     Ok(parsed)
-}
-
-/// One page of an OData collection.
-#[derive(serde::Deserialize)]
-struct CollectionPage<T> {
-    value: Vec<T>,
-    #[serde(rename = "@odata.nextLink")]
-    next_link: Option<String>,
 }
 
 /// A BC company as listed by `GET /companies`.
@@ -334,7 +326,7 @@ impl BcClient {
                     message: format!("@odata.nextLink repeats {url}"),
                 });
             }
-            let page: CollectionPage<T> = self
+            let page: ODataPage<T> = self
                 .execute(Method::GET, &url, &headers, None)
                 .await?
                 .json()?;

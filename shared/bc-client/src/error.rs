@@ -3,6 +3,7 @@
 //! parsed into variants instead of being passed around as strings. The mapping to [`SyncError`] is where
 //! "retry the job later" versus "fail it now" is decided for BC.
 
+use crate::wire::{EntraErrorBody, ODataErrorBody};
 use shopsync_domain::SyncError;
 use std::time::Duration;
 use thiserror::Error;
@@ -126,17 +127,14 @@ impl BcError {
 
     /// Build from a refused token request (Entra's body shape).
     pub fn from_token_response(status: u16, retry_after: Option<Duration>, body: &[u8]) -> BcError {
-        let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-        let field = |k: &str| {
-            parsed
-                .as_ref()
-                .and_then(|v| v.get(k))
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
-        let code = field("error").unwrap_or_default();
+        // Not Entra's shape (a proxy's page, …): no code, and the start of the body as the message.
+        let parsed = serde_json::from_slice::<EntraErrorBody>(body).ok();
+        let (code, description) = parsed
+            .map(|b| (b.error, b.error_description))
+            .unwrap_or_default();
+        let code = code.unwrap_or_default();
         // Entra appends trace/correlation lines to the description; the first line is the useful part.
-        let message = field("error_description")
+        let message = description
             .map(|d| d.lines().next().unwrap_or_default().to_string())
             .unwrap_or_else(|| snippet(status, body));
         match status {
@@ -160,21 +158,20 @@ fn snippet(status: u16, body: &[u8]) -> String {
     }
 }
 
-/// `(code, message)` from `{"error":{"code","message"}}`, or the start of the body.
+/// `(code, message)` from `{"error":{"code","message"}}`; a body of another shape (a gateway's
+/// HTML page, …) gives no code and the start of the body as the message. The status alone decides
+/// the error's kind, so an unreadable error body never hides a 429 or a 503.
 fn parse_error_body(status: u16, body: &[u8]) -> (String, String) {
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    let error = parsed.as_ref().and_then(|v| v.get("error"));
-    let code = error
-        .and_then(|e| e.get("code"))
-        .and_then(|c| c.as_str())
-        .unwrap_or_default()
-        .to_string();
-    let message = error
-        .and_then(|e| e.get("message"))
-        .and_then(|m| m.as_str())
-        .map(|m| m.trim().to_string())
-        .unwrap_or_else(|| snippet(status, body));
-    (code, message)
+    match serde_json::from_slice::<ODataErrorBody>(body) {
+        Ok(ODataErrorBody { error }) => {
+            let message = error
+                .message
+                .map(|m| m.trim().to_string())
+                .unwrap_or_else(|| snippet(status, body));
+            (error.code, message)
+        }
+        Err(_) => (String::new(), snippet(status, body)),
+    }
 }
 
 impl From<BcError> for SyncError {
@@ -246,6 +243,32 @@ mod tests {
             br#"{"error":{"code":"BadRequest_InvalidToken","message":"x"}}"#,
         );
         assert!(matches!(e, BcError::BadRequest { status: 400, .. }) && !e.is_retryable());
+    }
+
+    #[test]
+    fn error_bodies_of_other_shapes_keep_their_status() {
+        // Not BC's shape: no code, the start of the body as the message; the status decides.
+        let e = BcError::from_response(429, None, br#"{"error":"busy"}"#);
+        assert_eq!(
+            e,
+            BcError::Throttled {
+                retry_after: None,
+                message: r#"{"error":"busy"}"#.into()
+            }
+        );
+        let e = BcError::from_response(503, None, b"");
+        assert!(
+            matches!(e, BcError::Server { status: 503, ref message, .. } if message == "HTTP 503 without a body")
+        );
+        // BC's shape without a message: the code is kept.
+        let e = BcError::from_response(400, None, br#"{"error":{"code":"BadRequest"}}"#);
+        assert!(
+            matches!(e, BcError::BadRequest { ref code, ref message, .. } if code == "BadRequest" && message.contains("BadRequest"))
+        );
+        let e = BcError::from_token_response(500, None, b"<html>down</html>");
+        assert!(
+            matches!(e, BcError::Server { status: 500, ref code, ref message, .. } if code.is_empty() && message == "<html>down</html>")
+        );
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! token, at most 5 requests in flight per client, server-driven paging, `If-Match` updates, bounded
 //! retries with backoff that honour `Retry-After`, and BC error bodies parsed into [`BcError`].
 //!
+//! Every answer is decoded into typed structs ([`wire`]): a wrong shape is a [`BcError::Decode`] naming
+//! the type and the JSON path.
+//!
 //! All URLs come from [`BcConfig`], so the same code runs against BC online and the `bc-sim` simulator.
 //! [`BcClient`] implements the domain's [`shopsync_domain::ports::BcInventoryApi`].
 
@@ -12,6 +15,7 @@ mod inventory;
 mod retry;
 mod token;
 pub mod urls;
+pub mod wire;
 
 pub use client::{BcClient, BcCompany, BcResponse, Patched};
 pub use config::{BcConfig, DEFAULT_API_BASE_URL, DEFAULT_SCOPE, DEFAULT_TOKEN_URL_TEMPLATE};

@@ -6,7 +6,7 @@
 use crate::config::BcConfig;
 use crate::error::BcError;
 use crate::retry::{delay, parse_retry_after};
-use serde::Deserialize;
+use crate::wire::{TokenAnswer, decode_as};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -27,12 +27,6 @@ pub(crate) struct TokenSource {
     max_retries: u32,
     cached: Mutex<Option<Cached>>,
     fetched: AtomicU64,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    expires_in: u64,
 }
 
 impl TokenSource {
@@ -91,10 +85,7 @@ impl TokenSource {
                     let retry_after = parse_retry_after(resp.headers());
                     match resp.bytes().await {
                         Ok(body) if (200..300).contains(&status) => {
-                            let answer: TokenAnswer =
-                                serde_json::from_slice(&body).map_err(|e| BcError::Decode {
-                                    message: format!("token answer: {e}"),
-                                })?;
+                            let answer: TokenAnswer = decode_as("token answer", &body)?;
                             self.fetched.fetch_add(1, Ordering::Relaxed);
                             let lifetime = Duration::from_secs(answer.expires_in);
                             let margin = REFRESH_MARGIN.min(lifetime / 10);

@@ -170,6 +170,12 @@ pub struct JobRecord {
     /// store already saw with another payload. Empty on records written before it existed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub nonce: String,
+    /// The fencing token of the job's runs: every start (and every takeover after a lost lease) moves
+    /// it up by one. Job writes are conditional on the stored epoch not being newer than the writer's,
+    /// and a run's ledger and record writes on the stored epoch being exactly its own, so a run that
+    /// was paused past its lease writes nothing once another run has taken the job over.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 impl JobRecord {
@@ -201,6 +207,16 @@ impl JobRecord {
             started_at: None,
             finished_at: None,
             nonce: format!("{:016x}", fastrand::u64(..)),
+            epoch: 0,
+        }
+    }
+
+    /// The fence of this job's current run: what its writes are conditional on.
+    pub fn fence(&self) -> crate::ports::Fence {
+        crate::ports::Fence {
+            shop: self.shop.clone(),
+            job_id: self.job_id.clone(),
+            epoch: self.epoch,
         }
     }
 
@@ -248,8 +264,12 @@ impl JobRecord {
         }
         self.status = to;
         self.updated_at = now;
-        if to == JobStatus::Running && self.started_at.is_none() {
-            self.started_at = Some(now);
+        if to == JobStatus::Running {
+            // A start or a takeover: a new run, with a fencing token newer than any before it.
+            self.epoch += 1;
+            if self.started_at.is_none() {
+                self.started_at = Some(now);
+            }
         }
         if to.is_terminal() {
             self.finished_at = Some(now);

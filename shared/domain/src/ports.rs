@@ -8,7 +8,6 @@ use crate::job::{JobMessage, JobRecord, JobStatus};
 use crate::settings::ShopSettings;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 pub type Result<T> = std::result::Result<T, SyncError>;
 
@@ -169,6 +168,138 @@ pub trait LeaseStore: Send + Sync {
     async fn holder(&self, shop: &str, category: &str) -> Result<Option<(String, i64)>>;
 }
 
+/// The fencing token of one run: job `job_id` of `shop` in its `epoch` (see [`JobRecord::epoch`]).
+/// Stores seen through a fence ([`RunStoreSource::for_run`]) make every write conditional on the
+/// job's stored epoch still being this one, and refuse it with [`SyncError::Fenced`] otherwise — in
+/// the same atomic write, so a run that lost its job to a takeover cannot slip one more write in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub shop: String,
+    pub job_id: String,
+    pub epoch: u64,
+}
+
+/// One per-record state item of a task (a staged order, a shipment's state, a catalogue mirror row, a
+/// packed chunk of inventory levels): a JSON `body`, an optional `status` that the status board's cues
+/// can count and list, and a `version` that every write moves up by one (compare-and-swap).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    pub body: String,
+    /// 0 for a record never written; the stored version after a read.
+    #[serde(default)]
+    pub version: u64,
+    /// Set by the store to its own clock at every write (a value given by the caller is ignored).
+    #[serde(default)]
+    pub updated_at: i64,
+}
+
+impl Record {
+    pub fn new(id: impl Into<String>, status: Option<&str>, body: impl Into<String>) -> Record {
+        Record {
+            id: id.into(),
+            status: status.map(str::to_string),
+            body: body.into(),
+            version: 0,
+            updated_at: 0,
+        }
+    }
+}
+
+/// A page of records in id order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordPage {
+    pub records: Vec<Record>,
+    /// The id to pass as `after` for the next page; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// The generic per-record store every task keeps its state in, by `kind` (`[a-z0-9-]{1,40}`, one per
+/// record type of a task) and `id` (any string of 1–512 bytes without control characters, e.g. a
+/// Shopify GID). One adapter serves every record type, so a new task adds no storage code.
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    async fn get_record(&self, shop: &str, kind: &str, id: &str) -> Result<Option<Record>>;
+    /// The records with these ids that exist (any order; absent ones are left out).
+    async fn get_records(&self, shop: &str, kind: &str, ids: &[String]) -> Result<Vec<Record>>;
+    /// Write `record` if the stored one still has `record.version` (0: must not exist yet); the stored
+    /// version becomes `record.version + 1`. `Ok(false)` when the condition failed.
+    async fn put_record_if(&self, shop: &str, kind: &str, record: &Record) -> Result<bool>;
+    /// Insert or replace many records whatever their stored version (each one's version moves up).
+    async fn put_records(&self, shop: &str, kind: &str, records: &[Record]) -> Result<()>;
+    async fn delete_records(&self, shop: &str, kind: &str, ids: &[String]) -> Result<()>;
+    /// Move record `id` from status `from` to `to`, only if it has `from` now. `Ok(false)` when it
+    /// does not (someone moved it first, or it does not exist).
+    async fn move_status(
+        &self,
+        shop: &str,
+        kind: &str,
+        id: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<bool>;
+    /// Records of a kind in id order, after `after`, at most `limit` (1..=1000).
+    async fn list_records(
+        &self,
+        shop: &str,
+        kind: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<RecordPage>;
+    /// Records of a kind with `status`, in id order (a query on a sparse index: records without a
+    /// status are not in it).
+    async fn list_by_status(
+        &self,
+        shop: &str,
+        kind: &str,
+        status: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<RecordPage>;
+    /// How many records of a kind have `status` (what a status-board cue shows).
+    async fn count_by_status(&self, shop: &str, kind: &str, status: &str) -> Result<u64>;
+}
+
+/// The stores a run writes to, all seen through the run's [`Fence`].
+#[derive(Clone)]
+pub struct RunStores {
+    pub ledger: std::sync::Arc<dyn IdempotencyLedger>,
+    pub skipped: std::sync::Arc<dyn SkippedRecordStore>,
+    pub records: std::sync::Arc<dyn RecordStore>,
+    pub cues: std::sync::Arc<dyn crate::status_ports::CueStore>,
+}
+
+/// Gives each run its fenced view of the stores.
+pub trait RunStoreSource: Send + Sync {
+    /// The stores as the run behind `fence` sees them; `None`: unfenced (callers outside a run).
+    fn for_run(&self, fence: Option<Fence>) -> RunStores;
+}
+
+/// Checks a record kind against `[a-z0-9-]{1,40}` and an id against 1–512 bytes without control
+/// characters: both end up in a storage key.
+pub fn check_record_key(kind: &str, id: &str) -> Result<()> {
+    let kind_ok = !kind.is_empty()
+        && kind.len() <= 40
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !kind_ok {
+        return Err(SyncError::Internal(format!(
+            "record kind '{}' is not [a-z0-9-]{{1,40}}",
+            crate::text::preview(kind)
+        )));
+    }
+    if id.is_empty() || id.len() > 512 || id.chars().any(char::is_control) {
+        return Err(SyncError::Internal(format!(
+            "record id '{}' must be 1-512 bytes without control characters",
+            crate::text::preview(id)
+        )));
+    }
+    Ok(())
+}
+
 /// A Shopify variant mapped to a BC item (and variant).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariantMapping {
@@ -177,19 +308,6 @@ pub struct VariantMapping {
     pub item_no: String,
     #[serde(default)]
     pub variant_code: String,
-}
-
-/// Inventory sync state of a shop: the variant↔item mapping and the last level known to be in
-/// Shopify for each (inventory item, location).
-#[async_trait]
-pub trait InventoryStateStore: Send + Sync {
-    async fn load_mappings(&self, shop: &str) -> Result<Vec<VariantMapping>>;
-    /// Upsert mappings (batched internally, at most 25 per DynamoDB batch).
-    async fn save_mappings(&self, shop: &str, mappings: &[VariantMapping]) -> Result<()>;
-    async fn delete_mappings(&self, shop: &str, variant_ids: &[String]) -> Result<()>;
-    /// Known Shopify `available` per (inventory item id, location id).
-    async fn load_levels(&self, shop: &str) -> Result<HashMap<(String, String), i64>>;
-    async fn save_levels(&self, shop: &str, levels: &[InventoryLevel]) -> Result<()>;
 }
 
 /// Where an effect stands: `planned → sent → settled`. A `Sent` entry's outcome is unknown (the call

@@ -48,10 +48,7 @@ pub fn runner_for(
             adapters.secrets.clone(),
             endpoints,
         )),
-        ledger: adapters.store.clone(),
-        skipped: adapters.store.clone(),
-        cues: adapters.store.clone(),
-        inventory_state: adapters.store.clone(),
+        stores: adapters.store.clone(),
     };
     shopsync_tasks::registry::runner(task, &deps)
 }

@@ -23,6 +23,10 @@ pub struct RuntimeConfig {
     pub retry_backoff_cap_secs: u32,
     /// Where each invocation's metric line goes (CloudWatch EMF on stdout in the functions).
     pub metrics: crate::metrics::MetricsSink,
+    /// Jobs of one SQS batch run at the same time, at most. A run's memory grows with its shop (a
+    /// 50,000-variant shop's full run takes tens of MB), so the function's memory is sized for this
+    /// many runs, whatever the batch holds; the rest of the batch waits its turn.
+    pub max_concurrent_runs: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -37,6 +41,7 @@ impl Default for RuntimeConfig {
             retry_backoff_base_secs: 10,
             retry_backoff_cap_secs: 900,
             metrics: crate::metrics::MetricsSink::Stdout,
+            max_concurrent_runs: 2,
         }
     }
 }
@@ -44,7 +49,7 @@ impl Default for RuntimeConfig {
 impl RuntimeConfig {
     /// Defaults overridden by `LEASE_TTL_SECS`, `MAX_DEFERRALS`, `DEFERRAL_DELAY_SECS`,
     /// `DEADLINE_MARGIN_SECS`, `MAX_RUN_SECS`, `MAX_RECEIVE_COUNT`, `RETRY_BACKOFF_BASE_SECS`,
-    /// `RETRY_BACKOFF_CAP_SECS`.
+    /// `RETRY_BACKOFF_CAP_SECS`, `MAX_CONCURRENT_RUNS`.
     pub fn from_env() -> Result<Self, String> {
         let mut c = RuntimeConfig::default();
         fn num<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -79,6 +84,9 @@ impl RuntimeConfig {
         }
         if let Some(v) = num("MAX_RECEIVE_COUNT")? {
             c.max_receive_count = v;
+        }
+        if let Some(v) = num::<usize>("MAX_CONCURRENT_RUNS")? {
+            c.max_concurrent_runs = v.max(1);
         }
         Ok(c)
     }

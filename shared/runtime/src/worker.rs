@@ -21,18 +21,25 @@ use shopsync_domain::ports::{DeadLetterReason, LeaseOutcome, Result, ScheduleSto
 use shopsync_domain::time::now_secs;
 use shopsync_tasks::{Progress, RunOutcome};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{Instrument, error, info, info_span, warn};
 
-/// Process a batch; failed message ids are reported so SQS redelivers only those.
+/// Process a batch, at most `max_concurrent_runs` jobs at a time (memory stays bounded whatever the
+/// batch holds); failed message ids are reported so SQS redelivers only those.
 pub async fn handle_batch(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+    use futures_util::StreamExt;
     let runs = event.records.into_iter().map(|m| async move {
         let id = m.message_id.clone().unwrap_or_default();
         let retry = handle_message(app, m, deadline).await;
         (id, retry)
     });
+    let done: Vec<(String, bool)> = futures_util::stream::iter(runs)
+        .buffer_unordered(app.config.max_concurrent_runs.max(1))
+        .collect()
+        .await;
     let mut response = SqsBatchResponse::default();
-    for (id, retry) in futures_util::future::join_all(runs).await {
+    for (id, retry) in done {
         if retry {
             response.add_failure(id);
         }
@@ -318,13 +325,15 @@ async fn start_and_run(
     );
 
     let base = job.counters.clone();
+    let lease_lost = Arc::new(AtomicBool::new(false));
     let progress = JobProgress {
         jobs: app.jobs.clone(),
         job: tokio::sync::Mutex::new(job.clone()),
         base: base.clone(),
         stop_at,
+        lease_lost: lease_lost.clone(),
     };
-    let heartbeat = AbortOnDrop(spawn_heartbeat(app, &job.shop, category, owner));
+    let heartbeat = AbortOnDrop(spawn_heartbeat(app, &job.shop, category, owner, lease_lost));
     let run_started = Instant::now();
     let report = app.runner.run(settings, &job, &progress).await;
     drop(heartbeat);
@@ -523,6 +532,7 @@ fn spawn_heartbeat(
     shop: &str,
     category: &str,
     owner: &str,
+    lost: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<()> {
     let leases = app.leases.clone();
     let ttl = app.config.lease_ttl_secs;
@@ -537,7 +547,8 @@ fn spawn_heartbeat(
             {
                 Ok(true) => {}
                 Ok(false) => {
-                    warn!("lease lost: another run may take this job over");
+                    warn!("lease lost: the run stops before its next effect");
+                    lost.store(true, Ordering::SeqCst);
                     return;
                 }
                 Err(e) => warn!(error = %e, "lease heartbeat failed"),
@@ -564,6 +575,8 @@ struct JobProgress {
     /// The job's counters when this invocation started.
     base: JobCounters,
     stop_at: Instant,
+    /// Set by the heartbeat when it finds the lease taken.
+    lease_lost: Arc<AtomicBool>,
 }
 
 #[async_trait]
@@ -593,6 +606,10 @@ impl Progress for JobProgress {
 
     fn deadline_near(&self) -> bool {
         Instant::now() >= self.stop_at
+    }
+
+    fn lease_lost(&self) -> bool {
+        self.lease_lost.load(Ordering::SeqCst)
     }
 }
 

@@ -1,12 +1,12 @@
 //! The status function's wiring against moto: configuration from the template's variable names,
 //! adapters built as in Lambda, and one scheduled invocation.
 
-use shopsync_aws::local::MotoServer;
-use shopsync_aws::provision::{self, ProvisionOptions};
 use shopsync_aws::queues::queue_url_var;
 use shopsync_aws::{DynamoStore, SqsTaskQueues};
 use shopsync_domain::ports::{JobStore, TaskQueues};
 use shopsync_domain::{JobRecord, JobStatus, RunOptions, TaskKind, Trigger};
+use shopsync_localstack::MotoServer;
+use shopsync_localstack::provision::{self, ProvisionOptions};
 use shopsync_runtime::status_fn::{StatusConfig, handle, status_service};
 use std::collections::HashMap;
 use std::sync::Arc;

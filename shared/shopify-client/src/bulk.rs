@@ -11,45 +11,70 @@
 use crate::client::ShopifyClient;
 use crate::documents::{BULK_OPERATION_RUN_QUERY, BULK_OPERATION_STATUS, Document};
 use crate::error::ShopifyError;
-use crate::response::{at, parse_user_errors};
-use serde_json::{Value, json};
+use crate::wire::{BulkLine, UserError, unsigned_int64, user_errors};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
 use std::collections::HashMap;
 use std::time::Instant;
 
-/// `bulkOperation(id)` as polled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `bulkOperation(id)` as polled (`BulkOperationStatus`: `id status errorCode objectCount url
+/// partialDataUrl`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BulkOperation {
     pub id: String,
     /// CREATED, RUNNING, COMPLETED, CANCELING, CANCELED, FAILED, EXPIRED.
     pub status: String,
+    #[serde(default)]
     pub error_code: Option<String>,
     /// `UnsignedInt64`, serialised as a string by Shopify.
+    #[serde(default, deserialize_with = "unsigned_int64::option")]
     pub object_count: Option<u64>,
+    #[serde(default)]
     pub url: Option<String>,
+    #[serde(default)]
     pub partial_data_url: Option<String>,
 }
 
 impl BulkOperation {
-    pub fn from_json(v: &Value) -> Option<Self> {
-        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-        Some(BulkOperation {
-            id: s("id")?,
-            status: s("status")?,
-            error_code: s("errorCode"),
-            object_count: v
-                .get("objectCount")
-                .and_then(|c| c.as_u64().or_else(|| c.as_str()?.parse().ok())),
-            url: s("url"),
-            partial_data_url: s("partialDataUrl"),
-        })
-    }
-
     pub fn is_terminal(&self) -> bool {
         matches!(
             self.status.as_str(),
             "COMPLETED" | "FAILED" | "CANCELED" | "EXPIRED"
         )
     }
+}
+
+/// `data` of `BulkOperationStatus` (`bulkOperation(id:)` is null for an unknown id).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperationStatusData {
+    pub bulk_operation: Option<BulkOperation>,
+}
+
+/// `data` of `BulkOperationRunQuery`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperationRunQueryData {
+    pub bulk_operation_run_query: Option<BulkRunPayload>,
+}
+
+/// `bulkOperationRunQuery { bulkOperation { id status } userErrors { code field message } }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRunPayload {
+    /// Null when the query was refused.
+    #[serde(default)]
+    pub bulk_operation: Option<StartedBulkOperation>,
+    pub user_errors: Vec<UserError>,
+}
+
+/// `bulkOperation { id status }` of a start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StartedBulkOperation {
+    pub id: String,
+    pub status: String,
 }
 
 /// The answer to `bulkOperationRunQuery`.
@@ -67,65 +92,65 @@ pub enum BulkStart {
 }
 
 /// Reads `data.bulkOperationRunQuery`.
-pub fn parse_bulk_start(data: &Value) -> Result<BulkStart, ShopifyError> {
-    let payload = at(data, &["bulkOperationRunQuery"])
+pub fn parse_bulk_start(data: BulkOperationRunQueryData) -> Result<BulkStart, ShopifyError> {
+    let payload = data
+        .bulk_operation_run_query
         .ok_or_else(|| ShopifyError::Unexpected("bulkOperationRunQuery payload missing".into()))?;
-    let errors = parse_user_errors(payload.get("userErrors"));
+    let errors = user_errors(payload.user_errors);
     if let Some(busy) = errors
         .iter()
         .find(|e| e.code.as_deref() == Some("OPERATION_IN_PROGRESS"))
     {
         return Ok(BulkStart::Busy(busy.message.clone()));
     }
-    if let Some(e) = errors.first() {
+    if let Some(e) = errors.into_iter().next() {
         return Ok(BulkStart::Rejected {
-            code: e.code.clone(),
-            message: e.message.clone(),
+            code: e.code,
+            message: e.message,
         });
     }
-    let id = at(payload, &["bulkOperation", "id"])
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            ShopifyError::Unexpected("bulkOperationRunQuery returned no operation".into())
-        })?;
-    Ok(BulkStart::Started { id: id.to_string() })
+    let op = payload.bulk_operation.ok_or_else(|| {
+        ShopifyError::Unexpected("bulkOperationRunQuery returned no operation".into())
+    })?;
+    Ok(BulkStart::Started { id: op.id })
 }
 
-/// Parses JSONL text (blank lines ignored).
-pub fn parse_jsonl(text: &str) -> Result<Vec<Value>, ShopifyError> {
+/// Parses JSONL text (blank lines ignored): lines with a `__parentId` as `C`, the others as `R`.
+pub fn parse_jsonl<R: DeserializeOwned, C: DeserializeOwned>(
+    text: &str,
+) -> Result<Vec<BulkLine<R, C>>, ShopifyError> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| ShopifyError::Unexpected(format!("JSONL line {}: {e}", i + 1)))
+            BulkLine::decode(&format!("JSONL line {}", i + 1), l.as_bytes())
+                .map_err(|e| ShopifyError::Unexpected(e.message))
         })
         .collect()
 }
 
-/// Splits bulk lines into roots (no `__parentId`) and children by parent id, in file order.
-pub fn group_by_parent(lines: Vec<Value>) -> (Vec<Value>, HashMap<String, Vec<Value>>) {
+/// Splits bulk lines into roots and children by parent id, in file order.
+pub fn group_by_parent<R, C>(lines: Vec<BulkLine<R, C>>) -> (Vec<R>, HashMap<String, Vec<C>>) {
     let mut roots = Vec::new();
-    let mut children: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut children: HashMap<String, Vec<C>> = HashMap::new();
     for line in lines {
-        match line
-            .get("__parentId")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-        {
-            Some(parent) => children.entry(parent).or_default().push(line),
-            None => roots.push(line),
+        match line {
+            BulkLine::Child { parent_id, node } => {
+                children.entry(parent_id).or_default().push(node)
+            }
+            BulkLine::Root(root) => roots.push(root),
         }
     }
     (roots, children)
 }
 
 impl ShopifyClient {
-    /// Runs `inner` as a bulk query and calls `on_line` for every JSONL object in file order.
-    pub async fn run_bulk_query(
+    /// Runs `inner` as a bulk query and calls `on_line` for every JSONL object in file order,
+    /// decoded as `R` (a root line) or `C` (a line with `__parentId`).
+    pub async fn run_bulk_query<R: DeserializeOwned, C: DeserializeOwned>(
         &self,
         inner: &Document,
-        mut on_line: impl FnMut(Value),
+        mut on_line: impl FnMut(BulkLine<R, C>),
     ) -> Result<u64, ShopifyError> {
         let op = self.bulk_start_and_wait(inner).await?;
         let Some(url) = op.url else {
@@ -170,7 +195,7 @@ impl ShopifyClient {
             let r = self
                 .execute(&BULK_OPERATION_RUN_QUERY, json!({ "query": inner.text }))
                 .await?;
-            match parse_bulk_start(r.data.as_ref().unwrap_or(&Value::Null))? {
+            match parse_bulk_start(r.data_as(BULK_OPERATION_RUN_QUERY.name)?)? {
                 BulkStart::Started { id } => {
                     tracing::info!(bulk_operation = %id, query = inner.name, "bulk query started");
                     return Ok(id);
@@ -208,20 +233,18 @@ impl ShopifyClient {
         let r = self
             .execute(&BULK_OPERATION_STATUS, json!({ "id": id }))
             .await?;
-        let v = r.data.as_ref().and_then(|d| at(d, &["bulkOperation"]));
-        match v {
-            None => Err(ShopifyError::NotFound(format!("bulk operation {id}"))),
-            Some(v) => BulkOperation::from_json(v).ok_or_else(|| {
-                ShopifyError::Unexpected(format!("bulk operation {id}: malformed status"))
-            }),
-        }
+        let data: BulkOperationStatusData = r.data_as(BULK_OPERATION_STATUS.name)?;
+        data.bulk_operation
+            .ok_or_else(|| ShopifyError::NotFound(format!("bulk operation {id}")))
     }
 
-    /// Streams the JSONL at `url`, one parsed object per line.
-    async fn stream_jsonl(
+    /// Streams the JSONL at `url`, one decoded object per line. A line that is not JSON (a cut
+    /// download) is a retryable transport failure; a line of another shape is
+    /// [`ShopifyError::Unexpected`] naming the line and the JSON path.
+    async fn stream_jsonl<R: DeserializeOwned, C: DeserializeOwned>(
         &self,
         url: &str,
-        on_line: &mut impl FnMut(Value),
+        on_line: &mut impl FnMut(BulkLine<R, C>),
     ) -> Result<u64, ShopifyError> {
         let mut response = self.get_with_retries(url).await?;
         let mut buf: Vec<u8> = Vec::new();
@@ -233,11 +256,7 @@ impl ShopifyClient {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     return Ok(());
                 }
-                let v: Value =
-                    serde_json::from_slice(line).map_err(|e| ShopifyError::Transport {
-                        attempts: 1,
-                        message: format!("bulk JSONL line {line_no}: {e}"),
-                    })?;
+                let v = BulkLine::decode(&format!("bulk JSONL line {line_no}"), line)?;
                 *count += 1;
                 on_line(v);
                 Ok(())
@@ -269,49 +288,80 @@ impl ShopifyClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::LevelNode;
+    use crate::wire::IdRef;
+
+    fn decode<T: DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
 
     #[test]
     fn children_are_grouped_even_when_not_adjacent() {
-        let text = "{\"id\":\"L1\"}\n{\"id\":\"L2\"}\n{\"item\":{\"id\":\"I1\"},\"__parentId\":\"L1\"}\n\n{\"item\":{\"id\":\"I2\"},\"__parentId\":\"L2\"}\n{\"item\":{\"id\":\"I3\"},\"__parentId\":\"L1\"}";
-        let (roots, children) = group_by_parent(parse_jsonl(text).unwrap());
+        let text = "{\"id\":\"L1\"}\n{\"id\":\"L2\"}\n{\"item\":{\"id\":\"I1\"},\"quantities\":[],\"__parentId\":\"L1\"}\n\n{\"item\":{\"id\":\"I2\"},\"quantities\":[],\"__parentId\":\"L2\"}\n{\"item\":{\"id\":\"I3\"},\"quantities\":[],\"__parentId\":\"L1\"}";
+        let (roots, children) = group_by_parent(parse_jsonl::<IdRef, LevelNode>(text).unwrap());
         assert_eq!(roots.len(), 2);
         assert_eq!(children["L1"].len(), 2);
-        assert_eq!(children["L1"][1]["item"]["id"], "I3");
+        assert_eq!(children["L1"][1].item.id, "I3");
         assert_eq!(children["L2"].len(), 1);
-        assert!(parse_jsonl("{\"a\":1}\nnot json").is_err());
+        assert!(parse_jsonl::<IdRef, LevelNode>("{\"id\":\"a\"}\nnot json").is_err());
+        assert_eq!(
+            parse_jsonl::<IdRef, LevelNode>(
+                "{\"id\":\"a\"}\n{\"item\":{\"id\":1},\"__parentId\":\"a\"}"
+            )
+            .unwrap_err(),
+            ShopifyError::Unexpected(
+                "JSONL line 2: at item.id: invalid type: integer `1`, expected a string".into()
+            )
+        );
     }
 
     #[test]
     fn start_payloads() {
         let busy = json!({"bulkOperationRunQuery": {"bulkOperation": null, "userErrors": [{"field": null, "message": "in progress", "code": "OPERATION_IN_PROGRESS"}]}});
         assert_eq!(
-            parse_bulk_start(&busy).unwrap(),
+            parse_bulk_start(decode(busy)).unwrap(),
             BulkStart::Busy("in progress".into())
         );
         let ok = json!({"bulkOperationRunQuery": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"}, "userErrors": []}});
         assert_eq!(
-            parse_bulk_start(&ok).unwrap(),
+            parse_bulk_start(decode(ok)).unwrap(),
             BulkStart::Started {
                 id: "gid://shopify/BulkOperation/1".into()
             }
         );
         let bad = json!({"bulkOperationRunQuery": {"bulkOperation": null, "userErrors": [{"field": ["query"], "message": "Invalid bulk query"}]}});
         assert!(matches!(
-            parse_bulk_start(&bad).unwrap(),
+            parse_bulk_start(decode(bad)).unwrap(),
             BulkStart::Rejected { code: None, .. }
         ));
+        let none = json!({"bulkOperationRunQuery": {"bulkOperation": null, "userErrors": []}});
+        assert_eq!(
+            parse_bulk_start(decode(none)).unwrap_err(),
+            ShopifyError::Unexpected("bulkOperationRunQuery returned no operation".into())
+        );
     }
 
     #[test]
     fn status_with_string_counts() {
-        let op = BulkOperation::from_json(&json!({"id": "b", "status": "COMPLETED", "errorCode": null, "objectCount": "1456", "url": null})).unwrap();
+        let op: BulkOperation = decode(
+            json!({"id": "b", "status": "COMPLETED", "errorCode": null, "objectCount": "1456", "url": null}),
+        );
         assert!(op.is_terminal());
         assert_eq!(op.object_count, Some(1456));
         assert_eq!(op.url, None);
-        let op =
-            BulkOperation::from_json(&json!({"id": "b", "status": "RUNNING", "objectCount": 3}))
-                .unwrap();
+        let op: BulkOperation = decode(json!({"id": "b", "status": "RUNNING", "objectCount": 3}));
         assert!(!op.is_terminal());
         assert_eq!(op.object_count, Some(3));
+        let r = crate::response::GraphQlResponse::<serde_json::Value>::from_value(
+            json!({"data": {"bulkOperation": {"id": "b", "status": "RUNNING", "objectCount": "many"}}}),
+        )
+        .unwrap();
+        let e = r
+            .data_as::<BulkOperationStatusData>("BulkOperationStatus")
+            .unwrap_err();
+        assert!(
+            matches!(&e, ShopifyError::Unexpected(m) if m.starts_with("BulkOperationStatus answer: at data.bulkOperation.objectCount: invalid value: string \"many\"")),
+            "{e:?}"
+        );
     }
 }

@@ -13,8 +13,12 @@ use crate::documents::{
     PRODUCT_VARIANTS_PAGE,
 };
 use crate::error::ShopifyError;
-use crate::response::{at, parse_user_errors};
+use crate::pagination::PagedData;
+use crate::wire::BulkLine;
+use crate::wire::{Connection, Count, IdRef, UserError, user_errors};
 use async_trait::async_trait;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use shopsync_domain::SyncError;
 use shopsync_domain::inventory::{
@@ -30,66 +34,203 @@ use std::time::{Duration, Instant};
 /// client kept warm for a later run counts afresh (the size is also used only once).
 pub const CATALOGUE_SIZE_TTL: Duration = Duration::from_secs(15 * 60);
 
-fn str_at(v: &Value, path: &[&str]) -> Option<String> {
-    at(v, path).and_then(Value::as_str).map(str::to_string)
+// The `data` shapes of the inventory documents (`graphql/*.graphql`), field for field their
+// selections: non-null schema fields are required, nullable ones are `Option`s.
+
+/// `data` of `Locations`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LocationsData {
+    pub locations: Connection<LocationNode>,
 }
 
-/// A location node (`id name isActive`).
-pub fn location_from_node(node: &Value) -> Option<ShopifyLocation> {
-    Some(ShopifyLocation {
-        id: str_at(node, &["id"])?,
-        name: str_at(node, &["name"]).unwrap_or_default(),
-        is_active: at(node, &["isActive"])
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-    })
+/// A `Locations` node: `id name isActive`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationNode {
+    pub id: String,
+    pub name: String,
+    pub is_active: bool,
+}
+
+impl PagedData for LocationsData {
+    type Node = LocationNode;
+    const CONNECTION: &'static str = "locations";
+    fn into_connection(self) -> Option<Connection<LocationNode>> {
+        Some(self.locations)
+    }
+}
+
+/// `data` of `ProductVariantsPage`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductVariantsPageData {
+    pub product_variants: Connection<VariantNode>,
+}
+
+impl PagedData for ProductVariantsPageData {
+    type Node = VariantNode;
+    const CONNECTION: &'static str = "productVariants";
+    fn into_connection(self) -> Option<Connection<VariantNode>> {
+        Some(self.product_variants)
+    }
+}
+
+/// A variant of `ProductVariantsPage` (and a line of `BulkVariantsQuery`): `id sku barcode product {
+/// id } inventoryItem { id tracked }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantNode {
+    pub id: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    #[serde(default)]
+    pub barcode: Option<String>,
+    pub product: IdRef,
+    pub inventory_item: InventoryItemRef,
+}
+
+/// `inventoryItem { id tracked }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InventoryItemRef {
+    pub id: String,
+    pub tracked: bool,
+}
+
+/// `data` of `ProductVariantsCount` (`productVariantsCount` is nullable).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductVariantsCountData {
+    pub product_variants_count: Option<Count>,
+}
+
+/// `data` of `LocationInventoryLevels` (`location(id:)` is null for an unknown id).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LocationInventoryLevelsData {
+    pub location: Option<LocationLevels>,
+}
+
+/// `location { inventoryLevels(first:, after:) { … } }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationLevels {
+    pub inventory_levels: Connection<LevelNode>,
+}
+
+impl PagedData for LocationInventoryLevelsData {
+    type Node = LevelNode;
+    const CONNECTION: &'static str = "location.inventoryLevels";
+    fn into_connection(self) -> Option<Connection<LevelNode>> {
+        self.location.map(|l| l.inventory_levels)
+    }
+}
+
+/// An inventory level of `LocationInventoryLevels` (and a child line of `BulkLevelsQuery`): `item {
+/// id } quantities(names: ["available"]) { name quantity }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LevelNode {
+    pub item: IdRef,
+    pub quantities: Vec<Quantity>,
+}
+
+/// `quantities { name quantity }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Quantity {
+    pub name: String,
+    pub quantity: i64,
+}
+
+/// The `available` quantity among `quantities`.
+fn available(quantities: &[Quantity]) -> Option<i64> {
+    quantities
+        .iter()
+        .find(|q| q.name == "available")
+        .map(|q| q.quantity)
+}
+
+/// `data` of `InventoryItemsLevelAt`: one element per asked id, in the order asked; `null` for an
+/// unknown id.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InventoryItemsLevelAtData {
+    pub nodes: Vec<Option<ItemLevelNode>>,
+}
+
+/// A `nodes` element through `... on InventoryItem { id inventoryLevel(locationId:) { quantities } }`.
+/// A node of another type answers `{}`, hence the optional `id`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemLevelNode {
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Null when the item is not stocked at the location.
+    #[serde(default)]
+    pub inventory_level: Option<LevelQuantities>,
+}
+
+/// `inventoryLevel { quantities(names: ["available"]) { name quantity } }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LevelQuantities {
+    pub quantities: Vec<Quantity>,
+}
+
+/// `data` of `InventorySetQuantities`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventorySetQuantitiesData {
+    pub inventory_set_quantities: Option<SetQuantitiesPayload>,
+}
+
+/// `inventorySetQuantities { userErrors { code field message } }`. Our document does not select
+/// `inventoryAdjustmentGroup` (it would raise the cost); answers that carry it (recorded ones) fill it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetQuantitiesPayload {
+    #[serde(default)]
+    pub inventory_adjustment_group: Option<IdRef>,
+    pub user_errors: Vec<UserError>,
+}
+
+/// A location node. Blank names stay blank.
+pub fn location_from_node(node: LocationNode) -> ShopifyLocation {
+    ShopifyLocation {
+        id: node.id,
+        name: node.name,
+        is_active: node.is_active,
+    }
 }
 
 /// A variant node (paged or bulk line). Blank SKUs and barcodes become `None`.
-pub fn variant_from_node(node: &Value) -> Option<ShopifyVariant> {
+pub fn variant_from_node(node: VariantNode) -> ShopifyVariant {
     let non_blank = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-    Some(ShopifyVariant {
-        variant_id: str_at(node, &["id"])?,
-        product_id: str_at(node, &["product", "id"])?,
-        sku: non_blank(str_at(node, &["sku"])),
-        barcode: non_blank(str_at(node, &["barcode"])),
-        inventory_item_id: str_at(node, &["inventoryItem", "id"])?,
-        tracked: at(node, &["inventoryItem", "tracked"])
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+    ShopifyVariant {
+        variant_id: node.id,
+        product_id: node.product.id,
+        sku: non_blank(node.sku),
+        barcode: non_blank(node.barcode),
+        inventory_item_id: node.inventory_item.id,
+        tracked: node.inventory_item.tracked,
+    }
+}
+
+/// A level node at `location_id`; `None` when it has no `available` quantity.
+pub fn level_from_node(node: LevelNode, location_id: &str) -> Option<InventoryLevel> {
+    Some(InventoryLevel {
+        available: available(&node.quantities)?,
+        inventory_item_id: node.item.id,
+        location_id: location_id.to_string(),
     })
 }
 
-/// A level node (`item { id } quantities(names: ["available"])`) at `location_id`; `None` when it
-/// has no `available` quantity.
-pub fn level_from_node(node: &Value, location_id: &str) -> Option<InventoryLevel> {
-    let available = at(node, &["quantities"])?
-        .as_array()?
-        .iter()
-        .find(|q| q.get("name").and_then(Value::as_str) == Some("available"))?
-        .get("quantity")?
-        .as_i64()?;
+/// A `nodes` element of `InventoryItemsLevelAt` at `location_id`; `None` for a null node (unknown
+/// id), a node of another type, or an item not stocked there (null `inventoryLevel`).
+pub fn item_level_from_node(
+    node: Option<ItemLevelNode>,
+    location_id: &str,
+) -> Option<InventoryLevel> {
+    let node = node?;
     Some(InventoryLevel {
-        inventory_item_id: str_at(node, &["item", "id"])?,
+        available: available(&node.inventory_level?.quantities)?,
+        inventory_item_id: node.id?,
         location_id: location_id.to_string(),
-        available,
-    })
-}
-
-/// An `InventoryItem` node of `InventoryItemsLevelAt` (`id inventoryLevel(locationId:) {
-/// quantities(names: ["available"]) }`) at `location_id`; `None` for a null node (unknown id), a
-/// node of another type, or an item not stocked there (null `inventoryLevel`).
-pub fn item_level_from_node(node: &Value, location_id: &str) -> Option<InventoryLevel> {
-    let available = at(node, &["inventoryLevel", "quantities"])?
-        .as_array()?
-        .iter()
-        .find(|q| q.get("name").and_then(Value::as_str) == Some("available"))?
-        .get("quantity")?
-        .as_i64()?;
-    Some(InventoryLevel {
-        inventory_item_id: str_at(node, &["id"])?,
-        location_id: location_id.to_string(),
-        available,
     })
 }
 
@@ -156,29 +297,31 @@ pub fn set_quantities_variables(request: &SetQuantitiesRequest) -> Result<Value,
     Ok(json!({ "input": input, "key": request.idempotency_key }))
 }
 
-/// Reads `data.inventorySetQuantities`.
-pub fn parse_set_quantities(data: &Value) -> Result<SetQuantitiesOutcome, ShopifyError> {
-    let payload = at(data, &["inventorySetQuantities"])
+/// Reads `data.inventorySetQuantities`; a null payload is [`ShopifyError::Unexpected`].
+pub fn parse_set_quantities(
+    data: InventorySetQuantitiesData,
+) -> Result<SetQuantitiesOutcome, ShopifyError> {
+    let payload = data
+        .inventory_set_quantities
         .ok_or_else(|| ShopifyError::Unexpected("inventorySetQuantities payload missing".into()))?;
     Ok(SetQuantitiesOutcome {
-        adjustment_group_id: str_at(payload, &["inventoryAdjustmentGroup", "id"]),
-        user_errors: parse_user_errors(payload.get("userErrors")),
+        adjustment_group_id: payload.inventory_adjustment_group.map(|g| g.id),
+        user_errors: user_errors(payload.user_errors),
     })
 }
 
 impl ShopifyClient {
     pub async fn list_locations(&self) -> Result<Vec<ShopifyLocation>, ShopifyError> {
-        self.paginate(&LOCATIONS, json!({}), &["locations"], location_from_node)
+        self.paginate::<LocationsData, _>(&LOCATIONS, json!({}), |n| Some(location_from_node(n)))
             .await
     }
 
     /// `productVariantsCount` without a limit.
     pub async fn variant_count(&self) -> Result<u64, ShopifyError> {
         let r = self.execute(&PRODUCT_VARIANTS_COUNT, json!({})).await?;
-        r.data
-            .as_ref()
-            .and_then(|d| at(d, &["productVariantsCount", "count"]))
-            .and_then(Value::as_u64)
+        let data: ProductVariantsCountData = r.data_as(PRODUCT_VARIANTS_COUNT.name)?;
+        data.product_variants_count
+            .map(|c| c.count)
             .ok_or_else(|| ShopifyError::Unexpected("productVariantsCount missing".into()))
     }
 
@@ -208,23 +351,18 @@ impl ShopifyClient {
 
     /// The catalogue, page by page.
     pub async fn variants_paged(&self) -> Result<Vec<ShopifyVariant>, ShopifyError> {
-        self.paginate(
-            &PRODUCT_VARIANTS_PAGE,
-            json!({}),
-            &["productVariants"],
-            variant_from_node,
-        )
+        self.paginate::<ProductVariantsPageData, _>(&PRODUCT_VARIANTS_PAGE, json!({}), |n| {
+            Some(variant_from_node(n))
+        })
         .await
     }
 
     /// The catalogue with one bulk query.
     pub async fn variants_bulk(&self) -> Result<Vec<ShopifyVariant>, ShopifyError> {
         let mut out = Vec::new();
-        self.run_bulk_query(&BULK_VARIANTS_QUERY, |line| {
-            if line.get("__parentId").is_none()
-                && let Some(v) = variant_from_node(&line)
-            {
-                out.push(v);
+        self.run_bulk_query::<VariantNode, IgnoredAny>(&BULK_VARIANTS_QUERY, |line| {
+            if let BulkLine::Root(node) = line {
+                out.push(variant_from_node(node));
             }
         })
         .await?;
@@ -253,12 +391,11 @@ impl ShopifyClient {
             Err(ShopifyError::Rejected { code, message }) => {
                 tracing::warn!(%code, %message, "productVariantsCount refused; paging the catalogue");
                 let (variants, complete) = self
-                    .paginate_up_to(
+                    .paginate_up_to::<ProductVariantsPageData, _>(
                         &PRODUCT_VARIANTS_PAGE,
                         json!({}),
-                        &["productVariants"],
                         threshold,
-                        variant_from_node,
+                        |n| Some(variant_from_node(n)),
                     )
                     .await?;
                 if complete {
@@ -281,10 +418,9 @@ impl ShopifyClient {
         &self,
         location_id: &str,
     ) -> Result<Vec<InventoryLevel>, ShopifyError> {
-        self.paginate(
+        self.paginate::<LocationInventoryLevelsData, _>(
             &LOCATION_INVENTORY_LEVELS,
             json!({ "locationId": location_id }),
-            &["location", "inventoryLevels"],
             |node| level_from_node(node, location_id),
         )
         .await
@@ -298,12 +434,12 @@ impl ShopifyClient {
     ) -> Result<Vec<InventoryLevel>, ShopifyError> {
         let wanted: HashSet<&str> = location_ids.iter().map(String::as_str).collect();
         let mut out = Vec::new();
-        self.run_bulk_query(&BULK_LEVELS_QUERY, |line| {
-            let Some(parent) = line.get("__parentId").and_then(Value::as_str) else {
+        self.run_bulk_query::<IdRef, LevelNode>(&BULK_LEVELS_QUERY, |line| {
+            let BulkLine::Child { parent_id, node } = line else {
                 return;
             };
-            if (wanted.is_empty() || wanted.contains(parent))
-                && let Some(level) = level_from_node(&line, parent)
+            if (wanted.is_empty() || wanted.contains(parent_id.as_str()))
+                && let Some(level) = level_from_node(node, &parent_id)
             {
                 out.push(level);
             }
@@ -333,10 +469,9 @@ impl ShopifyClient {
             Ok(_) => {}
             Err(ShopifyError::Rejected { .. }) => {
                 let (levels, complete) = self
-                    .paginate_up_to(
+                    .paginate_up_to::<LocationInventoryLevelsData, _>(
                         &LOCATION_INVENTORY_LEVELS,
                         json!({ "locationId": first }),
-                        &["location", "inventoryLevels"],
                         threshold,
                         |node| level_from_node(node, first),
                     )
@@ -371,12 +506,7 @@ impl ShopifyClient {
                     json!({ "inventoryItemIds": items, "locationId": location_id }),
                 )
                 .await?;
-            let nodes = r
-                .data
-                .as_ref()
-                .and_then(|d| d.get("nodes"))
-                .and_then(Value::as_array)
-                .ok_or_else(|| ShopifyError::Unexpected("nodes missing".into()))?;
+            let InventoryItemsLevelAtData { nodes } = r.data_as(INVENTORY_ITEMS_LEVEL_AT.name)?;
             if nodes.len() != items.len() {
                 return Err(ShopifyError::Unexpected(format!(
                     "nodes answered {} elements for {} ids",
@@ -409,7 +539,7 @@ impl ShopifyClient {
             });
         }
         let r = self.execute(&INVENTORY_SET_QUANTITIES, variables).await?;
-        parse_set_quantities(r.data.as_ref().unwrap_or(&Value::Null))
+        parse_set_quantities(r.data_as(INVENTORY_SET_QUANTITIES.name)?)
     }
 }
 
@@ -498,18 +628,28 @@ mod tests {
         assert!(set_quantities_variables(&r).is_err());
     }
 
+    fn decode<T: serde::de::DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
     #[test]
     fn node_mapping() {
-        let v = variant_from_node(
-            &json!({"id": "v", "sku": "", "barcode": "123", "product": {"id": "p"},
+        let v = variant_from_node(decode(
+            json!({"id": "v", "sku": "", "barcode": "123", "product": {"id": "p"},
             "inventoryItem": {"id": "i", "tracked": true}}),
-        )
-        .unwrap();
+        ));
         assert_eq!(v.sku, None);
         assert_eq!(v.barcode.as_deref(), Some("123"));
         assert!(v.tracked);
+        let v = variant_from_node(decode(
+            json!({"id": "v", "sku": null, "barcode": null, "product": {"id": "p"},
+            "inventoryItem": {"id": "i", "tracked": false}}),
+        ));
+        assert_eq!((v.sku, v.barcode, v.tracked), (None, None, false));
         let l = level_from_node(
-            &json!({"item": {"id": "i"}, "quantities": [{"name": "available", "quantity": -2}]}),
+            decode(
+                json!({"item": {"id": "i"}, "quantities": [{"name": "available", "quantity": -2}]}),
+            ),
             "L",
         )
         .unwrap();
@@ -521,14 +661,20 @@ mod tests {
                 available: -2
             }
         );
-        assert!(level_from_node(&json!({"item": {"id": "i"}, "quantities": []}), "L").is_none());
+        assert!(
+            level_from_node(decode(json!({"item": {"id": "i"}, "quantities": []})), "L").is_none()
+        );
+        let loc = location_from_node(decode(
+            json!({"id": "L", "name": "Shop", "isActive": false}),
+        ));
+        assert!(!loc.is_active);
     }
 
     #[test]
     fn item_level_nodes_null_unstocked_and_stocked() {
         let stocked = json!({"id": "i", "inventoryLevel": {"quantities": [{"name": "available", "quantity": 7}]}});
         assert_eq!(
-            item_level_from_node(&stocked, "L"),
+            item_level_from_node(decode(stocked), "L"),
             Some(InventoryLevel {
                 inventory_item_id: "i".into(),
                 location_id: "L".into(),
@@ -536,11 +682,40 @@ mod tests {
             })
         );
         assert_eq!(
-            item_level_from_node(&json!({"id": "i", "inventoryLevel": null}), "L"),
+            item_level_from_node(decode(json!({"id": "i", "inventoryLevel": null})), "L"),
             None
         );
-        assert_eq!(item_level_from_node(&Value::Null, "L"), None);
-        assert_eq!(item_level_from_node(&json!({}), "L"), None);
+        assert_eq!(item_level_from_node(decode(Value::Null), "L"), None);
+        assert_eq!(item_level_from_node(decode(json!({})), "L"), None);
+    }
+
+    #[test]
+    fn set_quantities_payloads() {
+        let data: InventorySetQuantitiesData = decode(
+            json!({"inventorySetQuantities": {"userErrors": [
+            {"code": "CHANGE_FROM_QUANTITY_STALE", "field": ["input", "quantities", "1", "changeFromQuantity"], "message": "stale"}]}}),
+        );
+        let outcome = parse_set_quantities(data).unwrap();
+        assert_eq!(outcome.adjustment_group_id, None);
+        assert_eq!(outcome.user_errors[0].quantity_row(), Some(1));
+        let data: InventorySetQuantitiesData = decode(json!({"inventorySetQuantities": null}));
+        assert_eq!(
+            parse_set_quantities(data).unwrap_err(),
+            ShopifyError::Unexpected("inventorySetQuantities payload missing".into())
+        );
+        // The selection's `userErrors` is required: an answer without it is a shape error.
+        let r = crate::response::GraphQlResponse::<Value>::from_value(
+            json!({"data": {"inventorySetQuantities": {}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.data_as::<InventorySetQuantitiesData>("InventorySetQuantities")
+                .unwrap_err(),
+            ShopifyError::Unexpected(
+                "InventorySetQuantities answer: at data.inventorySetQuantities: missing field `userErrors`"
+                    .into()
+            )
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! * [`documents`] — every GraphQL document, from `graphql/*.graphql`, pinned to [`API_VERSION`].
 //! * [`pacer`] — the per-store leaky-bucket model that keeps us out of THROTTLED.
 //! * [`retry`] — bounded, jittered backoff and `Retry-After`.
-//! * [`response`] — parsing of the response envelope (cost, errors, `pageInfo`, `userErrors`).
+//! * [`wire`] — the typed shapes of the answers (envelope, connections, `userErrors`, money, bulk
+//!   lines) and their decoding: a wrong shape fails at the boundary, naming the JSON path.
+//! * [`response`] — what the response envelope means (cost, top-level errors → [`Verdict`](response::Verdict)).
 //! * [`transport`] — one paced, retried GraphQL call over HTTP.
 //! * [`pagination`] / [`bulk`] — the two ways of reading big collections.
 //! * [`inventory`] — the domain port on top of all that.
@@ -23,6 +25,7 @@ pub mod pagination;
 pub mod response;
 pub mod retry;
 pub mod transport;
+pub mod wire;
 
 pub use client::{DEFAULT_URL_TEMPLATE, ShopifyClient, ShopifyClientConfig};
 pub use documents::{API_VERSION, Document};

@@ -1,47 +1,19 @@
-//! Parsing of Shopify's GraphQL response envelope, separate from HTTP so it can be checked against
-//! recorded real responses (`tests/captures.rs`).
+//! What Shopify's GraphQL response envelope means, separate from HTTP so it can be checked against
+//! recorded real responses (`tests/captures.rs`). The envelope's typed shape is
+//! [`GraphQlResponse`] in [`wire`](crate::wire).
 //!
 //! Every answer carries `extensions.cost` (requested/actual cost and the bucket's `throttleStatus`),
-//! which feeds the pacer; top-level `errors` decide between retry and failure; `userErrors` and
-//! `pageInfo` live inside `data`. Numbers arrive as `2000` or `2000.0`, so all of them are read as
-//! `f64`; `errors` is an array on GraphQL errors but a plain string on some HTTP errors (401).
+//! which feeds the pacer; top-level `errors` decide between retry and failure ([`Verdict`]);
+//! `userErrors` and `pageInfo` live inside `data`, which is decoded as the document's own typed
+//! shape ([`GraphQlResponse::data_as`]). A body that is not JSON is [`DecodeError::syntax`]; JSON of
+//! another shape is a [`DecodeError`] naming the JSON path.
 
+use crate::error::ShopifyError;
+use crate::wire::{DecodeError, decode_slice, decode_value};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use shopsync_domain::inventory::UserError;
 
-/// `extensions.cost.throttleStatus`: the store's bucket as Shopify saw it when answering.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ThrottleStatus {
-    pub maximum_available: f64,
-    pub currently_available: f64,
-    /// Points per second.
-    pub restore_rate: f64,
-}
-
-/// `extensions.cost`.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct QueryCost {
-    pub requested: Option<f64>,
-    /// `null` when the query did not run (THROTTLED).
-    pub actual: Option<f64>,
-    pub throttle_status: Option<ThrottleStatus>,
-}
-
-/// One top-level GraphQL error.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GraphQlError {
-    pub message: String,
-    /// `extensions.code`, e.g. THROTTLED, MAX_COST_EXCEEDED, ACCESS_DENIED, BAD_REQUEST.
-    pub code: Option<String>,
-}
-
-/// A parsed response body.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct GraphQlResponse {
-    pub data: Option<Value>,
-    pub errors: Vec<GraphQlError>,
-    pub cost: Option<QueryCost>,
-}
+pub use crate::wire::{GraphQlError, GraphQlResponse, PageInfo, QueryCost, ThrottleStatus};
 
 /// What a response means for the caller, judged from its top-level errors.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,79 +32,36 @@ pub enum Verdict {
     Rejected { code: String, message: String },
 }
 
-fn num(v: &Value) -> Option<f64> {
-    v.as_f64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-}
+impl<T: DeserializeOwned> GraphQlResponse<T> {
+    /// Decodes a response body: the envelope, and `data` as `T`.
+    pub fn parse(body: &[u8]) -> Result<Self, DecodeError> {
+        decode_slice("Shopify answer", body)
+    }
 
-impl ThrottleStatus {
-    pub fn from_json(v: &Value) -> Option<Self> {
-        Some(ThrottleStatus {
-            maximum_available: num(v.get("maximumAvailable")?)?,
-            currently_available: num(v.get("currentlyAvailable")?)?,
-            restore_rate: num(v.get("restoreRate")?)?,
-        })
+    /// Decodes an already parsed body.
+    pub fn from_value(v: Value) -> Result<Self, DecodeError> {
+        decode_value("Shopify answer", "", &v)
     }
 }
 
-impl QueryCost {
-    pub fn from_json(v: &Value) -> Self {
-        QueryCost {
-            requested: v.get("requestedQueryCost").and_then(num),
-            actual: v.get("actualQueryCost").and_then(num),
-            throttle_status: v.get("throttleStatus").and_then(ThrottleStatus::from_json),
-        }
+impl GraphQlResponse<Value> {
+    /// `data` decoded as the typed shape of `document`'s selection; an answer without `data`, or
+    /// whose `data` has another shape, is [`ShopifyError::Unexpected`] naming the document and the
+    /// JSON path.
+    pub fn data_as<D: DeserializeOwned>(&self, document: &str) -> Result<D, ShopifyError> {
+        let data = self
+            .data
+            .as_ref()
+            .ok_or_else(|| ShopifyError::Unexpected(format!("{document} answer: no `data`")))?;
+        Ok(decode_value(&format!("{document} answer"), "data", data)?)
     }
 }
 
-impl GraphQlResponse {
-    /// Parses an already decoded JSON value.
-    pub fn from_value(v: Value) -> Result<Self, String> {
-        let Value::Object(mut map) = v else {
-            return Err("response body is not a JSON object".into());
-        };
-        let errors = match map.remove("errors") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(message)) => vec![GraphQlError {
-                message,
-                code: None,
-            }],
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|e| GraphQlError {
-                    message: e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                    code: e
-                        .get("extensions")
-                        .and_then(|x| x.get("code"))
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                })
-                .collect(),
-            Some(other) => vec![GraphQlError {
-                message: other.to_string(),
-                code: None,
-            }],
-        };
-        let data = match map.remove("data") {
-            None | Some(Value::Null) => None,
-            Some(d) => Some(d),
-        };
-        let cost = map
-            .get("extensions")
-            .and_then(|x| x.get("cost"))
-            .map(QueryCost::from_json);
-        Ok(GraphQlResponse { data, errors, cost })
-    }
-
-    /// Parses a response body.
-    pub fn parse(body: &[u8]) -> Result<Self, String> {
-        let v: Value =
-            serde_json::from_slice(body).map_err(|e| format!("malformed JSON body: {e}"))?;
-        Self::from_value(v)
+impl<T> GraphQlResponse<T> {
+    /// `data`, or [`ShopifyError::Unexpected`] naming `document` when the answer has none.
+    pub fn into_data(self, document: &str) -> Result<T, ShopifyError> {
+        self.data
+            .ok_or_else(|| ShopifyError::Unexpected(format!("{document} answer: no `data`")))
     }
 
     pub fn throttle_status(&self) -> Option<ThrottleStatus> {
@@ -176,76 +105,6 @@ impl GraphQlResponse {
     }
 }
 
-/// `pageInfo { hasNextPage endCursor }` of a connection.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub end_cursor: Option<String>,
-}
-
-impl PageInfo {
-    /// Reads `pageInfo` from a connection object (`{ nodes, pageInfo }`).
-    pub fn of_connection(connection: &Value) -> Option<Self> {
-        let p = connection.get("pageInfo")?;
-        Some(PageInfo {
-            has_next_page: p.get("hasNextPage")?.as_bool()?,
-            end_cursor: p
-                .get("endCursor")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        })
-    }
-}
-
-/// The nodes of a connection, whether it selected `nodes` or `edges { node }`.
-pub fn connection_nodes(connection: &Value) -> Vec<&Value> {
-    if let Some(nodes) = connection.get("nodes").and_then(Value::as_array) {
-        return nodes.iter().collect();
-    }
-    connection
-        .get("edges")
-        .and_then(Value::as_array)
-        .map(|edges| edges.iter().filter_map(|e| e.get("node")).collect())
-        .unwrap_or_default()
-}
-
-/// Parses a `userErrors` array (`field` may be null or absent; `code` exists only on typed errors).
-pub fn parse_user_errors(v: Option<&Value>) -> Vec<UserError> {
-    let Some(items) = v.and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .map(|e| UserError {
-            code: e.get("code").and_then(Value::as_str).map(str::to_string),
-            field: e
-                .get("field")
-                .and_then(Value::as_array)
-                .map(|f| {
-                    f.iter()
-                        .map(|p| match p {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            message: e
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        })
-        .collect()
-}
-
-/// Follows a path of object keys into `data`.
-pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter()
-        .try_fold(v, |cur, k| cur.get(k))
-        .filter(|v| !v.is_null())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,7 +112,7 @@ mod tests {
 
     #[test]
     fn throttled_body_with_float_and_int_numbers() {
-        let r = GraphQlResponse::from_value(json!({"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}],
+        let r = GraphQlResponse::<Value>::from_value(json!({"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}],
             "extensions":{"cost":{"requestedQueryCost":752,"actualQueryCost":null,
             "throttleStatus":{"maximumAvailable":1000.0,"currentlyAvailable":666,"restoreRate":50.0}}}}))
         .unwrap();
@@ -274,25 +133,103 @@ mod tests {
 
     #[test]
     fn string_errors_and_max_cost() {
-        let r =
-            GraphQlResponse::from_value(json!({"errors":"[API] Invalid API key or access token"}))
-                .unwrap();
+        let r = GraphQlResponse::<Value>::from_value(
+            json!({"errors":"[API] Invalid API key or access token"}),
+        )
+        .unwrap();
         assert!(matches!(r.verdict(), Verdict::Rejected { code, .. } if code == "GRAPHQL_ERROR"));
-        let r = GraphQlResponse::from_value(json!({"errors":[{"message":"Query cost is 1066, which exceeds the single query max cost limit (1000).",
+        let r = GraphQlResponse::<Value>::from_value(json!({"errors":[{"message":"Query cost is 1066, which exceeds the single query max cost limit (1000).",
             "extensions":{"code":"MAX_COST_EXCEEDED","cost":1066,"maxCost":1000}}]}))
         .unwrap();
         assert!(matches!(r.verdict(), Verdict::MaxCostExceeded(m) if m.contains("1066")));
-        assert!(GraphQlResponse::parse(b"<html>").is_err());
+        assert!(GraphQlResponse::<Value>::parse(b"<html>").is_err());
     }
 
     #[test]
     fn user_errors_with_and_without_field() {
         let v = json!([{"field":["input","quantities","3","changeFromQuantity"],"message":"stale","code":"CHANGE_FROM_QUANTITY_STALE"},
                        {"field":null,"message":"busy","code":"OPERATION_IN_PROGRESS"}]);
-        let errs = parse_user_errors(Some(&v));
+        let errs = crate::wire::user_errors(serde_json::from_value(v).unwrap());
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].quantity_row(), Some(3));
         assert_eq!(errs[1].field, Vec::<String>::new());
         assert_eq!(errs[1].code.as_deref(), Some("OPERATION_IN_PROGRESS"));
+    }
+
+    #[test]
+    fn errors_as_an_object_are_kept_as_text() {
+        let r = GraphQlResponse::<Value>::from_value(
+            json!({"errors": {"query": "Required parameter missing or invalid"}}),
+        )
+        .unwrap();
+        assert!(
+            matches!(r.verdict(), Verdict::Rejected { code, message } if code == "GRAPHQL_ERROR" && message.contains("Required parameter"))
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_in_actual_query_cost_is_a_typed_error() {
+        for bad in [json!("lots"), json!(true), json!({"points": 3})] {
+            let body = json!({"data": {"x": 1}, "extensions": {"cost": {"requestedQueryCost": 10,
+                "actualQueryCost": bad, "throttleStatus": {"maximumAvailable": 2000,
+                "currentlyAvailable": 1990, "restoreRate": 100}}}});
+            let e =
+                GraphQlResponse::<Value>::parse(&serde_json::to_vec(&body).unwrap()).unwrap_err();
+            assert!(!e.syntax);
+            assert!(
+                e.message
+                    .starts_with("Shopify answer: at extensions.cost.actualQueryCost: invalid "),
+                "{e}"
+            );
+            assert!(
+                e.message.contains("expected a number of cost points"),
+                "{e}"
+            );
+            assert!(matches!(ShopifyError::from(e), ShopifyError::Unexpected(_)));
+        }
+        // A numeric string is still read, as before.
+        let r = GraphQlResponse::<Value>::from_value(json!({"data": {}, "extensions": {"cost":
+            {"requestedQueryCost": "10", "actualQueryCost": "9.5"}}}))
+        .unwrap();
+        assert_eq!(r.cost.unwrap().actual, Some(9.5));
+        let e =
+            GraphQlResponse::<Value>::from_value(json!({"extensions": {"cost": {"throttleStatus":
+            {"maximumAvailable": 2000, "restoreRate": 100}}}}))
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Shopify answer: at extensions.cost.throttleStatus: missing field `currentlyAvailable`"
+        );
+    }
+
+    #[test]
+    fn missing_data_is_a_typed_error() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Data {
+            locations: crate::wire::Connection<crate::wire::IdRef>,
+        }
+        let r = GraphQlResponse::<Value>::from_value(
+            json!({"extensions": {"cost": {"requestedQueryCost": 2}}}),
+        )
+        .unwrap();
+        assert_eq!(r.verdict(), Verdict::Ok);
+        assert_eq!(
+            r.data_as::<Data>("Locations").unwrap_err(),
+            ShopifyError::Unexpected("Locations answer: no `data`".into())
+        );
+        let typed = GraphQlResponse::<Data>::from_value(json!({"errors": null})).unwrap();
+        assert_eq!(
+            typed.into_data("Locations").unwrap_err(),
+            ShopifyError::Unexpected("Locations answer: no `data`".into())
+        );
+        let r = GraphQlResponse::<Value>::from_value(json!({"data": {"location": null}})).unwrap();
+        assert_eq!(
+            r.data_as::<Data>("Locations").unwrap_err(),
+            ShopifyError::Unexpected("Locations answer: at data: missing field `locations`".into())
+        );
+        // Not JSON at all is a syntax failure (the transport retries it), never a panic.
+        let e = GraphQlResponse::<Value>::parse(b"{\"data\": {\"locations\"").unwrap_err();
+        assert!(e.syntax, "{e}");
     }
 }

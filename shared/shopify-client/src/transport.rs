@@ -15,6 +15,7 @@ use crate::documents::Document;
 use crate::error::ShopifyError;
 use crate::response::{GraphQlResponse, Verdict};
 use crate::retry::{Transient, is_retryable_status, parse_retry_after};
+use crate::wire::DecodeError;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
@@ -148,7 +149,7 @@ impl ShopifyClient {
                 });
             }
         };
-        let parsed = GraphQlResponse::parse(&bytes);
+        let parsed = GraphQlResponse::<Value>::parse(&bytes);
         // Feed the pacer whatever the answer says about the bucket, whatever the status.
         match parsed.as_ref().ok().and_then(|r| r.throttle_status()) {
             Some(ts) => reservation.observe(ts),
@@ -205,7 +206,13 @@ impl ShopifyClient {
         }
         let parsed = match parsed {
             Ok(p) => p,
-            Err(e) => return Attempt::Retry(Transient::Transport { message: e }),
+            // Not JSON (cut short, an HTML page from a proxy): the next answer may arrive whole.
+            Err(e) if e.syntax => {
+                return Attempt::Retry(Transient::Transport { message: e.message });
+            }
+            // JSON of another shape (`extensions.cost` with a string for a number, …): the same
+            // answer would come back; fail loudly, naming the path.
+            Err(e) => return Attempt::Fail(e.into()),
         };
         match parsed.verdict() {
             Verdict::Ok => {
@@ -287,7 +294,7 @@ impl ShopifyClient {
 }
 
 /// A short, token-free description of an error answer for logs and errors.
-fn body_snippet(bytes: &[u8], parsed: &Result<GraphQlResponse, String>) -> String {
+fn body_snippet(bytes: &[u8], parsed: &Result<GraphQlResponse, DecodeError>) -> String {
     if let Ok(r) = parsed
         && !r.errors.is_empty()
     {

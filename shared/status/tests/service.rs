@@ -4,8 +4,6 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use shopsync_aws::local::MotoServer;
-use shopsync_aws::provision::{self, ProvisionOptions, ProvisionedResources};
 use shopsync_aws::{DynamoStore, SdkConfig, SqsDeadLetterQueue, SqsTaskQueue, SqsTaskQueues};
 use shopsync_domain::job::JobError;
 use shopsync_domain::ports::{
@@ -18,6 +16,8 @@ use shopsync_domain::{
     ErrorKind, JobMessage, JobRecord, JobStatus, RunOptions, ShopSettings, SyncError, TaskKind,
     Trigger,
 };
+use shopsync_localstack::MotoServer;
+use shopsync_localstack::provision::{self, ProvisionOptions, ProvisionedResources};
 use shopsync_status::{StatusPorts, StatusService};
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -36,6 +36,11 @@ pub trait Progress: Send + Sync {
     ) -> Result<()>;
     /// True when the run should stop and continue in a new invocation.
     fn deadline_near(&self) -> bool;
+    /// True once the run's lease heartbeat found the lease taken: the run must stop before its next
+    /// effect (another run may have taken the job over, and the fence refuses its writes anyway).
+    fn lease_lost(&self) -> bool {
+        false
+    }
 }
 
 /// Everything a run needs to know about its job.

@@ -9,23 +9,20 @@
 use crate::engine::{ClientSource, EnginePorts, EngineRunner, TaskRunner};
 use crate::inventory::InventoryTask;
 use shopsync_domain::TaskKind;
-use shopsync_domain::ports::{IdempotencyLedger, InventoryStateStore, SkippedRecordStore};
-use shopsync_domain::status_ports::CueStore;
+use shopsync_domain::ports::RunStoreSource;
 use std::sync::Arc;
 
 /// What the registry's constructors may hand a task: the adapters of this deployment.
 #[derive(Clone)]
 pub struct TaskDeps {
     pub clients: Arc<dyn ClientSource>,
-    pub ledger: Arc<dyn IdempotencyLedger>,
-    pub skipped: Arc<dyn SkippedRecordStore>,
-    pub cues: Arc<dyn CueStore>,
-    pub inventory_state: Arc<dyn InventoryStateStore>,
+    /// The stores; each run sees them through its fence.
+    pub stores: Arc<dyn RunStoreSource>,
 }
 
 impl TaskDeps {
     fn engine_ports(&self) -> EnginePorts {
-        EnginePorts::new(self.ledger.clone(), self.skipped.clone())
+        EnginePorts::new(self.stores.clone())
     }
 
     fn runner<T: crate::engine::Task>(&self, task: T) -> Arc<dyn TaskRunner> {
@@ -50,11 +47,7 @@ pub const REGISTRY: &[Registration] = &[Registration {
 }];
 
 fn sync_inventory(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
-    deps.runner(InventoryTask {
-        state: deps.inventory_state.clone(),
-        skipped: deps.skipped.clone(),
-        cues: deps.cues.clone(),
-    })
+    deps.runner(InventoryTask)
 }
 
 /// Whether this release has `kind`.

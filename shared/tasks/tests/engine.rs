@@ -7,12 +7,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shopsync_domain::catalogue::System;
-use shopsync_domain::inventory::{
-    BcAvailability, BcItem, InventoryLevel, SetQuantitiesOutcome, SetQuantitiesRequest,
-    ShopifyLocation, ShopifyVariant,
-};
 use shopsync_domain::job::{JobCounters, JobRecord, RunOptions, Trigger};
-use shopsync_domain::ports::{BcInventoryApi, Result, ShopifyInventoryApi, ShopifyUsage};
+use shopsync_domain::ports::Result;
 use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::{SyncError, TaskKind};
 use shopsync_tasks::engine::{
@@ -137,53 +133,8 @@ impl Progress for SavedJob {
     }
 }
 
-/// Clients the test task never calls.
-struct NoApis;
-
-#[async_trait]
-impl ShopifyInventoryApi for NoApis {
-    async fn locations(&self) -> Result<Vec<ShopifyLocation>> {
-        unreachable!("not used by this task")
-    }
-    async fn variants(&self) -> Result<Vec<ShopifyVariant>> {
-        unreachable!("not used by this task")
-    }
-    async fn levels_at(&self, _location_id: &str) -> Result<Vec<InventoryLevel>> {
-        unreachable!("not used by this task")
-    }
-    async fn levels_of(
-        &self,
-        _keys: &[shopsync_domain::inventory::LevelKey<'_>],
-    ) -> Result<Vec<InventoryLevel>> {
-        unreachable!("not used by this task")
-    }
-    async fn set_quantities(&self, _r: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome> {
-        unreachable!("not used by this task")
-    }
-}
-
-impl ShopifyUsage for NoApis {
-    fn cost_points_used(&self) -> f64 {
-        0.0
-    }
-    fn throttle_wait_ms(&self) -> u64 {
-        0
-    }
-}
-
-#[async_trait]
-impl BcInventoryApi for NoApis {
-    async fn items(&self) -> Result<Vec<BcItem>> {
-        unreachable!("not used by this task")
-    }
-    async fn availability(
-        &self,
-        _page: &str,
-        _company: &str,
-        _codes: &[String],
-    ) -> Result<Vec<BcAvailability>> {
-        unreachable!("not used by this task")
-    }
+mod common {
+    include!("support/no_clients.rs");
 }
 
 fn settings() -> ShopSettings {
@@ -200,6 +151,7 @@ fn settings() -> ShopSettings {
 }
 
 struct Harness {
+    store: MemoryStore,
     task: SalesDocuments,
     faults: Faults,
     ports: EnginePorts,
@@ -214,34 +166,39 @@ impl Harness {
         let faults = Faults::seeded(seed);
         let store = MemoryStore::new().with_faults(faults.clone());
         let bc = Documents::bc_sales_documents().with_faults(faults.clone());
-        let apis = Arc::new(NoApis);
+        // The run's job, stored as running in its first epoch: the stores fence every write on it.
+        let mut job = JobRecord::new_queued(
+            "EO",
+            "1764370000000-create-sales-orders-EO",
+            TaskKind::CreateSalesOrders,
+            Trigger::Schedule,
+            RunOptions::default(),
+            1_764_370_000,
+        );
+        job.transition(shopsync_domain::JobStatus::Running, 1_764_370_001)
+            .unwrap();
         Harness {
+            store: store.clone(),
             task: SalesDocuments {
                 bc,
                 source: Arc::new(Mutex::new("v1".into())),
                 processed: Arc::default(),
             },
-            ports: EnginePorts::new(Arc::new(store.clone()), Arc::new(store)),
+            ports: EnginePorts::new(Arc::new(store)),
             faults,
-            clients: ShopClients {
-                shopify: apis.clone(),
-                bc: apis,
-            },
+            clients: common::no_clients(),
             settings: settings(),
-            job: JobRecord::new_queued(
-                "EO",
-                "1764370000000-create-sales-orders-EO",
-                TaskKind::CreateSalesOrders,
-                Trigger::Schedule,
-                RunOptions::default(),
-                1_764_370_000,
-            ),
+            job,
             saved: SavedJob::default(),
         }
     }
 
     /// One invocation, resuming from the last saved checkpoint (a redelivery after a crash).
     async fn invoke(&mut self) -> Result<RunOutcome> {
+        if self.store.job(&self.job.shop, &self.job.job_id).is_none() {
+            use shopsync_domain::ports::JobStore;
+            self.store.create_job(&self.job).await?;
+        }
         self.job.checkpoint = self.saved.checkpoint.lock().unwrap().clone();
         self.job.attempts += 1;
         let mut ctx = RunContext {

@@ -6,12 +6,12 @@
 use aws_sdk_secretsmanager::Client as SecretsClient;
 use bc_sim::{BcSim, BcSimConfig};
 use shopify_sim::{ShopifySim, SimConfig};
-use shopsync_aws::local::MotoServer;
-use shopsync_aws::provision::{self, ProvisionOptions, ProvisionedResources};
 use shopsync_aws::{Adapters, SdkConfig};
 use shopsync_domain::ports::{JobStore, SettingsStore};
 use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::{JobRecord, TaskKind};
+use shopsync_localstack::MotoServer;
+use shopsync_localstack::provision::{self, ProvisionOptions, ProvisionedResources};
 use shopsync_runtime::Endpoints;
 use shopsync_runtime::local::LocalRunner;
 use shopsync_runtime::{App, RuntimeConfig, bootstrap};

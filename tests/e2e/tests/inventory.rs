@@ -786,16 +786,17 @@ async fn a_level_changed_in_shopify_meanwhile_is_read_again_and_set_from_what_wa
 
     // Shopify ends at BC's values, and the state knows it.
     assert_eq!(shop.levels_off(&stack, changed), 0);
-    let known = shopsync_domain::ports::InventoryStateStore::load_levels(
-        stack.adapters.store.as_ref(),
-        "STALE",
-    )
+    let known = shopsync_tasks::inventory::state::InventoryState {
+        records: stack.adapters.store.as_ref(),
+        shop: "STALE",
+    }
+    .load_levels()
     .await
     .unwrap();
     for i in [edited, in_step, untouched] {
         assert_eq!(
-            known.get(&(shop.inventory_items[i].clone(), west.clone())),
-            Some(&changed(i, 1)),
+            known.get(&shop.inventory_items[i], &west),
+            Some(changed(i, 1)),
             "known level of item {i}"
         );
     }

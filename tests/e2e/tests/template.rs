@@ -1129,7 +1129,7 @@ fn adding_a_task_to_the_list_wires_every_piece() {
     assert_eq!(resources_of_type(&doc, "AWS::CloudWatch::Alarm").len(), 1);
     assert_eq!(resources_of_type(&doc, "AWS::DynamoDB::Table").len(), 1);
     // The local stack (moto) provisions the new queue, redriving to the dead-letter queue.
-    let local = shopsync_aws::provision::parse_template(&rendered).unwrap();
+    let local = shopsync_localstack::provision::parse_template(&rendered).unwrap();
     let q = local
         .queues
         .iter()

@@ -53,12 +53,6 @@ pub mod op {
     pub const RELEASE: &str = "dynamo.leases.release";
     pub const LEASE_HOLDER: &str = "dynamo.leases.holder";
 
-    pub const LOAD_MAPPINGS: &str = "dynamo.inventory.load_mappings";
-    pub const SAVE_MAPPINGS: &str = "dynamo.inventory.save_mappings";
-    pub const DELETE_MAPPINGS: &str = "dynamo.inventory.delete_mappings";
-    pub const LOAD_LEVELS: &str = "dynamo.inventory.load_levels";
-    pub const SAVE_LEVELS: &str = "dynamo.inventory.save_levels";
-
     pub const LEDGER_BEGIN: &str = "dynamo.ledger.begin";
     pub const LEDGER_GET: &str = "dynamo.ledger.get";
     pub const LEDGER_MARK_SENT: &str = "dynamo.ledger.mark_sent";
@@ -72,6 +66,16 @@ pub mod op {
     pub const PUT_ENTRIES: &str = "dynamo.cues.put_entries";
     pub const REMOVE_ENTRIES: &str = "dynamo.cues.remove_entries";
     pub const REPLACE_ENTRIES: &str = "dynamo.cues.replace_entries";
+
+    pub const GET_RECORD: &str = "dynamo.records.get_record";
+    pub const GET_RECORDS: &str = "dynamo.records.get_records";
+    pub const PUT_RECORD_IF: &str = "dynamo.records.put_record_if";
+    pub const PUT_RECORDS: &str = "dynamo.records.put_records";
+    pub const DELETE_RECORDS: &str = "dynamo.records.delete_records";
+    pub const MOVE_STATUS: &str = "dynamo.records.move_status";
+    pub const LIST_RECORDS: &str = "dynamo.records.list_records";
+    pub const LIST_BY_STATUS: &str = "dynamo.records.list_by_status";
+    pub const COUNT_BY_STATUS: &str = "dynamo.records.count_by_status";
 
     pub const COUNT_JOBS: &str = "dynamo.counts.count_jobs";
     pub const COUNT_SKIPPED: &str = "dynamo.counts.count_skipped";

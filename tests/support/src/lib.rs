@@ -7,7 +7,7 @@
 //! let the engine and the worker's outcome → job-state mapping be unit-tested in milliseconds:
 //!
 //! - [`MemoryStore`] implements every state port (settings, schedules, cursors, jobs and waiting
-//!   jobs, leases, inventory state, the idempotency ledger, skipped records, cue entries, the
+//!   jobs, leases, task records, the idempotency ledger, skipped records, cue entries, the
 //!   board's counts, the dead-letter mirror) with exactly the conditions of the adapters in
 //!   `shared/aws/src/dynamo/` — each module says which, and where it deliberately differs;
 //! - [`MemoryQueue`], [`MemoryQueues`] and [`MemoryDeadLetterQueue`] record what would go to SQS;
@@ -45,8 +45,8 @@ pub mod limits {
     };
     pub use crate::store::{
         CLOSED_FAILURE_TTL_SECS, FAILURE_LOCATOR_TTL_SECS, JOB_TTL_SECS, LEDGER_TTL_SECS,
-        MAX_CUE_LIST, MAX_FAILURE_LIST, MAX_JOB_LIST, MAX_SKIPPED_LIST, OPEN_FAILURE_TTL_SECS,
-        SKIPPED_TTL_SECS,
+        MAX_CUE_LIST, MAX_FAILURE_LIST, MAX_JOB_LIST, MAX_RECORD_LIST, MAX_SKIPPED_LIST,
+        OPEN_FAILURE_TTL_SECS, SKIPPED_TTL_SECS,
     };
 }
 
@@ -116,12 +116,13 @@ mod tests {
         let _cursors: Arc<dyn CursorStore> = Arc::new(d.store.clone());
         let _jobs: Arc<dyn JobStore> = Arc::new(d.store.clone());
         let _leases: Arc<dyn LeaseStore> = Arc::new(d.store.clone());
-        let _inventory: Arc<dyn InventoryStateStore> = Arc::new(d.store.clone());
         let _ledger: Arc<dyn IdempotencyLedger> = Arc::new(d.store.clone());
         let _skipped: Arc<dyn SkippedRecordStore> = Arc::new(d.store.clone());
         let _cues: Arc<dyn CueStore> = Arc::new(d.store.clone());
         let _counts: Arc<dyn StatusCounts> = Arc::new(d.store.clone());
         let _failures: Arc<dyn FailureStore> = Arc::new(d.store.clone());
+        let _records: Arc<dyn RecordStore> = Arc::new(d.store.clone());
+        let _runs: Arc<dyn RunStoreSource> = Arc::new(d.store.clone());
         let _queue: Arc<dyn TaskQueue> = Arc::new(d.queue.clone());
         let _queues: Arc<dyn TaskQueues> = Arc::new(MemoryQueues::new());
         let _dlq: Arc<dyn DeadLetterQueue> = Arc::new(d.dlq.clone());

@@ -3,6 +3,9 @@
 //! resolved, as the reference's cues count rows with a flag set. Each entry carries
 //! `gsi1pk = SHOP#<shop>#CUE#<cue>` so a cue's figure is one `Select=COUNT` Query on the sparse index
 //! and its drill-down is one Query on the shop's partition.
+//!
+//! In a fenced view every put and removal is made atomic with the check of the run's job epoch
+//! (transactions of at most 99 writes, `fenced.rs`), so a run that lost its job changes no cue.
 
 use super::{DynamoStore, Item, body, get_s, keys, s, to_json};
 use async_trait::async_trait;

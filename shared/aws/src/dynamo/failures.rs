@@ -89,17 +89,11 @@ fn newest_first(failures: &mut [Failure]) {
 
 impl DynamoStore {
     async fn get_raw(&self, pk: String, sk: String, op: &str) -> Result<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| storage(op, e))?;
-        Ok(out.item)
+        self.get_key(
+            HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(sk))]),
+            op,
+        )
+        .await
     }
 
     async fn get_in_partition(&self, shop: Option<&str>, id: &str) -> Result<Option<Failure>> {

@@ -3,10 +3,14 @@
 //! Duplicate SQS deliveries, redeliveries after a crash and continuations all race on the same record;
 //! the state machine is only safe if each transition is a compare-and-swap on what the writer last
 //! saw. So `create_job` is `attribute_not_exists(pk)` (a second fan-out of the same job writes
-//! nothing) and `update_job_if` is `#status = :s AND #seq = :q` (a stale message loses). A lost
+//! nothing) and `update_job_if` is `#status = :s AND #seq = :q` (a stale message loses) `AND
+//! (attribute_not_exists(epoch) OR epoch <= :e)` with `:e` the written record's epoch: the epoch is a
+//! monotonic fencing token (every start and takeover moves it up), so once a takeover stored a newer
+//! epoch, a write of the run it took the job from loses even with the right status and seq. A lost
 //! condition is an answer (`Ok(false)`), not an error; any other failure is retryable storage trouble.
 //!
-//! Besides the JSON `body`, an item carries `status` and `seq` for the conditions, `gsi1pk/gsi1sk` so
+//! Besides the JSON `body`, an item carries `status`, `seq` and `epoch` for the conditions (the
+//! `epoch` also for the fence checks of the run stores, `fenced.rs`), `gsi1pk/gsi1sk` so
 //! that `list_jobs(status)` is a Query on the sparse index, and `expires_at` (30 days after the last
 //! update) so DynamoDB TTL removes old runs.
 //!
@@ -44,6 +48,7 @@ impl DynamoStore {
             ("body".to_string(), s(json)),
             ("status".to_string(), s(job.status.as_str())),
             ("seq".to_string(), n(job.seq)),
+            ("epoch".to_string(), n(job.epoch)),
             ("task".to_string(), s(job.task.name())),
             (
                 "gsi1pk".to_string(),
@@ -123,11 +128,15 @@ impl JobStore for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(self.job_item(job)?))
-            .condition_expression("#status = :s AND #seq = :q")
+            .condition_expression(
+                "#status = :s AND #seq = :q AND (attribute_not_exists(#epoch) OR #epoch <= :e)",
+            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#seq", "seq")
+            .expression_attribute_names("#epoch", "epoch")
             .expression_attribute_values(":s", s(expected_status.as_str()))
             .expression_attribute_values(":q", n(expected_seq))
+            .expression_attribute_values(":e", n(job.epoch))
             .send()
             .await;
         match result {

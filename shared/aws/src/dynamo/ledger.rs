@@ -9,15 +9,18 @@
 //! keys before any resend). `complete` marks the entry applied and is
 //! conditional on the entry existing, so a lost or expired entry is reported rather than silently
 //! recreated half-filled. Entries expire after 7 days (TTL on `expires_at`).
+//!
+//! In a fenced view (`DynamoStore::fenced`) each of the three writes is one transaction with the
+//! check of the run's job epoch (`fenced.rs`): a run that lost its job gets `SyncError::Fenced` and
+//! writes nothing — also when the entry exists already (a fenced run must stop, not resend).
 
+use super::fenced::{Write, Written};
 use super::{DynamoStore, Item, LEDGER_TTL_SECS, get_i64, get_opt_s, get_s, keys, n, s};
-use crate::errors::{storage, written};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use shopsync_domain::SyncError;
 use shopsync_domain::ports::{IdempotencyLedger, LedgerBegin, LedgerEntry, LedgerStatus, Result};
 use shopsync_domain::time::now_secs;
+use std::collections::HashMap;
 
 fn status_str(status: LedgerStatus) -> &'static str {
     match status {
@@ -53,44 +56,37 @@ fn entry(item: &Item) -> Result<LedgerEntry> {
 #[async_trait]
 impl IdempotencyLedger for DynamoStore {
     async fn begin(&self, shop: &str, e: &LedgerEntry) -> Result<LedgerBegin> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(keys::shop_pk(shop)))
-            .item("sk", s(keys::idem_sk(&e.key)))
-            .item("entry_key", s(&e.key))
-            .item("payload", s(&e.payload))
-            .item("payload_sha256", s(&e.payload_sha256))
-            .item("status", s(status_str(e.status)))
-            .item("created_at", n(e.created_at))
-            .item(
-                "expires_at",
+        let mut item = HashMap::from([
+            ("pk".to_string(), s(keys::shop_pk(shop))),
+            ("sk".to_string(), s(keys::idem_sk(&e.key))),
+            ("entry_key".to_string(), s(&e.key)),
+            ("payload".to_string(), s(&e.payload)),
+            ("payload_sha256".to_string(), s(&e.payload_sha256)),
+            ("status".to_string(), s(status_str(e.status))),
+            ("created_at".to_string(), n(e.created_at)),
+            (
+                "expires_at".to_string(),
                 n(e.created_at.max(now_secs()) + LEDGER_TTL_SECS),
-            )
-            .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            ),
+        ]);
         if let Some(result) = &e.result {
-            put = put.item("result", s(result));
+            item.insert("result".to_string(), s(result));
         }
-        let err = match put.send().await {
-            Ok(_) => return Ok(LedgerBegin::Started),
-            Err(err) => err,
-        };
-        match err.as_service_error() {
-            Some(PutItemError::ConditionalCheckFailedException(ccf)) => {
-                if let Some(item) = ccf.item() {
-                    return Ok(LedgerBegin::Existing(entry(item)?));
-                }
-                match self.get(shop, &e.key).await? {
-                    Some(existing) => Ok(LedgerBegin::Existing(existing)),
-                    None => Err(SyncError::Storage(format!(
-                        "ledger entry {} vanished during begin; try again",
-                        e.key
-                    ))),
-                }
-            }
-            _ => Err(storage("PutItem ledger entry", err)),
+        let write = Write::put(item)
+            .condition("attribute_not_exists(pk)")
+            .return_old_on_failure();
+        match self.write(write, "PutItem ledger entry").await? {
+            Written::Done => Ok(LedgerBegin::Started),
+            Written::ConditionFailed(Some(item)) => Ok(LedgerBegin::Existing(entry(&item)?)),
+            // The answer did not carry the stored entry (an emulator without `ALL_OLD`, or a
+            // cancelled transaction without reasons): read it.
+            Written::ConditionFailed(None) => match self.get(shop, &e.key).await? {
+                Some(existing) => Ok(LedgerBegin::Existing(existing)),
+                None => Err(SyncError::Storage(format!(
+                    "ledger entry {} vanished during begin; try again",
+                    e.key
+                ))),
+            },
         }
     }
 
@@ -105,49 +101,39 @@ impl IdempotencyLedger for DynamoStore {
     }
 
     async fn mark_sent(&self, shop: &str, key: &str) -> Result<()> {
-        let outcome = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(shop, keys::idem_sk(key))))
-            .update_expression("SET #status = :sent, sent_at = :now")
-            .condition_expression("attribute_exists(pk) AND #status <> :applied")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":sent", s(status_str(LedgerStatus::Sent)))
-            .expression_attribute_values(":applied", s(status_str(LedgerStatus::Applied)))
-            .expression_attribute_values(":now", n(now_secs()))
-            .send()
-            .await;
-        if written(outcome, "UpdateItem ledger entry (sent)")? {
-            Ok(())
-        } else {
-            Err(SyncError::Conflict(format!(
+        let write = Write::update(
+            self.key(shop, keys::idem_sk(key)),
+            "SET #status = :sent, sent_at = :now",
+        )
+        .condition("attribute_exists(pk) AND #status <> :applied")
+        .name("#status", "status")
+        .value(":sent", s(status_str(LedgerStatus::Sent)))
+        .value(":applied", s(status_str(LedgerStatus::Applied)))
+        .value(":now", n(now_secs()));
+        match self.write(write, "UpdateItem ledger entry (sent)").await? {
+            Written::Done => Ok(()),
+            Written::ConditionFailed(_) => Err(SyncError::Conflict(format!(
                 "ledger entry '{key}' of shop {shop} is missing or already applied"
-            )))
+            ))),
         }
     }
 
     async fn complete(&self, shop: &str, key: &str, result: &str) -> Result<()> {
-        let outcome = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(shop, keys::idem_sk(key))))
-            .update_expression("SET #status = :applied, #result = :r, completed_at = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#result", "result")
-            .expression_attribute_values(":applied", s(status_str(LedgerStatus::Applied)))
-            .expression_attribute_values(":r", s(result))
-            .expression_attribute_values(":now", n(now_secs()))
-            .send()
-            .await;
-        if written(outcome, "UpdateItem ledger entry")? {
-            Ok(())
-        } else {
-            Err(SyncError::NotFound(format!(
+        let write = Write::update(
+            self.key(shop, keys::idem_sk(key)),
+            "SET #status = :applied, #result = :r, completed_at = :now",
+        )
+        .condition("attribute_exists(pk)")
+        .name("#status", "status")
+        .name("#result", "result")
+        .value(":applied", s(status_str(LedgerStatus::Applied)))
+        .value(":r", s(result))
+        .value(":now", n(now_secs()));
+        match self.write(write, "UpdateItem ledger entry").await? {
+            Written::Done => Ok(()),
+            Written::ConditionFailed(_) => Err(SyncError::NotFound(format!(
                 "ledger entry '{key}' of shop {shop} (expired or never begun)"
-            )))
+            ))),
         }
     }
 }

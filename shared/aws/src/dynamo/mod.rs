@@ -10,12 +10,11 @@
 //! | `JOB#<job_id>`                         | job record (JSON `body`, `status`, `seq`) | 30 days after the last update |
 //! | `WAITING#<task>#<options>`             | the task's waiting job (`job_id`): manual runs join it | as its job |
 //! | `LEASE#<category>`                     | run lease (`owner`, `expires_at`)      | the lease expiry itself |
-//! | `MAP#<variant_id>`                     | variant ↔ BC item mapping              | –                  |
-//! | `LEVEL#<inventory_item_id>#<location_id>` | last `available` known in Shopify   | –                  |
 //! | `IDEM#<key>`                           | idempotency ledger entry               | 7 days             |
 //! | `SKIP#<at>#<uuid>`                     | skipped record (JSON `body`)           | 30 days            |
 //! | `FAILURE#<message_id>`                 | dead-letter message mirror (JSON `body`, `state`) | open: 15 days after it failed; closed: 30 days after closing |
 //! | `CUE#<cue>#<id>`                       | status board cue entry (JSON `body`)   | – (removed when resolved) |
+//! | `REC#<kind>#<id>`                      | generic task record (`kind`, `rec_id`, `body` string, `version`, `updated_at`, optional `status`): every task's per-record state, e.g. `sync-inventory`'s packed mappings and levels | – |
 //!
 //! Failures that belong to no shop (a failed scheduled fan-out, an unreadable message) live in the
 //! partition `SHOP#_unattributed` (shop codes are upper-case, so it cannot collide). Besides, each
@@ -29,8 +28,10 @@
 //! settings items), a shop's jobs by status (`gsi1pk = SHOP#<code>#STATUS#<status>`,
 //! `gsi1sk = <job_id>`, rewritten on every job write), a shop's open and retrying failures
 //! (`gsi1pk = SHOP#<code>#FAILURES`, `gsi1sk = <failed_at>#<message_id>`, removed when the failure is
-//! closed) and a shop's entries of one cue (`gsi1pk = SHOP#<code>#CUE#<cue>`, `gsi1sk = <id>`). Every
-//! status-board figure is a `Select=COUNT` Query on one of these.
+//! closed), a shop's entries of one cue (`gsi1pk = SHOP#<code>#CUE#<cue>`, `gsi1sk = <id>`) and a
+//! shop's generic records of one kind by status (`gsi1pk = SHOP#<code>#REC#<kind>#<status>`,
+//! `gsi1sk = <id>`, present only while the record has a status). Every status-board figure is a
+//! `Select=COUNT` Query on one of these.
 //!
 //! Job ids start with their zero-padded creation time in milliseconds, so sort-key order is time order
 //! and `ScanIndexForward=false` lists the newest first.
@@ -39,26 +40,51 @@
 //! the record types can grow without a migration. Every listing loops until `LastEvaluatedKey` is
 //! absent (page counts are never assumed) and every batch write is cut to DynamoDB's limit of 25 with
 //! `UnprocessedItems` retried.
+//!
+//! **Fenced views.** [`DynamoStore::fenced`] gives the view of one run ([`Fence`]): there every write
+//! of the run stores — the idempotency ledger, skipped records, cue entries and generic records — is
+//! one `TransactWriteItems` together with a `ConditionCheck` on the run's job item (`epoch = :e`), so
+//! a run whose job was taken over (a newer epoch is stored) writes nothing and gets
+//! [`SyncError::Fenced`](shopsync_domain::SyncError::Fenced). Batches become transactions of at most
+//! 99 writes plus the check, cut by size too (4 MB per transaction); one batch can so be several
+//! transactions, each atomic with its check, not all of them together. Other writes (jobs, leases,
+//! settings, schedules, cursors, failures) are the same in both views. See
+//! `fenced.rs`.
+//!
+//! **Read units.** Every read (GetItem, BatchGetItem, Query, `Select=COUNT` Query) asks for
+//! `ReturnConsumedCapacity=TOTAL` and adds what DynamoDB reports to a meter shared by clones and
+//! fenced views ([`DynamoStore::read_units`]). When the answer reports nothing, or with
+//! [`DynamoStore::with_computed_read_units`], the units are computed by DynamoDB's documented rule
+//! instead (`capacity.rs`). moto 5.2 does report `ConsumedCapacity`, but as constants, not by item
+//! size: 0.5 per GetItem (whatever the item's size or consistency), 1.0 per Query page (including a
+//! `Select=COUNT` one), and one unit per requested key of a BatchGetItem; so against moto the
+//! reported figures only count calls, and tests that check sizes use computed units.
 
+mod capacity;
 mod counts;
 mod cues;
 mod cursors;
 mod failures;
-mod inventory;
+mod fenced;
 mod jobs;
 mod leases;
 mod ledger;
+mod records;
 mod schedule;
 mod settings;
 mod skipped;
+
+pub use records::MAX_RECORD_LIST;
 
 use crate::errors::{corrupt, storage};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
-use shopsync_domain::ports::Result;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, WriteRequest};
+use shopsync_domain::ports::{Fence, Result};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// An item as the SDK represents it.
@@ -117,14 +143,6 @@ pub mod keys {
     pub fn lease_sk(category: &str) -> String {
         format!("LEASE#{category}")
     }
-    pub const MAP_PREFIX: &str = "MAP#";
-    pub fn map_sk(variant_id: &str) -> String {
-        format!("{MAP_PREFIX}{variant_id}")
-    }
-    pub const LEVEL_PREFIX: &str = "LEVEL#";
-    pub fn level_sk(inventory_item_id: &str, location_id: &str) -> String {
-        format!("{LEVEL_PREFIX}{inventory_item_id}#{location_id}")
-    }
     pub fn idem_sk(key: &str) -> String {
         format!("IDEM#{key}")
     }
@@ -165,16 +183,36 @@ pub mod keys {
     pub fn cue_gsi_pk(shop: &str, cue: Cue) -> String {
         format!("SHOP#{shop}#CUE#{}", cue.name())
     }
+    pub const REC_PREFIX: &str = "REC#";
+    /// The sort-key prefix of every generic record of one kind.
+    pub fn rec_prefix(kind: &str) -> String {
+        format!("{REC_PREFIX}{kind}#")
+    }
+    pub fn rec_sk(kind: &str, id: &str) -> String {
+        format!("{REC_PREFIX}{kind}#{id}")
+    }
+    /// `gsi1pk` of a shop's records of one kind with one status (`gsi1sk` is the record id).
+    pub fn rec_status_gsi_pk(shop: &str, kind: &str, status: &str) -> String {
+        format!("SHOP#{shop}#REC#{kind}#{status}")
+    }
 }
 
-/// DynamoDB implementation of every state port (settings, schedules, jobs, leases, inventory state,
-/// idempotency ledger, skipped records) on one table.
+/// DynamoDB implementation of every state port (settings, schedules, jobs, leases, task records,
+/// idempotency ledger, skipped records, cue entries, generic records) on one table.
+///
+/// Clones share the client and the read-unit meter.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     client: Client,
     table: String,
     /// `Limit` of every Query page (None: DynamoDB's 1 MB pages).
     page_size: Option<usize>,
+    /// The run whose view this is: run-store writes are conditional on its job's epoch.
+    fence: Option<Fence>,
+    /// Consumed read capacity units, as `f64` bits.
+    read_units: Arc<AtomicU64>,
+    /// Compute read units from item sizes even when DynamoDB reports them.
+    compute_read_units: bool,
 }
 
 impl DynamoStore {
@@ -189,7 +227,60 @@ impl DynamoStore {
             client,
             table: table.to_string(),
             page_size: None,
+            fence: None,
+            read_units: Arc::new(AtomicU64::new(0f64.to_bits())),
+            compute_read_units: false,
         }
+    }
+
+    /// The view of the run behind `fence`: the same table, client and read meter, but every write of
+    /// the run stores (ledger, skipped records, cue entries, generic records) is made atomic with a
+    /// check that the job's stored epoch is still `fence.epoch`, and refused with
+    /// `SyncError::Fenced` otherwise.
+    pub fn fenced(&self, fence: Fence) -> DynamoStore {
+        DynamoStore {
+            fence: Some(fence),
+            ..self.clone()
+        }
+    }
+
+    /// The fence of this view (`None`: unfenced).
+    pub fn fence(&self) -> Option<&Fence> {
+        self.fence.as_ref()
+    }
+
+    /// Meter reads by DynamoDB's documented rule from the items read, ignoring the capacity the
+    /// service reports (moto reports constants, see the module docs).
+    pub fn with_computed_read_units(mut self) -> DynamoStore {
+        self.compute_read_units = true;
+        self
+    }
+
+    /// Read capacity units consumed by this store and every clone of it since it was made or last
+    /// reset (reported by DynamoDB, or computed; see the module docs).
+    pub fn read_units(&self) -> f64 {
+        f64::from_bits(self.read_units.load(Ordering::Relaxed))
+    }
+
+    /// Start counting read units from zero again (for every clone).
+    pub fn reset_read_units(&self) {
+        self.read_units.store(0f64.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Add one read's units: what DynamoDB `reported`, else `computed()`.
+    fn meter(&self, reported: Option<f64>, computed: impl FnOnce() -> f64) {
+        let units = match reported {
+            Some(u) if !self.compute_read_units && u.is_finite() && u >= 0.0 => u,
+            _ => computed(),
+        };
+        if units == 0.0 {
+            return;
+        }
+        let _ = self
+            .read_units
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + units).to_bits())
+            });
     }
 
     /// Read listings in pages of at most `items` (bounds the work per call; tests use it to force
@@ -215,15 +306,27 @@ impl DynamoStore {
     }
 
     async fn get_item(&self, shop: &str, sk: impl Into<String>, op: &str) -> Result<Option<Item>> {
+        self.get_key(self.key(shop, sk), op).await
+    }
+
+    /// Strongly consistent `GetItem` of any key, metered.
+    pub(crate) async fn get_key(&self, key: Item, op: &str) -> Result<Option<Item>> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(self.key(shop, sk)))
+            .set_key(Some(key))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| storage(op, e))?;
+        self.meter(
+            out.consumed_capacity
+                .as_ref()
+                .and_then(|c| c.capacity_units),
+            || capacity::get_units(out.item.as_ref(), true),
+        );
         Ok(out.item)
     }
 
@@ -272,6 +375,26 @@ impl DynamoStore {
     }
 }
 
+impl shopsync_domain::ports::RunStoreSource for DynamoStore {
+    /// `Some(fence)`: the four run stores on [`DynamoStore::fenced`]; `None`: on unfenced clones
+    /// (also when called on a fenced view).
+    fn for_run(&self, fence: Option<Fence>) -> shopsync_domain::ports::RunStores {
+        let store = match fence {
+            Some(fence) => self.fenced(fence),
+            None => DynamoStore {
+                fence: None,
+                ..self.clone()
+            },
+        };
+        shopsync_domain::ports::RunStores {
+            ledger: Arc::new(store.clone()),
+            skipped: Arc::new(store.clone()),
+            records: Arc::new(store.clone()),
+            cues: Arc::new(store),
+        }
+    }
+}
+
 impl DynamoStore {
     /// Runs a prepared Query with `Select=COUNT` to the end, summing the page counts (DynamoDB counts
     /// at most 1 MB of items per page).
@@ -282,11 +405,20 @@ impl DynamoStore {
             let mut q = query
                 .clone()
                 .select(aws_sdk_dynamodb::types::Select::Count)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .set_exclusive_start_key(start.take());
             if let Some(p) = self.page_size {
                 q = q.limit(i32::try_from(p).unwrap_or(i32::MAX));
             }
+            let consistent = q.get_consistent_read().unwrap_or(false);
             let out = q.send().await.map_err(|e| storage(op, e))?;
+            // A count returns no items, so their size is unknown: computed, a page is its minimum.
+            self.meter(
+                out.consumed_capacity
+                    .as_ref()
+                    .and_then(|c| c.capacity_units),
+                || capacity::query_units(0, consistent),
+            );
             total += u64::try_from(out.count).unwrap_or(0);
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -306,44 +438,8 @@ impl DynamoStore {
             .expression_attribute_values(":p", s(gsi1pk))
             .scan_index_forward(forward)
     }
-
-    /// Every request as `DeleteRequest`s of (`pk`, `sk`) keys, batched.
-    pub(crate) async fn batch_delete(&self, keys: Vec<(String, String)>, op: &str) -> Result<()> {
-        let requests = keys
-            .into_iter()
-            .map(|(pk, sk)| {
-                let req = aws_sdk_dynamodb::types::DeleteRequest::builder()
-                    .key("pk", s(pk))
-                    .key("sk", s(sk))
-                    .build()
-                    .map_err(|e| {
-                        shopsync_domain::SyncError::Internal(format!("DeleteRequest: {e}"))
-                    })?;
-                Ok(WriteRequest::builder().delete_request(req).build())
-            })
-            .collect::<Result<Vec<_>>>()?;
-        self.batch_write(requests, op).await
-    }
-
-    /// Every item as a `PutRequest`, batched.
-    pub(crate) async fn batch_put(&self, items: Vec<Item>, op: &str) -> Result<()> {
-        let requests = items
-            .into_iter()
-            .map(|item| {
-                let req = aws_sdk_dynamodb::types::PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(|e| {
-                        shopsync_domain::SyncError::Internal(format!("PutRequest: {e}"))
-                    })?;
-                Ok(WriteRequest::builder().put_request(req).build())
-            })
-            .collect::<Result<Vec<_>>>()?;
-        self.batch_write(requests, op).await
-    }
 }
 
-/// Runs a prepared Query to the end (or until `max` items), following `LastEvaluatedKey`.
 impl DynamoStore {
     /// Runs a prepared Query to the end (or until `max` items), following `LastEvaluatedKey`.
     pub(crate) async fn query_all(
@@ -352,10 +448,25 @@ impl DynamoStore {
         max: Option<usize>,
         op: &str,
     ) -> Result<Vec<Item>> {
+        self.query_from(query, None, max, op).await
+    }
+
+    /// [`query_all`](Self::query_all) from after the key `start` (`ExclusiveStartKey`; it need not
+    /// exist).
+    pub(crate) async fn query_from(
+        &self,
+        query: QueryFluentBuilder,
+        mut start: Option<Item>,
+        max: Option<usize>,
+        op: &str,
+    ) -> Result<Vec<Item>> {
         let mut items = Vec::new();
-        let mut start: Option<Item> = None;
+        let consistent = query.get_consistent_read().unwrap_or(false);
         loop {
-            let mut q = query.clone().set_exclusive_start_key(start.take());
+            let mut q = query
+                .clone()
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_exclusive_start_key(start.take());
             let remaining = max.map(|m| m.saturating_sub(items.len()).max(1));
             let limit = match (remaining, self.page_size) {
                 (Some(r), Some(p)) => Some(r.min(p)),
@@ -365,7 +476,14 @@ impl DynamoStore {
                 q = q.limit(i32::try_from(limit).unwrap_or(i32::MAX));
             }
             let out = q.send().await.map_err(|e| storage(op, e))?;
-            items.extend(out.items.unwrap_or_default());
+            let page = out.items.unwrap_or_default();
+            self.meter(
+                out.consumed_capacity
+                    .as_ref()
+                    .and_then(|c| c.capacity_units),
+                || capacity::query_units(page.iter().map(capacity::item_size).sum(), consistent),
+            );
+            items.extend(page);
             if let Some(m) = max
                 && items.len() >= m
             {
@@ -546,9 +664,5 @@ mod tests {
     #[test]
     fn sort_keys_order_by_time() {
         assert!(keys::skip_sk(9, "z") < keys::skip_sk(10, "a"));
-        assert_eq!(
-            keys::level_sk("gid://shopify/InventoryItem/1", "gid://shopify/Location/2"),
-            "LEVEL#gid://shopify/InventoryItem/1#gid://shopify/Location/2"
-        );
     }
 }

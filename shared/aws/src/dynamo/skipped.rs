@@ -2,11 +2,11 @@
 //! `userError` on one row), kept 30 days for the status board, as the reference keeps its Skipped
 //! Record table. The time-ordered sort key makes "latest first" a reverse Query; the uuid keeps two
 //! records of the same second apart.
+//!
+//! In a fenced view the puts are transactions with the check of the run's job epoch (`fenced.rs`).
 
 use super::{DynamoStore, SKIPPED_TTL_SECS, body, keys, n, s, to_json};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use shopsync_domain::SyncError;
 use shopsync_domain::ports::{Result, SkippedRecord, SkippedRecordStore};
 use shopsync_domain::time::now_secs;
 use std::collections::HashMap;
@@ -18,10 +18,10 @@ pub const MAX_SKIPPED_LIST: usize = 1000;
 impl SkippedRecordStore for DynamoStore {
     async fn record_skipped(&self, shop: &str, records: &[SkippedRecord]) -> Result<()> {
         let now = now_secs();
-        let requests = records
+        let items = records
             .iter()
             .map(|r| {
-                let item = HashMap::from([
+                Ok(HashMap::from([
                     ("pk".to_string(), s(keys::shop_pk(shop))),
                     (
                         "sk".to_string(),
@@ -36,15 +36,10 @@ impl SkippedRecordStore for DynamoStore {
                         "expires_at".to_string(),
                         n(r.at.max(now) + SKIPPED_TTL_SECS),
                     ),
-                ]);
-                let req = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(|e| SyncError::Internal(format!("PutRequest: {e}")))?;
-                Ok(WriteRequest::builder().put_request(req).build())
+                ]))
             })
             .collect::<Result<Vec<_>>>()?;
-        self.batch_write(requests, "BatchWriteItem skipped records")
+        self.batch_put(items, "BatchWriteItem skipped records")
             .await
     }
 

@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use shopsync_aws::SdkConfig;
-use shopsync_aws::local::MotoServer;
-use shopsync_aws::provision::{self, ProvisionOptions, ProvisionedResources};
 use shopsync_domain::ShopSettings;
+use shopsync_localstack::MotoServer;
+use shopsync_localstack::provision::{self, ProvisionOptions, ProvisionedResources};
 
 pub fn unique(label: &str) -> String {
     format!(

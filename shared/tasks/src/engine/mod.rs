@@ -36,8 +36,7 @@ use serde_json::Value;
 use shopsync_domain::catalogue::System;
 use shopsync_domain::job::{JobCounters, JobRecord};
 use shopsync_domain::ports::{
-    IdempotencyLedger, LedgerBegin, LedgerEntry, LedgerStatus, Result, SkippedRecord,
-    SkippedRecordStore,
+    LedgerBegin, LedgerEntry, LedgerStatus, Result, RunStoreSource, RunStores, SkippedRecord,
 };
 use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::{SyncError, TaskKind};
@@ -125,6 +124,9 @@ pub struct TaskRun<'a> {
     pub settings: &'a ShopSettings,
     pub job: &'a JobRecord,
     pub clients: &'a ShopClients,
+    /// The stores, seen through this run's fence: once another run takes the job over, every write
+    /// here fails with [`SyncError::Fenced`] and nothing of it is written.
+    pub stores: RunStores,
     /// Counters of this invocation (saved with every checkpoint).
     pub counters: JobCounters,
     pub progress: &'a dyn Progress,
@@ -139,6 +141,16 @@ impl TaskRun<'_> {
     /// a lot check this and return [`Planned::more`]).
     pub fn deadline_near(&self) -> bool {
         self.progress.deadline_near()
+    }
+
+    /// `Err(Fenced)` when the run's heartbeat found its lease lost: it must not start another effect.
+    fn still_owned(&self) -> Result<()> {
+        if self.progress.lease_lost() {
+            return Err(SyncError::Fenced {
+                job_id: self.job.job_id.clone(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -207,11 +219,11 @@ pub mod counters {
 /// How old a plan may be before its unsent effects are dropped and planned again from fresh data.
 pub const DEFAULT_MAX_PLAN_AGE_SECS: i64 = 15 * 60;
 
-/// What the engine needs besides the task: the ledger, the skipped-record store, and its tuning.
+/// What the engine needs besides the task: the stores (handed to each run through its fence) and
+/// its tuning.
 #[derive(Clone)]
 pub struct EnginePorts {
-    pub ledger: Arc<dyn IdempotencyLedger>,
-    pub skipped: Arc<dyn SkippedRecordStore>,
+    pub stores: Arc<dyn RunStoreSource>,
     /// A run resumed (after a retry, a deferral or a deadline) with a plan older than this sends
     /// nothing of it that was not sent yet: it settles what is in flight and plans again, so a retry
     /// never replays data that is minutes or hours old.
@@ -219,10 +231,9 @@ pub struct EnginePorts {
 }
 
 impl EnginePorts {
-    pub fn new(ledger: Arc<dyn IdempotencyLedger>, skipped: Arc<dyn SkippedRecordStore>) -> Self {
+    pub fn new(stores: Arc<dyn RunStoreSource>) -> Self {
         EnginePorts {
-            ledger,
-            skipped,
+            stores,
             max_plan_age_secs: DEFAULT_MAX_PLAN_AGE_SECS,
         }
     }
@@ -300,6 +311,7 @@ pub async fn run<T: Task>(
         settings: ctx.settings,
         job: ctx.job,
         clients,
+        stores: ports.stores.for_run(Some(ctx.job.fence())),
         counters: std::mem::take(&mut ctx.counters),
         progress: ctx.progress,
     };
@@ -318,7 +330,7 @@ async fn drive<T: Task>(
     let now = shopsync_domain::time::now_secs();
     let unfinished = cp.next < cp.total || !cp.planning_done;
     if unfinished && now - cp.planned_at > ports.max_plan_age_secs {
-        replan(task, ports, run, cp, &scope, now).await?;
+        replan(task, run, cp, &scope, now).await?;
     }
     // Every invocation takes at least one step, so even a tiny time budget makes progress.
     let mut stepped = false;
@@ -327,8 +339,9 @@ async fn drive<T: Task>(
             if stepped && run.deadline_near() {
                 return pause(run, cp).await;
             }
+            run.still_owned()?;
             let key = effect_key(&scope, task.kind(), cp.generation, cp.next);
-            apply_one(task, ports, run, cp, &scope, &key).await?;
+            apply_one(task, run, cp, &scope, &key).await?;
             cp.next += 1;
             stepped = true;
             save(run, cp).await?;
@@ -339,11 +352,11 @@ async fn drive<T: Task>(
         if stepped && run.deadline_near() {
             return pause(run, cp).await;
         }
+        run.still_owned()?;
         let planned = task.plan(run, &mut cp.state).await?;
         let start = cp.total;
         let count = planned.effects.len();
         write_effects(
-            ports,
             run,
             &scope,
             task.kind(),
@@ -367,7 +380,6 @@ async fn drive<T: Task>(
 /// the ones never sent, and start a new plan generation from fresh data.
 async fn replan<T: Task>(
     task: &T,
-    ports: &EnginePorts,
     run: &mut TaskRun<'_>,
     cp: &mut Checkpoint<T::State>,
     scope: &str,
@@ -378,13 +390,14 @@ async fn replan<T: Task>(
     let mut dropped = 0u64;
     while index < cp.total {
         let key = effect_key(scope, task.kind(), cp.generation, index);
-        let sent = ports
+        let sent = run
+            .stores
             .ledger
             .get(&shop, &key)
             .await?
             .is_some_and(|e| e.status == LedgerStatus::Sent);
         if sent {
-            apply_one(task, ports, run, cp, scope, &key).await?;
+            apply_one(task, run, cp, scope, &key).await?;
         } else {
             dropped += 1;
         }
@@ -418,7 +431,6 @@ async fn save<S: Serialize>(run: &TaskRun<'_>, cp: &Checkpoint<S>) -> Result<()>
 /// again with the same payload (a step replayed after a crash) is fine; another payload under a used
 /// key is refused.
 async fn write_effects(
-    ports: &EnginePorts,
     run: &TaskRun<'_>,
     scope: &str,
     task: TaskKind,
@@ -437,7 +449,7 @@ async fn write_effects(
             result: None,
             created_at: shopsync_domain::time::now_secs(),
         };
-        match ports.ledger.begin(run.shop(), &entry).await? {
+        match run.stores.ledger.begin(run.shop(), &entry).await? {
             LedgerBegin::Started => {}
             LedgerBegin::Existing(e) if e.payload_sha256 == entry.payload_sha256 => {}
             LedgerBegin::Existing(_) => {
@@ -453,14 +465,13 @@ async fn write_effects(
 /// Bring one planned effect to `settled`, whatever state a previous run left it in.
 async fn apply_one<T: Task>(
     task: &T,
-    ports: &EnginePorts,
     run: &mut TaskRun<'_>,
     cp: &mut Checkpoint<T::State>,
     scope: &str,
     key: &str,
 ) -> Result<()> {
     let shop = run.shop().to_string();
-    let entry = ports.ledger.get(&shop, key).await?.ok_or_else(|| {
+    let entry = run.stores.ledger.get(&shop, key).await?.ok_or_else(|| {
         SyncError::Internal(format!("planned effect {key} is missing from the ledger"))
     })?;
     let effect: Effect = serde_json::from_str(&entry.payload)
@@ -473,12 +484,12 @@ async fn apply_one<T: Task>(
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok())
             .ok_or_else(|| SyncError::Internal(format!("settled effect {key} has no record")))?;
-        return adopt_follow_ups(ports, run, cp, scope, task.kind(), &record).await;
+        return adopt_follow_ups(run, cp, scope, task.kind(), &record).await;
     }
 
     if effect.target == System::Shopify && !run.settings.allow_outgoing_requests {
         let reason = "not sent: allow_outgoing_requests is off for this shop".to_string();
-        ports
+        run.stores
             .skipped
             .record_skipped(
                 &shop,
@@ -498,7 +509,11 @@ async fn apply_one<T: Task>(
             follow_ups_start: cp.total,
             follow_ups: Vec::new(),
         };
-        return ports.ledger.complete(&shop, key, &to_json(&record)?).await;
+        return run
+            .stores
+            .ledger
+            .complete(&shop, key, &to_json(&record)?)
+            .await;
     }
 
     let outcome = match (entry.status, effect.kind) {
@@ -514,7 +529,7 @@ async fn apply_one<T: Task>(
             task.send(run, &effect, key).await?
         }
         _ => {
-            ports.ledger.mark_sent(&shop, key).await?;
+            run.stores.ledger.mark_sent(&shop, key).await?;
             task.send(run, &effect, key).await?
         }
     };
@@ -524,16 +539,15 @@ async fn apply_one<T: Task>(
         follow_ups_start: cp.total,
         follow_ups: settled.follow_ups,
     };
-    ports
+    run.stores
         .ledger
         .complete(&shop, key, &to_json(&record)?)
         .await?;
-    adopt_follow_ups(ports, run, cp, scope, task.kind(), &record).await
+    adopt_follow_ups(run, cp, scope, task.kind(), &record).await
 }
 
 /// Put a settled effect's follow-ups into the plan (idempotent: same keys, same payloads).
 async fn adopt_follow_ups<S>(
-    ports: &EnginePorts,
     run: &mut TaskRun<'_>,
     cp: &mut Checkpoint<S>,
     scope: &str,
@@ -544,7 +558,6 @@ async fn adopt_follow_ups<S>(
         return Ok(());
     }
     write_effects(
-        ports,
         run,
         scope,
         task,

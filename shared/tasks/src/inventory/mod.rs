@@ -22,6 +22,7 @@
 
 pub mod mapping;
 pub mod plan;
+pub mod state;
 #[cfg(test)]
 mod tests;
 
@@ -31,22 +32,54 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shopsync_domain::catalogue::System;
 use shopsync_domain::inventory::{
-    InventoryLevel, LevelKey, QuantityChange, SetQuantitiesOutcome, SetQuantitiesRequest,
+    BcItem, InventoryLevel, LevelKey, QuantityChange, SetQuantitiesOutcome, SetQuantitiesRequest,
 };
 use shopsync_domain::ports::*;
 use shopsync_domain::settings::{LocationSettings, ShopSettings};
 use shopsync_domain::status::{Cue, CueEntry};
-use shopsync_domain::status_ports::CueStore;
 use shopsync_domain::{JobRecord, SyncError, TaskKind};
+use state::{InventoryState, KnownLevels};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-/// The task, with the stores it keeps its state in.
-pub struct InventoryTask {
-    pub state: Arc<dyn InventoryStateStore>,
-    pub skipped: Arc<dyn SkippedRecordStore>,
-    /// The status board's cue entries: a full mapping replaces the shop's unmapped-products list.
-    pub cues: Arc<dyn CueStore>,
+/// The task. Its state is kept in the run's record store ([`state`]), so it holds nothing itself.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InventoryTask;
+
+/// How far planning got. A run can stop between any two steps and go on in the next invocation, so
+/// a large shop's first full run spans invocations instead of having to fit in one.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Step {
+    /// Map the catalogue (first and full runs), or load the stored mappings.
+    #[default]
+    Map,
+    /// Read Shopify's levels (first and full runs), or load the known ones.
+    ReadLevels,
+    /// Compare with BC and plan calls, [`MAX_ROWS_PER_STEP`] rows per step.
+    Diff,
+    /// Fold the run's level changes into the packed state.
+    Fold,
+}
+
+/// Rows planned per diff step: bounds the memory a step's effects take.
+const MAX_ROWS_PER_STEP: usize = 40 * shopsync_domain::inventory::MAX_QUANTITIES_PER_CALL;
+
+/// The task's resume state: the planning step and, while diffing, the last (location, inventory item)
+/// planned. What a step read is kept for the next steps of the same invocation only (`serde(skip)`):
+/// a resumed run reads it again.
+#[derive(Default, Serialize, Deserialize)]
+pub struct PlanState {
+    step: Step,
+    #[serde(default)]
+    after: Option<(String, String)>,
+    #[serde(skip)]
+    mappings: Option<Vec<VariantMapping>>,
+    #[serde(skip)]
+    known: Option<KnownLevels>,
+    #[serde(skip)]
+    stock: Option<plan::BcStock>,
+    #[serde(skip)]
+    bc_items: Option<Vec<BcItem>>,
 }
 
 /// Counter names this task reports.
@@ -82,7 +115,7 @@ const STALE: &str = "CHANGE_FROM_QUANTITY_STALE";
 
 #[async_trait]
 impl Task for InventoryTask {
-    type State = ();
+    type State = PlanState;
 
     fn kind(&self) -> TaskKind {
         TaskKind::SyncInventory
@@ -93,15 +126,42 @@ impl Task for InventoryTask {
             .then(|| "no location has stock calculation on".to_string())
     }
 
-    async fn plan(&self, run: &mut TaskRun<'_>, _state: &mut ()) -> Result<Planned> {
-        let settings = run.settings;
-        let locations: Vec<&LocationSettings> = settings.stock_locations().collect();
-        let batches = plan_run(self, run, &locations).await?;
-        let effects = batches
-            .into_iter()
-            .map(|quantities| batch_effect(quantities, false))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Planned::last(effects))
+    async fn plan(&self, run: &mut TaskRun<'_>, state: &mut PlanState) -> Result<Planned> {
+        let full = run.job.options.full;
+        let stores = run.stores.clone();
+        let store = InventoryState {
+            records: stores.records.as_ref(),
+            shop: run.settings.code.as_str(),
+        };
+        // Steps that only load stored state go straight on; steps that read an API return, so the
+        // engine checks the deadline (and checkpoints) between them.
+        loop {
+            match state.step {
+                Step::Map => {
+                    state.step = Step::ReadLevels;
+                    let stored = store.load_mappings().await?;
+                    if stored.is_empty() || full {
+                        map_catalogue(run, state, &store, &stored).await?;
+                        return Ok(Planned::more(Vec::new()));
+                    }
+                    state.mappings = Some(stored);
+                }
+                Step::ReadLevels => {
+                    state.step = Step::Diff;
+                    let known = store.load_levels().await?;
+                    if full || known.is_empty() {
+                        read_levels(run, state, &store, &known).await?;
+                        return Ok(Planned::more(Vec::new()));
+                    }
+                    state.known = Some(known);
+                }
+                Step::Diff => return diff_step(run, state, &store).await,
+                Step::Fold => {
+                    store.fold_changes().await?;
+                    return Ok(Planned::last(Vec::new()));
+                }
+            }
+        }
     }
 
     async fn send(&self, run: &mut TaskRun<'_>, effect: &Effect, key: &str) -> Result<Value> {
@@ -117,14 +177,14 @@ impl Task for InventoryTask {
     async fn settle(
         &self,
         run: &mut TaskRun<'_>,
-        _state: &mut (),
+        state: &mut PlanState,
         effect: &Effect,
         outcome: &Value,
     ) -> Result<Settled> {
         let batch: Batch = effect.payload_as()?;
         let outcome: SetQuantitiesOutcome = serde_json::from_value(outcome.clone())
             .map_err(|e| SyncError::Internal(format!("unreadable inventory outcome: {e}")))?;
-        let retry_rows = settle(self, run, &batch.quantities, &outcome, batch.retry).await?;
+        let retry_rows = settle(run, state, &batch.quantities, &outcome, batch.retry).await?;
         if retry_rows.is_empty() {
             return Ok(Settled::default());
         }
@@ -165,147 +225,203 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value> {
     serde_json::to_value(value).map_err(|e| SyncError::Internal(format!("serialising: {e}")))
 }
 
-/// Build the variant mapping if needed, read BC (and Shopify on full runs), diff, and write every
-/// planned call to the ledger before anything is sent.
-async fn plan_run(
-    ports: &InventoryTask,
+/// Map the whole catalogue: Shopify's variants to BC's items. Replaces the stored mappings, records
+/// unmapped variants as skipped records and as the status board's unmapped-products list.
+async fn map_catalogue(
     ctx: &mut TaskRun<'_>,
-    locations: &[&LocationSettings],
-) -> Result<Vec<Vec<QuantityChange>>> {
+    state: &mut PlanState,
+    store: &InventoryState<'_>,
+    stored: &[VariantMapping],
+) -> Result<()> {
     let shop = ctx.settings.code.as_str();
     let job = ctx.job;
-    let shopify = ctx.clients.shopify.clone();
-    let bc = ctx.clients.bc.clone();
-    let full = job.options.full;
-    let mut items = None;
-
-    let mut mappings = ports.state.load_mappings(shop).await?;
-    if mappings.is_empty() || full {
-        let variants = shopify.variants().await?;
-        let bc_items = bc.items().await?;
-        let result = mapping::map_variants(ctx.settings, &variants, &bc_items);
-        let keep: HashSet<&str> = result
-            .mapped
-            .iter()
-            .map(|m| m.variant_id.as_str())
-            .collect();
-        let stale: Vec<String> = mappings
-            .iter()
-            .filter(|m| !keep.contains(m.variant_id.as_str()))
-            .map(|m| m.variant_id.clone())
-            .collect();
-        if !stale.is_empty() {
-            ports.state.delete_mappings(shop, &stale).await?;
-        }
-        ports.state.save_mappings(shop, &result.mapped).await?;
-        let now = shopsync_domain::time::now_secs();
-        let skipped: Vec<SkippedRecord> = result
-            .unmapped
-            .iter()
-            .map(|u| SkippedRecord {
-                job_id: job.job_id.clone(),
-                task: TaskKind::SyncInventory,
-                record_id: u.variant_id.clone(),
-                reason: u.reason.clone(),
-                at: now,
-            })
-            .collect();
-        if !skipped.is_empty() {
-            ports.skipped.record_skipped(shop, &skipped).await?;
-        }
-        // The whole catalogue was just mapped: exactly these variants are unmapped now.
-        let unmapped: Vec<CueEntry> = result
-            .unmapped
-            .iter()
-            .map(|u| CueEntry {
-                id: u.variant_id.clone(),
-                detail: u.reason.clone(),
-                task: Some(TaskKind::SyncInventory),
-                at: now,
-            })
-            .collect();
-        ports
-            .cues
-            .replace_entries(shop, Cue::UnmappedProducts, &unmapped)
-            .await?;
-        ctx.counters
-            .add(counters::VARIANTS_MAPPED, result.mapped.len() as u64);
-        ctx.counters
-            .add(counters::VARIANTS_UNMAPPED, result.unmapped.len() as u64);
-        ctx.counters
-            .add(counters::VARIANTS_UNTRACKED, result.untracked as u64);
-        ctx.counters
-            .add(counters::SKIPPED_RECORDS, skipped.len() as u64);
-        mappings = result.mapped;
-        items = Some(bc_items);
+    let variants = ctx.clients.shopify.variants().await?;
+    let bc_items = ctx.clients.bc.items().await?;
+    let result = mapping::map_variants(ctx.settings, &variants, &bc_items);
+    drop(variants);
+    if stored != result.mapped.as_slice() {
+        store.replace_mappings(&result.mapped).await?;
     }
+    let now = shopsync_domain::time::now_secs();
+    let skipped: Vec<SkippedRecord> = result
+        .unmapped
+        .iter()
+        .map(|u| SkippedRecord {
+            job_id: job.job_id.clone(),
+            task: TaskKind::SyncInventory,
+            record_id: u.variant_id.clone(),
+            reason: u.reason.clone(),
+            at: now,
+        })
+        .collect();
+    if !skipped.is_empty() {
+        ctx.stores.skipped.record_skipped(shop, &skipped).await?;
+    }
+    // The whole catalogue was just mapped: exactly these variants are unmapped now.
+    let unmapped: Vec<CueEntry> = result
+        .unmapped
+        .iter()
+        .map(|u| CueEntry {
+            id: u.variant_id.clone(),
+            detail: u.reason.clone(),
+            task: Some(TaskKind::SyncInventory),
+            at: now,
+        })
+        .collect();
+    ctx.stores
+        .cues
+        .replace_entries(shop, Cue::UnmappedProducts, &unmapped)
+        .await?;
+    ctx.counters
+        .add(counters::VARIANTS_MAPPED, result.mapped.len() as u64);
+    ctx.counters
+        .add(counters::VARIANTS_UNMAPPED, result.unmapped.len() as u64);
+    ctx.counters
+        .add(counters::VARIANTS_UNTRACKED, result.untracked as u64);
+    ctx.counters
+        .add(counters::SKIPPED_RECORDS, skipped.len() as u64);
+    state.mappings = Some(result.mapped);
+    state.bc_items = Some(bc_items);
+    Ok(())
+}
 
-    let stock = match (
+/// Read Shopify's levels of the mapped items at the stock locations and keep them as the known
+/// levels (first and full runs), counting the drift from what was known.
+async fn read_levels(
+    ctx: &mut TaskRun<'_>,
+    state: &mut PlanState,
+    store: &InventoryState<'_>,
+    known: &KnownLevels,
+) -> Result<()> {
+    let mappings = mappings_of(state, store).await?;
+    let mapped_items: HashSet<&str> = mappings
+        .iter()
+        .map(|m| m.inventory_item_id.as_str())
+        .collect();
+    let location_ids: Vec<String> = ctx
+        .settings
+        .stock_locations()
+        .map(|l| l.shopify_location_id.clone())
+        .collect();
+    let read: Vec<InventoryLevel> = ctx
+        .clients
+        .shopify
+        .levels(&location_ids)
+        .await?
+        .into_iter()
+        .filter(|level| mapped_items.contains(level.inventory_item_id.as_str()))
+        .collect();
+    let drift = read
+        .iter()
+        .filter(|l| {
+            known
+                .get(&l.inventory_item_id, &l.location_id)
+                .is_some_and(|k| k != l.available)
+        })
+        .count();
+    ctx.counters.add(counters::LEVELS_READ, read.len() as u64);
+    ctx.counters.add(counters::DRIFT_FOUND, drift as u64);
+    store.replace_levels(&read).await?;
+    state.known = Some(KnownLevels::from_levels(&read));
+    Ok(())
+}
+
+async fn mappings_of<'s>(
+    state: &'s mut PlanState,
+    store: &InventoryState<'_>,
+) -> Result<&'s [VariantMapping]> {
+    if state.mappings.is_none() {
+        state.mappings = Some(store.load_mappings().await?);
+    }
+    Ok(state.mappings.as_deref().unwrap_or_default())
+}
+
+/// BC's stock at the mapped locations: per location from the availability page when the shop has
+/// one, else the items' totals.
+async fn bc_stock(ctx: &TaskRun<'_>, state: &mut PlanState) -> Result<plan::BcStock> {
+    let bc = &ctx.clients.bc;
+    match (
         &ctx.settings.inventory_availability_page,
         &ctx.settings.bc.company_name,
     ) {
         (Some(page), Some(company)) => {
-            let mut codes: Vec<String> = locations
-                .iter()
+            let mut codes: Vec<String> = ctx
+                .settings
+                .stock_locations()
                 .flat_map(|l| l.bc_location_codes.iter().cloned())
                 .collect();
             codes.sort();
             codes.dedup();
-            plan::BcStock::from_availability(&bc.availability(page, company, &codes).await?)
+            Ok(plan::BcStock::from_availability(
+                &bc.availability(page, company, &codes).await?,
+            ))
         }
         _ => {
-            let items = match items {
+            let items = match state.bc_items.take() {
                 Some(items) => items,
                 None => bc.items().await?,
             };
-            plan::BcStock::from_items(&items)
+            Ok(plan::BcStock::from_items(&items))
         }
-    };
-
-    let mut known = ports.state.load_levels(shop).await?;
-    if full || known.is_empty() {
-        let mapped_items: HashSet<&str> = mappings
-            .iter()
-            .map(|m| m.inventory_item_id.as_str())
-            .collect();
-        let location_ids: Vec<String> = locations
-            .iter()
-            .map(|l| l.shopify_location_id.clone())
-            .collect();
-        let read: Vec<InventoryLevel> = shopify
-            .levels(&location_ids)
-            .await?
-            .into_iter()
-            .filter(|level| mapped_items.contains(level.inventory_item_id.as_str()))
-            .collect();
-        let drift = read
-            .iter()
-            .filter(|l| {
-                known
-                    .get(&(l.inventory_item_id.clone(), l.location_id.clone()))
-                    .is_some_and(|k| *k != l.available)
-            })
-            .count();
-        ctx.counters.add(counters::LEVELS_READ, read.len() as u64);
-        ctx.counters.add(counters::DRIFT_FOUND, drift as u64);
-        ports.state.save_levels(shop, &read).await?;
-        known = read
-            .into_iter()
-            .map(|l| ((l.inventory_item_id, l.location_id), l.available))
-            .collect();
     }
+}
 
-    let (changes, checked) = plan::diff(&mappings, locations, &stock, &known);
-    ctx.counters.add(counters::LEVELS_CHECKED, checked as u64);
-    Ok(plan::batches(changes))
+/// Compare BC with the known levels and plan the next [`MAX_ROWS_PER_STEP`] changed rows after the
+/// cursor, in (location, inventory item) order.
+async fn diff_step(
+    ctx: &mut TaskRun<'_>,
+    state: &mut PlanState,
+    store: &InventoryState<'_>,
+) -> Result<Planned> {
+    if state.stock.is_none() {
+        state.stock = Some(bc_stock(ctx, state).await?);
+    }
+    state.bc_items = None;
+    mappings_of(state, store).await?;
+    if state.known.is_none() {
+        state.known = Some(store.load_levels().await?);
+    }
+    let (Some(mappings), Some(known), Some(stock)) = (&state.mappings, &state.known, &state.stock)
+    else {
+        return Err(SyncError::Internal(
+            "inventory plan state not loaded".into(),
+        ));
+    };
+    let locations: Vec<&LocationSettings> = ctx.settings.stock_locations().collect();
+    let (changes, checked) = plan::diff(mappings, &locations, stock, known);
+    if state.after.is_none() {
+        ctx.counters.add(counters::LEVELS_CHECKED, checked as u64);
+    }
+    let mut rows: Vec<QuantityChange> = changes
+        .into_iter()
+        .filter(|c| {
+            state.after.as_ref().is_none_or(|(location, item)| {
+                (&c.location_id, &c.inventory_item_id) > (location, item)
+            })
+        })
+        .take(MAX_ROWS_PER_STEP + 1)
+        .collect();
+    if rows.len() > MAX_ROWS_PER_STEP {
+        rows.truncate(MAX_ROWS_PER_STEP);
+    } else {
+        state.step = Step::Fold;
+    }
+    if let Some(last) = rows.last() {
+        state.after = Some((last.location_id.clone(), last.inventory_item_id.clone()));
+    }
+    let effects = plan::batches(rows)
+        .into_iter()
+        .map(|quantities| batch_effect(quantities, false))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Planned::more(effects))
 }
 
 /// Record what one call did: the applied rows become the new known levels; rows Shopify refused are
 /// skipped records; rows that were only collateral of a refusal are returned for one retry, and stale
 /// rows are re-read first and returned for one retry from their current level (see the module docs).
 async fn settle(
-    ports: &InventoryTask,
     ctx: &mut TaskRun<'_>,
+    state: &mut PlanState,
     quantities: &[QuantityChange],
     outcome: &SetQuantitiesOutcome,
     is_retry_batch: bool,
@@ -334,7 +450,7 @@ async fn settle(
     let current = if applied_all || is_retry_batch {
         HashMap::new()
     } else {
-        reread_stale(ports, ctx, quantities, &row_errors).await?
+        reread_stale(ctx, state, quantities, &row_errors).await?
     };
     let mut applied = Vec::new();
     let mut retry = Vec::new();
@@ -401,7 +517,7 @@ async fn settle(
         });
     }
     if !applied.is_empty() {
-        ports.state.save_levels(shop, &applied).await?;
+        remember(ctx, state, &applied).await?;
         ctx.counters
             .add(counters::LEVELS_CHANGED, applied.len() as u64);
     }
@@ -409,7 +525,7 @@ async fn settle(
         ctx.counters.add(counters::LEVELS_ALREADY_IN_STEP, in_step);
     }
     if !skipped.is_empty() {
-        ports.skipped.record_skipped(shop, &skipped).await?;
+        ctx.stores.skipped.record_skipped(shop, &skipped).await?;
         ctx.counters
             .add(counters::SKIPPED_RECORDS, skipped.len() as u64);
     }
@@ -420,8 +536,8 @@ async fn settle(
 /// all of them — and keep what was read as the known levels. Returns the levels read, by (inventory
 /// item, location); a level Shopify no longer has is absent.
 async fn reread_stale(
-    ports: &InventoryTask,
     ctx: &mut TaskRun<'_>,
+    state: &mut PlanState,
     quantities: &[QuantityChange],
     row_errors: &HashMap<usize, (&str, &str)>,
 ) -> Result<HashMap<(String, String), i64>> {
@@ -440,11 +556,28 @@ async fn reread_stale(
     let read = ctx.clients.shopify.levels_of(&keys).await?;
     ctx.counters
         .add(counters::STALE_LEVELS_REREAD, keys.len() as u64);
-    if !read.is_empty() {
-        ports.state.save_levels(ctx.shop(), &read).await?;
-    }
+    remember(ctx, state, &read).await?;
     Ok(read
         .into_iter()
         .map(|l| ((l.inventory_item_id, l.location_id), l.available))
         .collect())
+}
+
+/// Levels now known to be in Shopify: one change record, and the plan's copy of the known levels.
+async fn remember(
+    ctx: &TaskRun<'_>,
+    state: &mut PlanState,
+    levels: &[InventoryLevel],
+) -> Result<()> {
+    let store = InventoryState {
+        records: ctx.stores.records.as_ref(),
+        shop: ctx.settings.code.as_str(),
+    };
+    store.record_changes(levels).await?;
+    if let Some(known) = state.known.as_mut() {
+        for level in levels {
+            known.set(level);
+        }
+    }
+    Ok(())
 }

@@ -95,7 +95,7 @@ pub fn diff(
     mappings: &[VariantMapping],
     locations: &[&LocationSettings],
     stock: &BcStock,
-    known: &HashMap<(String, String), i64>,
+    known: &super::state::KnownLevels,
 ) -> (Vec<QuantityChange>, usize) {
     let mut changes = Vec::new();
     let mut checked = 0;
@@ -103,9 +103,7 @@ pub fn diff(
         for loc in locations {
             checked += 1;
             let want = stock.quantity_for(m, loc);
-            let current = known
-                .get(&(m.inventory_item_id.clone(), loc.shopify_location_id.clone()))
-                .copied();
+            let current = known.get(&m.inventory_item_id, &loc.shopify_location_id);
             if current != Some(want) {
                 changes.push(QuantityChange {
                     inventory_item_id: m.inventory_item_id.clone(),
@@ -222,15 +220,12 @@ mod tests {
             &[],
             StockCalculation::ProjectedAvailableBalance,
         );
-        let mut known = HashMap::new();
-        known.insert(
-            (mapping(1).inventory_item_id, l.shopify_location_id.clone()),
-            5,
-        );
-        known.insert(
-            (mapping(2).inventory_item_id, l.shopify_location_id.clone()),
-            6,
-        );
+        let level = |n: usize, available| shopsync_domain::inventory::InventoryLevel {
+            inventory_item_id: mapping(n).inventory_item_id,
+            location_id: l.shopify_location_id.clone(),
+            available,
+        };
+        let known = super::super::state::KnownLevels::from_levels(&[level(1, 5), level(2, 6)]);
         let (changes, checked) = diff(&[mapping(1), mapping(2), mapping(3)], &[&l], &stock, &known);
         assert_eq!(checked, 3);
         assert_eq!(changes.len(), 2);

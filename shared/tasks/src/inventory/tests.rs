@@ -11,9 +11,10 @@ use shopsync_domain::inventory::{
     BcAvailability, BcItem, BcItemType, ShopifyLocation, ShopifyVariant, UserError,
 };
 use shopsync_domain::job::{JobCounters, RunOptions, Trigger};
+use shopsync_domain::ports::JobStore;
 use shopsync_domain::ports::{BcInventoryApi, ShopifyInventoryApi, ShopifyUsage};
 use shopsync_test_support::{Faults, MemoryStore, op};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const SHOP: &str = "EO";
 const LOCATION: &str = "gid://shopify/Location/1";
@@ -230,7 +231,11 @@ impl Shop {
                 variant_code: String::new(),
             })
             .collect();
-        store.save_mappings(SHOP, &mappings).await.unwrap();
+        let state = InventoryState {
+            records: &store,
+            shop: SHOP,
+        };
+        state.replace_mappings(&mappings).await.unwrap();
         let known: Vec<InventoryLevel> = known
             .iter()
             .enumerate()
@@ -240,7 +245,7 @@ impl Shop {
                 available,
             })
             .collect();
-        store.save_levels(SHOP, &known).await.unwrap();
+        state.replace_levels(&known).await.unwrap();
         let api = Arc::new(Shopify::default());
         for (i, level) in shopify.iter().enumerate() {
             if let Some(level) = level {
@@ -252,14 +257,19 @@ impl Shop {
             .enumerate()
             .map(|(i, q)| (format!("ITEM{}", i + 1), *q))
             .collect()));
-        let shared = Arc::new(store.clone());
+        let job = JobRecord::new_queued(
+            SHOP,
+            "1764370000000-sync-inventory-EO",
+            TaskKind::SyncInventory,
+            Trigger::Schedule,
+            RunOptions::default(),
+            1_764_370_000,
+        );
+        // Stored as the runs' job: the stores fence every write of a run on its epoch.
+        store.create_job(&job).await.unwrap();
         Shop {
-            task: InventoryTask {
-                state: shared.clone(),
-                skipped: shared.clone(),
-                cues: shared.clone(),
-            },
-            ports: EnginePorts::new(shared.clone(), shared),
+            task: InventoryTask,
+            ports: EnginePorts::new(Arc::new(store.clone())),
             clients: ShopClients {
                 shopify: api.clone(),
                 bc,
@@ -268,14 +278,7 @@ impl Shop {
             store,
             faults,
             settings: settings(),
-            job: JobRecord::new_queued(
-                SHOP,
-                "1764370000000-sync-inventory-EO",
-                TaskKind::SyncInventory,
-                Trigger::Schedule,
-                RunOptions::default(),
-                1_764_370_000,
-            ),
+            job,
             saved: Saved::default(),
         }
     }
@@ -295,12 +298,14 @@ impl Shop {
     }
 
     async fn known(&self, n: usize) -> Option<i64> {
-        self.store
-            .load_levels(SHOP)
-            .await
-            .unwrap()
-            .get(&(item(n), LOCATION.to_string()))
-            .copied()
+        InventoryState {
+            records: &self.store,
+            shop: SHOP,
+        }
+        .load_levels()
+        .await
+        .unwrap()
+        .get(&item(n), LOCATION)
     }
 
     /// `(item, quantity, changeFromQuantity)` of every row of call `i`.
@@ -463,12 +468,16 @@ async fn settling_a_stale_outcome_again_builds_the_same_follow_up() {
             settings: &shop.settings,
             job: &shop.job,
             clients: &shop.clients,
+            stores: shopsync_domain::ports::RunStoreSource::for_run(
+                &shop.store,
+                Some(shop.job.fence()),
+            ),
             counters: JobCounters::default(),
             progress: &saved,
         };
         settled.push(
             shop.task
-                .settle(&mut run, &mut (), &effect, &outcome)
+                .settle(&mut run, &mut PlanState::default(), &effect, &outcome)
                 .await
                 .unwrap(),
         );

@@ -20,6 +20,15 @@
 //!
 //! Options: `--variants N` (10000), `--time-scale X` (20: simulated seconds per real second),
 //! `--pacing-seconds S` (120 simulated seconds).
+//!
+//! `inventory-scale` (issue 8 item 6) is a phase of its own: a 50,000-variant × 2-location shop's
+//! first (full) run and a 1 % incremental run, with the worker in a process of its own (this binary
+//! with `--worker`, driven over stdin) so that its peak RSS is the worker's alone, and simulated
+//! Lambda invocations of `--invocation-secs` (30) so the first run has to span invocations. Its last
+//! line is `inventory_scale: variants=<n> peak_rss_mb=<x> incremental_read_units=<x>
+//! first_run_invocations=<n>` (read units: DynamoDB read capacity consumed by the incremental run, as
+//! the store's meter counts it). Options: `--variants N` (50000), `--time-scale X` (50),
+//! `--invocation-secs S` (30).
 
 use serde_json::{Value, json};
 use shopify_sim::{SimConfig, SimStats};
@@ -116,6 +125,28 @@ async fn main() {
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_target(false)
         .init();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("--worker") {
+        if let Err(e) = worker_process().await {
+            eprintln!("bench-inventory worker: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if argv.first().map(String::as_str) == Some("inventory-scale") {
+        let outcome = match parse_scale_args(&argv[1..]) {
+            Ok(args) => bench_scale(args).await,
+            Err(e) => {
+                eprintln!("bench-inventory inventory-scale: {e}");
+                std::process::exit(2);
+            }
+        };
+        if let Err(e) = outcome {
+            eprintln!("bench-inventory inventory-scale could not run: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -661,6 +692,296 @@ async fn bench(args: Args) -> Result<(), String> {
     println!(
         "inventory: points_per_changed_level={points_per_changed_level:.4} nochange_mutations={nochange_mutations} throttled={throttled} pacing_ceiling_fraction={:.4} baseline_points_per_changed_level={baseline_points_per_changed_level:.4}",
         pace.fraction
+    );
+    Ok(())
+}
+
+// ---- scale phase (`inventory-scale`) ---------------------------------------------------------------
+
+/// What the worker child process reports on stdout, one line per drain and one at the end.
+const DRAINED: &str = "drained";
+const PEAK_RSS: &str = "peak_rss_kb=";
+
+/// Options of the scale phase.
+struct ScaleArgs {
+    variants: usize,
+    time_scale: f64,
+    /// The simulated Lambda timeout of one worker invocation.
+    invocation_secs: u64,
+}
+
+fn parse_scale_args(rest: &[String]) -> Result<ScaleArgs, String> {
+    let mut args = ScaleArgs {
+        variants: 50_000,
+        time_scale: 50.0,
+        invocation_secs: 30,
+    };
+    let mut it = rest.iter();
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
+        match flag.as_str() {
+            "--variants" => {
+                args.variants = value(flag)?.parse().map_err(|e| format!("{flag}: {e}"))?
+            }
+            "--time-scale" => {
+                args.time_scale = value(flag)?.parse().map_err(|e| format!("{flag}: {e}"))?
+            }
+            "--invocation-secs" => {
+                args.invocation_secs = value(flag)?.parse().map_err(|e| format!("{flag}: {e}"))?
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if args.variants < 100 || args.invocation_secs < 5 {
+        return Err("--variants must be at least 100 and --invocation-secs at least 5".into());
+    }
+    Ok(args)
+}
+
+/// The `sync-inventory` worker in a process of its own, as a Lambda container runs it: the local
+/// runner drains the task queue whenever the parent writes `drain`, and reports the drain's
+/// invocations and DynamoDB read units; at the end of its input it reports its peak RSS.
+async fn worker_process() -> Result<(), String> {
+    use tokio::io::AsyncBufReadExt;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| "AWS_ENDPOINT_URL is not set")?;
+    let sdk = shopsync_localstack::local::sdk_config_for(&endpoint).await;
+    let aws = shopsync_aws::AwsConfig::from_env().map_err(|e| e.to_string())?;
+    let adapters = shopsync_aws::Adapters::new(&sdk, &aws);
+    let runtime = shopsync_runtime::RuntimeConfig {
+        metrics: shopsync_runtime::metrics::MetricsSink::Off,
+        ..shopsync_runtime::RuntimeConfig::from_env()?
+    };
+    let invocation_secs: u64 = std::env::var("BENCH_INVOCATION_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let app = shopsync_runtime::bootstrap::app_for(
+        shopsync_domain::TaskKind::SyncInventory,
+        &adapters,
+        runtime,
+        shopsync_runtime::Endpoints::from_env(),
+    )?;
+    let runner = shopsync_runtime::local::LocalRunner {
+        app,
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        queue_url: aws.task_queue_url.clone(),
+        invocation_timeout: Duration::from_secs(invocation_secs),
+    };
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        if line.trim() != "drain" {
+            return Err(format!("unknown command {line:?}"));
+        }
+        adapters.store.reset_read_units();
+        let stats = runner.drain(DRAIN_TIMEOUT).await?;
+        println!(
+            "{DRAINED} invocations={} read_units={:.1}",
+            stats.invocations,
+            adapters.store.read_units()
+        );
+    }
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let peak_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .ok_or("no VmHWM in /proc/self/status")?;
+    println!("{PEAK_RSS}{peak_kb}");
+    Ok(())
+}
+
+/// The parent's handle on the worker process.
+struct Worker {
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Worker {
+    fn spawn(stack: &Stack, invocation_secs: u64) -> Result<Worker, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let aws = stack
+            .resources
+            .aws_config(shopsync_e2e::INVENTORY_QUEUE)
+            .ok_or("no inventory queue")?;
+        let moto = shopsync_localstack::local::MotoServer::shared().map_err(|e| e.to_string())?;
+        let e = &stack.endpoints;
+        let mut child = tokio::process::Command::new(exe)
+            .arg("--worker")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("TABLE_NAME", &aws.table_name)
+            .env("TASK_QUEUE_URL", &aws.task_queue_url)
+            .env("DLQ_URL", &aws.dlq_url)
+            .env("MAX_RECEIVE_COUNT", aws.max_receive_count.to_string())
+            .env("SHOPIFY_URL_TEMPLATE", &e.shopify_url_template)
+            .env("BC_API_BASE_URL", &e.bc_api_base_url)
+            .env("BC_TOKEN_URL_TEMPLATE", &e.bc_token_url_template)
+            .env(
+                "SHOPIFY_BULK_POLL_MS",
+                e.shopify_bulk_poll.as_millis().to_string(),
+            )
+            .env(
+                "SHOPIFY_BULK_THRESHOLD",
+                e.shopify_bulk_threshold.to_string(),
+            )
+            .env("BENCH_INVOCATION_SECS", invocation_secs.to_string())
+            .env("DEADLINE_MARGIN_SECS", "3")
+            .env("RETRY_BACKOFF_BASE_SECS", "1")
+            .env("RETRY_BACKOFF_CAP_SECS", "2")
+            .env("DEFERRAL_DELAY_SECS", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start the worker process: {e}"))?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        use tokio::io::AsyncBufReadExt;
+        Ok(Worker {
+            child,
+            stdin: Some(stdin),
+            stdout: tokio::io::BufReader::new(stdout).lines(),
+        })
+    }
+
+    async fn line(&mut self, prefix: &str) -> Result<String, String> {
+        while let Some(line) = self.stdout.next_line().await.map_err(|e| e.to_string())? {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return Ok(rest.trim().to_string());
+            }
+        }
+        Err(format!("the worker process ended before saying {prefix:?}"))
+    }
+
+    /// Drain the queue in the worker; returns (invocations, read units).
+    async fn drain(&mut self) -> Result<(u64, f64), String> {
+        use tokio::io::AsyncWriteExt;
+        self.stdin
+            .as_mut()
+            .ok_or("the worker's input is closed")?
+            .write_all(b"drain\n")
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer = self.line(DRAINED).await?;
+        let field = |name: &str| {
+            answer
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix(name))
+                .ok_or(format!("no {name} in {answer:?}"))
+        };
+        let invocations = field("invocations=")?.parse().map_err(|_| "invocations")?;
+        let units = field("read_units=")?.parse().map_err(|_| "read_units")?;
+        Ok((invocations, units))
+    }
+
+    /// End the worker; its peak RSS in MB.
+    async fn finish(mut self) -> Result<f64, String> {
+        drop(self.stdin.take());
+        let kb: f64 = self
+            .line(PEAK_RSS)
+            .await?
+            .parse()
+            .map_err(|_| "peak rss".to_string())?;
+        let _ = self.child.wait().await;
+        Ok(kb / 1024.0)
+    }
+}
+
+/// One tick, drained by the worker process.
+async fn scale_phase(
+    stack: &Stack,
+    worker: &mut Worker,
+    name: &str,
+    minutes: i64,
+) -> Result<(JobRecord, u64, f64, Duration), String> {
+    let started = Instant::now();
+    let report = stack.runner.tick(tick_at(minutes)).await;
+    let Some((_, job_id)) = report.queued.iter().find(|(shop, _)| shop == SHOP).cloned() else {
+        return Err(format!(
+            "{name}: the tick queued no job ({:?})",
+            report.errors
+        ));
+    };
+    let (invocations, read_units) = worker.drain().await?;
+    let job = job(stack, &job_id).await?;
+    let wall = started.elapsed();
+    println!(
+        "  {name}: job {} full={} attempts={} continuations={} levels_checked={} levels_changed={} mutations={} invocations={invocations} read_units={read_units:.1} wall={:.1}s{}",
+        job.status.as_str(),
+        job.options.full,
+        job.attempts,
+        job.continuations,
+        job.counters.get("levels_checked"),
+        job.counters.get("levels_changed"),
+        job.counters.get("mutations"),
+        wall.as_secs_f64(),
+        job.error
+            .as_ref()
+            .map(|e| format!("  error: {}", e.message))
+            .unwrap_or_default()
+    );
+    Ok((job, invocations, read_units, wall))
+}
+
+async fn bench_scale(args: ScaleArgs) -> Result<(), String> {
+    let variants = args.variants;
+    let levels_total = variants * BC_LOCATIONS.len();
+    let one_percent = (levels_total / 100).max(1);
+    println!(
+        "Inventory scale benchmark: {variants} variants x {} locations; the worker runs in its own process with {} s invocations",
+        BC_LOCATIONS.len(),
+        args.invocation_secs
+    );
+    let stack = Stack::start(StackOptions {
+        shopify: SimConfig {
+            restore_rate: RESTORE_RATE,
+            bucket_size: BUCKET_SIZE,
+            time_scale: args.time_scale,
+            ..SimConfig::default()
+        },
+        ..StackOptions::default()
+    })
+    .await?;
+    let shop = stack.seed_shop(SHOP, variants).await?;
+    let mut expected = Expected::default();
+    let mut worker = Worker::spawn(&stack, args.invocation_secs)?;
+
+    println!("\n1) First sync of the shop (full)");
+    let (first, first_invocations, _, _) = scale_phase(&stack, &mut worker, "first run", 0).await?;
+    if !first.status.is_terminal() {
+        return Err(format!("the first run ended {}", first.status.as_str()));
+    }
+    check(&stack, &shop, &expected, "after the first run")?;
+    let first_run_invocations = u64::from(first.continuations) + 1;
+    if first_run_invocations != first_invocations {
+        println!(
+            "  note: the worker made {first_invocations} invocations, the job counts {first_run_invocations}"
+        );
+    }
+
+    println!("\n2) {one_percent} BC levels changed (1 %); tick 15 minutes later");
+    let changed = change_bc_levels(&shop, &mut expected, variants, one_percent, 0);
+    let (inc, _, incremental_read_units, _) =
+        scale_phase(&stack, &mut worker, "1 % changed", 15).await?;
+    if inc.counters.get("levels_changed") != changed as u64 {
+        println!(
+            "  WARNING: the job changed {} levels, {changed} were changed in BC",
+            inc.counters.get("levels_changed")
+        );
+    }
+    check(&stack, &shop, &expected, "after the 1 % run")?;
+    let peak_rss_mb = worker.finish().await?;
+
+    println!(
+        "\ntargets: peak_rss_mb<=128 {} ({peak_rss_mb:.1}); incremental_read_units<=2000 {} ({incremental_read_units:.1}); first run spans invocations: {first_run_invocations}",
+        met(peak_rss_mb <= 128.0),
+        met(incremental_read_units <= 2_000.0)
+    );
+    let Stack { shopify, bc, .. } = stack;
+    shopify.shutdown().await;
+    bc.shutdown().await;
+    println!(
+        "inventory_scale: variants={variants} peak_rss_mb={peak_rss_mb:.1} incremental_read_units={incremental_read_units:.1} first_run_invocations={first_run_invocations}"
     );
     Ok(())
 }

@@ -3,10 +3,13 @@
 //! Mirrored conditions:
 //!
 //! - `create_job`: `attribute_not_exists(pk)` — `Ok(false)` and nothing written if the job exists.
-//! - `update_job_if`: `#status = :s AND #seq = :q` on the stored item, then the whole record is
+//! - `update_job_if`: `#status = :s AND #seq = :q AND (attribute_not_exists(epoch) OR epoch <= :e)`
+//!   on the stored item (`:e` the written record's epoch: a monotonic fencing token, so once a
+//!   takeover stored a newer epoch, the run it took the job from loses), then the whole record is
 //!   replaced; an absent job fails the condition (`Ok(false)`). Nothing else is checked — not the
 //!   state machine (unless [`MemoryStore::with_strict_transitions`]), not the attempt count, so a
-//!   stale writer holding the right `(status, seq)` wins, exactly as on DynamoDB.
+//!   stale writer holding the right `(status, seq)` and an epoch not older than the stored one
+//!   wins, exactly as on DynamoDB.
 //! - `create_waiting_job`: one transaction of the job (`attribute_not_exists(pk)`) and the waiting
 //!   record (`attribute_not_exists(pk)` when `replacing` is `None`, `job_id = :previous`
 //!   otherwise). A failed job condition answers `JobExists` (whatever the record's condition did),
@@ -116,7 +119,10 @@ impl JobStore for MemoryStore {
             let Some(current) = t.read(&job.shop).and_then(|p| p.jobs.get(&job.job_id)) else {
                 return Ok(false);
             };
-            if current.value.status != expected_status || current.value.seq != expected_seq {
+            if current.value.status != expected_status
+                || current.value.seq != expected_seq
+                || current.value.epoch > job.epoch
+            {
                 return Ok(false);
             }
             self.allowed_move(current.value.status, job.status)?;

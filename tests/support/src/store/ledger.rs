@@ -12,6 +12,8 @@
 //! - `complete`: `attribute_exists(pk)`, then `status = applied`, `result = <result>`; it neither
 //!   checks that the entry was pending nor compares payloads, so completing twice overwrites the
 //!   result. A missing (never begun or expired) entry is `SyncError::NotFound`.
+//! - In a fenced view ([`MemoryStore::fenced`]) all three first check the fence:
+//!   `SyncError::Fenced` and nothing written once the job's epoch moved on, whatever the entry.
 
 use super::{Expiring, LEDGER_TTL_SECS, MemoryStore};
 use crate::op;
@@ -27,7 +29,7 @@ fn idem_sk(key: &str) -> String {
 impl IdempotencyLedger for MemoryStore {
     async fn begin(&self, shop: &str, entry: &LedgerEntry) -> Result<LedgerBegin> {
         let now = self.clock.now();
-        self.op(op::LEDGER_BEGIN, |t| {
+        self.fenced_op(op::LEDGER_BEGIN, |t| {
             let p = t.shop(shop);
             if let Some(existing) = p.ledger.get(&entry.key) {
                 return Ok(LedgerBegin::Existing(existing.value.clone()));
@@ -53,7 +55,7 @@ impl IdempotencyLedger for MemoryStore {
     }
 
     async fn mark_sent(&self, shop: &str, key: &str) -> Result<()> {
-        self.op(op::LEDGER_MARK_SENT, |t| {
+        self.fenced_op(op::LEDGER_MARK_SENT, |t| {
             match t.shop(shop).ledger.get_mut(key) {
                 Some(e) if e.value.status != LedgerStatus::Applied => {
                     e.value.status = LedgerStatus::Sent;
@@ -70,7 +72,7 @@ impl IdempotencyLedger for MemoryStore {
     }
 
     async fn complete(&self, shop: &str, key: &str, result: &str) -> Result<()> {
-        self.op(op::LEDGER_COMPLETE, |t| {
+        self.fenced_op(op::LEDGER_COMPLETE, |t| {
             let Some(e) = t.shop(shop).ledger.get_mut(key) else {
                 return Err(SyncError::NotFound(format!(
                     "ledger entry '{key}' of shop {shop} (expired or never begun)"

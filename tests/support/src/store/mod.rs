@@ -21,11 +21,23 @@
 //! - Skipped records of the same second list in insertion order (the adapter breaks ties by a random
 //!   uuid in the sort key).
 //! - The wall clock the adapters read for TTLs is the store's [`Clock`].
+//! - A fenced batch ([`MemoryStore::fenced`]) is checked once and applied whole; the adapter cuts a
+//!   batch into transactions of at most 99 writes, each checked on its own, so there an epoch that
+//!   moves in the middle of a big batch stops it part-way.
+//!
+//! **Fenced views.** [`MemoryStore::fenced`] is the view of one run, as `DynamoStore::fenced`: the
+//! same tables, faults and clock, but every write of the run stores (ledger, skipped records, cue
+//! entries, generic records) first checks, under the same lock as the write, that the job of the
+//! [`Fence`] is stored with exactly its epoch, and otherwise fails with `SyncError::Fenced` and
+//! writes nothing. The check comes before the write's own condition (a fenced `begin` of an
+//! existing entry is `Fenced`, not `Existing`), as the adapter's transaction puts the check first.
+//! Validation (a bad record key, an empty cue id) still comes before everything.
 //!
 //! Every operation first asks the store's [`Faults`] (names in [`crate::op`]); every applied write is
 //! journalled ([`MemoryStore::writes`]) so a test can assert "no write after the takeover".
 
 mod failures;
+mod generic_records;
 mod jobs;
 mod leases;
 mod ledger;
@@ -33,12 +45,15 @@ mod records;
 mod settings;
 
 pub use failures::MAX_FAILURE_LIST;
+pub use generic_records::MAX_RECORD_LIST;
 pub use jobs::MAX_JOB_LIST;
 pub use leases::Lease;
 pub use records::{MAX_CUE_LIST, MAX_SKIPPED_LIST};
 
 use crate::{Clock, Faults};
-use shopsync_domain::ports::{LedgerEntry, Result, SkippedRecord, TaskSchedule, VariantMapping};
+use shopsync_domain::ports::{
+    Fence, LedgerEntry, Record, Result, RunStoreSource, RunStores, SkippedRecord, TaskSchedule,
+};
 use shopsync_domain::status::{Cue, CueEntry};
 use shopsync_domain::{JobRecord, ShopSettings, TaskKind};
 use std::collections::BTreeMap;
@@ -107,13 +122,13 @@ pub(crate) struct Partition {
     /// By waiting sort key (`WAITING#<task>#<options JSON>`).
     pub waiting: BTreeMap<String, WaitingRecord>,
     pub leases: BTreeMap<String, Lease>,
-    pub mappings: BTreeMap<String, VariantMapping>,
-    pub levels: BTreeMap<(String, String), i64>,
     pub ledger: BTreeMap<String, Expiring<LedgerEntry>>,
     /// By (`at` clamped at 0, insertion number): the adapter's time-ordered sort key.
     pub skipped: BTreeMap<(i64, u64), Expiring<SkippedRecord>>,
     pub cues: BTreeMap<(Cue, String), CueEntry>,
     pub failures: BTreeMap<String, FailureItem>,
+    /// Generic records by (kind, id), as stored (version and `updated_at` included).
+    pub records: BTreeMap<(String, String), Record>,
 }
 
 #[derive(Debug, Default)]
@@ -160,12 +175,13 @@ impl Tables {
 /// [`ScheduleStore`](shopsync_domain::ports::ScheduleStore),
 /// [`CursorStore`](shopsync_domain::ports::CursorStore), [`JobStore`](shopsync_domain::ports::JobStore),
 /// [`LeaseStore`](shopsync_domain::ports::LeaseStore),
-/// [`InventoryStateStore`](shopsync_domain::ports::InventoryStateStore),
 /// [`IdempotencyLedger`](shopsync_domain::ports::IdempotencyLedger),
 /// [`SkippedRecordStore`](shopsync_domain::ports::SkippedRecordStore),
 /// [`CueStore`](shopsync_domain::status_ports::CueStore),
-/// [`StatusCounts`](shopsync_domain::status_ports::StatusCounts) and
-/// [`FailureStore`](shopsync_domain::status_ports::FailureStore).
+/// [`StatusCounts`](shopsync_domain::status_ports::StatusCounts),
+/// [`FailureStore`](shopsync_domain::status_ports::FailureStore) and
+/// [`RecordStore`](shopsync_domain::ports::RecordStore); and the
+/// [`RunStoreSource`] of fenced views.
 ///
 /// Clones share the table, the faults and the clock: hand `Arc::new(store.clone())` to each port of
 /// an `App` and keep one clone to inspect.
@@ -175,6 +191,8 @@ pub struct MemoryStore {
     faults: Faults,
     clock: Clock,
     strict_transitions: bool,
+    /// The run whose view this is: run-store writes check its job's epoch first.
+    fence: Option<Fence>,
 }
 
 impl MemoryStore {
@@ -204,6 +222,21 @@ impl MemoryStore {
         self
     }
 
+    /// The view of the run behind `fence` (same tables, faults and clock): every write of the run
+    /// stores checks that the job is stored with exactly `fence.epoch`, under the write's lock, and
+    /// fails with `SyncError::Fenced` otherwise (nothing written).
+    pub fn fenced(&self, fence: Fence) -> MemoryStore {
+        MemoryStore {
+            fence: Some(fence),
+            ..self.clone()
+        }
+    }
+
+    /// The fence of this view (`None`: unfenced).
+    pub fn fence(&self) -> Option<&Fence> {
+        self.fence.as_ref()
+    }
+
     pub fn faults(&self) -> &Faults {
         &self.faults
     }
@@ -223,6 +256,38 @@ impl MemoryStore {
         work: impl FnOnce(&mut Tables) -> Result<T>,
     ) -> Result<T> {
         self.faults.run(op, || work(&mut self.lock()))
+    }
+
+    /// Run one write of a run store: faults first, then, under the lock, the fence check (in a
+    /// fenced view) and `work`. A fault that drops the answer still lets the check decide.
+    pub(crate) fn fenced_op<T>(
+        &self,
+        op: &'static str,
+        work: impl FnOnce(&mut Tables) -> Result<T>,
+    ) -> Result<T> {
+        self.faults.run(op, || {
+            let mut t = self.lock();
+            self.check_fence(&t)?;
+            work(&mut t)
+        })
+    }
+
+    /// The job of this view's fence must be stored with exactly its epoch (a missing job fails).
+    fn check_fence(&self, t: &Tables) -> Result<()> {
+        let Some(fence) = &self.fence else {
+            return Ok(());
+        };
+        let stored = t
+            .read(&fence.shop)
+            .and_then(|p| p.jobs.get(&fence.job_id))
+            .map(|j| j.value.epoch);
+        if stored == Some(fence.epoch) {
+            Ok(())
+        } else {
+            Err(shopsync_domain::SyncError::Fenced {
+                job_id: fence.job_id.clone(),
+            })
+        }
     }
 
     // ---- inspection: no faults, not counted ---------------------------------------------------
@@ -259,6 +324,28 @@ impl MemoryStore {
             .read(shop)
             .and_then(|p| p.leases.get(category))
             .cloned()
+    }
+
+    /// The stored generic record, as `get_record` would return it.
+    pub fn record(&self, shop: &str, kind: &str, id: &str) -> Option<Record> {
+        self.lock()
+            .read(shop)
+            .and_then(|p| p.records.get(&(kind.to_string(), id.to_string())))
+            .cloned()
+    }
+
+    /// Every generic record of `shop` of `kind`, in id order.
+    pub fn records(&self, shop: &str, kind: &str) -> Vec<Record> {
+        self.lock()
+            .read(shop)
+            .map(|p| {
+                p.records
+                    .iter()
+                    .filter(|((k, _), _)| k == kind)
+                    .map(|(_, r)| r.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Every ledger entry of `shop`, by key.
@@ -299,6 +386,25 @@ impl MemoryStore {
         let locators = t.locators.len();
         t.locators.retain(|_, l| l.expires_at >= now);
         removed + locators - t.locators.len()
+    }
+}
+
+impl RunStoreSource for MemoryStore {
+    /// `Some(fence)`: the four run stores on [`MemoryStore::fenced`]; `None`: on plain clones.
+    fn for_run(&self, fence: Option<Fence>) -> RunStores {
+        let store = match fence {
+            Some(fence) => self.fenced(fence),
+            None => MemoryStore {
+                fence: None,
+                ..self.clone()
+            },
+        };
+        RunStores {
+            ledger: Arc::new(store.clone()),
+            skipped: Arc::new(store.clone()),
+            records: Arc::new(store.clone()),
+            cues: Arc::new(store),
+        }
     }
 }
 

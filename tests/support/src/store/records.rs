@@ -9,19 +9,19 @@
 //!   TTL has passed (`expires_at > :now`) while `list_skipped` does not (TTL deletes lazily);
 //! - cue entries are refused with `SyncError::Internal` if an id is empty (before anything is
 //!   written), list in id order, at most 1000; `replace_entries` puts, then removes the rest;
-//! - failed jobs per kind use the `ErrorKind`'s snake_case name, `unknown` without an error.
+//! - failed jobs per kind use the `ErrorKind`'s snake_case name, `unknown` without an error;
+//! - in a fenced view ([`MemoryStore::fenced`]) skipped records and every cue write check the
+//!   fence first (`SyncError::Fenced`, nothing written); inventory state is not fenced, as in the
+//!   adapter.
 
 use super::{Expiring, MemoryStore, SKIPPED_TTL_SECS};
 use crate::op;
 use async_trait::async_trait;
-use shopsync_domain::inventory::InventoryLevel;
-use shopsync_domain::ports::{
-    InventoryStateStore, Result, SkippedRecord, SkippedRecordStore, VariantMapping,
-};
+use shopsync_domain::ports::{Result, SkippedRecord, SkippedRecordStore};
 use shopsync_domain::status::{Cue, CueEntry};
 use shopsync_domain::status_ports::{CueStore, StatusCounts};
 use shopsync_domain::{JobStatus, SyncError};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// As the adapter's `MAX_SKIPPED_LIST`.
 pub const MAX_SKIPPED_LIST: usize = 1000;
@@ -29,68 +29,10 @@ pub const MAX_SKIPPED_LIST: usize = 1000;
 pub const MAX_CUE_LIST: usize = 1000;
 
 #[async_trait]
-impl InventoryStateStore for MemoryStore {
-    async fn load_mappings(&self, shop: &str) -> Result<Vec<VariantMapping>> {
-        self.op(op::LOAD_MAPPINGS, |t| {
-            Ok(t.read(shop)
-                .map(|p| p.mappings.values().cloned().collect())
-                .unwrap_or_default())
-        })
-    }
-
-    async fn save_mappings(&self, shop: &str, mappings: &[VariantMapping]) -> Result<()> {
-        self.op(op::SAVE_MAPPINGS, |t| {
-            for m in mappings {
-                t.shop(shop)
-                    .mappings
-                    .insert(m.variant_id.clone(), m.clone());
-                t.wrote(op::SAVE_MAPPINGS, shop, format!("MAP#{}", m.variant_id));
-            }
-            Ok(())
-        })
-    }
-
-    async fn delete_mappings(&self, shop: &str, variant_ids: &[String]) -> Result<()> {
-        self.op(op::DELETE_MAPPINGS, |t| {
-            for id in variant_ids {
-                t.shop(shop).mappings.remove(id);
-                t.wrote(op::DELETE_MAPPINGS, shop, format!("MAP#{id}"));
-            }
-            Ok(())
-        })
-    }
-
-    async fn load_levels(&self, shop: &str) -> Result<HashMap<(String, String), i64>> {
-        self.op(op::LOAD_LEVELS, |t| {
-            Ok(t.read(shop)
-                .map(|p| p.levels.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                .unwrap_or_default())
-        })
-    }
-
-    async fn save_levels(&self, shop: &str, levels: &[InventoryLevel]) -> Result<()> {
-        self.op(op::SAVE_LEVELS, |t| {
-            for l in levels {
-                t.shop(shop).levels.insert(
-                    (l.inventory_item_id.clone(), l.location_id.clone()),
-                    l.available,
-                );
-                t.wrote(
-                    op::SAVE_LEVELS,
-                    shop,
-                    format!("LEVEL#{}#{}", l.inventory_item_id, l.location_id),
-                );
-            }
-            Ok(())
-        })
-    }
-}
-
-#[async_trait]
 impl SkippedRecordStore for MemoryStore {
     async fn record_skipped(&self, shop: &str, records: &[SkippedRecord]) -> Result<()> {
         let now = self.clock.now();
-        self.op(op::RECORD_SKIPPED, |t| {
+        self.fenced_op(op::RECORD_SKIPPED, |t| {
             for r in records {
                 let unique = t.unique();
                 t.shop(shop).skipped.insert(
@@ -177,14 +119,14 @@ impl CueStore for MemoryStore {
 
     async fn put_entries(&self, shop: &str, cue: Cue, entries: &[CueEntry]) -> Result<()> {
         check_entries(cue, entries)?;
-        self.op(op::PUT_ENTRIES, |t| {
+        self.fenced_op(op::PUT_ENTRIES, |t| {
             MemoryStore::put_cue_entries(t, shop, cue, entries);
             Ok(())
         })
     }
 
     async fn remove_entries(&self, shop: &str, cue: Cue, ids: &[String]) -> Result<()> {
-        self.op(op::REMOVE_ENTRIES, |t| {
+        self.fenced_op(op::REMOVE_ENTRIES, |t| {
             for id in ids {
                 // A delete request is sent for absent ids too, so it is journalled as a write.
                 t.shop(shop).cues.remove(&(cue, id.clone()));
@@ -196,7 +138,7 @@ impl CueStore for MemoryStore {
 
     async fn replace_entries(&self, shop: &str, cue: Cue, entries: &[CueEntry]) -> Result<()> {
         check_entries(cue, entries)?;
-        self.op(op::REPLACE_ENTRIES, |t| {
+        self.fenced_op(op::REPLACE_ENTRIES, |t| {
             MemoryStore::put_cue_entries(t, shop, cue, entries);
             let keep: std::collections::HashSet<&str> =
                 entries.iter().map(|e| e.id.as_str()).collect();

@@ -95,31 +95,48 @@ async fn update_job_if_is_a_compare_and_swap_on_status_and_seq() {
 }
 
 #[tokio::test]
-async fn a_takeover_keeps_seq_so_the_old_run_still_passes_the_condition() {
-    // The adapter's condition is (status, seq) only: a running → running takeover after lease expiry
-    // does not change either, so a checkpoint of the paused run still lands. The double keeps that
-    // (it is what fencing by epoch must fix), so a test of fencing fails on today's main.
+async fn a_takeover_moves_the_epoch_so_the_old_run_loses_with_the_right_status_and_seq() {
+    // A running → running takeover after lease expiry keeps status and seq; only the epoch (moved
+    // up by the transition) tells the runs apart: a checkpoint of the paused run then loses.
     let store = MemoryStore::new();
     let mut j = job("j1");
     store.create_job(&j).await.unwrap();
     j.transition(JobStatus::Running, 1_010).unwrap();
+    assert_eq!(j.epoch, 1);
     assert!(store.update_job_if(&j, JobStatus::Queued, 0).await.unwrap());
+
+    // A rewrite in the same epoch (a checkpoint of the current run) still lands.
+    let mut checkpoint = j.clone();
+    checkpoint.checkpoint = Some(serde_json::json!({"from": "the current run"}));
+    assert!(
+        store
+            .update_job_if(&checkpoint, JobStatus::Running, 0)
+            .await
+            .unwrap()
+    );
+
     let mut takeover = j.clone();
+    takeover.transition(JobStatus::Running, 1_100).unwrap();
     takeover.attempts += 1;
+    assert_eq!(takeover.epoch, 2);
     assert!(
         store
             .update_job_if(&takeover, JobStatus::Running, 0)
             .await
             .unwrap()
     );
+    let mark = store.write_count();
     let mut stale_checkpoint = j.clone();
     stale_checkpoint.checkpoint = Some(serde_json::json!({"from": "the paused run"}));
     assert!(
-        store
+        !store
             .update_job_if(&stale_checkpoint, JobStatus::Running, 0)
             .await
-            .unwrap()
+            .unwrap(),
+        "an older epoch loses"
     );
+    assert_eq!(store.write_count(), mark);
+    assert_eq!(store.job("A", "j1").unwrap().epoch, 2);
 }
 
 #[tokio::test]
@@ -476,6 +493,539 @@ async fn the_journal_shows_which_writes_landed() {
     assert_eq!(after, [(op::CREATE_JOB, "JOB#j1".to_string())]);
 }
 
+// ---- generic records -----------------------------------------------------------------------------
+
+fn rec(id: &str, status: Option<&str>, body: &str) -> Record {
+    Record::new(id, status, body)
+}
+
+#[tokio::test]
+async fn a_record_is_created_once_then_compared_and_swapped_by_version() {
+    let store = MemoryStore::new().with_clock(Clock::at(4_000));
+    assert!(
+        store
+            .put_record_if("A", "order", &rec("o1", Some("staged"), "{}"))
+            .await
+            .unwrap()
+    );
+    let stored = store.get_record("A", "order", "o1").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.updated_at), (1, 4_000));
+    assert_eq!(stored.status.as_deref(), Some("staged"));
+    assert!(
+        !store
+            .put_record_if("A", "order", &rec("o1", None, "again"))
+            .await
+            .unwrap(),
+        "version 0: must not exist"
+    );
+
+    let mut next = stored.clone();
+    next.body = "{\"n\":2}".into();
+    assert!(store.put_record_if("A", "order", &next).await.unwrap());
+    assert!(
+        !store.put_record_if("A", "order", &next).await.unwrap(),
+        "stale version loses"
+    );
+    let mut absent = rec("o9", None, "x");
+    absent.version = 3;
+    assert!(!store.put_record_if("A", "order", &absent).await.unwrap());
+    let stored = store.get_record("A", "order", "o1").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.body.as_str()), (2, "{\"n\":2}"));
+
+    // Kinds and shops are apart.
+    assert_eq!(store.get_record("A", "shipment", "o1").await.unwrap(), None);
+    assert_eq!(store.get_record("B", "order", "o1").await.unwrap(), None);
+
+    let got = store
+        .get_records("A", "order", &["o1".into(), "nope".into(), "o1".into()])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1, "absent ids left out, duplicates once");
+
+    store
+        .delete_records("A", "order", &["o1".into(), "nope".into()])
+        .await
+        .unwrap();
+    assert_eq!(store.get_record("A", "order", "o1").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn put_records_stores_one_version_past_the_given_one_and_the_last_of_an_id_wins() {
+    let store = MemoryStore::new();
+    let mut read = rec("b", None, "old");
+    read.version = 4;
+    store
+        .put_records(
+            "A",
+            "row",
+            &[rec("a", None, "1"), read, rec("a", Some("x"), "2")],
+        )
+        .await
+        .unwrap();
+    let a = store.record("A", "row", "a").unwrap();
+    assert_eq!(
+        (a.version, a.body.as_str(), a.status.as_deref()),
+        (1, "2", Some("x"))
+    );
+    assert_eq!(store.record("A", "row", "b").unwrap().version, 5);
+    assert_eq!(store.write_count(), 2, "one write per id");
+}
+
+#[tokio::test]
+async fn move_status_only_moves_from_the_status_held_now_and_none_leaves_the_index() {
+    let store = MemoryStore::new();
+    store
+        .put_record_if("A", "order", &rec("o1", None, "{}"))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .move_status("A", "order", "o1", Some("staged"), Some("sent"))
+            .await
+            .unwrap(),
+        "it has no status"
+    );
+    assert!(
+        store
+            .move_status("A", "order", "o1", None, Some("staged"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .move_status("A", "order", "o1", None, Some("staged"))
+            .await
+            .unwrap(),
+        "it has one now"
+    );
+    assert!(
+        !store
+            .move_status("A", "order", "absent", None, Some("staged"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.count_by_status("A", "order", "staged").await.unwrap(),
+        1
+    );
+    let page = store
+        .list_by_status("A", "order", "staged", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].version, 2);
+
+    assert!(
+        store
+            .move_status("A", "order", "o1", Some("staged"), None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.count_by_status("A", "order", "staged").await.unwrap(),
+        0
+    );
+    assert!(
+        store
+            .list_by_status("A", "order", "staged", None, 10)
+            .await
+            .unwrap()
+            .records
+            .is_empty()
+    );
+    let stored = store.record("A", "order", "o1").unwrap();
+    assert_eq!((stored.status, stored.version), (None, 3));
+}
+
+#[tokio::test]
+async fn record_pages_follow_id_order_and_say_when_more_follow() {
+    let store = MemoryStore::new();
+    let records: Vec<Record> = (0..25)
+        .map(|i| {
+            let status = if i % 2 == 0 { Some("even") } else { None };
+            rec(&format!("r{i:02}"), status, "{}")
+        })
+        .collect();
+    store.put_records("A", "row", &records).await.unwrap();
+    store
+        .put_records("A", "rows", &[rec("r00", Some("even"), "other kind")])
+        .await
+        .unwrap();
+
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = store
+            .list_records("A", "row", after.as_deref(), 10)
+            .await
+            .unwrap();
+        pages += 1;
+        ids.extend(page.records.iter().map(|r| r.id.clone()));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(ids, (0..25).map(|i| format!("r{i:02}")).collect::<Vec<_>>());
+
+    // A page that ends exactly at the last record says so.
+    let page = store
+        .list_records("A", "row", Some("r14"), 10)
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 10);
+    assert_eq!(page.next_after, None);
+    // `after` need not exist.
+    let page = store
+        .list_records("A", "row", Some("r10x"), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.records
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
+        ["r11", "r12"]
+    );
+    assert_eq!(page.next_after.as_deref(), Some("r12"));
+
+    let page = store
+        .list_by_status("A", "row", "even", Some("r04"), 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.records
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
+        ["r06", "r08", "r10"]
+    );
+    assert_eq!(page.next_after.as_deref(), Some("r10"));
+    assert_eq!(store.count_by_status("A", "row", "even").await.unwrap(), 13);
+    assert_eq!(store.count_by_status("A", "rows", "even").await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn bad_record_kinds_ids_and_statuses_are_refused_before_any_call() {
+    let store = MemoryStore::new();
+    let internal = |r: Result<bool>| matches!(r, Err(SyncError::Internal(_)));
+    assert!(internal(
+        store
+            .put_record_if("A", "Order", &rec("o1", None, "{}"))
+            .await
+    ));
+    assert!(internal(
+        store
+            .put_record_if("A", "order", &rec("", None, "{}"))
+            .await
+    ));
+    assert!(internal(
+        store
+            .put_record_if("A", "order", &rec("a\u{0}b", None, "{}"))
+            .await
+    ));
+    assert!(internal(
+        store
+            .put_record_if("A", "order", &rec("o1", Some(""), "{}"))
+            .await
+    ));
+    assert!(internal(
+        store
+            .move_status("A", "order#x", "o1", None, Some("s"))
+            .await
+    ));
+    assert!(
+        store
+            .put_records(
+                "A",
+                "order",
+                &[rec("ok", None, "{}"), rec(&"x".repeat(513), None, "{}")]
+            )
+            .await
+            .is_err(),
+        "one bad id refuses the whole batch"
+    );
+    assert!(store.list_records("A", "", None, 10).await.is_err());
+    assert!(store.count_by_status("A", "order", "").await.is_err());
+    assert_eq!(store.faults().calls("dynamo.records.*"), 0);
+    assert_eq!(store.write_count(), 0);
+}
+
+#[tokio::test]
+async fn record_writes_have_fault_points() {
+    let store = MemoryStore::new();
+    store
+        .faults()
+        .fail_next(op::PUT_RECORD_IF, 1, Faults::unavailable());
+    assert!(
+        store
+            .put_record_if("A", "order", &rec("o1", None, "{}"))
+            .await
+            .is_err()
+    );
+    assert_eq!(store.record("A", "order", "o1"), None);
+    store
+        .faults()
+        .drop_answer_next(op::PUT_RECORD_IF, 1, Faults::unavailable());
+    assert!(
+        store
+            .put_record_if("A", "order", &rec("o1", None, "{}"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store.record("A", "order", "o1").unwrap().version,
+        1,
+        "landed"
+    );
+    store
+        .faults()
+        .fail_next("dynamo.records.*", 2, Faults::unavailable());
+    assert!(
+        store
+            .move_status("A", "order", "o1", None, Some("s"))
+            .await
+            .is_err()
+    );
+    assert!(store.list_records("A", "order", None, 5).await.is_err());
+    assert_eq!(store.faults().calls(op::MOVE_STATUS), 1);
+}
+
+// ---- fencing ---------------------------------------------------------------------------------------
+
+/// A running job of shop A in epoch 1, and a fence of it.
+async fn running_job(store: &MemoryStore) -> (JobRecord, Fence) {
+    let mut j = job("j1");
+    store.create_job(&j).await.unwrap();
+    j.transition(JobStatus::Running, 1_010).unwrap();
+    assert!(store.update_job_if(&j, JobStatus::Queued, 0).await.unwrap());
+    let fence = j.fence();
+    assert_eq!(fence.epoch, 1);
+    (j, fence)
+}
+
+#[tokio::test]
+async fn a_fenced_view_writes_while_its_epoch_is_the_stored_one() {
+    let store = MemoryStore::new();
+    let (_, fence) = running_job(&store).await;
+    let run = store.fenced(fence);
+    assert_eq!(
+        run.begin("A", &entry("k1", "p")).await.unwrap(),
+        LedgerBegin::Started
+    );
+    assert!(matches!(
+        run.begin("A", &entry("k1", "q")).await.unwrap(),
+        LedgerBegin::Existing(e) if e.payload == "p"
+    ));
+    run.mark_sent("A", "k1").await.unwrap();
+    run.complete("A", "k1", "ok").await.unwrap();
+    assert!(
+        run.put_record_if("A", "order", &rec("o1", None, "{}"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !run.put_record_if("A", "order", &rec("o1", None, "{}"))
+            .await
+            .unwrap(),
+        "the write's own condition still answers"
+    );
+    run.record_skipped("A", &[skipped("v1")]).await.unwrap();
+    run.put_entries("A", Cue::UnmappedProducts, &[cue_entry("v1")])
+        .await
+        .unwrap();
+    // Reads go through the view too, unfenced.
+    assert_eq!(
+        run.get("A", "k1").await.unwrap().unwrap().status,
+        LedgerStatus::Applied
+    );
+}
+
+#[tokio::test]
+async fn a_fenced_view_whose_job_was_taken_over_writes_nothing() {
+    let store = MemoryStore::new();
+    let (j, fence) = running_job(&store).await;
+    let run = store.fenced(fence);
+    run.begin("A", &entry("k1", "p")).await.unwrap();
+    let old = rec("o1", None, "{}");
+    run.put_record_if("A", "order", &old).await.unwrap();
+
+    // Another run takes the job over: the epoch moves on.
+    let mut takeover = j.clone();
+    takeover.transition(JobStatus::Running, 1_100).unwrap();
+    assert!(
+        store
+            .update_job_if(&takeover, JobStatus::Running, 0)
+            .await
+            .unwrap()
+    );
+    let mark = store.write_count();
+    let fenced = |e: SyncError| matches!(e, SyncError::Fenced { ref job_id } if job_id == "j1");
+
+    assert!(fenced(run.begin("A", &entry("k2", "p")).await.unwrap_err()));
+    assert!(
+        fenced(run.begin("A", &entry("k1", "p")).await.unwrap_err()),
+        "an existing entry too: the run must stop"
+    );
+    assert!(fenced(run.mark_sent("A", "k1").await.unwrap_err()));
+    assert!(fenced(run.complete("A", "k1", "late").await.unwrap_err()));
+    let mut next = store.record("A", "order", "o1").unwrap();
+    next.body = "late".into();
+    assert!(fenced(
+        run.put_record_if("A", "order", &next).await.unwrap_err()
+    ));
+    let many: Vec<Record> = (0..150)
+        .map(|i| rec(&format!("m{i:03}"), None, "{}"))
+        .collect();
+    assert!(fenced(
+        run.put_records("A", "order", &many).await.unwrap_err()
+    ));
+    assert!(fenced(
+        run.move_status("A", "order", "o1", None, Some("s"))
+            .await
+            .unwrap_err()
+    ));
+    assert!(fenced(
+        run.delete_records("A", "order", &["o1".into()])
+            .await
+            .unwrap_err()
+    ));
+    assert!(fenced(
+        run.record_skipped("A", &[skipped("v1")]).await.unwrap_err()
+    ));
+    assert!(fenced(
+        run.put_entries("A", Cue::UnmappedProducts, &[cue_entry("v1")])
+            .await
+            .unwrap_err()
+    ));
+    assert!(fenced(
+        run.replace_entries("A", Cue::UnmappedProducts, &[])
+            .await
+            .unwrap_err()
+    ));
+    assert!(
+        !SyncError::Fenced {
+            job_id: "j1".into()
+        }
+        .is_retryable()
+    );
+
+    assert_eq!(store.write_count(), mark, "nothing written");
+    assert_eq!(store.ledger_entries("A")[0].status, LedgerStatus::Pending);
+    assert_eq!(store.record("A", "order", "o1").unwrap().body, "{}");
+    assert_eq!(store.records("A", "order").len(), 1);
+    assert!(store.list_skipped("A", 10).await.unwrap().is_empty());
+
+    // The new run's own view writes.
+    let new_run = store.fenced(takeover.fence());
+    new_run.complete("A", "k1", "ok").await.unwrap();
+    new_run.put_records("A", "order", &many).await.unwrap();
+    assert_eq!(store.records("A", "order").len(), 151);
+}
+
+#[tokio::test]
+async fn a_fence_of_a_missing_job_refuses_and_faults_still_come_first() {
+    let store = MemoryStore::new();
+    let run = store.fenced(Fence {
+        shop: "A".into(),
+        job_id: "gone".into(),
+        epoch: 0,
+    });
+    assert!(matches!(
+        run.begin("A", &entry("k1", "p")).await,
+        Err(SyncError::Fenced { .. })
+    ));
+    store
+        .faults()
+        .fail_next(op::LEDGER_BEGIN, 1, Faults::unavailable());
+    assert!(matches!(
+        run.begin("A", &entry("k1", "p")).await,
+        Err(SyncError::Storage(_))
+    ));
+    assert_eq!(store.write_count(), 0);
+}
+
+#[tokio::test]
+async fn the_run_store_source_fences_only_when_given_a_fence() {
+    let store = MemoryStore::new();
+    let (j, fence) = running_job(&store).await;
+    let mut takeover = j.clone();
+    takeover.transition(JobStatus::Running, 1_100).unwrap();
+    store
+        .update_job_if(&takeover, JobStatus::Running, 0)
+        .await
+        .unwrap();
+
+    let stale = store.for_run(Some(fence));
+    assert!(matches!(
+        stale
+            .records
+            .put_records("A", "row", &[rec("a", None, "{}")])
+            .await,
+        Err(SyncError::Fenced { .. })
+    ));
+    assert!(matches!(
+        stale.ledger.begin("A", &entry("k", "p")).await,
+        Err(SyncError::Fenced { .. })
+    ));
+    assert!(
+        stale
+            .skipped
+            .record_skipped("A", &[skipped("v")])
+            .await
+            .is_err()
+    );
+    assert!(
+        stale
+            .cues
+            .put_entries("A", Cue::UnmappedProducts, &[cue_entry("v")])
+            .await
+            .is_err()
+    );
+
+    let current = store.for_run(Some(takeover.fence()));
+    current
+        .records
+        .put_records("A", "row", &[rec("a", None, "{}")])
+        .await
+        .unwrap();
+    let unfenced = store.for_run(None);
+    unfenced.ledger.begin("A", &entry("k", "p")).await.unwrap();
+    unfenced
+        .skipped
+        .record_skipped("A", &[skipped("v")])
+        .await
+        .unwrap();
+    // A fenced store's unfenced runs are unfenced too.
+    let from_fenced = store.fenced(takeover.fence()).for_run(None);
+    from_fenced
+        .cues
+        .put_entries("A", Cue::UnmappedProducts, &[cue_entry("v")])
+        .await
+        .unwrap();
+}
+
+fn skipped(id: &str) -> SkippedRecord {
+    SkippedRecord {
+        job_id: "j1".into(),
+        task: TaskKind::SyncInventory,
+        record_id: id.into(),
+        reason: "unmapped".into(),
+        at: 1_000,
+    }
+}
+
+fn cue_entry(id: &str) -> CueEntry {
+    CueEntry {
+        id: id.into(),
+        detail: "detail".into(),
+        task: None,
+        at: 1_000,
+    }
+}
+
 // ---- settings, schedules, cursors -----------------------------------------------------------------
 
 fn settings(code: &str) -> ShopSettings {
@@ -566,44 +1116,6 @@ async fn schedules_default_to_never_and_cursors_only_move_from_what_was_read() {
 }
 
 // ---- inventory, skipped, cues, counts ---------------------------------------------------------------
-
-#[tokio::test]
-async fn inventory_state_upserts_with_the_last_occurrence_winning() {
-    use shopsync_domain::inventory::InventoryLevel;
-    let store = MemoryStore::new();
-    let m = |v: &str, item: &str| VariantMapping {
-        variant_id: v.into(),
-        inventory_item_id: format!("ii-{v}"),
-        item_no: item.into(),
-        variant_code: String::new(),
-    };
-    store
-        .save_mappings("A", &[m("v2", "I1"), m("v1", "I1"), m("v2", "I2")])
-        .await
-        .unwrap();
-    let loaded = store.load_mappings("A").await.unwrap();
-    assert_eq!(
-        loaded
-            .iter()
-            .map(|m| (m.variant_id.as_str(), m.item_no.as_str()))
-            .collect::<Vec<_>>(),
-        [("v1", "I1"), ("v2", "I2")]
-    );
-    store
-        .delete_mappings("A", &["v1".into(), "nope".into()])
-        .await
-        .unwrap();
-    assert_eq!(store.load_mappings("A").await.unwrap().len(), 1);
-
-    let level = |qty| InventoryLevel {
-        inventory_item_id: "ii".into(),
-        location_id: "L1".into(),
-        available: qty,
-    };
-    store.save_levels("A", &[level(1), level(7)]).await.unwrap();
-    let levels = store.load_levels("A").await.unwrap();
-    assert_eq!(levels[&("ii".to_string(), "L1".to_string())], 7);
-}
 
 #[tokio::test]
 async fn skipped_records_list_newest_first_and_count_until_their_ttl() {

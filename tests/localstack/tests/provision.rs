@@ -2,13 +2,27 @@
 //! template says. The expectations are read from the raw YAML here (not from the provision module's
 //! own parser), so a parser bug cannot hide a drift.
 
-mod common;
-
 use aws_sdk_dynamodb::types::{KeyType, ProjectionType, TimeToLiveStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
-use shopsync_aws::provision::{self, ProvisionOptions};
+use shopsync_localstack::MotoServer;
+use shopsync_localstack::provision::{self, ProvisionOptions, ProvisionedResources};
 use std::collections::BTreeSet;
+
+/// A fresh stack in the shared moto, named `<label>-<random>`.
+async fn stack(label: &str) -> (aws_config::SdkConfig, ProvisionedResources) {
+    let moto = MotoServer::shared()
+        .expect("moto_server must be available (set MOTO_SERVER or put it on PATH)");
+    let sdk = moto.sdk_config().await;
+    let prefix = format!(
+        "{label}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let resources = provision::provision(&sdk, &ProvisionOptions::with_prefix(prefix))
+        .await
+        .expect("provision the template into moto");
+    (sdk, resources)
+}
 
 fn template() -> Value {
     let text = std::fs::read_to_string(provision::template_path()).expect("infra/template.yaml");
@@ -37,8 +51,7 @@ fn keys(v: &Value) -> Vec<(String, String)> {
 async fn moto_gets_exactly_the_table_and_queues_of_the_template() {
     let tpl = template();
     let table_props = &tpl["Resources"]["ShopsyncTable"]["Properties"];
-    let (sdk, res) =
-        common::stack_with(ProvisionOptions::with_prefix(common::unique("prov"))).await;
+    let (sdk, res) = stack("prov").await;
 
     // ---- table ----
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);

@@ -105,8 +105,8 @@ pub struct ProvisionedResources {
 impl ProvisionedResources {
     /// The adapter configuration a function bound to the queue `queue_logical_id` would get from the
     /// template's environment variables.
-    pub fn aws_config(&self, queue_logical_id: &str) -> Option<crate::AwsConfig> {
-        Some(crate::AwsConfig {
+    pub fn aws_config(&self, queue_logical_id: &str) -> Option<shopsync_aws::AwsConfig> {
+        Some(shopsync_aws::AwsConfig {
             table_name: self.table_name.clone(),
             task_queue_url: self.queues.get(queue_logical_id)?.clone(),
             dlq_url: self.dlq_url.clone(),

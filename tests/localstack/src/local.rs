@@ -1,4 +1,5 @@
-//! A local moto server for tests and the local runner.
+//! A local moto server for the tests and for the local stack of `shopsync-e2e` (end-to-end tests,
+//! demo, benchmark).
 //!
 //! moto stands in for DynamoDB, SQS and Secrets Manager offline. The adapters do not know about it:
 //! they get an [`SdkConfig`] whose endpoint is moto's, exactly as the Lambda binaries get one whose
@@ -37,7 +38,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `sitecustomize.py` of the moto process: one DynamoDB request at a time, as DynamoDB applies each
 /// request atomically (see the module docs).
-pub const ATOMIC_DYNAMODB: &str = r#"# Written by shopsync-aws (local.rs): moto's DynamoDB requests, one at a time.
+pub const ATOMIC_DYNAMODB: &str = r#"# Written by shopsync-localstack (local.rs): moto's DynamoDB requests, one at a time.
 import threading
 
 _lock = threading.Lock()

@@ -1,0 +1,308 @@
+//! The wire shapes of Business Central's (and Entra's) answers as typed structs, decoded with serde.
+//!
+//! Why typed instead of looking values up by JSON path: a wrong shape fails loudly at the boundary,
+//! as [`BcError::Decode`] naming the type, the JSON path and what was expected there (a page without
+//! `value`, a string where `inventory` should be a number), instead of a lookup quietly yielding
+//! nothing; and the wide order shapes coming next (sales orders and their lines) reuse [`ODataPage`]
+//! and the error bodies instead of walking JSON by hand once more.
+//!
+//! Here: an OData collection page ([`ODataPage`], `value` plus `@odata.nextLink`), BC's error body
+//! (`{"error":{"code","message"}}`), Entra's token answer and error body, the `@odata.etag` of an
+//! entity, and [`decode`], which every success answer goes through. The entity shapes of each
+//! resource sit beside the code that reads them (`inventory.rs`, [`BcCompany`](crate::BcCompany)).
+//! Unknown fields are ignored, so a `$select` may grow without breaking decoding.
+
+use crate::error::BcError;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Longest decoding message kept (the reason may quote a value of the answer).
+pub const MAX_DECODE_MESSAGE: usize = 300;
+
+/// One page of an OData collection: the rows, and the link to the next page on all but the last.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ODataPage<T> {
+    pub value: Vec<T>,
+    /// Absolute, or relative to the page's URL.
+    #[serde(rename = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+}
+
+/// BC's error body, `{"error":{"code","message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ODataErrorBody {
+    pub error: ODataError,
+}
+
+/// `error { code message }` (either may be missing on a gateway's answer).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ODataError {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The `@odata.etag` of an entity (when the `ETag` header is missing).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ODataEtag {
+    #[serde(rename = "@odata.etag", default)]
+    pub etag: Option<String>,
+}
+
+/// Entra's answer to a client-credentials token request.
+#[derive(Deserialize)]
+pub(crate) struct TokenAnswer {
+    pub(crate) access_token: String,
+    pub(crate) expires_in: u64,
+}
+
+/// Entra's error body, `{"error","error_description"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EntraErrorBody {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+/// Decodes a success answer as `T`. A body that is not JSON, or JSON of another shape, is
+/// [`BcError::Decode`] saying what was decoded (the type, e.g. `ODataPage<ItemRow>`), where (the JSON
+/// path) and why, in at most [`MAX_DECODE_MESSAGE`] characters.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, BcError> {
+    decode_as(&short_type_name::<T>(), body)
+}
+
+/// [`decode`] with the decoded thing named by `what`.
+pub(crate) fn decode_as<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, BcError> {
+    serde_json::from_slice(body).map_err(|e| BcError::Decode {
+        message: decode_message(what, body, &e),
+    })
+}
+
+fn decode_message(what: &str, text: &[u8], e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let full = e.to_string();
+    if matches!(
+        e.classify(),
+        Category::Syntax | Category::Eof | Category::Io
+    ) {
+        return bounded(format!("{what}: not JSON: {full}"));
+    }
+    // serde_json appends " at line L column C"; the JSON path says it better.
+    let reason = full
+        .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+        .unwrap_or(&full);
+    bounded(match json_path_at(text, e.line(), e.column()) {
+        Some(path) if path.is_empty() => format!("{what}: at the top level: {reason}"),
+        Some(path) => format!("{what}: at {}: {reason}", path.trim_start_matches('.')),
+        None => format!("{what}: {reason}"),
+    })
+}
+
+fn bounded(message: String) -> String {
+    if message.chars().count() > MAX_DECODE_MESSAGE {
+        let mut cut: String = message.chars().take(MAX_DECODE_MESSAGE - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        message
+    }
+}
+
+/// `T`'s name without module paths: `ODataPage<ItemRow>`, not
+/// `shopsync_bc::wire::ODataPage<shopsync_bc::inventory::ItemRow>`.
+fn short_type_name<T: ?Sized>() -> String {
+    let full = std::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            segment.push(c);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or(""));
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or(""));
+    out
+}
+
+/// The JSON path (`.value[3].inventory`, empty for the top level) of the value serde_json was
+/// reading when it failed at `line`/`column` (1-based; the column counts the bytes consumed on that
+/// line). Once the parser had consumed a closing `}`, the path is the object's own (the one lacking a
+/// field). `None` without a position. (The same walk as the Shopify client's; the two clients share
+/// no crate but the domain, which has no business with JSON text.)
+fn json_path_at(text: &[u8], line: usize, column: usize) -> Option<String> {
+    if line == 0 {
+        return None;
+    }
+    let line_start = if line == 1 {
+        0
+    } else {
+        text.iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(line - 2)
+            .map(|(i, _)| i + 1)?
+    };
+    let end = (line_start + column).min(text.len());
+    enum Frame {
+        /// `key`: the member whose value is being read; `expect_key`: after `{` or `,`.
+        Object {
+            key: Option<String>,
+            expect_key: bool,
+        },
+        Array {
+            index: usize,
+        },
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut pending_key: Option<String> = None;
+    let mut i = 0;
+    while i < end {
+        match text[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < text.len() && text[i] != b'"' {
+                    if text[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if let Some(Frame::Object { expect_key, .. }) = stack.last_mut()
+                    && *expect_key
+                {
+                    *expect_key = false;
+                    let stop = i.min(text.len());
+                    pending_key = Some(String::from_utf8_lossy(&text[start..stop]).into_owned());
+                }
+            }
+            b':' => {
+                if let Some(Frame::Object { key, .. }) = stack.last_mut() {
+                    *key = pending_key.take();
+                }
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Object { key, expect_key }) => {
+                    *key = None;
+                    *expect_key = true;
+                }
+                Some(Frame::Array { index }) => *index += 1,
+                None => {}
+            },
+            b'{' => stack.push(Frame::Object {
+                key: None,
+                expect_key: true,
+            }),
+            b'[' => stack.push(Frame::Array { index: 0 }),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object { key: Some(k), .. } => {
+                path.push('.');
+                path.push_str(k);
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    Some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Row {
+        number: String,
+        #[serde(default)]
+        inventory: f64,
+    }
+
+    fn decode_error<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> String {
+        match decode::<T>(body.as_bytes()).unwrap_err() {
+            BcError::Decode { message } => {
+                assert!(message.chars().count() <= MAX_DECODE_MESSAGE, "{message}");
+                message
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pages_decode_with_and_without_next_link() {
+        let page: ODataPage<Row> = decode(
+            br#"{"@odata.context":"x","value":[{"number":"1000","inventory":5}],"@odata.nextLink":"https://bc/items?$skiptoken=1"}"#,
+        )
+        .unwrap();
+        assert_eq!(page.value[0].inventory, 5.0);
+        assert_eq!(
+            page.next_link.as_deref(),
+            Some("https://bc/items?$skiptoken=1")
+        );
+        let page: ODataPage<Row> = decode(br#"{"value":[]}"#).unwrap();
+        assert_eq!(page.next_link, None);
+    }
+
+    #[test]
+    fn a_page_without_value_is_a_decode_error_naming_it() {
+        assert_eq!(
+            decode_error::<ODataPage<Row>>(r#"{"@odata.context":"x","items":[]}"#),
+            "ODataPage<Row>: at the top level: missing field `value`"
+        );
+        assert_eq!(
+            decode_error::<ODataPage<Row>>(r#"{"value":{"number":"1"}}"#),
+            "ODataPage<Row>: at value: invalid type: map, expected a sequence"
+        );
+        // Pretty-printed (several lines): the path is still found.
+        assert_eq!(
+            decode_error::<ODataPage<Row>>(
+                "{\n  \"value\": [\n    {\"number\": \"1\"},\n    {\"number\": \"2\", \"inventory\": \"many\"}\n  ]\n}"
+            ),
+            "ODataPage<Row>: at value[1].inventory: invalid type: string \"many\", expected f64"
+        );
+        assert_eq!(
+            decode_error::<ODataPage<Row>>(r#"{"value":[{"inventory":1}]}"#),
+            "ODataPage<Row>: at value[0]: missing field `number`"
+        );
+        let m = decode_error::<ODataPage<Row>>("<html>504</html>");
+        assert!(m.starts_with("ODataPage<Row>: not JSON: "), "{m}");
+        let long = format!(r#"{{"value":[{{"number":1,"x":"{}"}}]}}"#, "y".repeat(2000));
+        assert!(decode_error::<ODataPage<Row>>(&long).contains("at value[0].number"));
+        let m = decode_error::<ODataPage<Row>>(&format!(
+            r#"{{"value":[{{"number":"{}","inventory":"x"}}]}}"#,
+            "n".repeat(2000)
+        ));
+        assert!(
+            m.starts_with("ODataPage<Row>: at value[0].inventory: "),
+            "{m}"
+        );
+        let m = decode_error::<ODataPage<Row>>(&format!(
+            r#"{{"value":[{{"number":"2","inventory":"{}"}}]}}"#,
+            "n".repeat(2000)
+        ));
+        assert!(m.ends_with('…') && m.chars().count() == MAX_DECODE_MESSAGE);
+    }
+
+    #[test]
+    fn short_type_names() {
+        assert_eq!(short_type_name::<ODataPage<Row>>(), "ODataPage<Row>");
+        assert_eq!(
+            short_type_name::<Vec<Option<String>>>(),
+            "Vec<Option<String>>"
+        );
+        assert_eq!(short_type_name::<serde_json::Value>(), "Value");
+    }
+}
