@@ -31,10 +31,10 @@ use serde::{Deserialize, Serialize};
 use shopsync_domain::job::{JobError, job_id};
 use shopsync_domain::ports::{
     IdempotencyLedger, JobStore, LedgerBegin, LedgerEntry, LedgerStatus, SettingsStore,
-    WaitingJobCreate,
 };
 use shopsync_domain::status::{Cue, CueEntry, Failure, StatusBoard};
 use shopsync_domain::time::now_secs;
+use shopsync_domain::waiting::{Placed, place_job};
 use shopsync_domain::{
     ErrorKind, JobRecord, JobStatus, RunOptions, ShopSettings, SyncError, TaskKind, Trigger,
 };
@@ -109,22 +109,6 @@ struct RunAccepted<'a> {
     coalesced: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
-}
-
-/// How many times a run request re-reads the waiting-job record when concurrent requests keep
-/// changing it before it gives up with a retryable 503 (two rounds settle any burst: one request
-/// writes, the others join).
-const MAX_PLACE_ATTEMPTS: usize = 8;
-
-/// Where a run request's job came from.
-enum Placed {
-    /// This request created it (and sends or runs it).
-    Created(JobRecord),
-    /// The job with this request's own id exists already: a concurrent request with the same
-    /// `Idempotency-Key` created it. Replay it; send nothing.
-    Exists(JobRecord),
-    /// Another job of the same task and options is waiting for the shop: join it; send nothing.
-    Joined(JobRecord),
 }
 
 impl Api {
@@ -565,10 +549,7 @@ impl Api {
 }
 
 impl Api {
-    /// Find or create the job of a run request with job id `id`: join the shop's waiting job of the
-    /// same task and options if there is one, else create the job and record it as the waiting one,
-    /// atomically and only if the record is still what was read. So of any number of concurrent
-    /// requests exactly one creates a job and the others join it.
+    /// Find or create the job of a run request with job id `id` ([`place_job`]).
     async fn place_job(
         &self,
         shop: &str,
@@ -577,39 +558,16 @@ impl Api {
         id: &str,
         now: i64,
     ) -> Result<Placed, ApiError> {
-        for _ in 0..MAX_PLACE_ATTEMPTS {
-            let recorded = self.jobs.waiting_job_id(shop, task, options).await?;
-            if let Some(waiting) = &recorded
-                && let Some(job) = self.jobs.get_job(shop, waiting).await?
-            {
-                if job.job_id == id {
-                    return Ok(Placed::Exists(job));
-                }
-                if job.is_waiting(now_secs()) {
-                    return Ok(Placed::Joined(job));
-                }
-            }
-            let job = JobRecord::new_queued(shop, id, task, Trigger::Manual, options.clone(), now);
-            match self
-                .jobs
-                .create_waiting_job(&job, recorded.as_deref())
-                .await?
-            {
-                WaitingJobCreate::Created => return Ok(Placed::Created(job)),
-                WaitingJobCreate::JobExists => {
-                    let job = self.jobs.get_job(shop, id).await?.ok_or_else(|| {
-                        ApiError::from(SyncError::Storage(format!(
-                            "job {id} exists and does not; try again"
-                        )))
-                    })?;
-                    return Ok(Placed::Exists(job));
-                }
-                WaitingJobCreate::Superseded => {}
-            }
-        }
-        Err(ApiError::from(SyncError::Storage(
-            "too many concurrent run requests for this shop and task; try again".into(),
-        )))
+        Ok(place_job(
+            self.jobs.as_ref(),
+            shop,
+            task,
+            options,
+            id,
+            Trigger::Manual,
+            now,
+        )
+        .await?)
     }
 }
 

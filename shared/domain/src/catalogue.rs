@@ -204,6 +204,18 @@ impl TaskSpec {
 }
 
 #[allow(clippy::too_many_arguments)]
+impl TaskSpec {
+    /// The Shopify webhook topics that push this task: Shopify delivers them to an EventBridge partner
+    /// event source, a rule sends them to the task's queue, and the worker turns each burst into one
+    /// job. Empty for tasks that only run on their schedule or on request.
+    pub fn pushed_by(&self) -> &'static [&'static str] {
+        match self.kind {
+            TaskKind::SyncOrders => &["orders/create", "orders/updated"],
+            _ => &[],
+        }
+    }
+}
+
 const fn spec(
     kind: TaskKind,
     reference_report: u32,

@@ -99,6 +99,8 @@ pub enum Trigger {
     Schedule,
     Manual,
     Retry,
+    /// Pushed by Shopify: a burst of webhooks of one shop (see [`crate::catalogue::TaskSpec::pushed_by`]).
+    Webhook,
 }
 
 /// Options of a run, chosen by the schedule or the caller.

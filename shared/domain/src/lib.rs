@@ -17,6 +17,7 @@ pub mod status;
 pub mod status_ports;
 pub mod text;
 pub mod time;
+pub mod waiting;
 
 pub use catalogue::{TaskKind, TaskSpec};
 pub use error::{ErrorKind, SyncError};

@@ -75,6 +75,14 @@ pub struct ShopSettings {
     pub create_invoices_from_orders: bool,
     #[serde(default = "yes")]
     pub send_shipping_confirmation: bool,
+    /// Shopify pushes `orders/create` and `orders/updated` webhooks (through an EventBridge partner
+    /// event source) and each burst queues one sync-orders run; the schedule stays as the
+    /// reconciliation that catches a lost webhook (the reference's order-created webhook).
+    #[serde(default)]
+    pub order_webhooks: bool,
+    /// Webhooks of one shop within this many seconds make one run (5 to 900).
+    #[serde(default = "default_webhook_debounce_secs")]
+    pub webhook_debounce_secs: u32,
 
     // Inventory
     /// Per Shopify location: whether and how its stock is computed from BC.
@@ -227,6 +235,9 @@ pub enum CustomerMappingType {
 fn yes() -> bool {
     true
 }
+fn default_webhook_debounce_secs() -> u32 {
+    60
+}
 fn default_sku_separator() -> String {
     "|".to_string()
 }
@@ -331,6 +342,16 @@ impl ShopSettings {
             bad(
                 "code",
                 format!("'{}' may hold only A-Z, 0-9, '-' and '_'", self.code),
+            );
+        }
+
+        if !(5..=900).contains(&self.webhook_debounce_secs) {
+            bad(
+                "webhook_debounce_secs",
+                format!(
+                    "must be 5 to 900 seconds, got {}",
+                    self.webhook_debounce_secs
+                ),
             );
         }
 

@@ -13,6 +13,7 @@ pub mod events;
 pub mod fanout;
 pub mod local;
 pub mod metrics;
+pub mod pushed;
 pub mod status_fn;
 pub mod worker;
 

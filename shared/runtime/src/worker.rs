@@ -58,6 +58,10 @@ async fn handle_message(app: &App, m: SqsMessage, deadline: Instant) -> bool {
     let last_receive = receive_count >= app.config.max_receive_count;
     let msg: JobMessage = match serde_json::from_str(&body) {
         Ok(msg) => msg,
+        Err(_) if let Some(outcome) = crate::pushed::handle(app, &body).await => {
+            // A webhook pushed by Shopify through EventBridge (see `pushed`).
+            return outcome.is_err();
+        }
         Err(e) => {
             let reason = reason(
                 None,
