@@ -13,6 +13,7 @@ pub mod job;
 pub mod patterns;
 pub mod ports;
 pub mod settings;
+pub mod staging;
 pub mod status;
 pub mod status_ports;
 pub mod text;

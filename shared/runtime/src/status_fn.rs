@@ -59,7 +59,8 @@ pub fn status_service(
         failures: store.clone(),
         dlq: Arc::new(SqsDeadLetterQueue::new(sdk, &config.dlq_url)),
         queues,
-        leases: store,
+        leases: store.clone(),
+        records: store,
     })
 }
 

@@ -53,6 +53,9 @@ fn job_kind(job: &JobRecord) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// A drill-down lists at most this many records (the record store's page limit).
+const MAX_RECORD_ROWS: usize = 1000;
+
 impl StatusService {
     /// The ten cues of `shop` in [`Cue::ALL`] order, its jobs per status and its open failures.
     pub async fn board(&self, shop: &str) -> Result<StatusBoard> {
@@ -84,7 +87,12 @@ impl StatusService {
                 Cue::SynchronizationErrors => failed_jobs + unfailed.len() as u64,
                 Cue::ApiErrors => api_jobs + api_failures,
                 Cue::SkippedRecords => self.counts.count_skipped(shop, now).await?,
-                _ => self.cues.count_entries(shop, cue).await?,
+                _ => match cue.record_source() {
+                    Some((kind, status)) => {
+                        self.records.count_by_status(shop, kind, status).await?
+                    }
+                    None => self.cues.count_entries(shop, cue).await?,
+                },
             };
             cues.push(CueFigure::new(shop, cue, count));
         }
@@ -156,7 +164,22 @@ impl StatusService {
                     at: r.at,
                 })
                 .collect(),
-            _ => return self.cues.list_entries(shop, cue, limit).await,
+            _ => match cue.record_source() {
+                Some((kind, status)) => self
+                    .records
+                    .list_by_status(shop, kind, status, None, limit.min(MAX_RECORD_ROWS))
+                    .await?
+                    .records
+                    .into_iter()
+                    .map(|r| CueEntry {
+                        detail: shopsync_domain::staging::cue_detail(&r.body),
+                        id: r.id,
+                        task: None,
+                        at: r.updated_at,
+                    })
+                    .collect(),
+                None => return self.cues.list_entries(shop, cue, limit).await,
+            },
         };
         rows.sort_by(|a, b| b.at.cmp(&a.at).then(a.id.cmp(&b.id)));
         rows.truncate(limit);

@@ -95,6 +95,8 @@ pub struct StatusPorts {
     pub queues: Arc<dyn TaskQueues>,
     /// Read only: the sweep asks whether a `running` job's run still holds its lease.
     pub leases: Arc<dyn LeaseStore>,
+    /// Read only: the order cues count staged records ([`Cue::record_source`](shopsync_domain::status::Cue::record_source)).
+    pub records: Arc<dyn shopsync_domain::ports::RecordStore>,
 }
 
 /// The status board, failures, retry/discard and the scheduled status run.
@@ -109,6 +111,7 @@ pub struct StatusService {
     dlq: Arc<dyn DeadLetterQueue>,
     queues: Arc<dyn TaskQueues>,
     leases: Arc<dyn LeaseStore>,
+    records: Arc<dyn shopsync_domain::ports::RecordStore>,
     /// A job untouched this long in `queued` or `deferred`, or in `running` without a live lease, is
     /// presumed to have nothing behind it; the sweep wakes it up.
     orphan_after_secs: i64,
@@ -132,6 +135,7 @@ impl StatusService {
             dlq: ports.dlq,
             queues: ports.queues,
             leases: ports.leases,
+            records: ports.records,
             orphan_after_secs: ORPHAN_AFTER_SECS,
             running_orphan_after_secs: RUNNING_ORPHAN_AFTER_SECS,
             max_peek: MAX_PEEK,

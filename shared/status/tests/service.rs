@@ -71,6 +71,7 @@ async fn env_with(
         dlq: Arc::new(SqsDeadLetterQueue::from_client(sqs.clone(), &res.dlq_url).with_wait_secs(0)),
         queues: wrap(queues),
         leases: store.clone(),
+        records: store.clone(),
     })
     .with_emf_output(false);
     Env {
@@ -923,6 +924,7 @@ impl Env {
             ),
             queues,
             leases: self.store.clone(),
+            records: self.store.clone(),
         })
         .with_emf_output(false)
     }

@@ -1,0 +1,96 @@
+//! The per-record states of the order tasks, as they keep them in the record store, and which of
+//! them the status board's order cues count.
+//!
+//! The reference counts its cues over its own tables (`Shpfy Order Header` where `Processed = false`,
+//! posted sales shipments whose `Shpfy Fulfillment Id` is 0 or −1, …). Here each staged order and
+//! each shipment is one record of the generic record store with one status, and a cue is a count on
+//! the store's sparse status index ([`Cue::record_source`]), so the board reads no order itself.
+//!
+//! A record body that a cue lists carries `name` (what people call it: `#1001`, a shipment number) and
+//! may carry `error` (why it is stuck); the drill-down shows them ([`cue_detail`]).
+
+use crate::status::Cue;
+
+/// Orders staged by sync-orders (id: the Shopify order GID).
+pub const STAGED_ORDERS: &str = "staged-orders";
+/// BC posted sales shipments of Shopify orders (id: the BC shipment id).
+pub const SHIPMENTS: &str = "shipments";
+
+/// Statuses of a staged order.
+pub mod order_status {
+    /// Not turned into a BC document yet (also when the last attempt failed: the body has `error`).
+    pub const UNPROCESSED: &str = "unprocessed";
+    /// Turned into a BC document.
+    pub const PROCESSED: &str = "processed";
+    /// Changed in Shopify after it was processed: flagged, never applied again (the reference's
+    /// order-state error).
+    pub const CHANGED_AFTER_PROCESSING: &str = "changed_after_processing";
+}
+
+/// Statuses of a shipment (the reference's `Shpfy Fulfillment Id`: 0, a fulfillment, −1, −2).
+pub mod shipment_status {
+    pub const NOT_SYNCED: &str = "not_synced";
+    pub const FULFILLED: &str = "fulfilled";
+    pub const ERROR: &str = "error";
+    pub const NOTHING_TO_FULFIL: &str = "nothing_to_fulfil";
+}
+
+impl Cue {
+    /// The records this cue counts: `(kind, status)` on the record store's status index, or `None`
+    /// for the cues counted elsewhere (unmapped records, jobs, failures, skipped records).
+    pub fn record_source(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Cue::UnprocessedOrders => Some((STAGED_ORDERS, order_status::UNPROCESSED)),
+            Cue::UnprocessedOrderUpdates => {
+                Some((STAGED_ORDERS, order_status::CHANGED_AFTER_PROCESSING))
+            }
+            Cue::UnprocessedShipments => Some((SHIPMENTS, shipment_status::NOT_SYNCED)),
+            Cue::ShipmentErrors => Some((SHIPMENTS, shipment_status::ERROR)),
+            _ => None,
+        }
+    }
+}
+
+/// The drill-down text of a record: its `name`, and its `error` when it has one.
+pub fn cue_detail(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        error: Option<String>,
+    }
+    match serde_json::from_str::<Listed>(body) {
+        Ok(Listed {
+            name,
+            error: Some(e),
+        }) if !e.is_empty() => crate::text::bounded(&format!("{name}: {e}"), 500),
+        Ok(Listed { name, .. }) => crate::text::bounded(&name, 500),
+        Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_order_cue_has_its_own_records() {
+        let sources: Vec<_> = Cue::ALL.iter().filter_map(|c| c.record_source()).collect();
+        assert_eq!(sources.len(), 4);
+        for (i, s) in sources.iter().enumerate() {
+            assert!(!sources[..i].contains(s), "{s:?} counted by two cues");
+        }
+        assert_eq!(Cue::UnmappedProducts.record_source(), None);
+    }
+
+    #[test]
+    fn the_detail_names_the_record_and_its_error() {
+        assert_eq!(
+            cue_detail(r##"{"name":"#1001","error":"no customer"}"##),
+            "#1001: no customer"
+        );
+        assert_eq!(cue_detail(r##"{"name":"#1002","error":""}"##), "#1002");
+        assert_eq!(cue_detail("not json"), "");
+    }
+}
