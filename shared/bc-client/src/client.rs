@@ -209,11 +209,29 @@ impl BcClient {
         headers: &[(&'static str, String)],
         body: Option<&Value>,
     ) -> Result<BcResponse, BcError> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| BcError::Config(format!("request body: {e}")))?;
         let resend = if method == Method::GET {
             Resend::Safe
         } else {
             Resend::NotProcessedOnly
         };
+        self.send(method, url, headers, body.as_deref(), resend)
+            .await
+    }
+
+    /// [`BcClient::execute`] with a JSON body already encoded (so that decimals can be written as
+    /// number literals with exactly their digits) and an explicit resend policy.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&'static str, String)],
+        body: Option<&[u8]>,
+        resend: Resend,
+    ) -> Result<BcResponse, BcError> {
         let inner = &self.inner;
         // The URL may come from an answer (`@odata.nextLink`): the token goes to the API's origin only.
         let target =
@@ -243,7 +261,9 @@ impl BcClient {
                 );
             }
             if let Some(b) = body {
-                req = req.json(b);
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.to_vec());
             }
             let outcome = {
                 let _permit = inner
@@ -298,7 +318,7 @@ impl BcClient {
         }
     }
 
-    fn page_headers(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn page_headers(&self) -> Vec<(&'static str, String)> {
         match self.inner.config.page_size {
             Some(n) => vec![("Prefer", format!("odata.maxpagesize={n}"))],
             None => Vec::new(),

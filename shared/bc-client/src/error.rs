@@ -59,6 +59,11 @@ pub enum BcError {
     /// The configuration cannot work (bad URL, …).
     #[error("BC client configuration: {0}")]
     Config(String),
+    /// A value we were about to send would be refused by BC (too long for its field, not a GUID, a
+    /// document without lines, a variant BC does not have, …); nothing was sent. Not retryable: the
+    /// record is wrong, not the connection.
+    #[error("not sent to BC: {message}")]
+    Invalid { message: String },
 }
 
 impl BcError {
@@ -212,6 +217,11 @@ impl From<BcError> for SyncError {
                 message: format!("malformed answer: {message}"),
             },
             BcError::Config(message) => SyncError::Settings(format!("Business Central: {message}")),
+            BcError::Invalid { message } => SyncError::Rejected {
+                service: SERVICE,
+                code: "invalid_input".into(),
+                message,
+            },
         }
     }
 }
@@ -304,5 +314,14 @@ mod tests {
         }
         .into();
         assert!(matches!(conflict, SyncError::Conflict(_)));
+        let invalid = BcError::Invalid {
+            message: "m".into(),
+        };
+        assert!(!invalid.is_retryable());
+        let invalid: SyncError = invalid.into();
+        assert!(
+            matches!(invalid, SyncError::Rejected { ref code, .. } if code == "invalid_input")
+                && !invalid.is_retryable()
+        );
     }
 }

@@ -6,17 +6,23 @@
 //! the type and the JSON path.
 //!
 //! All URLs come from [`BcConfig`], so the same code runs against BC online and the `bc-sim` simulator.
-//! [`BcClient`] implements the domain's [`shopsync_domain::ports::BcInventoryApi`].
+//! [`BcClient`] implements the domain's [`shopsync_domain::ports::BcInventoryApi`] (`inventory.rs`) and
+//! [`shopsync_domain::sales::BcSalesApi`] (`sales.rs`: customers, sales documents created with their
+//! lines in one request, the exactly-once probe by external document number, posted shipments), and
+//! sends OData `$batch` requests ([`BcClient::batch`]).
 
+mod batch;
 mod client;
 mod config;
 mod error;
 mod inventory;
 mod retry;
+mod sales;
 mod token;
 pub mod urls;
 pub mod wire;
 
+pub use batch::{BatchAnswer, BatchIsolation, BatchOperation, MAX_BATCH_OPERATIONS};
 pub use client::{BcClient, BcCompany, BcResponse, Patched};
 pub use config::{BcConfig, DEFAULT_API_BASE_URL, DEFAULT_SCOPE, DEFAULT_TOKEN_URL_TEMPLATE};
 pub use error::BcError;

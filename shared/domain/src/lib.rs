@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod job;
 pub mod patterns;
 pub mod ports;
+pub mod sales;
 pub mod settings;
 pub mod staging;
 pub mod status;

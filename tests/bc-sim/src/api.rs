@@ -1,7 +1,9 @@
 //! Request dispatch. One fallback handler parses the raw path itself because BC keys live inside path
 //! segments (`companies(<guid>)`, `Company('CRONUS USA, Inc.')`) and must be percent-decoded per segment.
 //! Every API request passes the same gates as in BC online, in order: bearer token, per-client
-//! concurrency and rate limits, (injected faults), then the entity logic.
+//! concurrency and rate limits, (injected faults), then the entity logic. Routing below the company
+//! ([`company_route`]) takes the company already locked, so a `$batch` under `Isolation: snapshot` can
+//! run all its operations under one lock and roll them back together.
 
 // Route helpers return ready-made error responses as `Err`; they are built once per request, so boxing
 // them would only add noise.
@@ -9,7 +11,7 @@
 
 use crate::auth::TokenProblem;
 use crate::conn::ConnHandle;
-use crate::faults::Fault;
+use crate::faults::BcFault;
 use crate::limits::{InFlight, LimitHit};
 use crate::model::{
     AvailKey, AvailRow, Company, CompanyHandle, ITEM_TYPES, Item, Location, availability_json,
@@ -103,9 +105,9 @@ fn unauthorized(problem: TokenProblem) -> Response {
     r
 }
 
-fn fault_response(fault: Fault) -> Response {
+fn fault_response(fault: BcFault) -> Response {
     match fault {
-        Fault::Throttle { retry_after } => {
+        BcFault::Throttle { retry_after } => {
             let mut r = bc_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Application_TooManyRequests",
@@ -117,7 +119,7 @@ fn fault_response(fault: Fault) -> Response {
             }
             r
         }
-        Fault::Unavailable => {
+        BcFault::Unavailable => {
             let mut r = bc_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
@@ -127,12 +129,12 @@ fn fault_response(fault: Fault) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             r
         }
-        Fault::Internal => bc_error(
+        BcFault::Internal => bc_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal_ServerError",
             "An unexpected error occurred on the server.",
         ),
-        Fault::GatewayTimeout | Fault::DropConnection => {
+        BcFault::GatewayTimeout | BcFault::DropAfterApply | BcFault::DropBeforeApply => {
             let mut r = (StatusCode::GATEWAY_TIMEOUT, "<html><head><title>504 Gateway Time-out</title></head><body><h1>504 Gateway Time-out</h1></body></html>").into_response();
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
@@ -141,20 +143,20 @@ fn fault_response(fault: Fault) -> Response {
     }
 }
 
-/// What a route needs from the request.
-struct Ctx<'a> {
-    shared: &'a Shared,
-    tenant: String,
-    env: String,
-    raw_path: String,
-    pairs: Vec<(String, String)>,
-    headers: HeaderMap,
-    method: Method,
-    body: Bytes,
+/// What a route needs from the request (or from one operation of a `$batch`).
+pub(crate) struct Ctx<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) tenant: String,
+    pub(crate) env: String,
+    pub(crate) raw_path: String,
+    pub(crate) pairs: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) method: Method,
+    pub(crate) body: Bytes,
 }
 
 impl Ctx<'_> {
-    fn root(&self) -> String {
+    pub(crate) fn root(&self) -> String {
         format!(
             "{}/v2.0/{}/{}",
             self.shared.base_url,
@@ -163,11 +165,11 @@ impl Ctx<'_> {
         )
     }
 
-    fn header(&self, name: header::HeaderName) -> Option<&str> {
+    pub(crate) fn header(&self, name: header::HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    fn page_size(&self) -> (usize, Option<usize>) {
+    pub(crate) fn page_size(&self) -> (usize, Option<usize>) {
         let cfg = &self.shared.config;
         match prefer_max_page_size(self.header(header::HeaderName::from_static("prefer"))) {
             Some(n) => {
@@ -178,7 +180,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn not_found_uri(&self) -> Response {
+    pub(crate) fn not_found_uri(&self) -> Response {
         bc_error(
             StatusCode::NOT_FOUND,
             "BadRequest_NotFound",
@@ -189,7 +191,12 @@ impl Ctx<'_> {
         )
     }
 
-    fn collection(&self, context: String, page: Page, applied: Option<usize>) -> Response {
+    pub(crate) fn collection(
+        &self,
+        context: String,
+        page: Page,
+        applied: Option<usize>,
+    ) -> Response {
         let mut body = json!({"@odata.context": context, "value": page.value});
         if let Some(q) = page.next_query {
             body["@odata.nextLink"] =
@@ -201,7 +208,12 @@ impl Ctx<'_> {
         json_with(StatusCode::OK, &body, &headers)
     }
 
-    fn entity(&self, status: StatusCode, context: String, entity: Map<String, Value>) -> Response {
+    pub(crate) fn entity(
+        &self,
+        status: StatusCode,
+        context: String,
+        entity: Map<String, Value>,
+    ) -> Response {
         let tag = entity
             .get("@odata.etag")
             .and_then(Value::as_str)
@@ -214,22 +226,33 @@ impl Ctx<'_> {
         json_with(status, &Value::Object(body), &headers)
     }
 
-    fn query(
+    pub(crate) fn query(
         &self,
         sample: &Map<String, Value>,
         type_name: &str,
     ) -> Result<CollectionQuery, Response> {
+        self.query_expanding(sample, type_name, &[])
+    }
+
+    /// [`Ctx::query`] allowing `$expand` of the given navigation properties.
+    pub(crate) fn query_expanding(
+        &self,
+        sample: &Map<String, Value>,
+        type_name: &str,
+        expandable: &[&str],
+    ) -> Result<CollectionQuery, Response> {
         let q = CollectionQuery::parse(&self.pairs).map_err(query_error)?;
-        q.validate(sample, type_name).map_err(query_error)?;
+        q.validate_expanding(sample, type_name, expandable)
+            .map_err(query_error)?;
         Ok(q)
     }
 }
 
-fn query_error(e: QueryError) -> Response {
+pub(crate) fn query_error(e: QueryError) -> Response {
     bc_error(StatusCode::BAD_REQUEST, e.code, &e.message)
 }
 
-fn method_not_allowed(method: &Method) -> Response {
+pub(crate) fn method_not_allowed(method: &Method) -> Response {
     bc_error(
         StatusCode::METHOD_NOT_ALLOWED,
         "BadRequest_MethodNotAllowed",
@@ -245,7 +268,14 @@ async fn api(
     req: Request,
 ) -> Response {
     let cfg = &shared.config;
-    lock(&shared.stats).requests += 1;
+    {
+        let mut stats = lock(&shared.stats);
+        stats.requests += 1;
+        *stats
+            .by_route
+            .entry(route_key(req.method(), &segs[3..]))
+            .or_default() += 1;
+    }
     let auth_header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -301,9 +331,13 @@ async fn api(
             );
         }
     };
-    let fault = lock(&shared.faults).draw();
+    let fault = lock(&shared.faults).draw(req.method().as_str(), &segs.join("/"));
     if let Some(f) = fault {
         lock(&shared.stats).injected_faults += 1;
+        if f == BcFault::DropBeforeApply {
+            conn.kill();
+            return fault_response(f);
+        }
         if f.before_processing() {
             return fault_response(f);
         }
@@ -334,19 +368,50 @@ async fn api(
         method,
         body,
     };
-    let response = route(&ctx, &segs[3..]);
+    let rest = &segs[3..];
+    let response =
+        if rest.len() == 3 && rest[0] == "api" && rest[1] == "v2.0" && rest[2] == "$batch" {
+            crate::batch::handle(&ctx).await
+        } else {
+            route(&ctx, rest)
+        };
     match fault {
-        Some(Fault::DropConnection) => {
+        Some(BcFault::DropAfterApply) => {
             conn.kill();
             response
         }
-        Some(f @ Fault::GatewayTimeout) => fault_response(f),
+        Some(f @ BcFault::GatewayTimeout) => fault_response(f),
         _ => response,
     }
 }
 
+/// `"<METHOD> <resource>"` for [`crate::BcSimStats::by_route`]: the entity set and any navigation below
+/// it, without keys (`POST salesOrders`, `GET salesShipments/salesShipmentLines`).
+fn route_key(method: &Method, rest: &[String]) -> String {
+    let resource = match rest {
+        [a, v, tail @ ..] if a == "api" && v == "v2.0" => match tail {
+            [] => "api".to_string(),
+            [only] => split_key(only).0.to_string(),
+            [_, set, more @ ..] => {
+                let mut r = split_key(set).0.to_string();
+                for m in more {
+                    r.push('/');
+                    r.push_str(split_key(m).0);
+                }
+                r
+            }
+        },
+        [o, tail @ ..] if o == "ODataV4" => format!(
+            "ODataV4 {}",
+            tail.last().map(|s| split_key(s).0).unwrap_or("")
+        ),
+        _ => "other".to_string(),
+    };
+    format!("{method} {resource}")
+}
+
 /// `name(key)` → (`name`, Some(`key`)); `name` → (`name`, None).
-fn split_key(seg: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_key(seg: &str) -> (&str, Option<&str>) {
     match (seg.find('('), seg.ends_with(')')) {
         (Some(open), true) => (&seg[..open], Some(&seg[open + 1..seg.len() - 1])),
         _ => (seg, None),
@@ -354,18 +419,41 @@ fn split_key(seg: &str) -> (&str, Option<&str>) {
 }
 
 /// `'A''s'` → `A's`.
-fn unquote(key: &str) -> String {
+pub(crate) fn unquote(key: &str) -> String {
     key.strip_prefix('\'')
         .and_then(|k| k.strip_suffix('\''))
         .unwrap_or(key)
         .replace("''", "'")
 }
 
-fn route(ctx: &Ctx<'_>, rest: &[String]) -> Response {
-    let companies = lock(&ctx.shared.companies)
+/// The companies of the request's tenant and environment.
+pub(crate) fn companies_of(ctx: &Ctx<'_>) -> Vec<CompanyHandle> {
+    lock(&ctx.shared.companies)
         .get(&(ctx.tenant.to_lowercase(), ctx.env.to_lowercase()))
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The company named by a `companies(<id>)` key, or BC's 404.
+pub(crate) fn find_company(
+    companies: &[CompanyHandle],
+    key: &str,
+) -> Result<CompanyHandle, Response> {
+    uuid::Uuid::parse_str(&unquote(key))
+        .ok()
+        .and_then(|id| companies.iter().find(|c| c.lock().id == id))
+        .cloned()
+        .ok_or_else(|| {
+            bc_error(
+                StatusCode::NOT_FOUND,
+                "BadRequest_NotFound",
+                &format!("The company '{}' does not exist.", unquote(key)),
+            )
+        })
+}
+
+pub(crate) fn route(ctx: &Ctx<'_>, rest: &[String]) -> Response {
+    let companies = companies_of(ctx);
     match rest.first().map(String::as_str) {
         Some("api") if rest.get(1).map(String::as_str) == Some("v2.0") => {
             api_v2(ctx, &companies, &rest[2..])
@@ -412,27 +500,33 @@ fn api_v2(ctx: &Ctx<'_>, companies: &[CompanyHandle], rest: &[String]) -> Respon
             applied,
         );
     };
-    let Some(handle) = uuid::Uuid::parse_str(&unquote(key))
-        .ok()
-        .and_then(|id| companies.iter().find(|c| c.lock().id == id))
-    else {
-        return bc_error(
-            StatusCode::NOT_FOUND,
-            "BadRequest_NotFound",
-            &format!("The company '{}' does not exist.", unquote(key)),
-        );
+    let handle = match find_company(companies, key) {
+        Ok(h) => h,
+        Err(r) => return r,
     };
     let mut company = handle.lock();
+    company_route(ctx, &mut company, &rest[1..])
+}
+
+/// Everything below `companies(<id>)/`, on the locked company. `rest` starts at the entity set.
+pub(crate) fn company_route(ctx: &Ctx<'_>, company: &mut Company, rest: &[String]) -> Response {
+    let root = ctx.root();
     let cid = company.id;
     let ctx_base = format!("{root}/api/v2.0/$metadata#companies({cid})");
-    match rest.get(1).map(|s| split_key(s)) {
+    if let Some(first) = rest.first() {
+        let (set, key) = split_key(first);
+        if let Some(r) = crate::sales::route(ctx, company, &ctx_base, set, key, &rest[1..]) {
+            return r;
+        }
+    }
+    match rest.first().map(|s| split_key(s)) {
         None if ctx.method == Method::GET => ctx.entity(
             StatusCode::OK,
             format!("{root}/api/v2.0/$metadata#companies/$entity"),
-            company_json(&company),
+            company_json(company),
         ),
         None => method_not_allowed(&ctx.method),
-        Some(_) if rest.len() > 2 => ctx.not_found_uri(),
+        Some(_) if rest.len() > 1 => ctx.not_found_uri(),
         Some(("items", None)) => match ctx.method {
             Method::GET => {
                 let q = match ctx.query(&item_json(&sample_item()), "item") {
@@ -451,7 +545,7 @@ fn api_v2(ctx: &Ctx<'_>, companies: &[CompanyHandle], rest: &[String]) -> Respon
                 );
                 ctx.collection(format!("{ctx_base}/items"), page, applied)
             }
-            Method::POST => create_item(ctx, &mut company, &ctx_base),
+            Method::POST => create_item(ctx, company, &ctx_base),
             _ => method_not_allowed(&ctx.method),
         },
         Some(("items", Some(id))) => {
@@ -474,7 +568,7 @@ fn api_v2(ctx: &Ctx<'_>, companies: &[CompanyHandle], rest: &[String]) -> Respon
                     format!("{ctx_base}/items/$entity"),
                     item_json(&company.items[&number]),
                 ),
-                Method::PATCH => patch_item(ctx, &mut company, &number, &ctx_base),
+                Method::PATCH => patch_item(ctx, company, &number, &ctx_base),
                 _ => method_not_allowed(&ctx.method),
             }
         }
@@ -546,7 +640,7 @@ fn sample_location() -> Location {
     }
 }
 
-fn json_body(ctx: &Ctx<'_>) -> Result<Map<String, Value>, Response> {
+pub(crate) fn json_body(ctx: &Ctx<'_>) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(&ctx.body) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(bc_error(
@@ -749,6 +843,21 @@ fn odata_v4(ctx: &Ctx<'_>, companies: &[CompanyHandle], rest: &[String]) -> Resp
         );
     };
     let company = handle.lock();
+    if company.sales.tracking_pages.contains(&page_name) {
+        let mut pairs = ctx.pairs.clone();
+        if pairs_company {
+            pairs.retain(|(k, _)| k != "company");
+        }
+        let passthrough = pairs_company.then(|| ("company".to_string(), company_name.clone()));
+        return crate::sales::tracking_page(
+            ctx,
+            &company,
+            &company_name,
+            &page_name,
+            pairs,
+            passthrough,
+        );
+    }
     if !company.pages.contains(&page_name) {
         return ctx.not_found_uri();
     }

@@ -4,6 +4,14 @@
 //! 6,000 requests per 5 minutes per service principal (429), server-driven paging, ETags with
 //! `If-Match`, and seeded faults (429, 503, 500, 504, dropped connections).
 //!
+//! The sales side (`sales.rs`): customers (a template customer is an ordinary one), item variants, sales
+//! orders and invoices created with their lines in one deep-insert POST (all or nothing), posted sales
+//! invoices and shipments made by test helpers ([`CompanyHandle::post_shipment`], …), an optional
+//! shipment-tracking page, and `$batch` with `Isolation: snapshot` (`batch.rs`). Decimal values are kept
+//! as the exact text the client sent. Every request is counted by route ([`BcSimStats::by_route`]), so
+//! benchmarks can report BC requests per order, and faults can be scripted per route
+//! ([`BcSim::add_fault_rule`]), e.g. "apply the next POST to salesOrders and drop the answer".
+//!
 //! Tests start it in-process with [`BcSim::start`]; `src/main.rs` runs the same server standalone. The
 //! client under test reaches it only through configured URLs, exactly as it reaches BC in production.
 //!
@@ -11,9 +19,11 @@
 //! - token: `{base}/{tenant}/oauth2/v2.0/token`
 //! - API v2.0: `{base}/v2.0/{tenant}/{environment}/api/v2.0/companies({id})/items`
 //! - OData pages: `{base}/v2.0/{tenant}/{environment}/ODataV4/Company('{name}')/{Page}`
+//! - batch: `{base}/v2.0/{tenant}/{environment}/api/v2.0/$batch`
 
 mod api;
 mod auth;
+mod batch;
 mod config;
 mod conn;
 mod faults;
@@ -21,11 +31,14 @@ mod limits;
 mod model;
 mod odata;
 mod respond;
+mod sales;
 mod text;
 
 pub use config::{BcFaults, BcSimConfig};
+pub use faults::{BcFault, BcFaultRule};
 pub use limits::BcSimStats;
 pub use model::CompanyHandle;
+pub use sales::{SimCustomer, SimSalesDocument, SimSalesLine, SimShipment};
 
 use auth::AuthState;
 use conn::{ConnHandle, KillableListener};
@@ -175,9 +188,26 @@ impl BcSim {
             .cloned()
     }
 
-    /// Replace the fault configuration (the RNG restarts from the new seed).
+    /// Replace the random fault configuration (the RNG restarts from the new seed). Scripted rules
+    /// ([`BcSim::add_fault_rule`]) stay.
     pub fn set_faults(&self, f: BcFaults) {
-        *lock(&self.shared.faults) = FaultInjector::new(f);
+        lock(&self.shared.faults).set_random(f);
+    }
+
+    /// Script a fault: the next requests matching the rule get it (see [`BcFaultRule`]). Rules are
+    /// consulted before the random faults, in the order they were added.
+    pub fn add_fault_rule(&self, rule: BcFaultRule) {
+        lock(&self.shared.faults).add_rule(rule);
+    }
+
+    /// Drop every scripted fault rule.
+    pub fn clear_fault_rules(&self) {
+        lock(&self.shared.faults).clear_rules();
+    }
+
+    /// Scripted fault rules not used up yet.
+    pub fn pending_fault_rules(&self) -> usize {
+        lock(&self.shared.faults).pending_rules()
     }
 
     pub fn stats(&self) -> BcSimStats {

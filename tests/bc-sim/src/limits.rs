@@ -2,7 +2,7 @@
 //! requests per sliding window. Both answer 429 `Application_TooManyRequests` without a `Retry-After`
 //! (the docs do not promise one on 429), which is what makes client-side pacing necessary.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,33 @@ pub struct BcSimStats {
     pub token_failures: u64,
     /// API requests answered 401.
     pub unauthorized: u64,
+    /// API requests (admitted or not) by `"<METHOD> <resource>"`: `"POST salesOrders"`, `"GET customers"`,
+    /// `"POST $batch"`, `"GET salesOrders/salesOrderLines"`, `"GET ODataV4 <Page>"`. A `$batch` counts
+    /// once here, whatever it carries.
+    pub by_route: BTreeMap<String, u64>,
+    /// Operations carried inside `$batch` requests.
+    pub batch_operations: u64,
+}
+
+impl BcSimStats {
+    /// Requests counted under `"<method> <resource>"` (see [`BcSimStats::by_route`]).
+    pub fn requests_to(&self, method: &str, resource: &str) -> u64 {
+        self.by_route
+            .get(&format!("{} {resource}", method.to_ascii_uppercase()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests that may write: every POST, PATCH and DELETE (a `$batch` of reads included).
+    pub fn write_requests(&self) -> u64 {
+        self.by_route
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("POST ") || k.starts_with("PATCH ") || k.starts_with("DELETE ")
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 #[derive(Default)]

@@ -1,7 +1,7 @@
 //! Standalone simulator for local runs and benchmarks: seeds a demo company and serves until killed.
 //! Prints the URLs and credentials a client needs (they are simulator-only values, not secrets).
 
-use bc_sim::{BcFaults, BcSim, BcSimConfig};
+use bc_sim::{BcFaults, BcSim, BcSimConfig, SimCustomer};
 use std::time::Duration;
 
 struct Args {
@@ -112,6 +112,13 @@ async fn main() {
         ((i * 7 + l * 3) % 50) as f64
     });
     company.publish_availability_page(&args.page);
+    // The sales side: a template customer, the G/L account for shipping charges, the tracking page.
+    company.add_customer(SimCustomer {
+        customer_type: "Person".into(),
+        ..SimCustomer::new("WEB-TEMPLATE", "Web shop customer template", "")
+    });
+    company.add_gl_account("6910");
+    company.publish_tracking_page("ShopsyncShipmentTracking");
 
     println!("bc-sim listening on {}", sim.api_base_url());
     println!("  api base url:   {}", sim.api_base_url());
@@ -132,6 +139,9 @@ async fn main() {
         args.locations.join(",")
     );
     println!("  availability:   page {}", args.page);
+    println!(
+        "  sales:          template customer WEB-TEMPLATE, shipping G/L account 6910, tracking page ShopsyncShipmentTracking"
+    );
 
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;

@@ -49,7 +49,7 @@ pub(crate) fn etag(key: &str, row_version: u64) -> String {
     format!("W/\"{}\"", base64(inner.as_bytes()))
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Company {
     pub id: Uuid,
     pub name: String,
@@ -58,6 +58,8 @@ pub(crate) struct Company {
     pub locations: BTreeMap<String, Location>,
     pub availability: BTreeMap<AvailKey, AvailRow>,
     pub pages: HashSet<String>,
+    /// Customers, sales documents, posted shipments (`sales.rs`).
+    pub sales: crate::sales::SalesData,
     /// Company-wide row version counter (BC's timestamp column).
     version: u64,
     rng: fastrand::Rng,
@@ -73,6 +75,7 @@ impl Company {
             locations: BTreeMap::new(),
             availability: BTreeMap::new(),
             pages: HashSet::new(),
+            sales: crate::sales::SalesData::default(),
             version: 0,
             rng: fastrand::Rng::with_seed(id.as_u128() as u64),
         }
@@ -83,7 +86,7 @@ impl Company {
         self.version
     }
 
-    fn new_id(&mut self) -> Uuid {
+    pub(crate) fn new_id(&mut self) -> Uuid {
         let mut bytes = [0u8; 16];
         self.rng.fill(&mut bytes);
         uuid::Builder::from_random_bytes(bytes).into_uuid()
@@ -244,7 +247,7 @@ pub(crate) fn company_json(c: &Company) -> Map<String, Value> {
     }))
 }
 
-fn into_map(v: Value) -> Map<String, Value> {
+pub(crate) fn into_map(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),

@@ -1,5 +1,6 @@
 //! The slice of OData v4 that BC clients rely on: `$filter` (comparisons joined by `and`/`or`), `$select`,
-//! `$top`, server-driven paging with `Prefer: odata.maxpagesize` and `$skiptoken`. Filters are evaluated
+//! `$top`, `$expand` of a document's lines, server-driven paging with `Prefer: odata.maxpagesize` and
+//! `$skiptoken`. Filters are evaluated
 //! against the JSON shape of an entity, so every entity set gets them for free and unknown properties are
 //! rejected the way BC rejects them.
 
@@ -231,10 +232,13 @@ pub(crate) struct CollectionQuery {
     pub select: Option<Vec<String>>,
     pub top: Option<usize>,
     pub skiptoken: Option<Vec<String>>,
+    /// Navigation properties to expand (plain names only, no nested options).
+    pub expand: Vec<String>,
     /// Other parameters (kept verbatim in `@odata.nextLink`).
     pub passthrough: Vec<(String, String)>,
     raw_filter: Option<String>,
     raw_select: Option<String>,
+    raw_expand: Option<String>,
 }
 
 impl CollectionQuery {
@@ -267,7 +271,24 @@ impl CollectionQuery {
                             .ok_or_else(|| bad(format!("The skip token '{v}' is not valid.")))?,
                     )
                 }
-                "$expand" | "$orderby" | "$skip" | "$count" | "$search" | "$apply" => {
+                "$expand" => {
+                    let names: Vec<String> = v
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    if names
+                        .iter()
+                        .any(|n| !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    {
+                        return Err(bad(format!(
+                            "The $expand '{v}' is not supported by the simulator (plain navigation names only)."
+                        )));
+                    }
+                    q.expand = names;
+                    q.raw_expand = Some(v.clone());
+                }
+                "$orderby" | "$skip" | "$count" | "$search" | "$apply" => {
                     return Err(bad(format!(
                         "The query option '{k}' is not supported by the simulator."
                     )));
@@ -278,12 +299,29 @@ impl CollectionQuery {
         Ok(q)
     }
 
-    /// Reject `$select`/`$filter` on unknown properties.
+    /// Reject `$select`/`$filter` on unknown properties, and any `$expand`.
     pub(crate) fn validate(
         &self,
         sample: &Map<String, Value>,
         type_name: &str,
     ) -> Result<(), QueryError> {
+        self.validate_expanding(sample, type_name, &[])
+    }
+
+    /// [`CollectionQuery::validate`], allowing `$expand` of the navigation properties in `expandable`.
+    pub(crate) fn validate_expanding(
+        &self,
+        sample: &Map<String, Value>,
+        type_name: &str,
+        expandable: &[&str],
+    ) -> Result<(), QueryError> {
+        for name in &self.expand {
+            if !expandable.contains(&name.as_str()) {
+                return Err(bad(format!(
+                    "Could not find a navigation property named '{name}' on type 'Microsoft.NAV.{type_name}' that can be expanded."
+                )));
+            }
+        }
         if let Some(f) = &self.filter {
             f.check_fields(sample, type_name)?;
         }
@@ -301,13 +339,20 @@ impl CollectionQuery {
         self.filter.as_ref().is_none_or(|f| f.matches(entity))
     }
 
-    /// Apply `$select` (the ETag is always kept, as BC does).
+    /// Whether `$expand` names `nav`.
+    pub(crate) fn expands(&self, nav: &str) -> bool {
+        self.expand.iter().any(|n| n == nav)
+    }
+
+    /// Apply `$select` (the ETag and expanded navigation properties are always kept, as BC does).
     pub(crate) fn project(&self, entity: Map<String, Value>) -> Map<String, Value> {
         match &self.select {
             None => entity,
             Some(fields) => entity
                 .into_iter()
-                .filter(|(k, _)| k == "@odata.etag" || fields.iter().any(|f| f == k))
+                .filter(|(k, _)| {
+                    k == "@odata.etag" || fields.iter().any(|f| f == k) || self.expands(k)
+                })
                 .collect(),
         }
     }
@@ -323,6 +368,9 @@ impl CollectionQuery {
         }
         if let Some(s) = &self.raw_select {
             parts.push(format!("$select={}", pct_encode(s)));
+        }
+        if let Some(e) = &self.raw_expand {
+            parts.push(format!("$expand={}", pct_encode(e)));
         }
         if let Some(top) = self.top {
             parts.push(format!("$top={}", top.saturating_sub(returned)));
