@@ -73,14 +73,16 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, BcError> {
     decode_as(&short_type_name::<T>(), body)
 }
 
-/// [`decode`] with the decoded thing named by `what`.
+/// [`decode`] with the decoded thing named by `what`. The JSON path of a wrong value comes from
+/// `serde_path_to_error`, which tracks it while decoding.
 pub(crate) fn decode_as<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, BcError> {
-    serde_json::from_slice(body).map_err(|e| BcError::Decode {
-        message: decode_message(what, body, &e),
+    let mut json = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| BcError::Decode {
+        message: decode_message(what, &e.path().to_string(), e.inner()),
     })
 }
 
-fn decode_message(what: &str, text: &[u8], e: &serde_json::Error) -> String {
+fn decode_message(what: &str, path: &str, e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let full = e.to_string();
     if matches!(
@@ -93,10 +95,9 @@ fn decode_message(what: &str, text: &[u8], e: &serde_json::Error) -> String {
     let reason = full
         .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
         .unwrap_or(&full);
-    bounded(match json_path_at(text, e.line(), e.column()) {
-        Some(path) if path.is_empty() => format!("{what}: at the top level: {reason}"),
-        Some(path) => format!("{what}: at {}: {reason}", path.trim_start_matches('.')),
-        None => format!("{what}: {reason}"),
+    bounded(match path {
+        "" | "." => format!("{what}: at the top level: {reason}"),
+        path => format!("{what}: at {path}: {reason}"),
     })
 }
 
@@ -127,96 +128,6 @@ fn short_type_name<T: ?Sized>() -> String {
     }
     out.push_str(segment.rsplit("::").next().unwrap_or(""));
     out
-}
-
-/// The JSON path (`.value[3].inventory`, empty for the top level) of the value serde_json was
-/// reading when it failed at `line`/`column` (1-based; the column counts the bytes consumed on that
-/// line). Once the parser had consumed a closing `}`, the path is the object's own (the one lacking a
-/// field). `None` without a position. (The same walk as the Shopify client's; the two clients share
-/// no crate but the domain, which has no business with JSON text.)
-fn json_path_at(text: &[u8], line: usize, column: usize) -> Option<String> {
-    if line == 0 {
-        return None;
-    }
-    let line_start = if line == 1 {
-        0
-    } else {
-        text.iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'\n')
-            .nth(line - 2)
-            .map(|(i, _)| i + 1)?
-    };
-    let end = (line_start + column).min(text.len());
-    enum Frame {
-        /// `key`: the member whose value is being read; `expect_key`: after `{` or `,`.
-        Object {
-            key: Option<String>,
-            expect_key: bool,
-        },
-        Array {
-            index: usize,
-        },
-    }
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut pending_key: Option<String> = None;
-    let mut i = 0;
-    while i < end {
-        match text[i] {
-            b'"' => {
-                let start = i + 1;
-                i += 1;
-                while i < text.len() && text[i] != b'"' {
-                    if text[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                if let Some(Frame::Object { expect_key, .. }) = stack.last_mut()
-                    && *expect_key
-                {
-                    *expect_key = false;
-                    let stop = i.min(text.len());
-                    pending_key = Some(String::from_utf8_lossy(&text[start..stop]).into_owned());
-                }
-            }
-            b':' => {
-                if let Some(Frame::Object { key, .. }) = stack.last_mut() {
-                    *key = pending_key.take();
-                }
-            }
-            b',' => match stack.last_mut() {
-                Some(Frame::Object { key, expect_key }) => {
-                    *key = None;
-                    *expect_key = true;
-                }
-                Some(Frame::Array { index }) => *index += 1,
-                None => {}
-            },
-            b'{' => stack.push(Frame::Object {
-                key: None,
-                expect_key: true,
-            }),
-            b'[' => stack.push(Frame::Array { index: 0 }),
-            b'}' | b']' => {
-                stack.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let mut path = String::new();
-    for frame in &stack {
-        match frame {
-            Frame::Object { key: Some(k), .. } => {
-                path.push('.');
-                path.push_str(k);
-            }
-            Frame::Object { key: None, .. } => {}
-            Frame::Array { index } => path.push_str(&format!("[{index}]")),
-        }
-    }
-    Some(path)
 }
 
 #[cfg(test)]

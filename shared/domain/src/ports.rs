@@ -262,6 +262,26 @@ pub trait RecordStore: Send + Sync {
     async fn count_by_status(&self, shop: &str, kind: &str, status: &str) -> Result<u64>;
 }
 
+/// Checks a record status: it ends up in an index key, so 1–255 bytes without control characters.
+pub fn check_record_status(status: &str) -> Result<()> {
+    if status.is_empty() || status.len() > 255 || status.chars().any(char::is_control) {
+        return Err(SyncError::Internal(format!(
+            "record status '{}' must be 1-255 bytes without control characters",
+            crate::text::preview(status)
+        )));
+    }
+    Ok(())
+}
+
+/// Checks what a record write puts into keys: its kind, id and status.
+pub fn check_record(kind: &str, record: &Record) -> Result<()> {
+    check_record_key(kind, &record.id)?;
+    if let Some(status) = &record.status {
+        check_record_status(status)?;
+    }
+    Ok(())
+}
+
 /// The stores a run writes to, all seen through the run's [`Fence`].
 #[derive(Clone)]
 pub struct RunStores {

@@ -145,21 +145,11 @@ mod common {
     include!("support/no_clients.rs");
 }
 
-#[tokio::test]
-async fn a_run_paused_past_its_lease_writes_nothing_after_another_run_took_its_job_over() {
-    let store = MemoryStore::new();
-    let settings = settings();
-    let ports = EnginePorts::new(Arc::new(store.clone()));
-    let task = Arc::new(PausedOnce {
-        entered: Arc::new(Notify::new()),
-        gate: Arc::new(Notify::new()),
-        pause_next: AtomicBool::new(true),
-        sent: Mutex::default(),
-    });
-
+/// A job of shop FE, stored and started (epoch 1), as the worker leaves it when its run begins.
+async fn running_job(store: &MemoryStore, id: &str) -> JobRecord {
     let mut job = JobRecord::new_queued(
         "FE",
-        "1764370000000-create-sales-orders-FE",
+        id,
         TaskKind::CreateSalesOrders,
         Trigger::Schedule,
         RunOptions::default(),
@@ -173,6 +163,22 @@ async fn a_run_paused_past_its_lease_writes_nothing_after_another_run_took_its_j
             .await
             .unwrap()
     );
+    job
+}
+
+#[tokio::test]
+async fn a_run_paused_past_its_lease_writes_nothing_after_another_run_took_its_job_over() {
+    let store = MemoryStore::new();
+    let settings = settings();
+    let ports = EnginePorts::new(Arc::new(store.clone()));
+    let task = Arc::new(PausedOnce {
+        entered: Arc::new(Notify::new()),
+        gate: Arc::new(Notify::new()),
+        pause_next: AtomicBool::new(true),
+        sent: Mutex::default(),
+    });
+
+    let job = running_job(&store, "1764370000000-create-sales-orders-FE").await;
 
     // Run A: plans, then pauses inside its first send.
     let paused = {
@@ -249,22 +255,7 @@ async fn a_run_whose_heartbeat_lost_the_lease_stops_before_its_next_effect() {
         }
     }
     let store = MemoryStore::new();
-    let mut job = JobRecord::new_queued(
-        "FE",
-        "1764370000001-create-sales-orders-FE",
-        TaskKind::CreateSalesOrders,
-        Trigger::Schedule,
-        RunOptions::default(),
-        1_764_370_000,
-    );
-    store.create_job(&job).await.unwrap();
-    job.transition(JobStatus::Running, 1_764_370_001).unwrap();
-    assert!(
-        store
-            .update_job_if(&job, JobStatus::Queued, 0)
-            .await
-            .unwrap()
-    );
+    let job = running_job(&store, "1764370000001-create-sales-orders-FE").await;
     let task = PausedOnce {
         entered: Arc::new(Notify::new()),
         gate: Arc::new(Notify::new()),

@@ -34,7 +34,9 @@ use crate::errors::{corrupt, storage};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnConsumedCapacity};
 use shopsync_domain::SyncError;
-use shopsync_domain::ports::{Record, RecordPage, RecordStore, Result, check_record_key};
+use shopsync_domain::ports::{
+    Record, RecordPage, RecordStore, Result, check_record, check_record_key, check_record_status,
+};
 use shopsync_domain::time::now_secs;
 use std::collections::{HashMap, HashSet};
 
@@ -48,25 +50,6 @@ const WHAT: &str = "record";
 fn check_kind(kind: &str) -> Result<()> {
     // Any valid id will do: only the kind is checked here.
     check_record_key(kind, "_")
-}
-
-/// A status ends up in an index key: non-empty, at most 255 bytes, no control characters.
-pub(crate) fn check_status(status: &str) -> Result<()> {
-    if status.is_empty() || status.len() > 255 || status.chars().any(char::is_control) {
-        return Err(SyncError::Internal(format!(
-            "record status '{}' must be 1-255 bytes without control characters",
-            status.chars().take(40).collect::<String>()
-        )));
-    }
-    Ok(())
-}
-
-fn check_record(kind: &str, record: &Record) -> Result<()> {
-    check_record_key(kind, &record.id)?;
-    if let Some(status) = &record.status {
-        check_status(status)?;
-    }
-    Ok(())
 }
 
 /// The version a write stores after `version`; refused where DynamoDB's number would no longer
@@ -295,7 +278,7 @@ impl RecordStore for DynamoStore {
     ) -> Result<bool> {
         check_record_key(kind, id)?;
         for status in from.iter().chain(to.iter()) {
-            check_status(status)?;
+            check_record_status(status)?;
         }
         let expression = match to {
             Some(_) => {
@@ -364,7 +347,7 @@ impl RecordStore for DynamoStore {
         limit: usize,
     ) -> Result<RecordPage> {
         check_kind(kind)?;
-        check_status(status)?;
+        check_record_status(status)?;
         if let Some(after) = after {
             check_record_key(kind, after)?;
         }
@@ -390,7 +373,7 @@ impl RecordStore for DynamoStore {
 
     async fn count_by_status(&self, shop: &str, kind: &str, status: &str) -> Result<u64> {
         check_kind(kind)?;
-        check_status(status)?;
+        check_record_status(status)?;
         let query = self.gsi1_query(keys::rec_status_gsi_pk(shop, kind, status), true);
         self.query_count(query, "Query records by status (count) on gsi1")
             .await
@@ -432,9 +415,9 @@ mod tests {
 
     #[test]
     fn statuses_are_checked() {
-        assert!(check_status("staged").is_ok());
-        assert!(check_status("").is_err());
-        assert!(check_status("a\nb").is_err());
-        assert!(check_status(&"x".repeat(256)).is_err());
+        assert!(check_record_status("staged").is_ok());
+        assert!(check_record_status("").is_err());
+        assert!(check_record_status("a\nb").is_err());
+        assert!(check_record_status(&"x".repeat(256)).is_err());
     }
 }

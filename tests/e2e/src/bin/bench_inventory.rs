@@ -162,6 +162,20 @@ async fn main() {
     }
 }
 
+/// The local stack at Standard-plan limits, simulated time running `time_scale` times the wall clock.
+async fn bench_stack(time_scale: f64) -> Result<Stack, String> {
+    Stack::start(StackOptions {
+        shopify: SimConfig {
+            restore_rate: RESTORE_RATE,
+            bucket_size: BUCKET_SIZE,
+            time_scale,
+            ..SimConfig::default()
+        },
+        ..StackOptions::default()
+    })
+    .await
+}
+
 /// What one phase cost, from the simulator's counters.
 struct Phase {
     name: &'static str,
@@ -547,16 +561,7 @@ async fn bench(args: Args) -> Result<(), String> {
         BC_LOCATIONS.len(),
         args.time_scale
     );
-    let stack = Stack::start(StackOptions {
-        shopify: SimConfig {
-            restore_rate: RESTORE_RATE,
-            bucket_size: BUCKET_SIZE,
-            time_scale: args.time_scale,
-            ..SimConfig::default()
-        },
-        ..StackOptions::default()
-    })
-    .await?;
+    let stack = bench_stack(args.time_scale).await?;
     let shop = stack.seed_shop(SHOP, variants).await?;
     let mut expected = Expected::default();
     println!(
@@ -941,16 +946,7 @@ async fn bench_scale(args: ScaleArgs) -> Result<(), String> {
         BC_LOCATIONS.len(),
         args.invocation_secs
     );
-    let stack = Stack::start(StackOptions {
-        shopify: SimConfig {
-            restore_rate: RESTORE_RATE,
-            bucket_size: BUCKET_SIZE,
-            time_scale: args.time_scale,
-            ..SimConfig::default()
-        },
-        ..StackOptions::default()
-    })
-    .await?;
+    let stack = bench_stack(args.time_scale).await?;
     let shop = stack.seed_shop(SHOP, variants).await?;
     let mut expected = Expected::default();
     let mut worker = Worker::spawn(&stack, args.invocation_secs)?;

@@ -22,8 +22,9 @@
 use super::{MemoryStore, Tables};
 use crate::op;
 use async_trait::async_trait;
-use shopsync_domain::SyncError;
-use shopsync_domain::ports::{Record, RecordPage, RecordStore, Result, check_record_key};
+use shopsync_domain::ports::{
+    Record, RecordPage, RecordStore, Result, check_record, check_record_key, check_record_status,
+};
 use std::collections::HashSet;
 use std::ops::Bound;
 
@@ -32,31 +33,6 @@ pub const MAX_RECORD_LIST: usize = 1000;
 
 fn check_kind(kind: &str) -> Result<()> {
     check_record_key(kind, "_")
-}
-
-/// As the adapter: a status ends up in an index key.
-fn check_status(status: &str) -> Result<()> {
-    if status.is_empty() || status.len() > 255 || status.chars().any(char::is_control) {
-        return Err(SyncError::Internal(format!(
-            "record status '{}' must be 1-255 bytes without control characters",
-            status.chars().take(40).collect::<String>()
-        )));
-    }
-    Ok(())
-}
-
-fn check_record(kind: &str, record: &Record) -> Result<()> {
-    check_record_key(kind, &record.id)?;
-    if let Some(status) = &record.status {
-        check_status(status)?;
-    }
-    if record.version >= i64::MAX as u64 {
-        return Err(SyncError::Internal(format!(
-            "record version {} cannot move up",
-            record.version
-        )));
-    }
-    Ok(())
 }
 
 fn rec_sk(kind: &str, id: &str) -> String {
@@ -209,7 +185,7 @@ impl RecordStore for MemoryStore {
     ) -> Result<bool> {
         check_record_key(kind, id)?;
         for status in from.iter().chain(to.iter()) {
-            check_status(status)?;
+            check_record_status(status)?;
         }
         let now = self.clock.now();
         self.fenced_op(op::MOVE_STATUS, |t| {
@@ -253,7 +229,7 @@ impl RecordStore for MemoryStore {
         limit: usize,
     ) -> Result<RecordPage> {
         check_kind(kind)?;
-        check_status(status)?;
+        check_record_status(status)?;
         if let Some(after) = after {
             check_record_key(kind, after)?;
         }
@@ -267,7 +243,7 @@ impl RecordStore for MemoryStore {
 
     async fn count_by_status(&self, shop: &str, kind: &str, status: &str) -> Result<u64> {
         check_kind(kind)?;
-        check_status(status)?;
+        check_record_status(status)?;
         self.op(op::COUNT_BY_STATUS, |t| {
             Ok(t.read(shop)
                 .map(|p| {
