@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod error;
 pub mod inventory;
 pub mod job;
+pub mod orders;
 pub mod patterns;
 pub mod ports;
 pub mod sales;

@@ -7,6 +7,10 @@
 //! (the reference client sent unannotated documents with cost 0 and therefore unpaced).
 //! After the first response the pacer uses the larger of the annotation and the observed
 //! `requestedQueryCost`.
+//!
+//! The order documents share their selection through fragment files (`OrderFields.graphql`,
+//! `LineItemFields.graphql`, …): a document is its operation file followed by the fragment files
+//! it spreads, so the page query, the single-order query and the follow-ups cannot drift apart.
 
 /// The Admin API version every document is written against and every URL is built with.
 pub const API_VERSION: &str = "2026-07";
@@ -52,6 +56,18 @@ macro_rules! document {
         pub const $ident: Document =
             Document::new($name, include_str!(concat!("../graphql/", $name, ".graphql")));
     };
+    // A document followed by the fragment files it spreads (each fragment kept in one file and
+    // shared by every document that uses it; the `# cost:` line is the operation file's).
+    ($(#[$meta:meta])* $ident:ident, $name:literal, [$($fragment:literal),+ $(,)?]) => {
+        $(#[$meta])*
+        pub const $ident: Document = Document::new(
+            $name,
+            concat!(
+                include_str!(concat!("../graphql/", $name, ".graphql")),
+                $("\n", include_str!(concat!("../graphql/", $fragment, ".graphql")),)+
+            ),
+        );
+    };
 }
 
 document!(LOCATIONS, "Locations");
@@ -77,6 +93,79 @@ document!(
     "BulkLevelsQuery"
 );
 
+// Orders, fulfillments and payments (`orders.rs`). The order selection lives in fragment files
+// shared by the page query, the single-order query and the follow-ups.
+document!(
+    /// One page of the orders updated in a window (8 orders, 914 requested points).
+    ORDERS_UPDATED_SINCE,
+    "OrdersUpdatedSince",
+    [
+        "OrderFields",
+        "LineItemFields",
+        "ShippingLineFields",
+        "TransactionFields",
+        "RefundLineFields",
+        "FulfillmentOrderFields",
+        "FulfillmentOrderLineFields",
+        "AddressFields",
+        "MoneyBagFields",
+    ]
+);
+document!(
+    /// One order by id, selected like a page of [`ORDERS_UPDATED_SINCE`].
+    ORDER,
+    "Order",
+    [
+        "OrderFields",
+        "LineItemFields",
+        "ShippingLineFields",
+        "TransactionFields",
+        "RefundLineFields",
+        "FulfillmentOrderFields",
+        "FulfillmentOrderLineFields",
+        "AddressFields",
+        "MoneyBagFields",
+    ]
+);
+document!(
+    /// Lines of one order past the ones the order selection carries.
+    ORDER_LINES,
+    "OrderLines",
+    ["LineItemFields", "MoneyBagFields"]
+);
+document!(
+    /// Lines of one fulfillment order past the ones the order selection carries.
+    FULFILLMENT_ORDER_LINES,
+    "FulfillmentOrderLines",
+    ["FulfillmentOrderLineFields"]
+);
+document!(
+    /// The other lists of one order, when the order selection read them only in part.
+    ORDER_DETAILS,
+    "OrderDetails",
+    [
+        "ShippingLineFields",
+        "TransactionFields",
+        "RefundLineFields",
+        "FulfillmentOrderFields",
+        "FulfillmentOrderLineFields",
+        "MoneyBagFields",
+    ]
+);
+document!(
+    /// The fulfillments of one order (the probe after a lost `fulfillmentCreate` answer).
+    ORDER_FULFILLMENTS,
+    "OrderFulfillments"
+);
+document!(FULFILLMENT_CREATE, "FulfillmentCreate");
+document!(
+    ORDER_UPDATE_CUSTOM_ATTRIBUTES,
+    "OrderUpdateCustomAttributes"
+);
+document!(ORDER_CLOSE, "OrderClose");
+document!(PAYOUTS, "Payouts");
+document!(BALANCE_TRANSACTIONS, "BalanceTransactions");
+
 /// Every operation document the client sends directly (for validation tests).
 pub const OPERATIONS: &[Document] = &[
     LOCATIONS,
@@ -87,7 +176,22 @@ pub const OPERATIONS: &[Document] = &[
     INVENTORY_ITEMS_LEVEL_AT,
     BULK_OPERATION_RUN_QUERY,
     BULK_OPERATION_STATUS,
+    ORDERS_UPDATED_SINCE,
+    ORDER,
+    ORDER_LINES,
+    FULFILLMENT_ORDER_LINES,
+    ORDER_DETAILS,
+    ORDER_FULFILLMENTS,
+    FULFILLMENT_CREATE,
+    ORDER_UPDATE_CUSTOM_ATTRIBUTES,
+    ORDER_CLOSE,
+    PAYOUTS,
+    BALANCE_TRANSACTIONS,
 ];
+
+/// The mutations Shopify offers no `@idempotent` key for: sent at most once per call (see
+/// `ShopifyClient::execute_at_most_once`), or — when resending changes nothing — like any other.
+pub const NOT_IDEMPOTENT: &[Document] = &[FULFILLMENT_CREATE];
 
 /// Most ids one `nodes(ids:)` query takes: Shopify refuses any input array of more than 250 items
 /// (`MAX_INPUT_SIZE_EXCEEDED`).

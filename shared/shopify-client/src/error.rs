@@ -22,6 +22,11 @@ pub enum ShopifyError {
     /// Connection refused/reset, timeout, unreadable or malformed body, on the last attempt.
     #[error("transport error after {attempts} attempts: {message}")]
     Transport { attempts: u32, message: String },
+    /// A mutation that would apply twice if repeated failed in a way that leaves open whether
+    /// Shopify ran it (connection lost after sending, 5xx). Not resent; retryable once the caller
+    /// has looked for its effect.
+    #[error("outcome unknown, not resent: {message}")]
+    OutcomeUnknown { message: String },
     /// 401/403 or a top-level ACCESS_DENIED: the token is wrong, expired or lacks a scope.
     #[error("credentials refused ({status}): {message}")]
     Auth { status: u16, message: String },
@@ -55,7 +60,8 @@ impl ShopifyError {
         match self {
             ShopifyError::Throttled { .. }
             | ShopifyError::Upstream { .. }
-            | ShopifyError::Transport { .. } => true,
+            | ShopifyError::Transport { .. }
+            | ShopifyError::OutcomeUnknown { .. } => true,
             // ACCESS_DENIED will not go away; a timeout, internal error, cancel or expiry may.
             ShopifyError::Bulk { error_code, .. } => error_code.as_deref() != Some("ACCESS_DENIED"),
             ShopifyError::Auth { .. }
@@ -81,10 +87,12 @@ impl From<ShopifyError> for SyncError {
                 status,
                 message,
             },
-            ShopifyError::Transport { .. } => SyncError::Transport {
-                service: SERVICE,
-                message,
-            },
+            ShopifyError::Transport { .. } | ShopifyError::OutcomeUnknown { .. } => {
+                SyncError::Transport {
+                    service: SERVICE,
+                    message,
+                }
+            }
             ShopifyError::Auth { status, .. } => SyncError::Auth {
                 service: SERVICE,
                 status,
@@ -144,6 +152,9 @@ mod tests {
             },
             ShopifyError::Transport {
                 attempts: 7,
+                message: "x".into(),
+            },
+            ShopifyError::OutcomeUnknown {
                 message: "x".into(),
             },
             ShopifyError::Auth {

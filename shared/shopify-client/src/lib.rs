@@ -13,13 +13,16 @@
 //! * [`response`] — what the response envelope means (cost, top-level errors → [`Verdict`](response::Verdict)).
 //! * [`transport`] — one paced, retried GraphQL call over HTTP.
 //! * [`pagination`] / [`bulk`] — the two ways of reading big collections.
-//! * [`inventory`] — the domain port on top of all that.
+//! * [`inventory`] — the inventory port on top of all that.
+//! * [`orders`] — the orders, fulfillments and payments port
+//!   ([`ShopifyOrdersApi`](shopsync_domain::orders::ShopifyOrdersApi)).
 
 pub mod bulk;
 pub mod client;
 pub mod documents;
 pub mod error;
 pub mod inventory;
+pub mod orders;
 pub mod pacer;
 pub mod pagination;
 pub mod response;

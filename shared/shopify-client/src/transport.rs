@@ -9,6 +9,12 @@
 //! MAX_COST_EXCEEDED, validation and other top-level errors. A mutation whose answer was lost is
 //! resent unchanged — inventory mutations carry their `@idempotent` key inside the request, so the
 //! resend cannot apply twice.
+//!
+//! A mutation Shopify offers no idempotency key for, and whose repetition would apply twice
+//! (`fulfillmentCreate`), goes through [`ShopifyClient::execute_at_most_once`]: it is resent only
+//! after failures that prove it was not run (THROTTLED, 429, a connection never made). After any
+//! other failure the request may have been applied, and the call ends with
+//! [`ShopifyError::OutcomeUnknown`] so that the caller looks before it sends again.
 
 use crate::client::ShopifyClient;
 use crate::documents::Document;
@@ -24,8 +30,26 @@ use std::time::Duration;
 /// What one HTTP exchange produced.
 enum Attempt {
     Done(GraphQlResponse),
-    Retry(Transient),
+    Retry(Transient, Delivery),
     Fail(ShopifyError),
+}
+
+/// Whether a failed attempt may have run on Shopify's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Shopify did not run it: THROTTLED, 429, or no connection was made.
+    NotRun,
+    /// It may have run: the connection broke after sending, a 5xx, an unreadable answer.
+    MaybeRun,
+}
+
+/// When a transiently failed attempt may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// After any transient failure (reads, and mutations safe to repeat).
+    Always,
+    /// Only when the failed attempt certainly did not run.
+    OnlyIfNotRun,
 }
 
 const TOKEN_HEADER: &str = "X-Shopify-Access-Token";
@@ -37,6 +61,27 @@ impl ShopifyClient {
         &self,
         document: &Document,
         variables: Value,
+    ) -> Result<GraphQlResponse, ShopifyError> {
+        self.execute_with(document, variables, Resend::Always).await
+    }
+
+    /// Like [`execute`](Self::execute) for a mutation that would apply twice if repeated: resent
+    /// only after failures that prove it did not run. Any other failure ends the call with
+    /// [`ShopifyError::OutcomeUnknown`] (retryable: look for its effect, then send it again).
+    pub async fn execute_at_most_once(
+        &self,
+        document: &Document,
+        variables: Value,
+    ) -> Result<GraphQlResponse, ShopifyError> {
+        self.execute_with(document, variables, Resend::OnlyIfNotRun)
+            .await
+    }
+
+    async fn execute_with(
+        &self,
+        document: &Document,
+        variables: Value,
+        resend: Resend,
     ) -> Result<GraphQlResponse, ShopifyError> {
         let body = json!({ "query": document.text, "variables": variables });
         let body =
@@ -54,7 +99,17 @@ impl ShopifyClient {
             let transient = match outcome {
                 Attempt::Done(r) => return Ok(r),
                 Attempt::Fail(e) => return Err(e),
-                Attempt::Retry(t) => t,
+                Attempt::Retry(t, Delivery::MaybeRun) if resend == Resend::OnlyIfNotRun => {
+                    tracing::warn!(
+                        document = document.name,
+                        failure = ?t,
+                        "a mutation that cannot be repeated safely may have been applied; not resending"
+                    );
+                    return Err(ShopifyError::OutcomeUnknown {
+                        message: transient_message(&t),
+                    });
+                }
+                Attempt::Retry(t, _) => t,
             };
             tracing::warn!(
                 document = document.name,
@@ -129,9 +184,19 @@ impl ShopifyClient {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                return Attempt::Retry(Transient::Transport {
-                    message: describe_reqwest(e),
-                });
+                // A connection that was never made carried nothing; any other failure may have
+                // come after the request was written.
+                let delivery = if e.is_connect() {
+                    Delivery::NotRun
+                } else {
+                    Delivery::MaybeRun
+                };
+                return Attempt::Retry(
+                    Transient::Transport {
+                        message: describe_reqwest(e),
+                    },
+                    delivery,
+                );
             }
         };
         let status = response.status().as_u16();
@@ -144,9 +209,12 @@ impl ShopifyClient {
         let bytes = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                return Attempt::Retry(Transient::Transport {
-                    message: describe_reqwest(e),
-                });
+                return Attempt::Retry(
+                    Transient::Transport {
+                        message: describe_reqwest(e),
+                    },
+                    Delivery::MaybeRun,
+                );
             }
         };
         let parsed = GraphQlResponse::<Value>::parse(&bytes);
@@ -179,16 +247,22 @@ impl ShopifyClient {
                 // Without `Retry-After`, wait 1 s like Shopify's own client does.
                 let wait = retry_after.unwrap_or(Duration::from_secs(1));
                 self.pacer.hold_for(wait);
-                return Attempt::Retry(Transient::Throttled {
-                    message: format!("HTTP 429: {}", snippet()),
-                    retry_after: Some(wait),
-                });
+                return Attempt::Retry(
+                    Transient::Throttled {
+                        message: format!("HTTP 429: {}", snippet()),
+                        retry_after: Some(wait),
+                    },
+                    Delivery::NotRun,
+                );
             }
             s if is_retryable_status(s) => {
-                return Attempt::Retry(Transient::Upstream {
-                    status: s,
-                    message: snippet(),
-                });
+                return Attempt::Retry(
+                    Transient::Upstream {
+                        status: s,
+                        message: snippet(),
+                    },
+                    Delivery::MaybeRun,
+                );
             }
             s if s >= 500 => {
                 return Attempt::Fail(ShopifyError::Upstream {
@@ -208,7 +282,10 @@ impl ShopifyClient {
             Ok(p) => p,
             // Not JSON (cut short, an HTML page from a proxy): the next answer may arrive whole.
             Err(e) if e.syntax => {
-                return Attempt::Retry(Transient::Transport { message: e.message });
+                return Attempt::Retry(
+                    Transient::Transport { message: e.message },
+                    Delivery::MaybeRun,
+                );
             }
             // JSON of another shape (`extensions.cost` with a string for a number, …): the same
             // answer would come back; fail loudly, naming the path.
@@ -225,10 +302,13 @@ impl ShopifyClient {
             }
             Verdict::Throttled => {
                 self.throttled.fetch_add(1, Ordering::Relaxed);
-                Attempt::Retry(Transient::Throttled {
-                    message: "THROTTLED".into(),
-                    retry_after: None,
-                })
+                Attempt::Retry(
+                    Transient::Throttled {
+                        message: "THROTTLED".into(),
+                        retry_after: None,
+                    },
+                    Delivery::NotRun,
+                )
             }
             Verdict::MaxCostExceeded(message) => {
                 Attempt::Fail(ShopifyError::MaxCostExceeded { message })
@@ -237,10 +317,13 @@ impl ShopifyClient {
                 status: 403,
                 message,
             }),
-            Verdict::Internal(message) => Attempt::Retry(Transient::Upstream {
-                status: 500,
-                message,
-            }),
+            Verdict::Internal(message) => Attempt::Retry(
+                Transient::Upstream {
+                    status: 500,
+                    message,
+                },
+                Delivery::MaybeRun,
+            ),
             Verdict::Rejected { code, message } => {
                 Attempt::Fail(ShopifyError::Rejected { code, message })
             }
@@ -290,6 +373,14 @@ impl ShopifyClient {
                 message: last,
             },
         })
+    }
+}
+
+/// What a transient failure was, for [`ShopifyError::OutcomeUnknown`].
+fn transient_message(t: &Transient) -> String {
+    match t {
+        Transient::Throttled { message, .. } | Transient::Transport { message } => message.clone(),
+        Transient::Upstream { status, message } => format!("HTTP {status}: {message}"),
     }
 }
 

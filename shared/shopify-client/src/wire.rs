@@ -3,15 +3,16 @@
 //! Why typed instead of looking values up by JSON path: a wrong shape fails loudly at the boundary,
 //! with an error naming the JSON path and what was expected there (a missing `pageInfo`, a string
 //! where `actualQueryCost` should be a number), instead of a lookup quietly yielding `None` deep in a
-//! task; and the wide order shapes coming next reuse [`Connection`], [`PageInfo`], [`UserError`],
-//! [`IdRef`], [`Count`] and [`Money`] instead of walking JSON by hand once more.
+//! task; and the wide order shapes (`orders.rs`) reuse [`Connection`], [`PageInfo`], [`UserError`],
+//! [`IdRef`] and [`MoneyBag`] instead of walking JSON by hand once more.
 //!
 //! Here: the envelope ([`GraphQlResponse`] with its `errors` and `extensions.cost`), the pieces every
 //! document selects, the bulk JSONL line ([`BulkLine`]) and the decoding functions
 //! ([`decode_slice`], [`decode_value`]). The `data` shape of each document sits beside the code that
-//! sends it (`inventory.rs`, `bulk.rs`) and mirrors the document's selection field for field: a field
-//! the schema declares non-null is required, a nullable one is an `Option`. Unknown fields are
-//! ignored, so a selection may grow (or a recorded answer carry more) without breaking decoding.
+//! sends it (`inventory.rs`, `bulk.rs`, `orders.rs`) and mirrors the document's selection field for
+//! field: a field the schema declares non-null is required, a nullable one is an `Option`. Unknown
+//! fields are ignored, so a selection may grow (or a recorded answer carry more) without breaking
+//! decoding.
 //!
 //! Numbers: cost points arrive as `2000` or `2000.0` and are read as `f64`, also from a numeric
 //! string; `UnsignedInt64` (`objectCount`) arrives as a string. `errors` is an array on GraphQL errors
@@ -404,7 +405,9 @@ impl From<DecodeError> for ShopifyError {
 
 /// Decodes JSON text as `T`; `what` names it in the error (`"LocationInventoryLevels answer"`).
 pub fn decode_slice<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, DecodeError> {
-    serde_json::from_slice(bytes).map_err(|e| decode_error(what, "", bytes, &e))
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut json)
+        .map_err(|e| decode_error(what, "", &e.path().to_string(), e.inner()))
 }
 
 /// Decodes an already parsed value as `T`. `root` is the value's own path in the answer (`"data"`),
@@ -414,20 +417,13 @@ pub fn decode_value<T: DeserializeOwned>(
     root: &str,
     value: &Value,
 ) -> Result<T, DecodeError> {
-    T::deserialize(value).map_err(|first| {
-        // Decoding from a value carries no position; decode its text again to learn where it broke.
-        let text = value.to_string();
-        match serde_json::from_str::<T>(&text) {
-            Err(e) => decode_error(what, root, text.as_bytes(), &e),
-            Ok(_) => DecodeError {
-                syntax: false,
-                message: bounded(format!("{what}: at {}: {first}", show_path(root, ""))),
-            },
-        }
-    })
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| decode_error(what, root, &e.path().to_string(), e.inner()))
 }
 
-fn decode_error(what: &str, root: &str, text: &[u8], e: &serde_json::Error) -> DecodeError {
+/// `path` is `serde_path_to_error`'s (`a.b[3].c`, `.` for the top level), which tracks it while
+/// decoding.
+fn decode_error(what: &str, root: &str, path: &str, e: &serde_json::Error) -> DecodeError {
     use serde_json::error::Category;
     let syntax = matches!(
         e.classify(),
@@ -444,13 +440,14 @@ fn decode_error(what: &str, root: &str, text: &[u8], e: &serde_json::Error) -> D
     let reason = full
         .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
         .unwrap_or(&full);
-    let message = match json_path_at(text, e.line(), e.column()) {
-        Some(path) => format!("{what}: at {}: {reason}", show_path(root, &path)),
-        None => format!("{what}: {reason}"),
+    let path = match path {
+        "" | "." => String::new(),
+        p if p.starts_with('[') => p.to_string(),
+        p => format!(".{p}"),
     };
     DecodeError {
         syntax,
-        message: bounded(message),
+        message: bounded(format!("{what}: at {}: {reason}", show_path(root, &path))),
     }
 }
 
@@ -470,95 +467,6 @@ fn bounded(message: String) -> String {
     } else {
         message
     }
-}
-
-/// The JSON path (`.a.b[3].c`, empty for the top level) of the value serde_json was reading when it
-/// failed at `line`/`column` (1-based; the column counts the bytes consumed on that line). Once the
-/// parser had consumed a closing `}`, the path is the object's own (the one lacking a field).
-/// `None` without a position.
-fn json_path_at(text: &[u8], line: usize, column: usize) -> Option<String> {
-    if line == 0 {
-        return None;
-    }
-    let line_start = if line == 1 {
-        0
-    } else {
-        text.iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'\n')
-            .nth(line - 2)
-            .map(|(i, _)| i + 1)?
-    };
-    let end = (line_start + column).min(text.len());
-    enum Frame {
-        /// `key`: the member whose value is being read; `expect_key`: after `{` or `,`.
-        Object {
-            key: Option<String>,
-            expect_key: bool,
-        },
-        Array {
-            index: usize,
-        },
-    }
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut pending_key: Option<String> = None;
-    let mut i = 0;
-    while i < end {
-        match text[i] {
-            b'"' => {
-                let start = i + 1;
-                i += 1;
-                while i < text.len() && text[i] != b'"' {
-                    if text[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                if let Some(Frame::Object { expect_key, .. }) = stack.last_mut()
-                    && *expect_key
-                {
-                    *expect_key = false;
-                    let stop = i.min(text.len());
-                    pending_key = Some(String::from_utf8_lossy(&text[start..stop]).into_owned());
-                }
-            }
-            b':' => {
-                if let Some(Frame::Object { key, .. }) = stack.last_mut() {
-                    *key = pending_key.take();
-                }
-            }
-            b',' => match stack.last_mut() {
-                Some(Frame::Object { key, expect_key }) => {
-                    *key = None;
-                    *expect_key = true;
-                }
-                Some(Frame::Array { index }) => *index += 1,
-                None => {}
-            },
-            b'{' => stack.push(Frame::Object {
-                key: None,
-                expect_key: true,
-            }),
-            b'[' => stack.push(Frame::Array { index: 0 }),
-            b'}' | b']' => {
-                stack.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let mut path = String::new();
-    for frame in &stack {
-        match frame {
-            Frame::Object { key: Some(k), .. } => {
-                path.push('.');
-                path.push_str(k);
-            }
-            Frame::Object { key: None, .. } => {}
-            Frame::Array { index } => path.push_str(&format!("[{index}]")),
-        }
-    }
-    Some(path)
 }
 
 #[cfg(test)]

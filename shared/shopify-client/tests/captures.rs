@@ -17,6 +17,12 @@ use shopsync_shopify::inventory::{
     InventorySetQuantitiesData, ItemLevelNode, LevelNode, LocationInventoryLevelsData,
     LocationsData, item_level_from_node, level_from_node, location_from_node, parse_set_quantities,
 };
+use shopsync_shopify::orders::{
+    CustomerNode, FulfillmentCreateData, FulfillmentNode, FulfillmentOrderLineNode,
+    FulfillmentOrderNode, LineItemNode, OrderCloseData, OrderUpdateData, TransactionNode,
+    fulfillment_from_node, fulfillment_order_line, fulfillment_outcome, line_from_node,
+    order_close_outcome, order_update_outcome,
+};
 use shopsync_shopify::pagination::{PagedData, page_of};
 use shopsync_shopify::response::{GraphQlResponse, ThrottleStatus, Verdict};
 use shopsync_shopify::wire::{BulkLine, Connection, IdRef, MoneyBag};
@@ -601,4 +607,194 @@ fn recorded_order_money_decodes() {
         }
     }
     assert!(found.len() > 500, "{}", found.len());
+}
+
+/// The order documents' payloads: every recorded `fulfillmentCreate`, `orderClose` and
+/// `orderUpdate` answer (our selections are subsets of what was recorded) decodes as our typed
+/// `data` and reads into the domain outcome, `userErrors` included. No payout or balance
+/// transaction was recorded (the captured store has no Shopify Payments): those shapes are checked
+/// against the simulator only.
+#[test]
+fn recorded_order_mutation_answers_decode_as_our_shapes() {
+    let Some(files) = all_captures() else { return };
+    let mut decoded = std::collections::BTreeMap::<&str, usize>::new();
+    let mut refused = 0;
+    for (file, capture) in files {
+        let mut found = Vec::new();
+        recorded_answers(capture, String::new(), &mut found);
+        for (at, v) in found {
+            let r = envelope(&v);
+            let Some(Value::Object(data)) = &r.data else {
+                continue;
+            };
+            let whence = format!("{file}{at}");
+            if data.get("fulfillmentCreate").is_some_and(|p| p.is_object()) {
+                let d: FulfillmentCreateData = r
+                    .data_as("FulfillmentCreate")
+                    .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                let o = fulfillment_outcome(d).unwrap();
+                assert_eq!(
+                    o.fulfillment_id.is_some(),
+                    o.user_errors.is_empty(),
+                    "{whence}: a fulfillment or a reason"
+                );
+                refused += usize::from(o.fulfillment_id.is_none());
+                *decoded.entry("fulfillmentCreate").or_default() += 1;
+            }
+            if data.get("orderClose").is_some_and(|p| p.is_object()) {
+                let d: OrderCloseData = r
+                    .data_as("OrderClose")
+                    .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                order_close_outcome(d).unwrap();
+                *decoded.entry("orderClose").or_default() += 1;
+            }
+            if data.get("orderUpdate").is_some_and(|p| p.is_object()) {
+                let d: OrderUpdateData = r
+                    .data_as("OrderUpdateCustomAttributes")
+                    .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                order_update_outcome(d).unwrap();
+                *decoded.entry("orderUpdate").or_default() += 1;
+            }
+        }
+    }
+    eprintln!("decoded as our shapes: {decoded:?} ({refused} refused fulfillments)");
+    for (root, at_least) in [
+        ("fulfillmentCreate", 15),
+        ("orderClose", 3),
+        ("orderUpdate", 1),
+    ] {
+        assert!(
+            decoded.get(root).copied().unwrap_or(0) >= at_least,
+            "{root}: {decoded:?}"
+        );
+    }
+    assert!(
+        refused >= 10,
+        "recorded refusals carry userErrors: {refused}"
+    );
+}
+
+/// The pieces of an order as our selection reads them, wherever a recorded answer selected at
+/// least our fields of that piece: fulfillment-order lines and fulfillment orders, order lines,
+/// transactions, customers, fulfillments (the probe). No recording selects the whole order
+/// selection at once, so the order is checked piece by piece.
+#[test]
+fn recorded_order_pieces_decode_as_our_shapes() {
+    fn has(v: &serde_json::Map<String, Value>, keys: &[&str]) -> bool {
+        keys.iter().all(|k| v.contains_key(*k))
+    }
+    fn nodes(v: &Value) -> Vec<&Value> {
+        match v {
+            Value::Object(c) => match (c.get("nodes"), c.get("edges")) {
+                (Some(Value::Array(n)), _) => n.iter().collect(),
+                (_, Some(Value::Array(e))) => e.iter().filter_map(|e| e.get("node")).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+    fn walk(
+        v: &Value,
+        key: Option<&str>,
+        whence: &str,
+        counts: &mut std::collections::BTreeMap<&'static str, usize>,
+    ) {
+        match v {
+            Value::Object(m) => {
+                let fo_line = ["id", "totalQuantity", "remainingQuantity", "lineItem"];
+                if has(m, &fo_line) && m["lineItem"].get("id").is_some() {
+                    let n: FulfillmentOrderLineNode = serde_json::from_value(v.clone())
+                        .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                    fulfillment_order_line(n);
+                    *counts.entry("fulfillmentOrder.lineItems").or_default() += 1;
+                }
+                let fo = [
+                    "id",
+                    "status",
+                    "requestStatus",
+                    "assignedLocation",
+                    "lineItems",
+                ];
+                if has(m, &fo)
+                    && m["assignedLocation"].get("location").is_some()
+                    && nodes(&m["lineItems"])
+                        .iter()
+                        .all(|n| n.as_object().is_some_and(|n| has(n, &fo_line)))
+                {
+                    let _: FulfillmentOrderNode = serde_json::from_value(v.clone())
+                        .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                    *counts.entry("fulfillmentOrders").or_default() += 1;
+                }
+                let line = [
+                    "id",
+                    "title",
+                    "quantity",
+                    "currentQuantity",
+                    "unfulfilledQuantity",
+                    "taxable",
+                    "requiresShipping",
+                    "isGiftCard",
+                    "originalUnitPriceSet",
+                    "totalDiscountSet",
+                ];
+                if has(m, &line) {
+                    let n: LineItemNode = serde_json::from_value(v.clone())
+                        .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                    line_from_node(n);
+                    *counts.entry("lineItems").or_default() += 1;
+                }
+                if has(m, &["id", "kind", "status", "amountSet"]) {
+                    let _: TransactionNode = serde_json::from_value(v.clone())
+                        .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                    *counts.entry("transactions").or_default() += 1;
+                }
+                if key == Some("customer") && m.contains_key("id") {
+                    let _: CustomerNode = serde_json::from_value(v.clone())
+                        .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                    *counts.entry("customer").or_default() += 1;
+                }
+                let fulfillment = [
+                    "id",
+                    "status",
+                    "createdAt",
+                    "trackingInfo",
+                    "fulfillmentLineItems",
+                ];
+                if has(m, &fulfillment) {
+                    let n: FulfillmentNode = serde_json::from_value(v.clone())
+                        .unwrap_or_else(|e| panic!("{whence}: {e}"));
+                    fulfillment_from_node(n);
+                    *counts.entry("fulfillments").or_default() += 1;
+                }
+                for (k, x) in m {
+                    walk(x, Some(k), whence, counts);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(x, key, whence, counts)),
+            _ => {}
+        }
+    }
+    let Some(files) = all_captures() else { return };
+    let mut counts = std::collections::BTreeMap::new();
+    for (file, capture) in files {
+        let mut found = Vec::new();
+        recorded_answers(capture, String::new(), &mut found);
+        for (at, v) in found {
+            if let Some(data) = v.get("data") {
+                walk(data, None, &format!("{file}{at}"), &mut counts);
+            }
+        }
+    }
+    eprintln!("order pieces decoded as our shapes: {counts:?}");
+    for (piece, at_least) in [
+        ("fulfillmentOrder.lineItems", 60),
+        ("fulfillmentOrders", 10),
+        ("transactions", 10),
+        ("customer", 10),
+    ] {
+        assert!(
+            counts.get(piece).copied().unwrap_or(0) >= at_least,
+            "{piece}: {counts:?}"
+        );
+    }
 }

@@ -49,6 +49,11 @@ impl SimClock {
         Duration::from_secs_f64(sim.as_secs_f64() / self.scale)
     }
 
+    /// Unix seconds of a simulated instant on the wall clock.
+    pub(crate) fn unix(&self, sim_secs: f64) -> i64 {
+        (self.wall_start_secs + sim_secs).floor() as i64
+    }
+
     /// ISO-8601 UTC timestamp (`2026-06-25T01:33:55Z`) of a simulated instant.
     pub(crate) fn iso(&self, sim_secs: f64) -> String {
         format_utc((self.wall_start_secs + sim_secs).floor() as i64)

@@ -12,6 +12,15 @@
 //! (`productsCount`, `customersCount`, `collectionsCount`, `companiesCount(limit: null)`) is
 //! charged 10 requested and 10 actual, not the 1 an object would cost, so
 //! `productVariantsCount` costs [`COUNT_ROOT_COST`] whatever it selects.
+//! Amounts are free: every recorded answer selecting `MoneyBag`s (`shopMoney`/`presentmentMoney`,
+//! both `MoneyV2`) charges nothing for them — `order(id) { id … totalOutstandingSet {…}
+//! currentTotalPriceSet {…} totalPriceSet {…} }` with both monies is requested 1 and charged 1, the
+//! order alone. A mutation payload's returned object is free as well where captures show it:
+//! `fulfillmentCreate { fulfillment { id status displayStatus } userErrors {…} }` and
+//! `orderClose { order { id closed closedAt } userErrors {…} }` are requested 10; the object's
+//! own selection (`trackingInfo`, a nested `customer`) is still charged.
+//! A union (`PurchasingEntity`) costs its own point plus the most expensive member selection, like
+//! `Node`.
 //! The actual cost uses the same rules with the returned counts (see `exec.rs`).
 
 use apollo_compiler::ast::Selection;
@@ -38,8 +47,13 @@ pub(crate) fn fixed_cost(parent: T, name: &str) -> Option<f64> {
 /// Returns `Some(true)` when the field and its children are free, `Some(false)` when only the
 /// field's own point is waived, `None` for the normal rule.
 pub(crate) fn free_field(parent: T, name: &str) -> Option<bool> {
+    if let Some((FK::Obj(T::MoneyBag | T::MoneyV2), _)) = field(parent, name) {
+        return Some(true);
+    }
     match (parent, name) {
         (_, "userErrors") => Some(true),
+        (T::FulfillmentCreatePayload, "fulfillment")
+        | (T::OrderUpdatePayload | T::OrderClosePayload, "order") => Some(false),
         (T::BulkRunQueryPayload | T::BulkCancelPayload, "bulkOperation") => Some(true),
         (T::Conn(_), "pageInfo") => Some(true),
         (T::AdjustmentGroup, "changes") => Some(false),
@@ -106,11 +120,11 @@ fn field_cost(
     }
 }
 
-/// Cost of a selection on type `t`. For `Node` the most expensive implementation counts;
+/// Cost of a selection on type `t`. For `Node` and unions the most expensive member counts;
 /// on a connection the `nodes` and `edges` branches overlap, so the larger one counts.
 fn sel_cost(doc: &Doc<'_>, t: T, sels: &[&[Selection]], first: f64) -> f64 {
-    if t == T::Node {
-        return T::NODE_TYPES
+    if let Some(types) = t.possible_types() {
+        return types
             .iter()
             .map(|&ct| sel_cost(doc, ct, sels, first))
             .fold(0.0, f64::max);

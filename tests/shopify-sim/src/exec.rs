@@ -15,6 +15,7 @@ use crate::clock::SimClock;
 use crate::cost::{MUTATION_BASE, fixed_cost, free_field};
 use crate::gql::{Doc, decode_cursor, encode_cursor, error};
 use crate::inventory::{self, KeyUse, SetOutcome, UserErr};
+use crate::orders::{self as ord, GID_FO, GID_ORDER};
 use crate::search::Search;
 use crate::store::{
     BulkOp, BulkStatus, GID_BULK, GID_GROUP, GID_ITEM, GID_LEVEL, GID_LOCATION, GID_PRODUCT,
@@ -46,11 +47,11 @@ pub(crate) struct Env<'e> {
 
 #[derive(Clone)]
 pub(crate) struct Page {
-    n: N,
+    pub(crate) n: N,
     pub(crate) items: Vec<Obj>,
-    cursors: Vec<String>,
-    has_next: bool,
-    has_prev: bool,
+    pub(crate) cursors: Vec<String>,
+    pub(crate) has_next: bool,
+    pub(crate) has_prev: bool,
 }
 
 #[derive(Clone)]
@@ -75,6 +76,49 @@ pub(crate) enum Obj {
     Conn(Rc<Page>),
     Edge(Rc<Page>, usize),
     PageInfo(Rc<Page>),
+    Order(usize),
+    LineItem(usize),
+    /// (order, index in the order's shipping lines)
+    ShippingLine(usize, usize),
+    Transaction(usize),
+    Refund(usize),
+    RefundLine(usize),
+    Fo(usize),
+    FoLine(usize),
+    AssignedLocation(usize),
+    Fulfillment(usize),
+    FulfillmentLine(usize),
+    /// (fulfillment, index in its tracking list)
+    Tracking(usize, usize),
+    Customer(usize),
+    EmailAddress(usize),
+    PhoneNumber(usize),
+    /// (order, billing?)
+    Address(usize, bool),
+    PurchasingCompany(usize),
+    Company(usize),
+    CompanyLocation(usize),
+    /// (order, index in its custom attributes)
+    Attribute(usize, usize),
+    Money(Rc<MoneyVal>),
+    MoneyV2(i64, Rc<str>),
+    FulfillmentPayload(Option<usize>, Rc<Vec<UserErr>>),
+    OrderPayload(T, Option<usize>, Rc<Vec<UserErr>>),
+    PaymentsAccount,
+    Payout(usize),
+    PayoutSummary(usize),
+    Balance(usize),
+    AssociatedOrder(usize),
+    AssociatedPayout(Option<usize>),
+}
+
+/// A `MoneyBag`: cents in the shop's and the customer's currency.
+#[derive(Debug)]
+pub(crate) struct MoneyVal {
+    pub shop: i64,
+    pub shop_currency: String,
+    pub presentment: i64,
+    pub presentment_currency: String,
 }
 
 impl Obj {
@@ -99,6 +143,36 @@ impl Obj {
             Obj::Conn(p) => T::Conn(p.n),
             Obj::Edge(p, _) => T::Edge(p.n),
             Obj::PageInfo(_) => T::PageInfo,
+            Obj::Order(_) => T::Order,
+            Obj::LineItem(_) => T::LineItem,
+            Obj::ShippingLine(..) => T::ShippingLine,
+            Obj::Transaction(_) => T::OrderTransaction,
+            Obj::Refund(_) => T::Refund,
+            Obj::RefundLine(_) => T::RefundLineItem,
+            Obj::Fo(_) => T::FulfillmentOrder,
+            Obj::FoLine(_) => T::FulfillmentOrderLineItem,
+            Obj::AssignedLocation(_) => T::AssignedLocation,
+            Obj::Fulfillment(_) => T::Fulfillment,
+            Obj::FulfillmentLine(_) => T::FulfillmentLineItem,
+            Obj::Tracking(..) => T::TrackingInfo,
+            Obj::Customer(_) => T::Customer,
+            Obj::EmailAddress(_) => T::CustomerEmailAddress,
+            Obj::PhoneNumber(_) => T::CustomerPhoneNumber,
+            Obj::Address(..) => T::MailingAddress,
+            Obj::PurchasingCompany(_) => T::PurchasingCompany,
+            Obj::Company(_) => T::Company,
+            Obj::CompanyLocation(_) => T::CompanyLocation,
+            Obj::Attribute(..) => T::Attribute,
+            Obj::Money(_) => T::MoneyBag,
+            Obj::MoneyV2(..) => T::MoneyV2,
+            Obj::FulfillmentPayload(..) => T::FulfillmentCreatePayload,
+            Obj::OrderPayload(t, ..) => *t,
+            Obj::PaymentsAccount => T::PaymentsAccount,
+            Obj::Payout(_) => T::Payout,
+            Obj::PayoutSummary(_) => T::PayoutSummary,
+            Obj::Balance(_) => T::BalanceTransaction,
+            Obj::AssociatedOrder(_) => T::AssociatedOrder,
+            Obj::AssociatedPayout(_) => T::AssociatedPayout,
         }
     }
 }
@@ -118,7 +192,7 @@ pub(crate) struct FieldErr {
     extra_locations: Vec<Json>,
 }
 
-fn ferr(message: impl Into<String>, code: &'static str) -> FieldErr {
+pub(crate) fn ferr(message: impl Into<String>, code: &'static str) -> FieldErr {
     FieldErr {
         message: message.into(),
         code,
@@ -328,11 +402,45 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                 let (op, errs) = bulk::cancel(self.st, &id);
                 Ok(Obj::BulkPayload(T::BulkCancelPayload, op, Rc::new(errs)))
             }
+            "fulfillmentCreate" | "orderUpdate" | "orderClose" => self.order_mutation(f),
             other => Err(ferr(
                 format!("Field '{other}' is not supported"),
                 "BAD_REQUEST",
             )),
         }
+    }
+
+    /// `fulfillmentCreate`, `orderUpdate`, `orderClose`. None of them accepts `@idempotent`
+    /// (their schema descriptions do not offer it); one that carries it is refused before anything
+    /// runs, so a client cannot believe itself protected by a key Shopify does not honour.
+    fn order_mutation(&mut self, f: &Node<ast::Field>) -> Result<Obj, FieldErr> {
+        let name = f.name.as_str();
+        if f.directives.iter().any(|d| d.name == "idempotent") {
+            return Err(ferr(
+                format!("The @idempotent directive is not supported for the {name} mutation."),
+                "BAD_REQUEST",
+            ));
+        }
+        let now = self.env.clock.unix(self.env.now);
+        let rn = self.env.request_number;
+        Ok(match name {
+            "fulfillmentCreate" => {
+                let input = self.doc.arg(f, "fulfillment").unwrap_or(Json::Null);
+                let (fi, errs) = ord::fulfillment_create(self.st, &input, now, rn);
+                Obj::FulfillmentPayload(fi, Rc::new(errs))
+            }
+            _ => {
+                let input = self.doc.arg(f, "input").unwrap_or(Json::Null);
+                let (order, errs, t) = if name == "orderUpdate" {
+                    let (o, e) = ord::order_update(self.st, &input, now, rn);
+                    (o, e, T::OrderUpdatePayload)
+                } else {
+                    let (o, e) = ord::order_close(self.st, &input, now, rn);
+                    (o, e, T::OrderClosePayload)
+                };
+                Obj::OrderPayload(t, order, Rc::new(errs))
+            }
+        })
     }
 
     fn set_quantities(&mut self, f: &Node<ast::Field>) -> Result<Obj, FieldErr> {
@@ -502,6 +610,33 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                         Some(l) if total > l => Obj::Count(l, false),
                         _ => Obj::Count(total, true),
                     }))
+                }
+                "orders" => {
+                    let search = Search::parse(self.str_arg(f, "query").as_deref());
+                    let sort = self.str_arg(f, "sortKey");
+                    let keyed: Vec<(i64, usize)> = (0..st.book.orders.len())
+                        .filter(|&o| search.matches_order(st, o))
+                        .map(|o| {
+                            let r = &st.book.orders[o];
+                            let key = match sort.as_deref() {
+                                Some("UPDATED_AT") => r.updated_at,
+                                Some("CREATED_AT") => r.created_at,
+                                Some("ID" | "ORDER_NUMBER") => o as i64,
+                                _ => r.processed_at,
+                            };
+                            (key, o)
+                        })
+                        .collect();
+                    self.keyed_page(f, N::Order, keyed, Obj::Order)
+                }
+                "order" => one(self
+                    .id_arg(f, "id", GID_ORDER, st.book.orders.len())
+                    .map(Obj::Order)),
+                "fulfillmentOrder" => {
+                    one(self.id_arg(f, "id", GID_FO, st.book.fos.len()).map(Obj::Fo))
+                }
+                "shopifyPaymentsAccount" => {
+                    one(st.book.payments_account.then_some(Obj::PaymentsAccount))
                 }
                 "bulkOperations" => {
                     let search = Search::parse(self.str_arg(f, "query").as_deref());
@@ -705,6 +840,36 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                     _ => unknown(name),
                 }
             }
+            Obj::Order(_)
+            | Obj::LineItem(_)
+            | Obj::ShippingLine(..)
+            | Obj::Transaction(_)
+            | Obj::Refund(_)
+            | Obj::RefundLine(_)
+            | Obj::Fo(_)
+            | Obj::FoLine(_)
+            | Obj::AssignedLocation(_)
+            | Obj::Fulfillment(_)
+            | Obj::FulfillmentLine(_)
+            | Obj::Tracking(..)
+            | Obj::Customer(_)
+            | Obj::EmailAddress(_)
+            | Obj::PhoneNumber(_)
+            | Obj::Address(..)
+            | Obj::PurchasingCompany(_)
+            | Obj::Company(_)
+            | Obj::CompanyLocation(_)
+            | Obj::Attribute(..)
+            | Obj::Money(_)
+            | Obj::MoneyV2(..)
+            | Obj::FulfillmentPayload(..)
+            | Obj::OrderPayload(..)
+            | Obj::PaymentsAccount
+            | Obj::Payout(_)
+            | Obj::PayoutSummary(_)
+            | Obj::Balance(_)
+            | Obj::AssociatedOrder(_)
+            | Obj::AssociatedPayout(_) => self.resolve_order_side(obj, f),
             Obj::Bulk(i, over) => v(bulk::field(st, *i, *over, name, self.env)),
             Obj::Count(n, exact) => match name {
                 "count" => v(Json::from(*n)),
@@ -845,13 +1010,19 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
         }
     }
 
-    fn str_arg(&self, f: &ast::Field, name: &str) -> Option<String> {
+    pub(crate) fn str_arg(&self, f: &ast::Field, name: &str) -> Option<String> {
         self.doc
             .arg(f, name)
             .and_then(|v| v.as_str().map(str::to_string))
     }
 
-    fn id_arg(&self, f: &ast::Field, arg: &str, prefix: &str, len: usize) -> Option<usize> {
+    pub(crate) fn id_arg(
+        &self,
+        f: &ast::Field,
+        arg: &str,
+        prefix: &str,
+        len: usize,
+    ) -> Option<usize> {
         let id = self.str_arg(f, arg)?;
         self.st.parse_gid(prefix, &id).filter(|&i| i < len)
     }
@@ -878,12 +1049,18 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
         if let Some(i) = st.parse_gid(GID_LEVEL, id) {
             return (i < st.levels.len()).then_some(Obj::Level(i));
         }
+        if let Some(i) = st.parse_gid(GID_ORDER, id) {
+            return (i < st.book.orders.len()).then_some(Obj::Order(i));
+        }
+        if let Some(i) = st.parse_gid(GID_FO, id) {
+            return (i < st.book.fos.len()).then_some(Obj::Fo(i));
+        }
         self.bulk_obj(id)
     }
 
     /// Builds one page. `at(st, pos)` yields the element at position `pos` of the underlying
     /// list if it passes the filters; `candidates` optionally narrows the positions scanned.
-    fn page(
+    pub(crate) fn page(
         &self,
         f: &ast::Field,
         n: N,
@@ -944,7 +1121,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
     }
 }
 
-fn unknown(name: &str) -> Result<R, FieldErr> {
+pub(crate) fn unknown(name: &str) -> Result<R, FieldErr> {
     Err(ferr(
         format!("Field '{name}' is not supported"),
         "BAD_REQUEST",

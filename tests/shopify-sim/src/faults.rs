@@ -70,15 +70,58 @@ impl Default for FaultConfig {
     }
 }
 
+/// A fault aimed at requests of one root field (`fulfillmentCreate`, `orders`, …) or at any
+/// request, for the next `times` of them: "apply the next fulfillmentCreate and drop its answer"
+/// without a seed search. Scripted faults are served before the random ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptedFault {
+    pub kind: FaultKind,
+    /// A root field the request's operation selects; `None` = any request.
+    pub root_field: Option<String>,
+    pub times: u32,
+}
+
 pub(crate) struct FaultState {
     cfg: FaultConfig,
     rng: fastrand::Rng,
+    scripted: Vec<ScriptedFault>,
 }
 
 impl FaultState {
     pub(crate) fn new(cfg: FaultConfig) -> Self {
         let rng = fastrand::Rng::with_seed(cfg.seed);
-        Self { cfg, rng }
+        Self {
+            cfg,
+            rng,
+            scripted: Vec::new(),
+        }
+    }
+
+    /// New random-fault settings (re-seeded); scripted faults stay.
+    pub(crate) fn reconfigure(&mut self, cfg: FaultConfig) {
+        self.rng = fastrand::Rng::with_seed(cfg.seed);
+        self.cfg = cfg;
+    }
+
+    pub(crate) fn script(&mut self, fault: ScriptedFault) {
+        if fault.times > 0 {
+            self.scripted.push(fault);
+        }
+    }
+
+    /// The first scripted fault aimed at one of `root_fields` (or at any request), used up once.
+    pub(crate) fn take_scripted(&mut self, root_fields: &[String]) -> Option<FaultKind> {
+        let i = self.scripted.iter().position(|f| {
+            f.root_field
+                .as_ref()
+                .is_none_or(|r| root_fields.iter().any(|x| x == r))
+        })?;
+        let kind = self.scripted[i].kind;
+        self.scripted[i].times -= 1;
+        if self.scripted[i].times == 0 {
+            self.scripted.remove(i);
+        }
+        Some(kind)
     }
 
     /// Decides whether the next request gets a fault, and which one.
@@ -97,6 +140,29 @@ impl FaultState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripted_faults_hit_their_root_field_only() {
+        let mut s = FaultState::new(FaultConfig::default());
+        s.script(ScriptedFault {
+            kind: FaultKind::DropAfterApply,
+            root_field: Some("fulfillmentCreate".into()),
+            times: 2,
+        });
+        let orders = vec!["orders".to_string()];
+        let create = vec!["fulfillmentCreate".to_string()];
+        assert_eq!(s.take_scripted(&orders), None);
+        assert_eq!(s.take_scripted(&create), Some(FaultKind::DropAfterApply));
+        assert_eq!(s.take_scripted(&create), Some(FaultKind::DropAfterApply));
+        assert_eq!(s.take_scripted(&create), None);
+        s.script(ScriptedFault {
+            kind: FaultKind::Http503,
+            root_field: None,
+            times: 1,
+        });
+        assert_eq!(s.take_scripted(&orders), Some(FaultKind::Http503));
+        assert_eq!(s.take_scripted(&orders), None);
+    }
 
     #[test]
     fn rate_zero_never_fires_and_seed_is_reproducible() {

@@ -238,6 +238,27 @@ pub(crate) fn decode_cursor(c: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
+/// Cursor of a connection sorted by a key (`sortKey: UPDATED_AT`, …): the key value and the
+/// position that breaks ties, so the next page starts after that pair even when records moved.
+pub(crate) fn encode_keyed_cursor(pos: usize, value: i64) -> String {
+    let raw = format!("{{\"last_id\":{pos},\"last_value\":\"{value}\"}}");
+    base64_encode(raw.as_bytes())
+}
+
+pub(crate) fn decode_keyed_cursor(c: &str) -> Option<(usize, i64)> {
+    let raw = base64_decode(c)?;
+    let text = String::from_utf8(raw).ok()?;
+    let rest = text.strip_prefix("{\"last_id\":")?;
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let pos = digits.parse().ok()?;
+    let value = rest[digits.len()..].strip_prefix(",\"last_value\":\"")?;
+    let value: String = value
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    Some((pos, value.parse().ok()?))
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn base64_encode(data: &[u8]) -> String {
@@ -290,5 +311,12 @@ mod tests {
             assert_eq!(decode_cursor(&encode_cursor(p)), Some(p));
         }
         assert_eq!(decode_cursor("not a cursor!"), None);
+        for (p, v) in [(0usize, 0i64), (7, 1_782_351_235), (3, -5)] {
+            assert_eq!(
+                decode_keyed_cursor(&encode_keyed_cursor(p, v)),
+                Some((p, v))
+            );
+        }
+        assert_eq!(decode_keyed_cursor(&encode_cursor(4)), Some((4, 4)));
     }
 }

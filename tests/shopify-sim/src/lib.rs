@@ -22,6 +22,18 @@
 //! correctly at any scale. Bulk operations stay RUNNING for
 //! [`SimConfig::bulk_completion_delay`] of simulated time.
 //!
+//! # Orders
+//! Each store also holds orders (seeded with [`StoreHandle::add_order`] from an [`OrderSeed`]),
+//! their fulfillment orders, fulfillments, refunds and transactions, and Shopify Payments payouts
+//! and balance transactions. `orders(query:)` filters on `updated_at`/`created_at`/`processed_at`
+//! (instants compared as Shopify's search syntax does), `status`, `financial_status`, … and pages by
+//! `sortKey` with cursors that survive records moving. `fulfillmentCreate` checks and decrements
+//! remaining quantities and closes fulfillment orders with nothing left; `orderUpdate` and
+//! `orderClose` write; all three move the order's `updatedAt`. None of the three accepts
+//! `@idempotent` (the real schema offers it on none of them); the simulator refuses it there.
+//! [`ShopifySim::script_fault`] aims a fault at the next requests of one root field, e.g. apply the
+//! next `fulfillmentCreate` and drop its answer.
+//!
 //! # Known simplifications
 //! * Requested cost follows Shopify's published rules (see `cost.rs`), which the live API does
 //!   not follow exactly for every field.
@@ -34,9 +46,11 @@ mod bulk;
 mod clock;
 mod cost;
 mod exec;
+mod exec_orders;
 mod faults;
 mod gql;
 mod inventory;
+mod orders;
 mod schema;
 mod search;
 mod server;
@@ -48,12 +62,23 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-pub use faults::{FaultConfig, FaultKind, SLOW_DELAY, STALL_DELAY};
+pub use faults::{FaultConfig, FaultKind, SLOW_DELAY, STALL_DELAY, ScriptedFault};
+pub use orders::{
+    AddressSeed, BalanceTransactionSeed, CustomerSeed, FulfillmentRecord, LineSeed, OrderSeed,
+    OrderWrite, PayoutSeed, SeededOrder, ShippingLineSeed, TransactionSeed, parse_cents,
+    parse_time,
+};
 pub use server::SUPPORTED_VERSIONS;
 pub use store::{AppliedAdjustment, GidStyle};
 
 use server::{KillableListener, Shared, StoreRef, lock};
 use store::{GID_ITEM, GID_LOCATION, GID_PRODUCT, GID_VARIANT, StoreData};
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds, as the simulator writes times (the inverse of
+/// [`parse_time`]).
+pub fn format_time(unix_secs: i64) -> String {
+    clock::format_utc(unix_secs)
+}
 
 /// Simulator settings. `Default` is Shopify's Standard plan: 100 points/s, bucket 2,000.
 #[derive(Debug, Clone)]
@@ -220,9 +245,22 @@ impl ShopifySim {
         }
     }
 
-    /// Replaces the fault settings (the RNG is re-seeded from `faults.seed`).
+    /// Replaces the random-fault settings (the RNG is re-seeded from `faults.seed`); scripted
+    /// faults stay.
     pub fn set_faults(&self, faults: FaultConfig) {
-        *lock(&self.shared.faults) = faults::FaultState::new(faults);
+        lock(&self.shared.faults).reconfigure(faults);
+    }
+
+    /// Injects `kind` into the next `times` requests whose operation selects the root field
+    /// `root_field` (any request when `None`), before the random faults. With
+    /// [`FaultKind::DropAfterApply`] the request runs — a mutation is applied — and its answer is
+    /// lost.
+    pub fn script_fault(&self, kind: FaultKind, root_field: Option<&str>, times: u32) {
+        lock(&self.shared.faults).script(ScriptedFault {
+            kind,
+            root_field: root_field.map(str::to_string),
+            times,
+        });
     }
 
     pub fn stats(&self) -> SimStats {
@@ -375,6 +413,189 @@ impl StoreHandle {
     /// Every row applied by `inventorySetQuantities`, in order.
     pub fn adjustment_log(&self) -> Vec<AppliedAdjustment> {
         lock(&self.data).log.clone()
+    }
+
+    /// Unix seconds of the simulated wall clock now.
+    fn unix_now(&self) -> i64 {
+        self.shared.clock.unix(self.shared.clock.now())
+    }
+
+    /// Adds an order with one fulfillment order holding every shipped line.
+    ///
+    /// # Panics
+    /// On a seeding mistake (an unknown location, an unreadable amount or time).
+    pub fn add_order(&self, seed: OrderSeed) -> SeededOrder {
+        let now = self.unix_now();
+        lock(&self.data).add_order(seed, now)
+    }
+
+    /// Adds `count` orders of `lines` lines each ([`OrderSeed::with_lines`]), updated one after
+    /// the other every `step_secs` from `first_updated_at` (RFC 3339).
+    pub fn seed_orders(
+        &self,
+        count: usize,
+        lines: usize,
+        first_updated_at: &str,
+        step_secs: i64,
+    ) -> Vec<SeededOrder> {
+        let start =
+            parse_time(first_updated_at).unwrap_or_else(|| panic!("bad time {first_updated_at}"));
+        (0..count)
+            .map(|i| {
+                let t = clock::format_utc(start + i as i64 * step_secs);
+                self.add_order(OrderSeed::with_lines(lines).created_at(&t).updated_at(&t))
+            })
+            .collect()
+    }
+
+    /// Refunds `quantity` of each given order line (GIDs), without restock; returns the refund's
+    /// GID. Moves the order's `updatedAt` to now.
+    ///
+    /// # Panics
+    /// If the order or a line is unknown or not the order's.
+    pub fn add_refund(&self, order_id: &str, lines: &[(&str, i64)]) -> String {
+        let now = self.unix_now();
+        let mut st = lock(&self.data);
+        let o = st
+            .order_index(order_id)
+            .unwrap_or_else(|| panic!("unknown order {order_id}"));
+        let lines: Vec<(usize, i64)> = lines
+            .iter()
+            .map(|(id, q)| {
+                let l = st
+                    .parse_gid(orders::GID_LINE, id)
+                    .filter(|&l| l < st.book.lines.len() && st.book.lines[l].order == o)
+                    .unwrap_or_else(|| panic!("unknown line {id} of {order_id}"));
+                (l, *q)
+            })
+            .collect();
+        let r = st.add_refund(o, &lines, now);
+        st.gid(orders::GID_REFUND, r)
+    }
+
+    /// Sets an order's `updatedAt` (RFC 3339), as if someone edited it then.
+    ///
+    /// # Panics
+    /// If the order is unknown or the time unreadable.
+    pub fn touch_order(&self, order_id: &str, updated_at: &str) {
+        let t = parse_time(updated_at).unwrap_or_else(|| panic!("bad time {updated_at}"));
+        let mut st = lock(&self.data);
+        let o = st
+            .order_index(order_id)
+            .unwrap_or_else(|| panic!("unknown order {order_id}"));
+        st.book.orders[o].updated_at = t;
+    }
+
+    /// An order's `updatedAt`.
+    pub fn order_updated_at(&self, order_id: &str) -> Option<String> {
+        let st = lock(&self.data);
+        let o = st.order_index(order_id)?;
+        Some(clock::format_utc(st.book.orders[o].updated_at))
+    }
+
+    /// Whether an order is closed.
+    pub fn order_closed(&self, order_id: &str) -> Option<bool> {
+        let st = lock(&self.data);
+        let o = st.order_index(order_id)?;
+        Some(st.book.orders[o].closed_at.is_some())
+    }
+
+    /// An order's custom attributes.
+    pub fn order_custom_attributes(&self, order_id: &str) -> Option<Vec<(String, Option<String>)>> {
+        let st = lock(&self.data);
+        let o = st.order_index(order_id)?;
+        Some(st.book.orders[o].custom_attributes.clone())
+    }
+
+    /// The fulfillments of an order, oldest first.
+    pub fn fulfillments(&self, order_id: &str) -> Vec<FulfillmentRecord> {
+        let st = lock(&self.data);
+        let Some(o) = st.order_index(order_id) else {
+            return Vec::new();
+        };
+        st.book.orders[o]
+            .fulfillments
+            .iter()
+            .map(|&f| st.fulfillment_record(f))
+            .collect()
+    }
+
+    /// What remains to fulfil of a fulfillment-order line (GID).
+    pub fn remaining_quantity(&self, fulfillment_order_line_id: &str) -> Option<i64> {
+        let st = lock(&self.data);
+        let l = st
+            .parse_gid(orders::GID_FO_LINE, fulfillment_order_line_id)
+            .filter(|&l| l < st.book.fo_lines.len())?;
+        Some(st.book.fo_lines[l].remaining)
+    }
+
+    /// The status of a fulfillment order (GID): `OPEN`, `IN_PROGRESS` or `CLOSED`.
+    pub fn fulfillment_order_status(&self, fulfillment_order_id: &str) -> Option<&'static str> {
+        let st = lock(&self.data);
+        let f = st
+            .parse_gid(orders::GID_FO, fulfillment_order_id)
+            .filter(|&f| f < st.book.fos.len())?;
+        Some(st.book.fos[f].status.as_str())
+    }
+
+    /// Every applied `orderUpdate` and `orderClose`, in order.
+    pub fn order_writes(&self) -> Vec<OrderWrite> {
+        lock(&self.data).book.writes.clone()
+    }
+
+    /// Gives the store a Shopify Payments account (`shopifyPaymentsAccount` is null without one).
+    pub fn enable_payments(&self) {
+        lock(&self.data).book.payments_account = true;
+    }
+
+    /// Adds a payout (and the payments account); returns its GID and numeric id.
+    ///
+    /// # Panics
+    /// On an unreadable amount or time.
+    pub fn add_payout(&self, seed: PayoutSeed) -> (String, u64) {
+        let cents = |t: &str| parse_cents(t).unwrap_or_else(|| panic!("bad amount {t}"));
+        let mut st = lock(&self.data);
+        st.book.payments_account = true;
+        st.book.payouts.push(orders::PayoutRec {
+            issued_at: parse_time(&seed.issued_at)
+                .unwrap_or_else(|| panic!("bad time {}", seed.issued_at)),
+            status: seed.status,
+            net_cents: cents(&seed.net),
+            charges_gross_cents: cents(&seed.charges_gross),
+            charges_fee_cents: cents(&seed.charges_fee),
+        });
+        let i = st.book.payouts.len() - 1;
+        (st.gid(orders::GID_PAYOUT, i), i as u64 + 1)
+    }
+
+    /// Adds a balance transaction (and the payments account); returns its GID.
+    ///
+    /// # Panics
+    /// On an unknown order or payout, an unreadable amount or time.
+    pub fn add_balance_transaction(&self, seed: BalanceTransactionSeed) -> String {
+        let cents = |t: &str| parse_cents(t).unwrap_or_else(|| panic!("bad amount {t}"));
+        let mut st = lock(&self.data);
+        let order = seed.order_id.as_deref().map(|id| {
+            st.order_index(id)
+                .unwrap_or_else(|| panic!("unknown order {id}"))
+        });
+        let payout = seed.payout_id.as_deref().map(|id| {
+            st.parse_gid(orders::GID_PAYOUT, id)
+                .filter(|&p| p < st.book.payouts.len())
+                .unwrap_or_else(|| panic!("unknown payout {id}"))
+        });
+        st.book.payments_account = true;
+        st.book.balance.push(orders::BalanceRec {
+            processed_at: parse_time(&seed.processed_at)
+                .unwrap_or_else(|| panic!("bad time {}", seed.processed_at)),
+            transaction_type: seed.transaction_type,
+            amount_cents: cents(&seed.amount),
+            fee_cents: cents(&seed.fee),
+            order,
+            payout,
+        });
+        let i = st.book.balance.len() - 1;
+        st.gid(orders::GID_BALANCE, i)
     }
 
     /// Seeds `variants` tracked variants (100 per product) with skus `"{sku_prefix}{index:06}"`,

@@ -1,7 +1,7 @@
 //! `shopify-sim` binary: serves a seeded demo store until killed, for manual runs of the
 //! sync against a local Shopify.
 //!
-//! Usage: `shopify-sim [--port P] [--variants N] [--locations N] [--time-scale X]
+//! Usage: `shopify-sim [--port P] [--variants N] [--locations N] [--orders N] [--time-scale X]
 //! [--fault-rate R] [--seed S] [--shop DOMAIN] [--token T]`
 
 use std::time::Duration;
@@ -12,6 +12,7 @@ struct Args {
     port: u16,
     variants: usize,
     locations: usize,
+    orders: usize,
     time_scale: f64,
     fault_rate: f64,
     seed: u64,
@@ -24,6 +25,7 @@ fn parse_args() -> Result<Args, String> {
         port: 0,
         variants: 1000,
         locations: 2,
+        orders: 0,
         time_scale: 1.0,
         fault_rate: 0.0,
         seed: 1,
@@ -38,15 +40,19 @@ fn parse_args() -> Result<Args, String> {
             "--port" => a.port = val()?.parse().map_err(|e| bad(&e))?,
             "--variants" => a.variants = val()?.parse().map_err(|e| bad(&e))?,
             "--locations" => a.locations = val()?.parse().map_err(|e| bad(&e))?,
+            "--orders" => a.orders = val()?.parse().map_err(|e| bad(&e))?,
             "--time-scale" => a.time_scale = val()?.parse().map_err(|e| bad(&e))?,
             "--fault-rate" => a.fault_rate = val()?.parse().map_err(|e| bad(&e))?,
             "--seed" => a.seed = val()?.parse().map_err(|e| bad(&e))?,
             "--shop" => a.shop = val()?,
             "--token" => a.token = Some(val()?),
             "-h" | "--help" => {
-                return Err("usage: shopify-sim [--port P] [--variants N] [--locations N] \
-                            [--time-scale X] [--fault-rate R] [--seed S] [--shop DOMAIN] [--token T]"
-                    .into());
+                return Err(
+                    "usage: shopify-sim [--port P] [--variants N] [--locations N] \
+                            [--orders N] [--time-scale X] [--fault-rate R] [--seed S] \
+                            [--shop DOMAIN] [--token T]"
+                        .into(),
+                );
             }
             other => return Err(format!("unknown argument {other}")),
         }
@@ -90,11 +96,18 @@ async fn main() {
     store.seed_catalogue(args.variants, &locations, "SKU-", |v, l| {
         ((v * 7 + l * 3) % 50) as i64
     });
+    // Orders of 3 lines, updated one minute apart up to now.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let first = now - 60 * args.orders as i64;
+    store.seed_orders(args.orders, 3, &shopify_sim::format_time(first), 60);
     println!("shopify-sim listening on {}", sim.base_url());
     println!("graphql: {}", sim.graphql_url(&args.shop, "2026-07"));
     println!(
-        "seeded {} variants x {} locations; time scale {}; fault rate {}",
-        args.variants, args.locations, args.time_scale, args.fault_rate
+        "seeded {} variants x {} locations, {} orders; time scale {}; fault rate {}",
+        args.variants, args.locations, args.orders, args.time_scale, args.fault_rate
     );
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;

@@ -1,6 +1,8 @@
 //! Shopify search syntax (`query:` argument), the subset the sync uses:
 //! `field:value` terms joined by whitespace (AND) and `OR`, comparators `:>`, `:>=`, `:<`,
 //! `:<=` on ids, `-field:value` negation, quoted values and a trailing `*` prefix match.
+//! Dates compare as instants (`updated_at:>='2026-05-01T00:00:00Z'`, a bare date is midnight
+//! UTC); `status:` on orders takes `open`, `closed`, `cancelled`, `not_closed` and `any`.
 //! Unknown fields are ignored, as Shopify ignores invalid search terms.
 
 use crate::store::{StoreData, parse_gid};
@@ -134,6 +136,54 @@ impl Search {
         })
     }
 
+    pub(crate) fn matches_order(&self, st: &StoreData, i: usize) -> bool {
+        let b = &st.book;
+        let o = &b.orders[i];
+        self.eval(|t| match t.field.as_str() {
+            "updated_at" => Some(time_match(o.updated_at, t)),
+            "created_at" => Some(time_match(o.created_at, t)),
+            "processed_at" => Some(time_match(o.processed_at, t)),
+            "status" => Some(match t.value.to_ascii_lowercase().as_str() {
+                "open" => o.closed_at.is_none() && o.cancelled_at.is_none(),
+                "closed" => o.closed_at.is_some(),
+                "cancelled" => o.cancelled_at.is_some(),
+                "not_closed" => o.closed_at.is_none(),
+                _ => true,
+            }),
+            "financial_status" => Some(
+                o.financial_status
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(&t.value)),
+            ),
+            "fulfillment_status" => Some(b.fulfillment_status(i).eq_ignore_ascii_case(&t.value)),
+            "name" => Some(text_match(&o.name, &t.value)),
+            "email" => Some(text_match(o.email.as_deref().unwrap_or(""), &t.value)),
+            "test" => Some(o.test.to_string() == t.value),
+            "id" => Some(num_match((i + 1) as u64, t)),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn matches_payout(&self, st: &StoreData, i: usize) -> bool {
+        let p = &st.book.payouts[i];
+        self.eval(|t| match t.field.as_str() {
+            "id" => Some(num_match((i + 1) as u64, t)),
+            "issued_at" => Some(time_match(p.issued_at, t)),
+            "status" => Some(p.status.eq_ignore_ascii_case(&t.value)),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn matches_balance(&self, st: &StoreData, i: usize) -> bool {
+        let x = &st.book.balance[i];
+        self.eval(|t| match t.field.as_str() {
+            "id" => Some(num_match((i + 1) as u64, t)),
+            "processed_at" => Some(time_match(x.processed_at, t)),
+            "transaction_type" => Some(x.transaction_type.eq_ignore_ascii_case(&t.value)),
+            _ => None,
+        })
+    }
+
     pub(crate) fn matches_bulk(&self, st: &StoreData, i: usize) -> bool {
         let b = &st.bulk_ops[i];
         self.eval(|t| match t.field.as_str() {
@@ -151,6 +201,20 @@ fn text_match(actual: &str, pattern: &str) -> bool {
             .to_ascii_lowercase()
             .starts_with(&prefix.to_ascii_lowercase()),
         None => actual.eq_ignore_ascii_case(pattern),
+    }
+}
+
+/// A date term; a value that is no date matches nothing.
+fn time_match(actual: i64, t: &Term) -> bool {
+    let Some(want) = crate::orders::parse_time(&t.value) else {
+        return false;
+    };
+    match t.op {
+        ">" => actual > want,
+        ">=" => actual >= want,
+        "<" => actual < want,
+        "<=" => actual <= want,
+        _ => actual == want,
     }
 }
 

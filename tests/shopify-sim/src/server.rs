@@ -219,7 +219,13 @@ async fn graphql(
     }
     let request_number = shared.request_numbers.fetch_add(1, Ordering::Relaxed) + 1;
     lock(&shared.stats).requests += 1;
-    let fault = lock(&shared.faults).roll();
+    let fault = {
+        let mut faults = lock(&shared.faults);
+        match faults.take_scripted(&root_fields(&body)) {
+            Some(kind) => Some(kind),
+            None => faults.roll(),
+        }
+    };
     if fault.is_some() {
         lock(&shared.stats).injected_faults += 1;
     }
@@ -281,6 +287,39 @@ async fn graphql(
         conn.drop_connection();
     }
     json_response(out.status, &out.body)
+}
+
+/// The root field names of the operation a request body would run (empty when it does not
+/// parse), for faults aimed at one mutation or query.
+fn root_fields(body: &[u8]) -> Vec<String> {
+    let Ok(req) = serde_json::from_slice::<Json>(body) else {
+        return Vec::new();
+    };
+    let Some(query) = req.get("query").and_then(|q| q.as_str()) else {
+        return Vec::new();
+    };
+    let Ok(document) = ast::Document::parse(query, "query.graphql") else {
+        return Vec::new();
+    };
+    let name = req.get("operationName").and_then(|v| v.as_str());
+    document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::OperationDefinition(o) => Some(o),
+            _ => None,
+        })
+        .find(|o| name.is_none_or(|n| o.name.as_ref().is_some_and(|x| x == n)))
+        .map(|o| {
+            o.selection_set
+                .iter()
+                .filter_map(|s| match s {
+                    ast::Selection::Field(f) => Some(f.name.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub(crate) struct Outcome {

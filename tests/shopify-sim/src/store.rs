@@ -44,6 +44,11 @@ fn opaque_token(prefix: &str, idx: usize) -> String {
         GID_VARIANT => "var",
         GID_ITEM => "item",
         GID_LEVEL => "lvl",
+        crate::orders::GID_ORDER => "ord",
+        crate::orders::GID_LINE => "line",
+        crate::orders::GID_FO => "fo",
+        crate::orders::GID_FO_LINE => "fol",
+        crate::orders::GID_FULFILLMENT => "ful",
         _ => "rec",
     };
     let n = idx as u64 + 1;
@@ -247,6 +252,8 @@ pub(crate) struct StoreData {
     pub bulk_ops: Vec<BulkOp>,
     pub log: Vec<AppliedAdjustment>,
     pub next_group: u64,
+    /// Orders, fulfillments, refunds and Shopify Payments records (`orders.rs`).
+    pub book: crate::orders::OrderBook,
 }
 
 impl StoreData {
@@ -266,6 +273,7 @@ impl StoreData {
             bulk_ops: Vec::new(),
             log: Vec::new(),
             next_group: 1,
+            book: Default::default(),
         }
     }
 

@@ -147,6 +147,28 @@ impl<'d, 'a> Validator<'d, 'a> {
         if t == T::Mutation && name == "inventorySetQuantities" {
             self.set_quantities_input(f);
         }
+        let required: &[&str] = match (t, name) {
+            (T::Mutation, "fulfillmentCreate") => &["fulfillment"],
+            (T::Mutation, "orderUpdate" | "orderClose") => &["input"],
+            (T::Query, "order" | "fulfillmentOrder") => &["id"],
+            _ => &[],
+        };
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|a| self.doc.arg(f, a).is_none_or(|v| v.is_null()))
+            .collect();
+        if !missing.is_empty() {
+            self.errors.push(error(
+                format!(
+                    "Field '{name}' is missing required arguments: {}",
+                    missing.join(", ")
+                ),
+                Some(self.doc.loc(f)),
+                Some(self.path_json(path, Some(name))),
+                Some(json!({"code": "missingRequiredArguments", "className": "Field", "name": name, "arguments": missing.join(", ")})),
+            ));
+        }
         if t == T::Mutation && name == "bulkOperationCancel" && self.doc.arg(f, "id").is_none() {
             self.errors.push(error(
                 "Field 'bulkOperationCancel' is missing required arguments: id",
