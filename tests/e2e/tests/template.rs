@@ -1125,6 +1125,43 @@ fn adding_a_task_to_the_list_wires_every_piece() {
     for out in [format!("{queue}Url"), format!("{function}Name")] {
         assert!(outputs.contains_key(out.as_str()), "output {out}");
     }
+    // A task pushed by webhooks (the first unimplemented one, sync-orders, is) gets its EventBridge
+    // rule to its queue, conditional on its event-bus parameter, and a queue policy for that rule.
+    if !new.pushed.is_empty() {
+        let rule = &doc["Resources"][format!("{}WebhookRule", new.logical).as_str()];
+        let condition = format!("{}HasWebhookEventBus", new.logical);
+        assert_eq!(rule["Condition"].as_str(), Some(condition.as_str()));
+        assert!(doc["Conditions"].get(condition.as_str()).is_some());
+        assert!(
+            doc["Parameters"]
+                .get(format!("{}WebhookEventBus", new.logical).as_str())
+                .is_some()
+        );
+        let topics: Vec<&str> =
+            rule["Properties"]["EventPattern"]["detail"]["metadata"]["X-Shopify-Topic"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t.as_str())
+                .collect();
+        assert_eq!(topics, new.pushed);
+        assert_eq!(
+            get_att(&rule["Properties"]["Targets"][0]["Arn"]),
+            Some((queue.clone(), "Arn".into()))
+        );
+        let policy = &doc["Resources"][format!("{}WebhookQueuePolicy", new.logical).as_str()];
+        assert_eq!(
+            policy["Properties"]["PolicyDocument"]["Statement"][0]["Principal"]["Service"].as_str(),
+            Some("events.amazonaws.com")
+        );
+    }
+    for t in tasks.iter().filter(|t| t.pushed.is_empty()) {
+        assert!(
+            doc["Resources"]
+                .get(format!("{}WebhookRule", t.logical).as_str())
+                .is_none()
+        );
+    }
     // The shared resources are not repeated.
     assert_eq!(resources_of_type(&doc, "AWS::CloudWatch::Alarm").len(), 1);
     assert_eq!(resources_of_type(&doc, "AWS::DynamoDB::Table").len(), 1);

@@ -18,9 +18,10 @@
 //!
 //! | region | section | per task |
 //! | --- | --- | --- |
-//! | `task-parameters` | `Parameters` | `<Task>Schedule` (default: the catalogue's cron) |
+//! | `task-parameters` | `Parameters` | `<Task>Schedule` (default: the catalogue's cron); for a task pushed by webhooks, `<Task>WebhookEventBus` |
+//! | `task-conditions` | `Conditions` | for a task pushed by webhooks, `<Task>HasWebhookEventBus` |
 //! | `task-queue-urls` | `Globals.Function.Environment.Variables` | `QUEUE_URL_<TASK>: !Ref <Task>Queue` |
-//! | `task-resources` | `Resources` | queue, log group, role, function (with its cron and SQS events) |
+//! | `task-resources` | `Resources` | queue, log group, role, function (with its cron and SQS events); for a task pushed by webhooks, the EventBridge rule to its queue and the queue policy |
 //! | `task-queue-arns` | `TaskQueueSendPolicy` (api and status roles) | `!GetAtt <Task>Queue.Arn` |
 //! | `task-outputs` | `Outputs` | `<Task>QueueUrl`, `<Task>FunctionName` |
 //!
@@ -50,6 +51,8 @@ pub struct TaskEntry {
     pub schedule: &'static str,
     /// The reference connector's report this task ports.
     pub report: u32,
+    /// Shopify webhook topics that push the task (the catalogue's `pushed_by`); empty for most.
+    pub pushed: &'static [&'static str],
 }
 
 impl TaskEntry {
@@ -70,6 +73,7 @@ impl TaskEntry {
             env: name.to_ascii_uppercase().replace('-', "_"),
             schedule: spec.default_schedule,
             report: spec.reference_report,
+            pushed: spec.pushed_by(),
         }
     }
 }
@@ -100,6 +104,57 @@ const PARAMETER: &str = r#"  {Task}Schedule:
       EventBridge schedule of the {task} fan-out (UTC; default: the task catalogue's). Each
       tick queues only the shops whose own interval (settings tasks.{task}.interval_minutes)
       has elapsed.
+{pushed_parameter}"#;
+
+/// For a task pushed by Shopify webhooks: the event bus its partner event source feeds.
+const PUSHED_PARAMETER: &str = r#"  {Task}WebhookEventBus:
+    Type: String
+    Default: ""
+    Description: >
+      Name of the event bus of the Shopify app's EventBridge partner event source
+      (aws.partner/shopify.com/<app id>/<name>); empty = {task} is not pushed by webhooks, only run on
+      its schedule and on request.
+"#;
+
+const CONDITION: &str = "{pushed_condition}";
+
+const PUSHED_CONDITION: &str = r#"  {Task}HasWebhookEventBus: !Not [!Equals [!Ref {Task}WebhookEventBus, ""]]
+"#;
+
+/// The rule that sends the task's webhooks to its queue, and the queue policy that lets it.
+const PUSHED_RESOURCES: &str = r#"
+  {Task}WebhookRule:
+    Type: AWS::Events::Rule
+    Condition: {Task}HasWebhookEventBus
+    Properties:
+      Description: Shopify webhooks that push {task}
+      EventBusName: !Ref {Task}WebhookEventBus
+      EventPattern:
+        detail-type: [shopifyWebhook]
+        detail:
+          metadata:
+            X-Shopify-Topic: [{topics}]
+      Targets:
+        - Id: {task}-queue
+          Arn: !GetAtt {Task}Queue.Arn
+
+  {Task}WebhookQueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Condition: {Task}HasWebhookEventBus
+    Properties:
+      Queues: [!Ref {Task}Queue]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: ShopifyWebhooks
+            Effect: Allow
+            Principal:
+              Service: events.amazonaws.com
+            Action: sqs:SendMessage
+            Resource: !GetAtt {Task}Queue.Arn
+            Condition:
+              ArnEquals:
+                aws:SourceArn: !GetAtt {Task}WebhookRule.Arn
 "#;
 
 const QUEUE_URL: &str = "        QUEUE_URL_{TASK}: !Ref {Task}Queue\n";
@@ -242,7 +297,7 @@ const RESOURCES: &str = r#"  # =================================================
               - ReportBatchItemFailures
             ScalingConfig:
               MaximumConcurrency: 5
-  # ================================================================================================
+{pushed_resources}  # ================================================================================================
   # END TASK {task}
   # ================================================================================================
 "#;
@@ -257,8 +312,9 @@ const OUTPUTS: &str = r#"  {Task}QueueUrl:
 "#;
 
 /// (region name, per-task piece, separator between two tasks' pieces).
-const REGIONS: [(&str, &str, &str); 5] = [
+const REGIONS: [(&str, &str, &str); 6] = [
     ("task-parameters", PARAMETER, ""),
+    ("task-conditions", CONDITION, ""),
     ("task-queue-urls", QUEUE_URL, ""),
     ("task-resources", RESOURCES, "\n"),
     ("task-queue-arns", QUEUE_ARN, ""),
@@ -283,7 +339,12 @@ fn yaml_scalar(s: &str) -> String {
 }
 
 fn fill(piece: &str, t: &TaskEntry) -> String {
+    let pushed = |p: &str| if t.pushed.is_empty() { "" } else { p }.to_string();
     piece
+        .replace("{pushed_parameter}", &pushed(PUSHED_PARAMETER))
+        .replace("{pushed_condition}", &pushed(PUSHED_CONDITION))
+        .replace("{pushed_resources}", &pushed(PUSHED_RESOURCES))
+        .replace("{topics}", &t.pushed.join(", "))
         .replace("{task}", t.name)
         .replace("{Task}", &t.logical)
         .replace("{TASK}", &t.env)
