@@ -80,9 +80,6 @@ pub struct ShopSettings {
     /// reconciliation that catches a lost webhook (the reference's order-created webhook).
     #[serde(default)]
     pub order_webhooks: bool,
-    /// Webhooks of one shop within this many seconds make one run (5 to 900).
-    #[serde(default = "default_webhook_debounce_secs")]
-    pub webhook_debounce_secs: u32,
 
     // Inventory
     /// Per Shopify location: whether and how its stock is computed from BC.
@@ -155,6 +152,9 @@ pub enum StockCalculation {
     FreeInventory,
 }
 
+/// Webhooks of one shop within this many seconds make one run, unless the task's settings say otherwise.
+pub const DEFAULT_WEBHOOK_DEBOUNCE_SECS: u32 = 60;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSettings {
@@ -167,6 +167,10 @@ pub struct TaskSettings {
     /// catalogue (daily for inventory).
     #[serde(default)]
     pub full_interval_minutes: Option<u32>,
+    /// For a task pushed by webhooks: webhooks of the shop within this many seconds make one run
+    /// (5 to 900; default [`DEFAULT_WEBHOOK_DEBOUNCE_SECS`]).
+    #[serde(default)]
+    pub webhook_debounce_secs: Option<u32>,
     /// Tasks of the same category never run at the same time for one shop (the reference's job queue
     /// category). Default: one category for all tasks of a shop.
     #[serde(default = "default_category")]
@@ -179,6 +183,7 @@ impl Default for TaskSettings {
             enabled: false,
             interval_minutes: None,
             full_interval_minutes: None,
+            webhook_debounce_secs: None,
             category: default_category(),
         }
     }
@@ -234,9 +239,6 @@ pub enum CustomerMappingType {
 
 fn yes() -> bool {
     true
-}
-fn default_webhook_debounce_secs() -> u32 {
-    60
 }
 fn default_sku_separator() -> String {
     "|".to_string()
@@ -300,6 +302,13 @@ impl ShopSettings {
         self.tasks.get(&kind).cloned().unwrap_or_default()
     }
 
+    /// The debounce window of `kind`'s webhooks, in seconds.
+    pub fn task_webhook_debounce_secs(&self, kind: TaskKind) -> u32 {
+        self.task(kind)
+            .webhook_debounce_secs
+            .unwrap_or(DEFAULT_WEBHOOK_DEBOUNCE_SECS)
+    }
+
     pub fn task_interval_minutes(&self, kind: TaskKind) -> u32 {
         self.task(kind)
             .interval_minutes
@@ -342,16 +351,6 @@ impl ShopSettings {
             bad(
                 "code",
                 format!("'{}' may hold only A-Z, 0-9, '-' and '_'", self.code),
-            );
-        }
-
-        if !(5..=900).contains(&self.webhook_debounce_secs) {
-            bad(
-                "webhook_debounce_secs",
-                format!(
-                    "must be 5 to 900 seconds, got {}",
-                    self.webhook_debounce_secs
-                ),
             );
         }
 
@@ -546,6 +545,14 @@ impl ShopSettings {
                     format!("{m} is out of range 1..=44640"),
                 );
             }
+            if let Some(secs) = task.webhook_debounce_secs
+                && !(5..=900).contains(&secs)
+            {
+                bad(
+                    &format!("{field}.webhook_debounce_secs"),
+                    format!("{secs} is out of range 5..=900"),
+                );
+            }
             if task.category.trim().is_empty() {
                 bad(&format!("{field}.category"), "must not be empty".into());
             }
@@ -644,7 +651,8 @@ pub(crate) mod tests {
         j["code"] = "bad code".into();
         j["shopify"]["store_domain"] = "example.com".into();
         j["shopify"]["access_token_secret_id"] = "shpat_0123456789".into();
-        j["tasks"]["sync-orders"] = serde_json::json!({"enabled": true, "interval_minutes": 0});
+        j["tasks"]["sync-orders"] =
+            serde_json::json!({"enabled": true, "interval_minutes": 0, "webhook_debounce_secs": 4});
         let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
         let fields: Vec<_> = err.problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
@@ -655,7 +663,8 @@ pub(crate) mod tests {
                 "shopify.access_token_secret_id",
                 // the code changed, so the BC secret is no longer under the shop's prefix
                 "bc.credentials_secret_id",
-                "tasks.sync-orders.interval_minutes"
+                "tasks.sync-orders.interval_minutes",
+                "tasks.sync-orders.webhook_debounce_secs"
             ]
         );
     }

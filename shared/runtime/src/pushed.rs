@@ -9,7 +9,7 @@
 //!
 //! The payload itself is not trusted or used: the run reads the orders from Shopify as a scheduled
 //! run does. A webhook only says "this shop has news": all webhooks of one shop within its debounce
-//! window (`webhook_debounce_secs`) make one job, whose message is delayed to the end of the window,
+//! window (`tasks.<task>.webhook_debounce_secs`) make one job, whose message is delayed to the end of the window,
 //! so a burst of 100 order updates is read by one run. A webhook that finds a job of the task still
 //! waiting (a manual run, the schedule's) joins it. A webhook for a shop that is unknown, disabled,
 //! has the task off or `order_webhooks` off is dropped with a log line, not dead-lettered: it is not a
@@ -106,7 +106,7 @@ async fn place(app: &App, detail: &WebhookDetail) -> Result<WebhookOutcome> {
             "shop {shop} is disabled, has {task} off or order_webhooks off"
         )));
     }
-    let window_ms = i64::from(settings.webhook_debounce_secs.max(1)) * 1000;
+    let window_ms = i64::from(settings.task_webhook_debounce_secs(task).max(1)) * 1000;
     let now_ms = shopsync_domain::time::now_millis();
     let window_start = now_ms - now_ms.rem_euclid(window_ms);
     let unique = format!("{shop}-webhook");

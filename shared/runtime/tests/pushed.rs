@@ -40,8 +40,8 @@ fn app(store: &MemoryStore, queue: &MemoryQueue) -> App {
 async fn shop(store: &MemoryStore, code: &str, webhooks: bool, task_on: bool) {
     let settings = ShopSettings::from_json(
         &json!({
-            "code": code, "enabled": true, "order_webhooks": webhooks, "webhook_debounce_secs": 60,
-            "tasks": {"sync-orders": {"enabled": task_on}},
+            "code": code, "enabled": true, "order_webhooks": webhooks,
+            "tasks": {"sync-orders": {"enabled": task_on, "webhook_debounce_secs": 60}},
             "shopify": {"store_domain": format!("{}.myshopify.com", code.to_lowercase()),
                         "access_token_secret_id": format!("shopsync/{code}/shopify")},
             "bc": {"tenant": "contoso", "environment": "production",

@@ -303,10 +303,24 @@ async fn the_board_counts_each_cue_with_the_reference_styles() {
         .put_entries("A", Cue::UnmappedProducts, &entries(5))
         .await
         .unwrap();
-    e.store
-        .put_entries("A", Cue::UnprocessedOrders, &entries(6))
-        .await
-        .unwrap();
+    // Order cues count the staged orders (records), on DynamoDB's sparse index.
+    let orders: Vec<shopsync_domain::ports::Record> = (0..6)
+        .map(|i| {
+            shopsync_domain::ports::Record::new(
+                format!("gid://shopify/Order/{i}"),
+                Some(shopsync_domain::staging::order_status::UNPROCESSED),
+                format!(r##"{{"name":"#{}"}}"##, 1000 + i),
+            )
+        })
+        .collect();
+    shopsync_domain::ports::RecordStore::put_records(
+        e.store.as_ref(),
+        "A",
+        shopsync_domain::staging::STAGED_ORDERS,
+        &orders,
+    )
+    .await
+    .unwrap();
     e.store
         .put_entries("B", Cue::UnmappedCustomers, &entries(6))
         .await

@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod inventory;
+pub mod orders;
 pub mod registry;
 
 use async_trait::async_trait;

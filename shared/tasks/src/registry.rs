@@ -8,6 +8,7 @@
 
 use crate::engine::{ClientSource, EnginePorts, EngineRunner, TaskRunner};
 use crate::inventory::InventoryTask;
+use crate::orders::SyncOrdersTask;
 use shopsync_domain::TaskKind;
 use shopsync_domain::ports::RunStoreSource;
 use std::sync::Arc;
@@ -41,13 +42,23 @@ pub struct Registration {
 }
 
 /// Every task of this release.
-pub const REGISTRY: &[Registration] = &[Registration {
-    kind: TaskKind::SyncInventory,
-    build: sync_inventory,
-}];
+pub const REGISTRY: &[Registration] = &[
+    Registration {
+        kind: TaskKind::SyncInventory,
+        build: sync_inventory,
+    },
+    Registration {
+        kind: TaskKind::SyncOrders,
+        build: sync_orders,
+    },
+];
 
 fn sync_inventory(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
     deps.runner(InventoryTask)
+}
+
+fn sync_orders(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncOrdersTask)
 }
 
 /// Whether this release has `kind`.

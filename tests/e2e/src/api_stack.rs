@@ -4,7 +4,7 @@
 
 use crate::gateway::LocalGateway;
 use crate::openapi::OpenApi;
-use crate::{INVENTORY_QUEUE, Stack, StackOptions};
+use crate::{INVENTORY_QUEUE, ORDERS_QUEUE, Stack, StackOptions};
 use serde_json::Value;
 use shopsync_api::Api;
 use shopsync_api::auth::{AuthConfig, KeySource};
@@ -62,9 +62,19 @@ impl ApiStack {
             .get(INVENTORY_QUEUE)
             .cloned()
             .ok_or("the template has no SyncInventoryQueue")?;
+        // Every task of the template, as the api function's `QUEUE_URL_<TASK>` variables name them.
+        let orders_queue_url = stack
+            .resources
+            .queues
+            .get(ORDERS_QUEUE)
+            .cloned()
+            .ok_or("the template has no SyncOrdersQueue")?;
         let queues = SqsTaskQueues::from_urls(
             aws_sdk_sqs::Client::new(&stack.sdk),
-            [(TaskKind::SyncInventory, queue_url)],
+            [
+                (TaskKind::SyncInventory, queue_url),
+                (TaskKind::SyncOrders, orders_queue_url),
+            ],
             &stack.resources.dlq_url,
         );
         let state = StatusConfig {

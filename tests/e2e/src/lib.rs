@@ -25,6 +25,8 @@ pub mod openapi;
 
 /// Logical id of the inventory task queue in the template.
 pub const INVENTORY_QUEUE: &str = "SyncInventoryQueue";
+/// Logical id of the orders task queue in the template.
+pub const ORDERS_QUEUE: &str = "SyncOrdersQueue";
 /// The page a demo BC company publishes with availability per location.
 pub const AVAILABILITY_PAGE: &str = "ShopsyncItemAvailability";
 
@@ -145,6 +147,29 @@ impl Stack {
             secrets,
             prefix,
             endpoints,
+        })
+    }
+
+    /// A local runner of another task of the template (its app on its own queue, `queue_logical_id`),
+    /// wired to this stack's moto and simulators as [`Stack::start`] wires sync-inventory.
+    pub fn runner_for(
+        &self,
+        task: TaskKind,
+        queue_logical_id: &str,
+        runtime: RuntimeConfig,
+    ) -> Result<LocalRunner, String> {
+        let mut aws = self
+            .resources
+            .aws_config(queue_logical_id)
+            .ok_or_else(|| format!("the template has no {queue_logical_id}"))?;
+        aws.max_receive_count = runtime.max_receive_count;
+        let adapters = Adapters::new(&self.sdk, &aws);
+        let app = bootstrap::app_for(task, &adapters, runtime, self.endpoints.clone())?;
+        Ok(LocalRunner {
+            app,
+            sqs: aws_sdk_sqs::Client::new(&self.sdk),
+            queue_url: aws.task_queue_url,
+            invocation_timeout: Duration::from_secs(900),
         })
     }
 

@@ -203,7 +203,11 @@ async fn bad_runs_get_specific_4xx_codes_and_write_nothing() {
             "invalid_json",
         ),
         (json!({"options": {}}), 400, "invalid_json"),
-        (json!({"task": "sync-orders"}), 409, "task_not_available"),
+        (
+            json!({"task": "create-sales-orders"}),
+            409,
+            "task_not_available",
+        ),
     ] {
         let a = run(body.clone()).await;
         assert_eq!((a.status, a.code()), (status, code), "{body} → {}", a.body);

@@ -1125,16 +1125,18 @@ fn adding_a_task_to_the_list_wires_every_piece() {
     for out in [format!("{queue}Url"), format!("{function}Name")] {
         assert!(outputs.contains_key(out.as_str()), "output {out}");
     }
-    // A task pushed by webhooks (the first unimplemented one, sync-orders, is) gets its EventBridge
-    // rule to its queue, conditional on its event-bus parameter, and a queue policy for that rule.
-    if !new.pushed.is_empty() {
-        let rule = &doc["Resources"][format!("{}WebhookRule", new.logical).as_str()];
-        let condition = format!("{}HasWebhookEventBus", new.logical);
+    // A task pushed by webhooks (sync-orders is, registered or not) gets its EventBridge rule to its
+    // queue, conditional on its event-bus parameter, and a queue policy for that rule.
+    let pushed: Vec<_> = tasks.iter().filter(|t| !t.pushed.is_empty()).collect();
+    assert!(!pushed.is_empty(), "no task pushed by webhooks to check");
+    for t in pushed {
+        let rule = &doc["Resources"][format!("{}WebhookRule", t.logical).as_str()];
+        let condition = format!("{}HasWebhookEventBus", t.logical);
         assert_eq!(rule["Condition"].as_str(), Some(condition.as_str()));
         assert!(doc["Conditions"].get(condition.as_str()).is_some());
         assert!(
             doc["Parameters"]
-                .get(format!("{}WebhookEventBus", new.logical).as_str())
+                .get(format!("{}WebhookEventBus", t.logical).as_str())
                 .is_some()
         );
         let topics: Vec<&str> =
@@ -1144,12 +1146,12 @@ fn adding_a_task_to_the_list_wires_every_piece() {
                 .iter()
                 .filter_map(|t| t.as_str())
                 .collect();
-        assert_eq!(topics, new.pushed);
+        assert_eq!(topics, t.pushed);
         assert_eq!(
             get_att(&rule["Properties"]["Targets"][0]["Arn"]),
-            Some((queue.clone(), "Arn".into()))
+            Some((format!("{}Queue", t.logical), "Arn".into()))
         );
-        let policy = &doc["Resources"][format!("{}WebhookQueuePolicy", new.logical).as_str()];
+        let policy = &doc["Resources"][format!("{}WebhookQueuePolicy", t.logical).as_str()];
         assert_eq!(
             policy["Properties"]["PolicyDocument"]["Statement"][0]["Principal"]["Service"].as_str(),
             Some("events.amazonaws.com")

@@ -18,9 +18,11 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use shopsync_bc::{BcClient, BcConfig};
 use shopsync_domain::SyncError;
+use shopsync_domain::orders::ShopifyOrdersApi;
 use shopsync_domain::ports::{
     BcInventoryApi, LedgerEntry, Result, SecretSource, ShopifyInventoryApi, ShopifyUsage,
 };
+use shopsync_domain::sales::BcSalesApi;
 use shopsync_domain::settings::ShopSettings;
 use shopsync_shopify::{PacerRegistry, ShopifyClient, ShopifyClientConfig};
 use std::collections::HashMap;
@@ -96,13 +98,15 @@ fn shopify_token(secret: &str) -> String {
 }
 
 /// Everything a task may ask of Shopify: the capability ports of `shopsync_domain::ports`, which the
-/// Shopify client implements (and test doubles can).
-pub trait ShopifyApi: ShopifyInventoryApi + ShopifyUsage {}
-impl<T: ShopifyInventoryApi + ShopifyUsage> ShopifyApi for T {}
+/// Shopify client implements (and test doubles can). One supertrait per capability, so a task reaches
+/// every port through the same `run.clients.shopify` and a double that a task does not use answers
+/// `unreachable!` for it.
+pub trait ShopifyApi: ShopifyInventoryApi + ShopifyOrdersApi + ShopifyUsage {}
+impl<T: ShopifyInventoryApi + ShopifyOrdersApi + ShopifyUsage> ShopifyApi for T {}
 
 /// Everything a task may ask of Business Central.
-pub trait BcApi: BcInventoryApi {}
-impl<T: BcInventoryApi> BcApi for T {}
+pub trait BcApi: BcInventoryApi + BcSalesApi {}
+impl<T: BcInventoryApi + BcSalesApi> BcApi for T {}
 
 /// The two API clients of one shop, as tasks see them.
 #[derive(Clone)]

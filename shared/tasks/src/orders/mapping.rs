@@ -1,0 +1,398 @@
+//! How a Shopify order maps to BC, per the shop's settings: its customer (the reference's
+//! `Shpfy Order Mapping` → `ICustomer Mapping`) and its lines (`MapVariant` by `SKU Mapping`).
+//!
+//! Matching is exact, as in the inventory task: an e-mail or phone either names a BC customer or it
+//! does not, and a SKU is an item number (and variant code) as written — no fuzzy or case-folded
+//! matching, so a near-miss never lands an order on the wrong customer or item. What cannot be mapped
+//! is not guessed at either: the staged order keeps a short reason, and stays unprocessed.
+//!
+//! Looking a customer up needs BC, so [`customer_lookup`] is where the reads happen; deciding what to
+//! look up and composing the outcome are plain functions, tested without doubles.
+
+use serde::{Deserialize, Serialize};
+use shopsync_domain::orders::{Address, Money, OrderLine, ShopifyOrder};
+use shopsync_domain::ports::Result;
+use shopsync_domain::sales::{
+    BcCustomer, BcSalesApi, CustomerDefaults, CustomerType, NewCustomer, PostalAddress, limits,
+};
+use shopsync_domain::settings::{CustomerMappingType, ImportScope, ShopSettings, SkuMapping};
+use shopsync_domain::text::bounded;
+
+/// Characters of an e-mail, phone or SKU quoted in a reason (BC's e-mail field is 80).
+const QUOTE_CHARS: usize = 80;
+
+/// One order line as staged: what it maps to, or why it does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedLine {
+    pub line_id: String,
+    pub title: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    /// BC item number; `None` when the line is not mapped (`error` says why).
+    #[serde(default)]
+    pub item_no: Option<String>,
+    #[serde(default)]
+    pub variant_code: Option<String>,
+    /// Quantity after edits and refunds (what a document would carry).
+    pub quantity: i64,
+    /// Unit price before discounts, shop currency.
+    pub unit_price: Money,
+    /// Discount over the whole line, shop currency.
+    pub discount: Money,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Lines of `order` that a document would carry (quantity left after edits and refunds), mapped by
+/// the shop's `sku_mapping`. Lines with nothing left are not staged (the reference deletes them).
+pub fn map_lines(settings: &ShopSettings, order: &ShopifyOrder) -> Vec<StagedLine> {
+    order
+        .line_items
+        .iter()
+        .filter(|l| l.current_quantity > 0)
+        .map(|l| map_line(settings, l))
+        .collect()
+}
+
+fn map_line(settings: &ShopSettings, line: &OrderLine) -> StagedLine {
+    let sku = line
+        .sku
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let mut staged = StagedLine {
+        line_id: line.id.clone(),
+        title: bounded(&line.title, limits::DESCRIPTION),
+        sku: sku.clone(),
+        item_no: None,
+        variant_code: None,
+        quantity: line.current_quantity,
+        unit_price: line.unit_price.clone(),
+        discount: line.discount.clone(),
+        error: None,
+    };
+    match item_of(settings, line, sku.as_deref()) {
+        Ok((item_no, variant_code)) => {
+            staged.item_no = Some(item_no);
+            staged.variant_code = variant_code;
+        }
+        Err(reason) => staged.error = Some(reason),
+    }
+    staged
+}
+
+/// The BC item number (and variant code) a line's SKU names, or why there is none.
+fn item_of(
+    settings: &ShopSettings,
+    line: &OrderLine,
+    sku: Option<&str>,
+) -> std::result::Result<(String, Option<String>), String> {
+    let title = bounded(&line.title, 40);
+    if line.gift_card {
+        return Err(format!(
+            "line '{title}' sells a gift card, which needs a G/L account: not supported yet"
+        ));
+    }
+    let unsupported = |what: &str| {
+        Err(format!(
+            "sku_mapping {what} is not supported for orders yet"
+        ))
+    };
+    match settings.sku_mapping {
+        SkuMapping::ItemNo | SkuMapping::ItemNoPlusVariantCode => {}
+        SkuMapping::BarCode => return unsupported("bar_code"),
+        SkuMapping::VariantCode => return unsupported("variant_code"),
+        SkuMapping::VendorItemNo => return unsupported("vendor_item_no"),
+        SkuMapping::None => {
+            return Err("the shop has no sku_mapping: order lines cannot be mapped".into());
+        }
+    }
+    let Some(sku) = sku else {
+        return Err(format!("line '{title}' has no SKU"));
+    };
+    let (item_no, variant_code) = match settings.sku_mapping {
+        SkuMapping::ItemNoPlusVariantCode => match sku.split_once(&settings.sku_field_separator) {
+            Some((no, code)) => (no.trim(), Some(code.trim()).filter(|c| !c.is_empty())),
+            None => (sku, None),
+        },
+        _ => (sku, None),
+    };
+    let quoted = bounded(sku, QUOTE_CHARS);
+    if item_no.is_empty() {
+        return Err(format!("SKU '{quoted}' names no item number"));
+    }
+    if item_no.chars().count() > limits::NUMBER {
+        return Err(format!(
+            "SKU '{quoted}' is longer than a BC item number ({} characters)",
+            limits::NUMBER
+        ));
+    }
+    if let Some(code) = variant_code
+        && code.chars().count() > limits::VARIANT_CODE
+    {
+        return Err(format!(
+            "SKU '{quoted}' has a variant code longer than BC's {} characters",
+            limits::VARIANT_CODE
+        ));
+    }
+    Ok((item_no.to_string(), variant_code.map(str::to_string)))
+}
+
+/// Who an order's customer is to be, before BC is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerPlan {
+    /// The shop's default customer (import off, default mapping, or an order without a customer).
+    Default(String),
+    /// Look the buyer up in BC by e-mail, then phone.
+    Lookup(Contact),
+    /// Not mappable, with the reason.
+    Unmappable(String),
+}
+
+/// How the buyer of an order can be found (or created) in BC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl Contact {
+    /// What people and cache keys call this buyer: the e-mail, else the phone.
+    pub fn key(&self) -> String {
+        match (&self.email, &self.phone) {
+            (Some(e), _) => format!("email:{e}"),
+            (None, Some(p)) => format!("phone:{p}"),
+            (None, None) => String::new(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        bounded(
+            self.email
+                .as_deref()
+                .or(self.phone.as_deref())
+                .unwrap_or(""),
+            QUOTE_CHARS,
+        )
+    }
+}
+
+/// Decide how `order`'s customer is mapped, from the settings and the order alone.
+pub fn plan_customer(settings: &ShopSettings, order: &ShopifyOrder) -> CustomerPlan {
+    let default = || match settings.default_customer_no.as_deref().map(str::trim) {
+        Some(no) if !no.is_empty() => CustomerPlan::Default(no.to_string()),
+        _ => CustomerPlan::Unmappable(
+            "the order needs the shop's default customer, and default_customer_no is not set"
+                .into(),
+        ),
+    };
+    if settings.customer_import_from_shopify == ImportScope::None
+        || settings.customer_mapping_type == CustomerMappingType::DefaultCustomer
+    {
+        return default();
+    }
+    let Some(customer) = &order.customer else {
+        return default();
+    };
+    if settings.customer_mapping_type == CustomerMappingType::ByBillToInfo {
+        return CustomerPlan::Unmappable(
+            "customer_mapping_type by_bill_to_info is not supported for orders yet".into(),
+        );
+    }
+    let clean = |v: Option<&String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let contact = Contact {
+        email: clean(customer.email.as_ref()).or_else(|| clean(order.email.as_ref())),
+        phone: clean(customer.phone.as_ref()).or_else(|| clean(order.phone.as_ref())),
+    };
+    if contact.email.is_none() && contact.phone.is_none() {
+        return CustomerPlan::Unmappable(
+            "the order's customer has neither e-mail nor phone: no BC customer can be matched"
+                .into(),
+        );
+    }
+    CustomerPlan::Lookup(contact)
+}
+
+/// What looking a buyer up in BC found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(String),
+    /// Only blocked customers match: not used, and not duplicated by a new one either.
+    Blocked(String),
+    NotFound,
+}
+
+/// The customer a list of matches names: the first not blocked (BC gives them by number).
+pub fn pick(matches: &[BcCustomer]) -> Lookup {
+    match matches.iter().find(|c| !c.blocked) {
+        Some(c) => Lookup::Found(c.number.clone()),
+        None => match matches.first() {
+            Some(c) => Lookup::Blocked(c.number.clone()),
+            None => Lookup::NotFound,
+        },
+    }
+}
+
+/// Find the buyer in BC: exactly by e-mail, then exactly by phone.
+pub async fn customer_lookup(bc: &dyn BcSalesApi, contact: &Contact) -> Result<Lookup> {
+    let mut blocked = None;
+    if let Some(email) = &contact.email {
+        match pick(&bc.find_customer_by_email(email).await?) {
+            Lookup::Found(no) => return Ok(Lookup::Found(no)),
+            Lookup::Blocked(no) => blocked = Some(no),
+            Lookup::NotFound => {}
+        }
+    }
+    if let Some(phone) = &contact.phone {
+        match pick(&bc.find_customer_by_phone(phone).await?) {
+            Lookup::Found(no) => return Ok(Lookup::Found(no)),
+            Lookup::Blocked(no) => blocked = blocked.or(Some(no)),
+            Lookup::NotFound => {}
+        }
+    }
+    Ok(blocked.map_or(Lookup::NotFound, Lookup::Blocked))
+}
+
+/// The customer to create in BC for `order`'s buyer (no template setting exists yet, so BC's
+/// company defaults apply); `Err` with the reason when BC would refuse it.
+pub fn new_customer(
+    order: &ShopifyOrder,
+    contact: &Contact,
+) -> std::result::Result<NewCustomer, String> {
+    let customer = order.customer.as_ref();
+    let name = [
+        customer.and_then(|c| c.first_name.as_deref()),
+        customer.and_then(|c| c.last_name.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::trim)
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(" ");
+    let display_name = if name.is_empty() {
+        contact.describe()
+    } else {
+        name
+    };
+    let address = order
+        .billing_address
+        .as_ref()
+        .or(order.shipping_address.as_ref())
+        .map(postal)
+        .unwrap_or_default();
+    let new = NewCustomer::from_template(
+        &CustomerDefaults::default(),
+        &display_name,
+        CustomerType::Person,
+        contact.email.as_deref(),
+        contact.phone.as_deref(),
+        &address,
+    );
+    new.validate().map_err(|problems| {
+        let fields: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{} {}", p.field, p.message))
+            .collect();
+        bounded(
+            &format!(
+                "a BC customer for {} cannot be created: {}",
+                contact.describe(),
+                fields.join("; ")
+            ),
+            300,
+        )
+    })?;
+    Ok(new)
+}
+
+fn postal(a: &Address) -> PostalAddress {
+    let s = |v: &Option<String>| v.as_deref().unwrap_or("").to_string();
+    PostalAddress {
+        line1: s(&a.address1),
+        line2: s(&a.address2),
+        city: s(&a.city),
+        state: s(&a.province_code),
+        country: s(&a.country_code),
+        postal_code: s(&a.zip),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orders::tests::{order, settings};
+
+    #[test]
+    fn lines_map_by_item_number_and_variant_code() {
+        let mut s = settings();
+        s.sku_mapping = SkuMapping::ItemNoPlusVariantCode;
+        let mut o = order(1, "2026-05-01T00:00:00Z");
+        o.line_items[0].sku = Some(" 1000|RED ".into());
+        o.line_items[1].sku = Some("2000".into());
+        let lines = map_lines(&s, &o);
+        assert_eq!(lines[0].item_no.as_deref(), Some("1000"));
+        assert_eq!(lines[0].variant_code.as_deref(), Some("RED"));
+        assert_eq!(
+            (
+                lines[1].item_no.as_deref(),
+                lines[1].variant_code.as_deref()
+            ),
+            (Some("2000"), None)
+        );
+
+        s.sku_mapping = SkuMapping::BarCode;
+        let lines = map_lines(&s, &o);
+        assert!(lines[0].error.as_deref().unwrap().contains("not supported"));
+
+        s.sku_mapping = SkuMapping::ItemNo;
+        o.line_items[0].sku = None;
+        o.line_items[1].current_quantity = 0;
+        let lines = map_lines(&s, &o);
+        assert_eq!(lines.len(), 1, "a line with nothing left is not staged");
+        assert!(lines[0].error.as_deref().unwrap().contains("has no SKU"));
+    }
+
+    #[test]
+    fn the_default_customer_serves_when_import_is_off_or_the_order_has_no_customer() {
+        let mut s = settings();
+        s.default_customer_no = Some("GUEST".into());
+        let mut o = order(1, "2026-05-01T00:00:00Z");
+        assert!(matches!(plan_customer(&s, &o), CustomerPlan::Lookup(_)));
+        o.customer = None;
+        assert_eq!(plan_customer(&s, &o), CustomerPlan::Default("GUEST".into()));
+        let o = order(1, "2026-05-01T00:00:00Z");
+        s.customer_import_from_shopify = ImportScope::None;
+        assert_eq!(plan_customer(&s, &o), CustomerPlan::Default("GUEST".into()));
+        s.default_customer_no = None;
+        assert!(matches!(
+            plan_customer(&s, &o),
+            CustomerPlan::Unmappable(r) if r.contains("default_customer_no")
+        ));
+    }
+
+    #[test]
+    fn the_first_unblocked_match_wins_and_a_blocked_one_is_not_duplicated() {
+        let c = |no: &str, blocked: bool| BcCustomer {
+            id: format!("id-{no}"),
+            number: no.into(),
+            display_name: no.into(),
+            customer_type: CustomerType::Person,
+            email: String::new(),
+            phone_number: String::new(),
+            address: PostalAddress::default(),
+            currency_code: String::new(),
+            blocked,
+            last_modified: String::new(),
+        };
+        assert_eq!(
+            pick(&[c("C1", true), c("C2", false)]),
+            Lookup::Found("C2".into())
+        );
+        assert_eq!(pick(&[c("C1", true)]), Lookup::Blocked("C1".into()));
+        assert_eq!(pick(&[]), Lookup::NotFound);
+    }
+}

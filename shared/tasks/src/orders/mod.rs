@@ -1,0 +1,325 @@
+//! `sync-orders` (reference report 30104), the staging half: Shopify orders updated since the last
+//! run → staged order records, mapped to a BC customer and BC items, ready for create-sales-orders.
+//!
+//! On the engine ([`crate::engine`]) the task's work is mostly **reading**: each planning step reads
+//! one page of orders (whole orders: lines, customer, addresses, shipping, transactions, refunds,
+//! fulfillment orders) and stages it, so a large backlog spans invocations with a checkpoint between
+//! pages and the deadline is checked between them. The window and the cursor are in [`sync`], the
+//! record body and its change hash in [`staged`], the mapping rules in [`mapping`].
+//!
+//! The only write to another system is creating an unknown buyer as a BC customer (with
+//! `auto_create_unknown_customers`). BC has no idempotency keys, so that is a **probed** effect: after
+//! an unknown outcome (the answer lost on the way back) the engine first looks the customer up by the
+//! buyer's e-mail (or phone) and settles with what it finds, and sends again only when there is none.
+//! One effect serves every order of the page with the same buyer; settling writes the customer
+//! number into each of them.
+//!
+//! What is staged is never applied twice: a processed order that changes in Shopify afterwards is
+//! flagged (`changed_after_processing`) and left for a person, as the reference does.
+
+pub mod mapping;
+pub mod staged;
+pub mod sync;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use crate::engine::{Effect, EffectKind, Planned, Settled, Task, TaskRun};
+use async_trait::async_trait;
+use mapping::Contact;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shopsync_domain::catalogue::System;
+use shopsync_domain::ports::{Record, Result};
+use shopsync_domain::sales::{BcCustomer, NewCustomer};
+use shopsync_domain::text::{bounded, preview};
+use shopsync_domain::{SyncError, TaskKind};
+use staged::{STAGED_ORDERS, StagedOrder, order_status};
+use std::collections::HashMap;
+use sync::Known;
+
+/// The task. Its state is the run's window and page cursor ([`SyncState`]) and the staged records.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SyncOrdersTask;
+
+/// Where planning is.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Fix the window (`until` = now, `since` = the cursor minus the overlap).
+    #[default]
+    Start,
+    /// Read and stage one page a step.
+    Pages,
+    /// Every page staged and every customer settled: move the cursor to `until`.
+    Finish,
+}
+
+/// The task's resume state, checkpointed with the engine's.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SyncState {
+    #[serde(default)]
+    pub phase: Phase,
+    /// Lower bound of the window (inclusive); `None` on the first sync ever.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Upper bound (inclusive): when the run started, taken once.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// First sync ever: open orders only.
+    #[serde(default)]
+    pub open_only: bool,
+    /// Shopify's cursor of the next page.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Version of the cursor record when the window was opened (0: none), for its compare-and-swap.
+    #[serde(default)]
+    pub cursor_version: u64,
+    #[serde(default)]
+    pub pages: u32,
+    /// BC customers looked up or created in this invocation, by buyer (not checkpointed: a resumed
+    /// run asks BC again).
+    #[serde(skip)]
+    pub customers: HashMap<String, Known>,
+}
+
+/// Counter names this task reports.
+pub mod counters {
+    pub const PAGES_READ: &str = "order_pages_read";
+    pub const ORDERS_READ: &str = "orders_read";
+    /// New orders staged.
+    pub const ORDERS_STAGED: &str = "orders_staged";
+    /// Unprocessed orders staged again with a newer version.
+    pub const ORDERS_RESTAGED: &str = "orders_restaged";
+    /// Orders whose staged version is the one read: nothing written.
+    pub const ORDERS_UNCHANGED: &str = "orders_unchanged";
+    /// Processed (or flagged) orders whose change does not concern their document: left as is.
+    pub const ORDERS_LEFT_AS_IS: &str = "orders_left_as_is";
+    pub const ORDERS_CHANGED_AFTER_PROCESSING: &str = "orders_changed_after_processing";
+    /// New orders closed already: not imported.
+    pub const ORDERS_SKIPPED_CLOSED: &str = "orders_skipped_closed";
+    /// Orders staged with a reason they cannot be processed.
+    pub const ORDERS_UNMAPPED: &str = "orders_unmapped";
+    pub const CUSTOMER_LOOKUPS: &str = "bc_customer_lookups";
+    pub const CUSTOMERS_CREATED: &str = "bc_customers_created";
+    pub const CUSTOMERS_REFUSED: &str = "bc_customers_refused";
+}
+
+/// The one effect: create a BC customer for a buyer, for the staged orders that wait for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateCustomer {
+    pub contact: Contact,
+    pub customer: NewCustomer,
+    /// Ids of the staged orders to complete with the customer number.
+    pub orders: Vec<String>,
+}
+
+/// What sending (or probing) a customer creation came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CustomerOutcome {
+    Customer(BcCustomer),
+    /// BC refused it (the request itself, not a transient failure): the orders get the reason.
+    Refused(String),
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| SyncError::Internal(format!("serialising: {e}")))
+}
+
+#[async_trait]
+impl Task for SyncOrdersTask {
+    type State = SyncState;
+
+    fn kind(&self) -> TaskKind {
+        TaskKind::SyncOrders
+    }
+
+    async fn plan(&self, run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<Planned> {
+        if state.phase == Phase::Start {
+            sync::open_window(run, state).await?;
+            state.phase = Phase::Pages;
+        }
+        if state.phase == Phase::Finish {
+            sync::advance_cursor(run, state).await?;
+            return Ok(Planned::last(Vec::new()));
+        }
+        let until = state
+            .until
+            .clone()
+            .ok_or_else(|| SyncError::Internal("sync-orders has no window".into()))?;
+        let page = run
+            .clients
+            .shopify
+            .orders_updated_since(
+                state.since.as_deref(),
+                &until,
+                state.open_only,
+                state.after.as_deref(),
+            )
+            .await?;
+        run.counters.add(counters::PAGES_READ, 1);
+        run.counters
+            .add(counters::ORDERS_READ, page.items.len() as u64);
+        state.pages += 1;
+        let creations = sync::stage_page(run, state, &page.items).await?;
+        let effects = creations
+            .into_values()
+            .map(|c| customer_effect(&c))
+            .collect::<Result<Vec<_>>>()?;
+        state.after = page.next_cursor;
+        if state.after.is_some() {
+            return Ok(Planned::more(effects));
+        }
+        if effects.is_empty() {
+            sync::advance_cursor(run, state).await?;
+            return Ok(Planned::last(Vec::new()));
+        }
+        // The cursor moves once the customers of the last page are settled too.
+        state.phase = Phase::Finish;
+        Ok(Planned::more(effects))
+    }
+
+    async fn send(&self, run: &mut TaskRun<'_>, effect: &Effect, _key: &str) -> Result<Value> {
+        let create: CreateCustomer = effect.payload_as()?;
+        match run.clients.bc.create_customer(&create.customer).await {
+            Ok(customer) => {
+                run.counters.add(counters::CUSTOMERS_CREATED, 1);
+                to_value(&CustomerOutcome::Customer(customer))
+            }
+            // The request itself was refused: retrying sends the same request again, so the orders
+            // take the reason instead and the run goes on.
+            Err(e @ SyncError::Rejected { .. }) => {
+                run.counters.add(counters::CUSTOMERS_REFUSED, 1);
+                to_value(&CustomerOutcome::Refused(bounded(
+                    &format!(
+                        "BC refused to create a customer for {}: {e}",
+                        create.contact.describe()
+                    ),
+                    300,
+                )))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn probe(
+        &self,
+        run: &mut TaskRun<'_>,
+        effect: &Effect,
+        _key: &str,
+    ) -> Result<Option<Value>> {
+        let create: CreateCustomer = effect.payload_as()?;
+        let bc = run.clients.bc.as_ref();
+        let mut found = Vec::new();
+        if let Some(email) = &create.contact.email {
+            found = bc.find_customer_by_email(email).await?;
+        }
+        if found.is_empty()
+            && let Some(phone) = &create.contact.phone
+        {
+            found = bc.find_customer_by_phone(phone).await?;
+        }
+        let customer = found.iter().find(|c| !c.blocked).or(found.first()).cloned();
+        customer
+            .map(|c| to_value(&CustomerOutcome::Customer(c)))
+            .transpose()
+    }
+
+    async fn settle(
+        &self,
+        run: &mut TaskRun<'_>,
+        state: &mut SyncState,
+        effect: &Effect,
+        outcome: &Value,
+    ) -> Result<Settled> {
+        let create: CreateCustomer = effect.payload_as()?;
+        let outcome: CustomerOutcome = serde_json::from_value(outcome.clone())
+            .map_err(|e| SyncError::Internal(format!("unreadable customer outcome: {e}")))?;
+        let known = match &outcome {
+            CustomerOutcome::Customer(c) if c.blocked => Known::Blocked(c.number.clone()),
+            CustomerOutcome::Customer(c) => Known::Found(c.number.clone()),
+            CustomerOutcome::Refused(reason) => Known::Refused(reason.clone()),
+        };
+        state.customers.insert(create.contact.key(), known.clone());
+        for id in &create.orders {
+            complete_order(run, &create, id, &known).await?;
+        }
+        Ok(Settled::default())
+    }
+}
+
+fn customer_effect(create: &CreateCustomer) -> Result<Effect> {
+    let label = bounded(
+        &format!(
+            "BC customer for {} ({} order(s))",
+            create.contact.describe(),
+            create.orders.len()
+        ),
+        200,
+    );
+    Ok(Effect::new(
+        EffectKind::Probed,
+        System::Bc,
+        label,
+        to_value(create)?,
+    ))
+}
+
+/// Write the settled customer into one staged order that waits for it (compare-and-swap; read again
+/// once on a conflict). An order staged again meanwhile for another buyer, or processed, is left.
+async fn complete_order(
+    run: &TaskRun<'_>,
+    create: &CreateCustomer,
+    id: &str,
+    known: &Known,
+) -> Result<()> {
+    let records = &run.stores.records;
+    for _ in 0..2 {
+        let Some(record) = records.get_record(run.shop(), STAGED_ORDERS, id).await? else {
+            return Ok(());
+        };
+        if record.status.as_deref() != Some(order_status::UNPROCESSED) {
+            return Ok(());
+        }
+        let mut staged: StagedOrder = serde_json::from_str(&record.body).map_err(|e| {
+            SyncError::Internal(format!(
+                "staged order {} has an unreadable body: {e}",
+                preview(id)
+            ))
+        })?;
+        if !staged.customer_pending || staged.contact.as_ref() != Some(&create.contact) {
+            return Ok(());
+        }
+        staged.customer_pending = false;
+        match known {
+            Known::Found(no) => staged.customer_no = Some(no.clone()),
+            Known::Blocked(no) => {
+                staged.customer_error = Some(format!(
+                    "BC customer {} matching {} is blocked",
+                    preview(no),
+                    create.contact.describe()
+                ))
+            }
+            Known::Refused(reason) => staged.customer_error = Some(reason.clone()),
+            Known::NotFound => {
+                staged.customer_error =
+                    Some(format!("no BC customer for {}", create.contact.describe()))
+            }
+        }
+        staged.refresh();
+        let updated = Record {
+            body: staged.to_body()?,
+            ..record
+        };
+        if records
+            .put_record_if(run.shop(), STAGED_ORDERS, &updated)
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    Err(SyncError::Conflict(format!(
+        "staged order {} kept changing while its customer was written",
+        preview(id)
+    )))
+}
