@@ -27,6 +27,12 @@ mod faults;
 mod queue;
 mod secrets;
 mod store;
+mod unused_apis;
+
+#[doc(hidden)]
+pub use async_trait;
+#[doc(hidden)]
+pub use shopsync_domain;
 
 pub use clock::{Clock, DEFAULT_START};
 pub use documents::{Documents, EXTERNAL_DOCUMENT_NUMBER};

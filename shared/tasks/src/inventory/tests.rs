@@ -148,60 +148,7 @@ impl ShopifyUsage for Shopify {
     }
 }
 
-#[async_trait]
-impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
-    async fn orders_updated_since(
-        &self,
-        _since: Option<&str>,
-        _until: &str,
-        _open_only: bool,
-        _after: Option<&str>,
-    ) -> Result<shopsync_domain::orders::Page<shopsync_domain::orders::ShopifyOrder>> {
-        unreachable!("sync-inventory reads no orders")
-    }
-    async fn order(&self, _id: &str) -> Result<Option<shopsync_domain::orders::ShopifyOrder>> {
-        unreachable!("sync-inventory reads no orders")
-    }
-    async fn order_fulfillments(
-        &self,
-        _order_id: &str,
-    ) -> Result<Option<Vec<shopsync_domain::orders::ShopifyFulfillment>>> {
-        unreachable!("sync-inventory reads no orders")
-    }
-    async fn fulfillment_create(
-        &self,
-        _request: &shopsync_domain::orders::FulfillmentRequest,
-    ) -> Result<shopsync_domain::orders::FulfillmentOutcome> {
-        unreachable!("sync-inventory reads no orders")
-    }
-    async fn order_set_custom_attributes(
-        &self,
-        _order_id: &str,
-        _attributes: &[shopsync_domain::orders::OrderAttribute],
-    ) -> Result<shopsync_domain::orders::OrderUpdateOutcome> {
-        unreachable!("sync-inventory reads no orders")
-    }
-    async fn order_close(
-        &self,
-        _order_id: &str,
-    ) -> Result<shopsync_domain::orders::OrderCloseOutcome> {
-        unreachable!("sync-inventory reads no orders")
-    }
-    async fn payouts_since(
-        &self,
-        _since_legacy_id: Option<u64>,
-        _after: Option<&str>,
-    ) -> Result<shopsync_domain::orders::Page<shopsync_domain::orders::ShopifyPayout>> {
-        unreachable!("sync-inventory reads no orders")
-    }
-    async fn balance_transactions_since(
-        &self,
-        _since: Option<&str>,
-        _after: Option<&str>,
-    ) -> Result<shopsync_domain::orders::Page<shopsync_domain::orders::BalanceTransaction>> {
-        unreachable!("sync-inventory reads no orders")
-    }
-}
+shopsync_test_support::unused_shopify_orders_api!(Shopify);
 
 /// BC: `items.inventory` per item number.
 struct Bc(Vec<(String, f64)>);
@@ -231,65 +178,7 @@ impl BcInventoryApi for Bc {
     }
 }
 
-#[async_trait]
-impl shopsync_domain::sales::BcSalesApi for Bc {
-    async fn find_customer_by_email(
-        &self,
-        _email: &str,
-    ) -> Result<Vec<shopsync_domain::sales::BcCustomer>> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-    async fn find_customer_by_phone(
-        &self,
-        _phone: &str,
-    ) -> Result<Vec<shopsync_domain::sales::BcCustomer>> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-    async fn customer_template(
-        &self,
-        _number: &str,
-    ) -> Result<shopsync_domain::sales::CustomerDefaults> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-    async fn create_customer(
-        &self,
-        _customer: &shopsync_domain::sales::NewCustomer,
-    ) -> Result<shopsync_domain::sales::BcCustomer> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-    async fn create_sales_document(
-        &self,
-        _draft: &shopsync_domain::sales::SalesDocumentDraft,
-    ) -> Result<shopsync_domain::sales::SalesDocument> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-    async fn find_sales_documents_by_external_number(
-        &self,
-        _number: &str,
-    ) -> Result<Vec<shopsync_domain::sales::SalesDocumentRef>> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-    async fn posted_shipments_since(
-        &self,
-        _cursor: Option<&shopsync_domain::sales::ShipmentCursor>,
-    ) -> Result<shopsync_domain::sales::ShipmentBatch> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-    async fn shipment_tracking(
-        &self,
-        _page: &str,
-        _company_name: &str,
-        _shipment_number: &str,
-    ) -> Result<Option<shopsync_domain::sales::ShipmentTracking>> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-    async fn delete_sales_document(
-        &self,
-        _document: &shopsync_domain::sales::SalesDocumentRef,
-    ) -> Result<()> {
-        unreachable!("sync-inventory uses no BC sales documents")
-    }
-}
+shopsync_test_support::unused_bc_sales_api!(Bc);
 
 /// Checkpoints kept in memory; the deadline is never near.
 #[derive(Default)]
