@@ -71,6 +71,16 @@ pub fn is_bc_company_name(s: &str) -> bool {
     (1..=30).contains(&n) && !s.chars().any(char::is_control) && s.trim() == s
 }
 
+/// A BC `Code[max]` value as settings name it (a currency code, a G/L account number): 1 to `max`
+/// of upper-case `A-Z 0-9 - _` (BC stores codes upper case; other characters would need quoting
+/// where the value reaches a URL filter).
+pub fn is_bc_code(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// The service name of a BC page published as an OData web service: 1 to 64 of `A-Z a-z 0-9 _`.
 pub fn is_odata_service_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

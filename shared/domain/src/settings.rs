@@ -75,6 +75,27 @@ pub struct ShopSettings {
     pub create_invoices_from_orders: bool,
     #[serde(default = "yes")]
     pub send_shipping_confirmation: bool,
+    /// Which currency a BC document is in: the shop's (`currency_code`) or the one the customer paid in.
+    #[serde(default)]
+    pub currency_handling: CurrencyHandling,
+    /// The BC currency code of the shop's currency; `None`: it is the BC company's local currency.
+    #[serde(default)]
+    pub currency_code: Option<String>,
+    /// Write the BC document number back to the Shopify order (custom attribute `BC Doc. No.`), once
+    /// the document exists.
+    #[serde(default = "yes")]
+    pub order_attributes_to_shopify: bool,
+    /// Close (`orderClose`) an order in Shopify once its BC invoice exists and it is paid and fulfilled.
+    #[serde(default = "yes")]
+    pub archive_processed_orders: bool,
+    /// BC G/L account that shipping charges are booked to; an order with a shipping charge cannot
+    /// become a document without it.
+    #[serde(default)]
+    pub shipping_charges_account: Option<String>,
+    /// Service name of a published BC page giving each posted shipment's package tracking number and
+    /// shipping agent (API v2.0 shipments have neither); without it fulfillments carry no tracking.
+    #[serde(default)]
+    pub shipment_tracking_page: Option<String>,
     /// Shopify pushes `orders/create` and `orders/updated` webhooks (through an EventBridge partner
     /// event source) and each burst queues one sync-orders run; the schedule stays as the
     /// reconciliation that catches a lost webhook (the reference's order-created webhook).
@@ -226,6 +247,18 @@ pub enum ImportScope {
     #[default]
     WithOrderImport,
     All,
+}
+
+/// The reference's `Currency Handling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CurrencyHandling {
+    /// Amounts in the shop's currency; the document's currency is `currency_code` (local if none).
+    #[default]
+    ShopCurrency,
+    /// Amounts in the currency the customer paid in; the document's currency is that currency's ISO
+    /// code (BC must have a currency with that code), or local when it is `currency_code`'s.
+    PresentmentCurrency,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -525,6 +558,48 @@ impl ShopSettings {
             None => {}
         }
 
+        // Orders: codes that reach BC request bodies and a page name that reaches a URL.
+        if let Some(code) = &self.currency_code
+            && !patterns::is_bc_code(code, 10)
+        {
+            bad(
+                "currency_code",
+                format!(
+                    "'{}' must be a BC currency code: 1 to 10 of A-Z, 0-9, '-', '_'",
+                    preview(code)
+                ),
+            );
+        }
+        if let Some(account) = &self.shipping_charges_account
+            && !patterns::is_bc_code(account, 20)
+        {
+            bad(
+                "shipping_charges_account",
+                format!(
+                    "'{}' must be a BC G/L account number: 1 to 20 of A-Z, 0-9, '-', '_'",
+                    preview(account)
+                ),
+            );
+        }
+        if let Some(page) = &self.shipment_tracking_page {
+            if !patterns::is_odata_service_name(page) {
+                bad(
+                    "shipment_tracking_page",
+                    format!(
+                        "'{}' is not a valid OData service name (1 to 64 letters, digits, '_')",
+                        preview(page)
+                    ),
+                );
+            }
+            if self.bc.company_name.as_deref().is_none_or(str::is_empty) {
+                bad(
+                    "bc.company_name",
+                    "is required with shipment_tracking_page: OData pages address the company by name"
+                        .into(),
+                );
+            }
+        }
+
         for (kind, task) in &self.tasks {
             // Whether a task may be enabled depends on the deployment (its function and queue),
             // which the settings cannot know: the API checks it against the task registry.
@@ -611,6 +686,9 @@ pub(crate) mod tests {
                 {"shopify_location_id": "gid://shopify/Location/2", "stock_calculation": "projected_available_balance", "bc_location_codes": ["WEST"]}
             ],
             "inventory_availability_page": "ShopsyncItemAvailability",
+            "currency_code": null,
+            "shipping_charges_account": "6100",
+            "shipment_tracking_page": "ShopsyncShipmentTracking",
             "tasks": {"sync-inventory": {"enabled": true}},
             "shopify": {"store_domain": "demo.myshopify.com", "access_token_secret_id": "shopsync/DEMO/shopify"},
             "bc": {"tenant": "t1", "environment": "production", "company_id": DEMO_COMPANY_ID, "company_name": "CRONUS", "credentials_secret_id": "shopsync/DEMO/bc"}
@@ -765,6 +843,17 @@ pub(crate) mod tests {
                 "/inventory_availability_page",
                 "Page?x=1",
                 "inventory_availability_page",
+            ),
+            ("/currency_code", "eur", "currency_code"),
+            (
+                "/shipping_charges_account",
+                "6100')/x",
+                "shipping_charges_account",
+            ),
+            (
+                "/shipment_tracking_page",
+                "Page/../x",
+                "shipment_tracking_page",
             ),
         ] {
             let mut j = demo_json();

@@ -16,6 +16,30 @@ pub const STAGED_ORDERS: &str = "staged-orders";
 /// BC posted sales shipments of Shopify orders (id: the BC shipment id).
 pub const SHIPMENTS: &str = "shipments";
 
+/// BC documents made from Shopify orders, by the document's external document number as BC stores
+/// it ([`crate::sales::to_code`] of the order name); body: [`OrderDocumentLink`]. How a posted BC
+/// shipment (which carries that number) finds its Shopify order.
+pub const ORDER_DOCUMENTS: &str = "order-documents";
+/// Shopify Payments payouts (id: the payout's numeric id, zero-padded to 20 digits so id order is
+/// numeric order); status: the payout's status, lower case.
+pub const PAYOUTS: &str = "payouts";
+/// Shopify Payments balance transactions (id: the transaction GID).
+pub const BALANCE_TRANSACTIONS: &str = "balance-transactions";
+
+/// The body of an [`ORDER_DOCUMENTS`] record: which Shopify order a BC document was made from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderDocumentLink {
+    /// The Shopify order GID (also the id of its staged order record).
+    pub order_id: String,
+    /// The order name (`#1001`).
+    pub name: String,
+    pub kind: crate::sales::SalesDocumentKind,
+    /// The BC document number (`S-ORD101001`).
+    pub number: String,
+    /// The BC document's API id.
+    pub document_id: String,
+}
+
 /// Statuses of a staged order.
 pub mod order_status {
     /// Not turned into a BC document yet (also when the last attempt failed: the body has `error`).

@@ -8,7 +8,9 @@
 pub mod engine;
 pub mod inventory;
 pub mod orders;
+pub mod payments;
 pub mod registry;
+pub mod shipments;
 
 use async_trait::async_trait;
 use shopsync_domain::job::{JobCounters, JobRecord};

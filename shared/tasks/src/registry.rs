@@ -9,6 +9,7 @@
 use crate::engine::{ClientSource, EnginePorts, EngineRunner, TaskRunner};
 use crate::inventory::InventoryTask;
 use crate::orders::SyncOrdersTask;
+use crate::orders::create::CreateSalesOrdersTask;
 use shopsync_domain::TaskKind;
 use shopsync_domain::ports::RunStoreSource;
 use std::sync::Arc;
@@ -51,6 +52,10 @@ pub const REGISTRY: &[Registration] = &[
         kind: TaskKind::SyncOrders,
         build: sync_orders,
     },
+    Registration {
+        kind: TaskKind::CreateSalesOrders,
+        build: create_sales_orders,
+    },
 ];
 
 fn sync_inventory(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
@@ -59,6 +64,10 @@ fn sync_inventory(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
 
 fn sync_orders(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
     deps.runner(SyncOrdersTask)
+}
+
+fn create_sales_orders(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(CreateSalesOrdersTask)
 }
 
 /// Whether this release has `kind`.

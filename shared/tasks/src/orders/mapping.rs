@@ -236,6 +236,20 @@ pub fn pick(matches: &[BcCustomer]) -> Lookup {
     }
 }
 
+/// The reason an order has no BC customer when the only match is blocked.
+pub fn blocked_reason(number: &str, contact: &Contact) -> String {
+    format!(
+        "BC customer {} matching {} is blocked",
+        shopsync_domain::text::preview(number),
+        contact.describe()
+    )
+}
+
+/// The reason an order has no BC customer when none matches.
+pub fn not_found_reason(contact: &Contact) -> String {
+    bounded(&format!("no BC customer for {}", contact.describe()), 200)
+}
+
 /// Find the buyer in BC: exactly by e-mail, then exactly by phone.
 pub async fn customer_lookup(bc: &dyn BcSalesApi, contact: &Contact) -> Result<Lookup> {
     let mut blocked = None;

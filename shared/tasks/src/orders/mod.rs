@@ -17,23 +17,27 @@
 //! What is staged is never applied twice: a processed order that changes in Shopify afterwards is
 //! flagged (`changed_after_processing`) and left for a person, as the reference does.
 
+pub mod create;
+#[cfg(test)]
+mod create_tests;
+pub mod document;
+pub mod effects;
 pub mod mapping;
 pub mod staged;
 pub mod sync;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use crate::engine::{Effect, EffectKind, Planned, Settled, Task, TaskRun};
+use crate::engine::{Effect, Planned, Settled, Task, TaskRun};
 use async_trait::async_trait;
+use effects::{OrderEffect, Update};
 use mapping::Contact;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shopsync_domain::catalogue::System;
-use shopsync_domain::ports::{Record, Result};
+use shopsync_domain::ports::Result;
 use shopsync_domain::sales::{BcCustomer, NewCustomer};
-use shopsync_domain::text::{bounded, preview};
+use shopsync_domain::text::bounded;
 use shopsync_domain::{SyncError, TaskKind};
-use staged::{STAGED_ORDERS, StagedOrder, order_status};
 use std::collections::HashMap;
 use sync::Known;
 
@@ -161,11 +165,13 @@ impl Task for SyncOrdersTask {
         run.counters
             .add(counters::ORDERS_READ, page.items.len() as u64);
         state.pages += 1;
-        let creations = sync::stage_page(run, state, &page.items).await?;
-        let effects = creations
+        let staged = sync::stage_page(run, state, &page.items).await?;
+        let mut effects = staged
+            .creations
             .into_values()
-            .map(|c| customer_effect(&c))
+            .map(|c| OrderEffect::Customer(c).into_effect())
             .collect::<Result<Vec<_>>>()?;
+        effects.extend(staged.documents);
         state.after = page.next_cursor;
         if state.after.is_some() {
             return Ok(Planned::more(effects));
@@ -180,25 +186,9 @@ impl Task for SyncOrdersTask {
     }
 
     async fn send(&self, run: &mut TaskRun<'_>, effect: &Effect, _key: &str) -> Result<Value> {
-        let create: CreateCustomer = effect.payload_as()?;
-        match run.clients.bc.create_customer(&create.customer).await {
-            Ok(customer) => {
-                run.counters.add(counters::CUSTOMERS_CREATED, 1);
-                to_value(&CustomerOutcome::Customer(customer))
-            }
-            // The request itself was refused: retrying sends the same request again, so the orders
-            // take the reason instead and the run goes on.
-            Err(e @ SyncError::Rejected { .. }) => {
-                run.counters.add(counters::CUSTOMERS_REFUSED, 1);
-                to_value(&CustomerOutcome::Refused(bounded(
-                    &format!(
-                        "BC refused to create a customer for {}: {e}",
-                        create.contact.describe()
-                    ),
-                    300,
-                )))
-            }
-            Err(e) => Err(e),
+        match OrderEffect::of(effect)? {
+            OrderEffect::Customer(create) => send_customer(run, &create).await,
+            other => effects::send(run, &other).await,
         }
     }
 
@@ -208,21 +198,10 @@ impl Task for SyncOrdersTask {
         effect: &Effect,
         _key: &str,
     ) -> Result<Option<Value>> {
-        let create: CreateCustomer = effect.payload_as()?;
-        let bc = run.clients.bc.as_ref();
-        let mut found = Vec::new();
-        if let Some(email) = &create.contact.email {
-            found = bc.find_customer_by_email(email).await?;
+        match OrderEffect::of(effect)? {
+            OrderEffect::Customer(create) => probe_customer(run, &create).await,
+            other => effects::probe(run, &other).await,
         }
-        if found.is_empty()
-            && let Some(phone) = &create.contact.phone
-        {
-            found = bc.find_customer_by_phone(phone).await?;
-        }
-        let customer = found.iter().find(|c| !c.blocked).or(found.first()).cloned();
-        customer
-            .map(|c| to_value(&CustomerOutcome::Customer(c)))
-            .transpose()
     }
 
     async fn settle(
@@ -232,94 +211,113 @@ impl Task for SyncOrdersTask {
         effect: &Effect,
         outcome: &Value,
     ) -> Result<Settled> {
-        let create: CreateCustomer = effect.payload_as()?;
-        let outcome: CustomerOutcome = serde_json::from_value(outcome.clone())
-            .map_err(|e| SyncError::Internal(format!("unreadable customer outcome: {e}")))?;
-        let known = match &outcome {
-            CustomerOutcome::Customer(c) if c.blocked => Known::Blocked(c.number.clone()),
-            CustomerOutcome::Customer(c) => Known::Found(c.number.clone()),
-            CustomerOutcome::Refused(reason) => Known::Refused(reason.clone()),
-        };
-        state.customers.insert(create.contact.key(), known.clone());
-        for id in &create.orders {
-            complete_order(run, &create, id, &known).await?;
+        match OrderEffect::of(effect)? {
+            OrderEffect::Customer(create) => settle_customer(run, state, &create, outcome).await,
+            other => effects::settle(run, &other, outcome).await,
         }
-        Ok(Settled::default())
     }
 }
 
-fn customer_effect(create: &CreateCustomer) -> Result<Effect> {
-    let label = bounded(
-        &format!(
-            "BC customer for {} ({} order(s))",
-            create.contact.describe(),
-            create.orders.len()
-        ),
-        200,
-    );
-    Ok(Effect::new(
-        EffectKind::Probed,
-        System::Bc,
-        label,
-        to_value(create)?,
-    ))
+async fn send_customer(run: &mut TaskRun<'_>, create: &CreateCustomer) -> Result<Value> {
+    match run.clients.bc.create_customer(&create.customer).await {
+        Ok(customer) => {
+            run.counters.add(counters::CUSTOMERS_CREATED, 1);
+            to_value(&CustomerOutcome::Customer(customer))
+        }
+        // The request itself was refused: retrying sends the same request again, so the orders
+        // take the reason instead and the run goes on.
+        Err(e @ SyncError::Rejected { .. }) => {
+            run.counters.add(counters::CUSTOMERS_REFUSED, 1);
+            to_value(&CustomerOutcome::Refused(bounded(
+                &format!(
+                    "BC refused to create a customer for {}: {e}",
+                    create.contact.describe()
+                ),
+                300,
+            )))
+        }
+        Err(e) => Err(e),
+    }
 }
 
-/// Write the settled customer into one staged order that waits for it (compare-and-swap; read again
-/// once on a conflict). An order staged again meanwhile for another buyer, or processed, is left.
+async fn probe_customer(run: &mut TaskRun<'_>, create: &CreateCustomer) -> Result<Option<Value>> {
+    let bc = run.clients.bc.as_ref();
+    let mut found = Vec::new();
+    if let Some(email) = &create.contact.email {
+        found = bc.find_customer_by_email(email).await?;
+    }
+    if found.is_empty()
+        && let Some(phone) = &create.contact.phone
+    {
+        found = bc.find_customer_by_phone(phone).await?;
+    }
+    let customer = found.iter().find(|c| !c.blocked).or(found.first()).cloned();
+    customer
+        .map(|c| to_value(&CustomerOutcome::Customer(c)))
+        .transpose()
+}
+
+/// Write the settled customer into the orders that wait for it; with `auto_create_orders`, the
+/// documents of those that are complete now follow.
+async fn settle_customer(
+    run: &mut TaskRun<'_>,
+    state: &mut SyncState,
+    create: &CreateCustomer,
+    outcome: &Value,
+) -> Result<Settled> {
+    let outcome: CustomerOutcome = serde_json::from_value(outcome.clone())
+        .map_err(|e| SyncError::Internal(format!("unreadable customer outcome: {e}")))?;
+    let known = match &outcome {
+        CustomerOutcome::Customer(c) if c.blocked => Known::Blocked(c.number.clone()),
+        CustomerOutcome::Customer(c) => Known::Found(c.number.clone()),
+        CustomerOutcome::Refused(reason) => Known::Refused(reason.clone()),
+    };
+    state.customers.insert(create.contact.key(), known.clone());
+    let mut follow_ups = Vec::new();
+    for id in &create.orders {
+        follow_ups.extend(complete_order(run, create, id, &known).await?);
+    }
+    Ok(Settled { follow_ups })
+}
+
+/// Write the settled customer into one staged order that waits for it. An order staged again
+/// meanwhile for another buyer, or processed, is left. With `auto_create_orders`, a new order that is
+/// complete now gets its document planned: returned as a follow-up.
 async fn complete_order(
     run: &TaskRun<'_>,
     create: &CreateCustomer,
     id: &str,
     known: &Known,
-) -> Result<()> {
-    let records = &run.stores.records;
-    for _ in 0..2 {
-        let Some(record) = records.get_record(run.shop(), STAGED_ORDERS, id).await? else {
-            return Ok(());
-        };
-        if record.status.as_deref() != Some(order_status::UNPROCESSED) {
-            return Ok(());
-        }
-        let mut staged: StagedOrder = serde_json::from_str(&record.body).map_err(|e| {
-            SyncError::Internal(format!(
-                "staged order {} has an unreadable body: {e}",
-                preview(id)
-            ))
-        })?;
+) -> Result<Option<Effect>> {
+    let now = shopsync_domain::time::now_secs();
+    let mut document = None;
+    effects::update_staged(run, id, |staged| {
+        document = None;
         if !staged.customer_pending || staged.contact.as_ref() != Some(&create.contact) {
-            return Ok(());
+            return Ok(Update::Leave);
         }
         staged.customer_pending = false;
         match known {
             Known::Found(no) => staged.customer_no = Some(no.clone()),
             Known::Blocked(no) => {
-                staged.customer_error = Some(format!(
-                    "BC customer {} matching {} is blocked",
-                    preview(no),
-                    create.contact.describe()
-                ))
+                staged.customer_error = Some(mapping::blocked_reason(no, &create.contact))
             }
             Known::Refused(reason) => staged.customer_error = Some(reason.clone()),
             Known::NotFound => {
-                staged.customer_error =
-                    Some(format!("no BC customer for {}", create.contact.describe()))
+                staged.customer_error = Some(mapping::not_found_reason(&create.contact))
             }
         }
         staged.refresh();
-        let updated = Record {
-            body: staged.to_body()?,
-            ..record
-        };
-        if records
-            .put_record_if(run.shop(), STAGED_ORDERS, &updated)
-            .await?
+        if staged.auto_create
+            && staged.mapped
+            && let Some(order) = staged.order.clone()
+            && let create::Planning::Effect(effect) =
+                create::plan_document(run, staged, &order, now)?
         {
-            return Ok(());
+            document = Some(effect);
         }
-    }
-    Err(SyncError::Conflict(format!(
-        "staged order {} kept changing while its customer was written",
-        preview(id)
-    )))
+        Ok(Update::Body)
+    })
+    .await?;
+    Ok(document)
 }

@@ -79,6 +79,68 @@ pub struct StagedOrder {
     pub order: Option<ShopifyOrder>,
     #[serde(default)]
     pub order_omitted: bool,
+    /// The BC document made from this order, once it exists (status `processed`).
+    #[serde(default)]
+    pub document: Option<DocumentRef>,
+    /// Why the last attempt to make the document failed (BC refused it, or it cannot be made); part
+    /// of `error`, but not of `mapped`: the next run tries again.
+    #[serde(default)]
+    pub document_error: Option<String>,
+    /// Staged new with `auto_create_orders` on: sync-orders makes its document as soon as it is
+    /// mapped (the reference does so for new orders only).
+    #[serde(default)]
+    pub auto_create: bool,
+    /// The run that last planned the document ([`DocumentClaim`]); kept when the order is staged again.
+    #[serde(default)]
+    pub document_claim: Option<DocumentClaim>,
+}
+
+/// The BC document an order became.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    /// `sales_order`, `sales_invoice`, or a posted document found by the probe.
+    pub kind: String,
+    pub number: String,
+    pub id: String,
+}
+
+/// Which run planned an order's document, and when. BC has no idempotency keys, so this is how a
+/// document planned by one job is never made again by another:
+///
+/// - another job's claim younger than [`CLAIM_SECS`] means that job may be sending it right now: the
+///   order is left to it;
+/// - an older claim means that job may have made the document and died before saying so: the next
+///   plan looks the document up by its external number before it sends anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentClaim {
+    pub job_id: String,
+    pub at: i64,
+}
+
+/// How long a claim keeps other jobs off an order: longer than a plan lives before its unsent
+/// effects are dropped (`engine::DEFAULT_MAX_PLAN_AGE_SECS`) plus a run's heartbeat timeout.
+pub const CLAIM_SECS: i64 = 30 * 60;
+
+/// What a run planning an order's document does about an existing claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimCheck {
+    /// No claim, or this job's own: send without a lookup.
+    Free,
+    /// Another job's recent claim: leave the order this time.
+    HeldElsewhere,
+    /// Another job's old claim: look the document up first.
+    ProbeFirst,
+}
+
+impl DocumentClaim {
+    pub fn check(claim: Option<&DocumentClaim>, job_id: &str, now: i64) -> ClaimCheck {
+        match claim {
+            None => ClaimCheck::Free,
+            Some(c) if c.job_id == job_id => ClaimCheck::Free,
+            Some(c) if now - c.at < CLAIM_SECS => ClaimCheck::HeldElsewhere,
+            Some(_) => ClaimCheck::ProbeFirst,
+        }
+    }
 }
 
 impl StagedOrder {
@@ -112,6 +174,10 @@ impl StagedOrder {
             error: None,
             order: Some(order.clone()),
             order_omitted: false,
+            document: None,
+            document_error: None,
+            auto_create: false,
+            document_claim: None,
         };
         staged.refresh();
         staged
@@ -124,6 +190,7 @@ impl StagedOrder {
         problems.extend(self.customer_error.as_deref());
         problems.extend(self.lines.iter().filter_map(|l| l.error.as_deref()));
         self.mapped = problems.is_empty() && self.customer_no.is_some() && !self.customer_pending;
+        problems.extend(self.document_error.as_deref());
         self.error = (!problems.is_empty()).then(|| bounded(&problems.join("; "), MAX_ERROR_CHARS));
     }
 
@@ -164,6 +231,8 @@ pub struct StoredHead {
     pub change_hash: String,
     #[serde(default)]
     pub customer_pending: bool,
+    #[serde(default)]
+    pub document_claim: Option<DocumentClaim>,
 }
 
 impl StoredHead {

@@ -16,17 +16,18 @@
 //!
 //! **Staging** follows the reference's rules ([`stage_page`]).
 
+use super::create::{Planning, plan_document};
 use super::mapping::{self, CustomerPlan, Lookup};
 use super::staged::{StagedOrder, StoredHead, flagged_body, order_status};
 use super::{CreateCustomer, SyncState, counters};
-use crate::engine::TaskRun;
+use crate::engine::{Effect, TaskRun};
 use serde::{Deserialize, Serialize};
 use shopsync_domain::SyncError;
 use shopsync_domain::orders::ShopifyOrder;
 use shopsync_domain::ports::{Record, Result};
 use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::staging::STAGED_ORDERS;
-use shopsync_domain::text::{bounded, preview};
+use shopsync_domain::text::preview;
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -208,6 +209,15 @@ fn decide(order: &ShopifyOrder, stored: Option<&Record>) -> Decision {
 /// Customer creations planned by one page, one per buyer.
 pub type Creations = BTreeMap<String, CreateCustomer>;
 
+/// What staging one page planned.
+#[derive(Debug, Default)]
+pub struct StagedPage {
+    /// BC customers to create, one per buyer.
+    pub creations: Creations,
+    /// With `auto_create_orders`: the documents of the new orders that are mapped already.
+    pub documents: Vec<Effect>,
+}
+
 /// Stage one page of orders, by the reference's rules:
 ///
 /// - a **new** order is staged `unprocessed` (mapped or with its reason), unless it is closed
@@ -220,12 +230,14 @@ pub type Creations = BTreeMap<String, CreateCustomer>;
 /// - an order whose staged `updatedAt` is the page's is not written at all.
 ///
 /// Returns the BC customers to create (one per buyer, whatever number of orders of the page wait for
-/// it); their settling completes the orders.
+/// it; their settling completes the orders) and, with `auto_create_orders`, the documents of new
+/// orders mapped already (claimed in the same write that stages them).
 pub async fn stage_page(
     run: &mut TaskRun<'_>,
     state: &mut SyncState,
     orders: &[ShopifyOrder],
-) -> Result<Creations> {
+) -> Result<StagedPage> {
+    let now = shopsync_domain::time::now_secs();
     let shop = run.shop().to_string();
     let ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
     let mut stored: HashMap<String, Record> = run
@@ -237,6 +249,7 @@ pub async fn stage_page(
         .map(|r| (r.id.clone(), r))
         .collect();
     let mut creations = Creations::new();
+    let mut documents = Vec::new();
     for order in orders {
         let mut current = stored.remove(&order.id);
         let mut written = false;
@@ -287,6 +300,19 @@ pub async fn stage_page(
                 Decision::Stage { version } => {
                     let (mut staged, waits_for) =
                         map_order(run, state, &mut creations, order).await?;
+                    // A claim on the document outlives restaging: it may have been made already.
+                    staged.document_claim = current
+                        .as_ref()
+                        .and_then(|r| StoredHead::read(&r.body).document_claim);
+                    staged.auto_create = version == 0 && run.settings.auto_create_orders;
+                    let mut document = None;
+                    if staged.auto_create
+                        && staged.mapped
+                        && let Planning::Effect(effect) =
+                            plan_document(run, &mut staged, order, now)?
+                    {
+                        document = Some(effect);
+                    }
                     let record = Record {
                         version,
                         ..Record::new(
@@ -313,6 +339,7 @@ pub async fn stage_page(
                         if let Some(creation) = waits_for.and_then(|k| creations.get_mut(&k)) {
                             creation.orders.push(order.id.clone());
                         }
+                        documents.extend(document);
                         written = true;
                     }
                 }
@@ -330,7 +357,10 @@ pub async fn stage_page(
     }
     // A creation whose only order was staged by someone else meanwhile serves no order.
     creations.retain(|_, c| !c.orders.is_empty());
-    Ok(creations)
+    Ok(StagedPage {
+        creations,
+        documents,
+    })
 }
 
 /// Map one order: lines by SKU, customer by the settings (asking BC, through the run's cache). When
@@ -367,11 +397,7 @@ async fn map_order(
             match known {
                 Known::Found(no) => staged.customer_no = Some(no),
                 Known::Blocked(no) => {
-                    staged.customer_error = Some(format!(
-                        "BC customer {} matching {} is blocked",
-                        preview(&no),
-                        contact.describe()
-                    ))
+                    staged.customer_error = Some(mapping::blocked_reason(&no, &contact))
                 }
                 Known::Refused(reason) => staged.customer_error = Some(reason),
                 Known::NotFound if settings.auto_create_unknown_customers => {
@@ -397,10 +423,7 @@ async fn map_order(
                     }
                 }
                 Known::NotFound => {
-                    staged.customer_error = Some(bounded(
-                        &format!("no BC customer for {}", contact.describe()),
-                        200,
-                    ))
+                    staged.customer_error = Some(mapping::not_found_reason(&contact))
                 }
             }
             staged.contact = Some(contact);

@@ -7,7 +7,7 @@
 //! edge; an order changed after processing is flagged, not re-applied; an unmappable order stays
 //! unprocessed with its reason; a customer whose creation answer was lost is created once.
 
-use super::staged::CHANGED_AFTER_PROCESSING;
+use super::staged::{CHANGED_AFTER_PROCESSING, STAGED_ORDERS, StagedOrder, order_status};
 use super::sync::{CURSORS, CursorBody, ORDERS_CURSOR, format_time, parse_time};
 use super::*;
 use crate::engine::{self, EnginePorts, ShopClients};
@@ -21,7 +21,7 @@ use shopsync_domain::orders::{
     Money, MoneyPair, OrderCustomer, OrderLine, OrderTotals, Page, ShopifyOrder,
 };
 use shopsync_domain::ports::{
-    BcInventoryApi, JobStore, RecordStore, ShopifyInventoryApi, ShopifyUsage,
+    BcInventoryApi, JobStore, Record, RecordStore, ShopifyInventoryApi, ShopifyUsage,
 };
 use shopsync_domain::sales::{BcCustomer, CustomerType, PostalAddress};
 use shopsync_domain::settings::ShopSettings;
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
-const SHOP: &str = "OR";
+pub(crate) const SHOP: &str = "OR";
 
 pub(crate) fn settings() -> ShopSettings {
     ShopSettings::from_json(
@@ -132,7 +132,7 @@ pub(crate) fn order(n: u32, updated_at: &str) -> ShopifyOrder {
     }
 }
 
-fn at(t: OffsetDateTime) -> String {
+pub(crate) fn at(t: OffsetDateTime) -> String {
     format_time(t).unwrap()
 }
 
@@ -144,11 +144,17 @@ type Hook = Box<dyn FnMut(usize, &str, &mut Vec<ShopifyOrder>) + Send>;
 
 /// Shopify's orders, paged like the search: oldest `updatedAt` first, `after` an opaque cursor past
 /// the last order returned.
-struct Shopify {
+pub(crate) struct Shopify {
     orders: Mutex<Vec<ShopifyOrder>>,
     page_size: usize,
     calls: Mutex<Vec<OrdersCall>>,
     hook: Mutex<Option<Hook>>,
+    /// `orderUpdate` calls applied: (order id, attributes).
+    pub(crate) updates: Mutex<Vec<(String, Vec<shopsync_domain::orders::OrderAttribute>)>>,
+    /// `orderClose` calls applied.
+    pub(crate) closes: Mutex<Vec<String>>,
+    /// Faults of `shopify.orders.update`, `shopify.orders.close`.
+    pub(crate) faults: Faults,
 }
 
 impl Shopify {
@@ -158,17 +164,26 @@ impl Shopify {
             page_size,
             calls: Mutex::new(Vec::new()),
             hook: Mutex::new(None),
+            updates: Mutex::new(Vec::new()),
+            closes: Mutex::new(Vec::new()),
+            faults: Faults::default(),
         }
     }
 
     /// Replace order `id` in Shopify with what `change` makes of it.
-    fn update(&self, id: u32, change: impl FnOnce(&mut ShopifyOrder)) {
+    pub(crate) fn update(&self, id: u32, change: impl FnOnce(&mut ShopifyOrder)) {
         let mut orders = self.orders.lock().unwrap();
         let o = orders
             .iter_mut()
             .find(|o| o.id == format!("gid://shopify/Order/{id}"))
             .unwrap();
         change(o);
+    }
+
+    fn update_by_gid(&self, id: &str, change: impl FnOnce(&mut ShopifyOrder)) {
+        if let Some(o) = self.orders.lock().unwrap().iter_mut().find(|o| o.id == id) {
+            change(o);
+        }
     }
 
     fn calls(&self) -> Vec<OrdersCall> {
@@ -229,33 +244,57 @@ impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
         });
         Ok(Page { items, next_cursor })
     }
-    async fn order(&self, _id: &str) -> Result<Option<ShopifyOrder>> {
-        unreachable!("sync-orders reads orders by page")
+    async fn order(&self, id: &str) -> Result<Option<ShopifyOrder>> {
+        Ok(self
+            .orders
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|o| o.id == id)
+            .cloned())
     }
     async fn order_fulfillments(
         &self,
         _order_id: &str,
     ) -> Result<Option<Vec<shopsync_domain::orders::ShopifyFulfillment>>> {
-        unreachable!("sync-orders reads no fulfillments")
+        unreachable!("the order tasks read no fulfillments")
     }
     async fn fulfillment_create(
         &self,
         _request: &shopsync_domain::orders::FulfillmentRequest,
     ) -> Result<shopsync_domain::orders::FulfillmentOutcome> {
-        unreachable!("sync-orders fulfils nothing")
+        unreachable!("the order tasks fulfil nothing")
     }
     async fn order_set_custom_attributes(
         &self,
-        _order_id: &str,
-        _attributes: &[shopsync_domain::orders::OrderAttribute],
+        order_id: &str,
+        attributes: &[shopsync_domain::orders::OrderAttribute],
     ) -> Result<shopsync_domain::orders::OrderUpdateOutcome> {
-        unreachable!("sync-orders writes nothing back")
+        self.faults.run("shopify.orders.update", || {
+            self.updates
+                .lock()
+                .unwrap()
+                .push((order_id.to_string(), attributes.to_vec()));
+            self.update_by_gid(order_id, |o| o.custom_attributes = attributes.to_vec());
+            Ok(shopsync_domain::orders::OrderUpdateOutcome {
+                updated: true,
+                user_errors: Vec::new(),
+            })
+        })
     }
     async fn order_close(
         &self,
-        _order_id: &str,
+        order_id: &str,
     ) -> Result<shopsync_domain::orders::OrderCloseOutcome> {
-        unreachable!("sync-orders archives nothing")
+        self.faults.run("shopify.orders.close", || {
+            self.closes.lock().unwrap().push(order_id.to_string());
+            self.update_by_gid(order_id, |o| o.closed = true);
+            Ok(shopsync_domain::orders::OrderCloseOutcome {
+                closed: true,
+                closed_at: None,
+                user_errors: Vec::new(),
+            })
+        })
     }
     async fn payouts_since(
         &self,
@@ -275,13 +314,15 @@ impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
 
 /// BC's customers; creation goes through `faults` as `"bc.customers.create"`.
 #[derive(Default)]
-struct Bc {
+pub(crate) struct Bc {
     customers: Mutex<Vec<BcCustomer>>,
-    faults: Faults,
+    /// Documents made (`bc.documents.create`), in order.
+    pub(crate) documents: Mutex<Vec<shopsync_domain::sales::SalesDocumentDraft>>,
+    pub(crate) faults: Faults,
 }
 
 impl Bc {
-    fn add(&self, number: &str, email: &str, phone: &str) -> BcCustomer {
+    pub(crate) fn add(&self, number: &str, email: &str, phone: &str) -> BcCustomer {
         let c = BcCustomer {
             id: format!("id-{number}"),
             number: number.into(),
@@ -350,15 +391,43 @@ impl shopsync_domain::sales::BcSalesApi for Bc {
     }
     async fn create_sales_document(
         &self,
-        _draft: &shopsync_domain::sales::SalesDocumentDraft,
+        draft: &shopsync_domain::sales::SalesDocumentDraft,
     ) -> Result<shopsync_domain::sales::SalesDocument> {
-        unreachable!("sync-orders creates no documents")
+        self.faults.run("bc.documents.create", || {
+            let mut documents = self.documents.lock().unwrap();
+            documents.push(draft.clone());
+            Ok(shopsync_domain::sales::SalesDocument {
+                kind: draft.kind,
+                id: format!("doc-{}", documents.len()),
+                number: format!("SO{:05}", documents.len()),
+                external_document_number: draft.normalized_external_number(),
+                status: "Draft".into(),
+            })
+        })
     }
     async fn find_sales_documents_by_external_number(
         &self,
-        _number: &str,
+        number: &str,
     ) -> Result<Vec<shopsync_domain::sales::SalesDocumentRef>> {
-        unreachable!("sync-orders creates no documents")
+        self.faults.run("bc.documents.find", || {
+            let wanted = shopsync_domain::sales::to_code(number);
+            Ok(self
+                .documents
+                .lock()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.normalized_external_number() == wanted)
+                .map(|(i, _)| shopsync_domain::sales::SalesDocumentRef {
+                    kind: shopsync_domain::sales::FoundDocumentKind::SalesOrder,
+                    id: format!("doc-{}", i + 1),
+                    number: format!("SO{:05}", i + 1),
+                    external_document_number: wanted.clone(),
+                    status: Some("Draft".into()),
+                    order_number: None,
+                })
+                .collect())
+        })
     }
     async fn posted_shipments_since(
         &self,
@@ -400,25 +469,35 @@ impl Progress for Saved {
     }
 }
 
-/// A shop with its Shopify orders and BC customers, and the job that runs sync-orders for it.
-struct Fixture {
-    store: MemoryStore,
-    shopify: Arc<Shopify>,
-    bc: Arc<Bc>,
+/// A shop with its Shopify orders and BC customers, and the job that runs an order task for it.
+pub(crate) struct Fixture {
+    pub(crate) store: MemoryStore,
+    pub(crate) shopify: Arc<Shopify>,
+    pub(crate) bc: Arc<Bc>,
     clients: ShopClients,
     ports: EnginePorts,
-    settings: ShopSettings,
-    job: JobRecord,
+    pub(crate) settings: ShopSettings,
+    pub(crate) job: JobRecord,
     saved: Saved,
     /// Counters of every invocation of the current job, summed.
-    counters: JobCounters,
+    pub(crate) counters: JobCounters,
 }
 
 impl Fixture {
-    async fn new(page_size: usize, orders: Vec<ShopifyOrder>) -> Fixture {
+    pub(crate) async fn new(page_size: usize, orders: Vec<ShopifyOrder>) -> Fixture {
+        Self::seeded(page_size, orders, 0).await
+    }
+
+    /// With the doubles' random faults drawn from `seed` (BC) and `seed + 1` (Shopify).
+    pub(crate) async fn seeded(page_size: usize, orders: Vec<ShopifyOrder>, seed: u64) -> Fixture {
         let store = MemoryStore::new();
-        let shopify = Arc::new(Shopify::new(page_size, orders));
-        let bc = Arc::new(Bc::default());
+        let mut shopify = Shopify::new(page_size, orders);
+        shopify.faults = Faults::seeded(seed + 1);
+        let shopify = Arc::new(shopify);
+        let bc = Arc::new(Bc {
+            faults: Faults::seeded(seed),
+            ..Bc::default()
+        });
         Fixture {
             ports: EnginePorts::new(Arc::new(store.clone())),
             clients: ShopClients {
@@ -442,12 +521,17 @@ impl Fixture {
         }
     }
 
-    /// Start job `n` (a new scheduled run): no checkpoint, counters from zero.
+    /// Start job `n` of sync-orders (a new scheduled run): no checkpoint, counters from zero.
     async fn next_job(&mut self, n: u32) {
+        self.next_job_of(TaskKind::SyncOrders, n).await
+    }
+
+    /// Start job `n` of `task`.
+    pub(crate) async fn next_job_of(&mut self, task: TaskKind, n: u32) {
         self.job = JobRecord::new_queued(
             SHOP,
-            &format!("17643700{n:05}-sync-orders-{SHOP}"),
-            TaskKind::SyncOrders,
+            &format!("17643700{n:05}-{task}-{SHOP}"),
+            task,
             Trigger::Schedule,
             RunOptions::default(),
             1_764_370_000 + i64::from(n),
@@ -457,8 +541,16 @@ impl Fixture {
         self.counters = JobCounters::default();
     }
 
-    /// One invocation, resuming from the last saved checkpoint.
+    /// One invocation of sync-orders, resuming from the last saved checkpoint.
     async fn invoke(&mut self) -> Result<RunOutcome> {
+        self.invoke_task(&SyncOrdersTask).await
+    }
+
+    /// One invocation of `task`, resuming from the last saved checkpoint.
+    pub(crate) async fn invoke_task<T: crate::engine::Task>(
+        &mut self,
+        task: &T,
+    ) -> Result<RunOutcome> {
         self.job.checkpoint = self.saved.checkpoint.lock().unwrap().clone();
         self.job.attempts += 1;
         let mut ctx = RunContext {
@@ -467,18 +559,27 @@ impl Fixture {
             progress: &self.saved,
             counters: JobCounters::default(),
         };
-        let result = engine::run(&SyncOrdersTask, &self.ports, &self.clients, &mut ctx).await;
+        let result = engine::run(task, &self.ports, &self.clients, &mut ctx).await;
         for (name, value) in &ctx.counters.values {
             self.counters.add(name, *value);
         }
         result
     }
 
-    /// A whole run as a new job: invocations until it finishes.
-    async fn run(&mut self, n: u32) -> JobCounters {
-        self.next_job(n).await;
+    /// A whole sync-orders run as a new job: invocations until it finishes.
+    pub(crate) async fn run(&mut self, n: u32) -> JobCounters {
+        self.run_task(&SyncOrdersTask, n).await
+    }
+
+    /// A whole run of `task` as new job `n`: invocations until it finishes.
+    pub(crate) async fn run_task<T: crate::engine::Task>(
+        &mut self,
+        task: &T,
+        n: u32,
+    ) -> JobCounters {
+        self.next_job_of(task.kind(), n).await;
         for _ in 0..50 {
-            match self.invoke().await.unwrap() {
+            match self.invoke_task(task).await.unwrap() {
                 RunOutcome::Finished { .. } => return self.counters.clone(),
                 RunOutcome::Continue { .. } => continue,
                 RunOutcome::Skipped { reason } => panic!("skipped: {reason}"),
@@ -487,7 +588,7 @@ impl Fixture {
         panic!("the run did not finish in 50 invocations")
     }
 
-    fn staged(&self, n: u32) -> Option<(Option<String>, StagedOrder)> {
+    pub(crate) fn staged(&self, n: u32) -> Option<(Option<String>, StagedOrder)> {
         self.store
             .record(SHOP, STAGED_ORDERS, &format!("gid://shopify/Order/{n}"))
             .map(|r| (r.status, serde_json::from_str(&r.body).unwrap()))
@@ -510,7 +611,7 @@ impl Fixture {
     }
 
     /// Staged-order writes since write number `mark`.
-    fn staged_writes_since(&self, mark: usize) -> Vec<String> {
+    pub(crate) fn staged_writes_since(&self, mark: usize) -> Vec<String> {
         self.store.writes()[mark..]
             .iter()
             .filter(|w| w.sk.contains(STAGED_ORDERS))
@@ -519,11 +620,11 @@ impl Fixture {
     }
 }
 
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-fn secs(n: i64) -> time::Duration {
+pub(crate) fn secs(n: i64) -> time::Duration {
     time::Duration::seconds(n)
 }
 

@@ -1,0 +1,1 @@
+//! `sync-shipments` (reference report 30109): posted BC sales shipments → Shopify fulfillments (in progress).
