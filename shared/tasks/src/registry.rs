@@ -10,6 +10,7 @@ use crate::engine::{ClientSource, EnginePorts, EngineRunner, TaskRunner};
 use crate::inventory::InventoryTask;
 use crate::orders::SyncOrdersTask;
 use crate::orders::create::CreateSalesOrdersTask;
+use crate::payments::SyncPaymentsTask;
 use shopsync_domain::TaskKind;
 use shopsync_domain::ports::RunStoreSource;
 use std::sync::Arc;
@@ -56,6 +57,10 @@ pub const REGISTRY: &[Registration] = &[
         kind: TaskKind::CreateSalesOrders,
         build: create_sales_orders,
     },
+    Registration {
+        kind: TaskKind::SyncPayments,
+        build: sync_payments,
+    },
 ];
 
 fn sync_inventory(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
@@ -68,6 +73,10 @@ fn sync_orders(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
 
 fn create_sales_orders(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
     deps.runner(CreateSalesOrdersTask)
+}
+
+fn sync_payments(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncPaymentsTask)
 }
 
 /// Whether this release has `kind`.

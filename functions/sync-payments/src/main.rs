@@ -1,0 +1,8 @@
+//! `sync-payments` Lambda (reference report 30105): Shopify Payments payouts and balance
+//! transactions → stored records. Invoked by its EventBridge cron rule (fan-out) and by its SQS
+//! queue (one job per message). All logic lives in `shared/`; this only wires.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shopsync_runtime::bootstrap::run_function(shopsync_domain::TaskKind::SyncPayments).await
+}
