@@ -1,5 +1,6 @@
-//! The HTTPS API (DESIGN §7): manual runs, jobs, shop settings, the status board and the failures on
-//! the dead-letter queue, behind API Gateway's HTTP API with a JWT authorizer.
+//! The HTTPS API (DESIGN §7): manual runs, jobs, shop settings, the status board, the failures on
+//! the dead-letter queue and the shop's staged Shopify orders ([`orders`]: list, read, retry), behind
+//! API Gateway's HTTP API with a JWT authorizer.
 //!
 //! [`Api::handle`] is the whole API as one function from [`ApiRequest`] to [`ApiResponse`]; the Lambda
 //! adapter ([`lambda`]) and the local gateway of the demo and tests only translate HTTP in and out.
@@ -11,15 +12,19 @@
 //! 3. shop not in the token `403 forbidden`, admin route without the admin scope `403 forbidden`;
 //! 4. ids, enums, limits, body size and shape `400` (`invalid_request`, `body_too_large`,
 //!    `invalid_json`, `unknown_task`, `invalid_options`, `invalid_settings` with every problem);
-//! 5. unknown shop/job/failure `404`, disabled shop/task or task not deployed `409`.
+//! 5. unknown shop/job/failure/order `404`, disabled shop/task, task not deployed or an order that
+//!    cannot be retried `409`.
 //!
-//! What the API does is behind two ports so that it runs unchanged against the cloud, moto, or test
-//! doubles: [`RunStarter`] queues or runs a job, [`StatusApi`] serves the board and the failures.
+//! What the API does is behind ports so that it runs unchanged against the cloud, moto, or test
+//! doubles: [`RunStarter`] queues or runs a job, [`StatusApi`] serves the board and the failures, and
+//! the stores of `shopsync_domain::ports` (settings, jobs, the idempotency ledger, the record store
+//! that holds the staged orders).
 
 pub mod auth;
 pub mod http;
 pub mod lambda;
 pub mod local_issuer;
+pub mod orders;
 mod routes;
 
 pub use auth::{AuthConfig, Caller, Verifier};
@@ -30,7 +35,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use shopsync_domain::job::{JobError, job_id};
 use shopsync_domain::ports::{
-    IdempotencyLedger, JobStore, LedgerBegin, LedgerEntry, LedgerStatus, SettingsStore,
+    IdempotencyLedger, JobStore, LedgerBegin, LedgerEntry, LedgerStatus, RecordStore, SettingsStore,
 };
 use shopsync_domain::status::{Cue, CueEntry, Failure, StatusBoard};
 use shopsync_domain::time::now_secs;
@@ -83,6 +88,8 @@ pub struct Api {
     pub jobs: Arc<dyn JobStore>,
     /// Remembers `Idempotency-Key`s of run requests.
     pub ledger: Arc<dyn IdempotencyLedger>,
+    /// The tasks' per-record state: the staged orders the orders routes read.
+    pub records: Arc<dyn RecordStore>,
     pub runs: Arc<dyn RunStarter>,
     pub status: Arc<dyn StatusApi>,
     /// Time a foreground run may take before the answer goes out (below API Gateway's 30 s).
@@ -248,6 +255,9 @@ impl Api {
                     .map_err(|e| failure_error(e, "conflict"))?;
                 Ok(ApiResponse::json(200, &failure))
             }
+            Route::ListOrders { shop } => self.list_orders(shop, req).await,
+            Route::GetOrder { shop, order_id } => self.get_order(shop, order_id).await,
+            Route::RetryOrder { shop, order_id } => self.retry_order(shop, order_id).await,
         }
     }
 
@@ -269,13 +279,24 @@ impl Api {
                 )
             })?,
         };
-        if options.full && task.spec().default_full_interval_minutes == 0 {
-            return Err(ApiError::new(
-                400,
-                "invalid_options",
-                format!("{task} has no full run; leave out 'full'"),
-            ));
-        }
+        options
+            .check(task)
+            .map_err(|reason| ApiError::new(400, "invalid_options", reason))?;
+        self.run_task(shop, task, &options, req.idempotency_key.as_deref())
+            .await
+    }
+
+    /// A manual run of `task` with `options` for `shop`, after the request's own checks: the shop's
+    /// and task's state, at most one waiting job per shop, task and options (a request joins the
+    /// waiting one), then queued (background) or run now within the foreground budget. Used by
+    /// `POST /shops/{shop}/runs` and by an order's retry, so both answer alike.
+    pub(crate) async fn run_task(
+        &self,
+        shop: &str,
+        task: TaskKind,
+        options: &RunOptions,
+        idempotency_key: Option<&str>,
+    ) -> Result<ApiResponse, ApiError> {
         let settings: ShopSettings = self
             .settings
             .get_shop(shop)
@@ -305,9 +326,9 @@ impl Api {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let mut id = job_id(task, millis, &unique[..12]);
         let background = settings.allow_background_syncs;
-        if let Some(key) = &req.idempotency_key {
+        if let Some(key) = idempotency_key {
             match self
-                .remember_run(shop, key, task, &options, &id, now)
+                .remember_run(shop, key, task, options, &id, now)
                 .await?
             {
                 Remembered::New => {}
@@ -325,11 +346,11 @@ impl Api {
                 }
             }
         }
-        let mut job = match self.place_job(shop, task, &options, &id, now).await? {
+        let mut job = match self.place_job(shop, task, options, &id, now).await? {
             Placed::Created(job) => job,
             Placed::Exists(job) => return Ok(replay(shop, &job, background, false)),
             Placed::Joined(job) => {
-                if let Some(key) = &req.idempotency_key {
+                if let Some(key) = idempotency_key {
                     // A repeat of this request replays the job it joined.
                     let entry = format!("api-run/{key}");
                     if let Err(e) = self.ledger.complete(shop, &entry, &job.job_id).await {

@@ -43,6 +43,20 @@ pub enum Route {
         shop: Option<String>,
         failure_id: String,
     },
+    /// The shop's staged Shopify orders of one status.
+    ListOrders {
+        shop: String,
+    },
+    /// One staged order; `order_id` is the numeric part of its GID (unchecked until the handler).
+    GetOrder {
+        shop: String,
+        order_id: String,
+    },
+    /// Queue create-sales-orders again for a staged order that failed.
+    RetryOrder {
+        shop: String,
+        order_id: String,
+    },
 }
 
 impl Route {
@@ -105,6 +119,24 @@ impl Route {
                     failure_id: owned(id),
                 }),
             ),
+            ["shops", shop, "orders"] => (
+                &["GET"],
+                (method == "GET").then(|| Route::ListOrders { shop: owned(shop) }),
+            ),
+            ["shops", shop, "orders", id] => (
+                &["GET"],
+                (method == "GET").then(|| Route::GetOrder {
+                    shop: owned(shop),
+                    order_id: owned(id),
+                }),
+            ),
+            ["shops", shop, "orders", id, "retry"] => (
+                &["POST"],
+                (method == "POST").then(|| Route::RetryOrder {
+                    shop: owned(shop),
+                    order_id: owned(id),
+                }),
+            ),
             ["failures"] => (
                 &["GET"],
                 (method == "GET").then_some(Route::ListFailures { shop: None }),
@@ -152,7 +184,10 @@ impl Route {
             | Route::StatusBoard { shop }
             | Route::DrillDown { shop, .. }
             | Route::GetSettings { shop }
-            | Route::PutSettings { shop } => Some(shop),
+            | Route::PutSettings { shop }
+            | Route::ListOrders { shop }
+            | Route::GetOrder { shop, .. }
+            | Route::RetryOrder { shop, .. } => Some(shop),
             Route::ListFailures { shop }
             | Route::RetryFailure { shop, .. }
             | Route::DiscardFailure { shop, .. } => shop.as_deref(),
@@ -216,6 +251,37 @@ pub fn check_failure_id(id: &str) -> Result<(), ApiError> {
         Err(ApiError::invalid(format!(
             "'{}' is not a failure id",
             preview(id)
+        )))
+    }
+}
+
+/// Longest numeric part of a Shopify order GID (a `u64` has 20 digits).
+pub const MAX_ORDER_DIGITS: usize = 20;
+/// What every staged order id (a Shopify order GID) starts with.
+pub const ORDER_GID_PREFIX: &str = "gid://shopify/Order/";
+
+/// An order id in a path: the numeric part of its GID, `^[0-9]{1,20}$`. Returns the GID.
+pub fn order_gid(order_id: &str) -> Result<String, ApiError> {
+    if pattern_ok(order_id, MAX_ORDER_DIGITS, |c| c.is_ascii_digit()) {
+        Ok(format!("{ORDER_GID_PREFIX}{order_id}"))
+    } else {
+        Err(ApiError::invalid(format!(
+            "'{}' is not an order id (1 to {MAX_ORDER_DIGITS} digits: the number at the end of the order's GID)",
+            preview(order_id)
+        )))
+    }
+}
+
+/// An order listing's cursor: the GID of the last order of the previous page,
+/// `^gid://shopify/Order/[0-9]{1,20}$`, checked before it becomes part of a storage key.
+pub fn check_order_cursor(after: &str) -> Result<(), ApiError> {
+    let digits = after.strip_prefix(ORDER_GID_PREFIX).unwrap_or("");
+    if pattern_ok(digits, MAX_ORDER_DIGITS, |c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "after '{}' is not a cursor this API gave out (an order GID, gid://shopify/Order/<digits>)",
+            preview(after)
         )))
     }
 }
@@ -349,6 +415,104 @@ mod tests {
         for bad in ["0", "101", "+5", "-1", " 5", "5.0", "1e1", ""] {
             assert!(with(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn order_routes_match_and_are_shop_scoped_without_admin() {
+        let list = Route::parse("GET", "/shops/DEMO/orders").unwrap();
+        assert_eq!(
+            list,
+            Route::ListOrders {
+                shop: "DEMO".into()
+            }
+        );
+        let one = Route::parse("GET", "/shops/DEMO/orders/1001").unwrap();
+        assert_eq!(
+            one,
+            Route::GetOrder {
+                shop: "DEMO".into(),
+                order_id: "1001".into()
+            }
+        );
+        let retry = Route::parse("POST", "/shops/DEMO/orders/1001/retry").unwrap();
+        assert_eq!(
+            retry,
+            Route::RetryOrder {
+                shop: "DEMO".into(),
+                order_id: "1001".into()
+            }
+        );
+        for route in [&list, &one, &retry] {
+            assert_eq!(route.shop(), Some("DEMO"));
+            assert!(!route.needs_admin(), "{route:?}");
+        }
+        for (method, path, allow) in [
+            ("POST", "/shops/DEMO/orders", "GET"),
+            ("DELETE", "/shops/DEMO/orders/1", "GET"),
+            ("GET", "/shops/DEMO/orders/1/retry", "POST"),
+        ] {
+            let err = Route::parse(method, path).unwrap_err();
+            assert_eq!(err.status, 405, "{method} {path}");
+            assert_eq!(err.headers, vec![("Allow", allow.to_string())]);
+        }
+        assert_eq!(
+            Route::parse("GET", "/shops/DEMO/orders/1/x")
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(
+            Route::parse("POST", "/shops/DEMO/orders/1/retry/now")
+                .unwrap_err()
+                .status,
+            404
+        );
+    }
+
+    #[test]
+    fn order_ids_and_cursors_are_checked_before_they_become_keys() {
+        assert_eq!(order_gid("1001").unwrap(), "gid://shopify/Order/1001");
+        assert_eq!(
+            order_gid("18446744073709551615").unwrap(),
+            "gid://shopify/Order/18446744073709551615"
+        );
+        for bad in [
+            "",
+            "123456789012345678901",
+            "12a",
+            "-1",
+            "+1",
+            " 1",
+            "1.0",
+            "１",
+            "gid://shopify/Order/1",
+            "../1",
+        ] {
+            let e = order_gid(bad).unwrap_err();
+            assert_eq!((e.status, e.code), (400, "invalid_request"), "{bad:?}");
+        }
+        let e = order_gid(&"9".repeat(60_000)).unwrap_err();
+        assert!(e.message.len() < 200, "{}", e.message.len());
+
+        assert!(check_order_cursor("gid://shopify/Order/1").is_ok());
+        assert!(check_order_cursor("gid://shopify/Order/12345678901234567890").is_ok());
+        for bad in [
+            "",
+            "1",
+            "gid://shopify/Order/",
+            "gid://shopify/Order/123456789012345678901",
+            "gid://shopify/Order/1 ",
+            "gid://shopify/Order/1/2",
+            "gid://shopify/Order/1\n",
+            "gid://shopify/Product/1",
+            "GID://shopify/Order/1",
+            "1700000000000-sync-orders-x",
+        ] {
+            assert!(check_order_cursor(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("gid://shopify/Order/{}", "1".repeat(60_000));
+        let e = check_order_cursor(&long).unwrap_err();
+        assert!(e.message.len() < 200, "{}", e.message.len());
     }
 
     #[test]

@@ -580,7 +580,10 @@ async fn of_concurrent_waiting_job_creations_exactly_one_writes() {
             &id,
             TaskKind::SyncInventory,
             Trigger::Manual,
-            RunOptions { full },
+            RunOptions {
+                full,
+                ..RunOptions::default()
+            },
             1_700_000_000,
         )
     };
@@ -660,7 +663,14 @@ async fn of_concurrent_waiting_job_creations_exactly_one_writes() {
     // Full runs have their own record; the fan-out overwrites whatever is recorded.
     assert_eq!(
         store
-            .waiting_job_id("A", TaskKind::SyncInventory, &RunOptions { full: true })
+            .waiting_job_id(
+                "A",
+                TaskKind::SyncInventory,
+                &RunOptions {
+                    full: true,
+                    ..RunOptions::default()
+                }
+            )
             .await
             .unwrap(),
         None

@@ -110,6 +110,71 @@ pub struct RunOptions {
     /// Re-read the target system's current state and correct drift (inventory: re-read Shopify levels).
     #[serde(default)]
     pub full: bool,
+    /// sync-orders: import the orders updated from this instant (`YYYY-MM-DDTHH:MM:SSZ`), closed ones
+    /// included, instead of those changed since the last run; the incremental cursor is left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orders_from: Option<String>,
+    /// The end of that window (same format; default: when the run starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orders_to: Option<String>,
+}
+
+/// Whether `s` is an instant as run options take it: `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds), so
+/// two of them compare as text in time order.
+pub fn is_utc_instant(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && crate::sales::is_iso_date(&s[..10])
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
+        && matches!(
+            (
+                s[11..13].parse::<u8>(),
+                s[14..16].parse::<u8>(),
+                s[17..19].parse::<u8>()
+            ),
+            (Ok(0..=23), Ok(0..=59), Ok(0..=59))
+        )
+        && [11, 12, 14, 15, 17, 18]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit())
+}
+
+impl RunOptions {
+    /// Whether these options make sense for `task`, with the reason when not.
+    pub fn check(&self, task: TaskKind) -> std::result::Result<(), String> {
+        if self.full && task.spec().default_full_interval_minutes == 0 {
+            return Err(format!("{task} has no full run; leave out 'full'"));
+        }
+        if self.orders_from.is_none() && self.orders_to.is_none() {
+            return Ok(());
+        }
+        if task != TaskKind::SyncOrders {
+            return Err(format!(
+                "orders_from and orders_to are options of sync-orders, not of {task}"
+            ));
+        }
+        let Some(from) = &self.orders_from else {
+            return Err("orders_to needs orders_from".into());
+        };
+        for (name, value) in [
+            ("orders_from", Some(from)),
+            ("orders_to", self.orders_to.as_ref()),
+        ] {
+            if let Some(v) = value
+                && !is_utc_instant(v)
+            {
+                return Err(format!(
+                    "{name} '{}' must be a UTC instant like 2026-05-01T00:00:00Z",
+                    crate::text::preview(v)
+                ));
+            }
+        }
+        // An `orders_to` not after `orders_from` is an empty window: nothing to import, no error.
+        Ok(())
+    }
 }
 
 /// What a run did, counted. Names are stable: they appear on the API and the status board.
@@ -308,6 +373,62 @@ pub fn job_id(task: TaskKind, created_millis: i64, unique: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_orders_window_is_checked_before_a_run_is_placed() {
+        use super::{RunOptions, is_utc_instant};
+        use crate::TaskKind;
+        let window = |from: &str, to: Option<&str>| RunOptions {
+            orders_from: Some(from.into()),
+            orders_to: to.map(String::from),
+            ..RunOptions::default()
+        };
+        assert!(is_utc_instant("2026-05-01T23:59:59Z"));
+        for bad in [
+            "2026-05-01",
+            "2026-05-01T24:00:00Z",
+            "2026-05-01T10:00:00+02:00",
+            "2026-05-01T10:00:00.5Z",
+        ] {
+            assert!(!is_utc_instant(bad), "{bad}");
+        }
+        assert_eq!(
+            window("2026-05-01T00:00:00Z", Some("2026-06-01T00:00:00Z"))
+                .check(TaskKind::SyncOrders),
+            Ok(())
+        );
+        assert!(
+            window("2026-05-01T00:00:00Z", None)
+                .check(TaskKind::SyncOrders)
+                .is_ok()
+        );
+        assert!(
+            window("2026-06-01T00:00:00Z", Some("2026-05-01T00:00:00Z"))
+                .check(TaskKind::SyncOrders)
+                .is_ok(),
+            "an empty window"
+        );
+        assert!(
+            window("yesterday", None)
+                .check(TaskKind::SyncOrders)
+                .unwrap_err()
+                .contains("orders_from")
+        );
+        assert!(
+            window("2026-05-01T00:00:00Z", None)
+                .check(TaskKind::SyncInventory)
+                .unwrap_err()
+                .contains("sync-orders")
+        );
+        let full = RunOptions {
+            full: true,
+            ..RunOptions::default()
+        };
+        assert!(full.check(TaskKind::SyncInventory).is_ok());
+        assert!(full.check(TaskKind::SyncOrders).is_err());
+        // Options without a window serialise as before (the waiting-job key is made from them).
+        assert_eq!(serde_json::to_string(&full).unwrap(), r#"{"full":true}"#);
+    }
+
     use super::*;
     use JobStatus::*;
 
@@ -376,7 +497,10 @@ mod tests {
             "j1",
             TaskKind::SyncInventory,
             Trigger::Manual,
-            RunOptions { full: true },
+            RunOptions {
+                full: true,
+                ..RunOptions::default()
+            },
             1,
         );
         let body = serde_json::to_string(&job.message()).unwrap();

@@ -143,6 +143,7 @@ pub fn build_api(
         settings: adapters.store.clone(),
         jobs: adapters.store.clone(),
         ledger: adapters.store.clone(),
+        records: adapters.store.clone(),
         runs: Arc::new(apps),
         status: Arc::new(StatusBoardApi(status)),
         foreground_budget: settings.foreground_budget,

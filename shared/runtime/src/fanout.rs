@@ -70,7 +70,10 @@ async fn decide(app: &App, shop: ShopSettings, tick_millis: i64) -> Decision {
         &id,
         task,
         Trigger::Schedule,
-        RunOptions { full },
+        RunOptions {
+            full,
+            ..RunOptions::default()
+        },
         now_secs(),
     );
     let send = match app.jobs.create_job(&job).await {

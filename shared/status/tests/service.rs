@@ -105,7 +105,10 @@ impl Env {
             &id,
             TaskKind::SyncInventory,
             Trigger::Schedule,
-            RunOptions { full: n % 2 == 1 },
+            RunOptions {
+                full: n % 2 == 1,
+                ..RunOptions::default()
+            },
             1_790_000_000,
         );
         job.status = status;

@@ -11,6 +11,7 @@ use crate::inventory::InventoryTask;
 use crate::orders::SyncOrdersTask;
 use crate::orders::create::CreateSalesOrdersTask;
 use crate::payments::SyncPaymentsTask;
+use crate::shipments::SyncShipmentsTask;
 use shopsync_domain::TaskKind;
 use shopsync_domain::ports::RunStoreSource;
 use std::sync::Arc;
@@ -58,6 +59,10 @@ pub const REGISTRY: &[Registration] = &[
         build: create_sales_orders,
     },
     Registration {
+        kind: TaskKind::SyncShipments,
+        build: sync_shipments,
+    },
+    Registration {
         kind: TaskKind::SyncPayments,
         build: sync_payments,
     },
@@ -73,6 +78,10 @@ fn sync_orders(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
 
 fn create_sales_orders(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
     deps.runner(CreateSalesOrdersTask)
+}
+
+fn sync_shipments(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncShipmentsTask)
 }
 
 fn sync_payments(deps: &TaskDeps) -> Arc<dyn TaskRunner> {

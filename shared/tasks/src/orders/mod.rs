@@ -80,6 +80,9 @@ pub struct SyncState {
     pub cursor_version: u64,
     #[serde(default)]
     pub pages: u32,
+    /// A run over the window its options name (closed orders included; the cursor stays).
+    #[serde(default)]
+    pub window_only: bool,
     /// BC customers looked up or created in this invocation, by buyer (not checkpointed: a resumed
     /// run asks BC again).
     #[serde(skip)]

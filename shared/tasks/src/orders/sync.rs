@@ -76,8 +76,21 @@ fn same_instant(a: &str, b: &str) -> bool {
 
 /// Fix the run's window: `until` now, `since` the stored cursor minus the overlap; no cursor yet
 /// (the first sync ever) reads open orders only, as the reference does.
+///
+/// A run with the `orders_from` option imports that window instead, closed orders included, and
+/// leaves the cursor where it is.
 pub async fn open_window(run: &TaskRun<'_>, state: &mut SyncState) -> Result<()> {
     let until = format_time(OffsetDateTime::now_utc())?;
+    let options = &run.job.options;
+    if let Some(from) = &options.orders_from {
+        options.check(run.job.task).map_err(SyncError::Settings)?;
+        state.since = Some(from.clone());
+        state.until = Some(options.orders_to.clone().unwrap_or(until));
+        state.open_only = false;
+        state.window_only = true;
+        state.after = None;
+        return Ok(());
+    }
     let stored = run
         .stores
         .records
@@ -108,6 +121,9 @@ pub async fn open_window(run: &TaskRun<'_>, state: &mut SyncState) -> Result<()>
 /// was opened; if someone moved it meanwhile, keep theirs when it is as far or further, else swap
 /// once more from what is there now.
 pub async fn advance_cursor(run: &TaskRun<'_>, state: &SyncState) -> Result<()> {
+    if state.window_only {
+        return Ok(());
+    }
     let until = state.until.clone().ok_or_else(|| {
         SyncError::Internal("sync-orders finished a window it never opened".into())
     })?;
@@ -171,9 +187,9 @@ enum Decision {
     Leave,
 }
 
-fn decide(order: &ShopifyOrder, stored: Option<&Record>) -> Decision {
+fn decide(order: &ShopifyOrder, stored: Option<&Record>, include_closed: bool) -> Decision {
     let Some(record) = stored else {
-        return if order.closed {
+        return if order.closed && !include_closed {
             Decision::SkipClosed
         } else {
             Decision::Stage { version: 0 }
@@ -261,7 +277,7 @@ pub async fn stage_page(
                     .get_record(&shop, STAGED_ORDERS, &order.id)
                     .await?;
             }
-            match decide(order, current.as_ref()) {
+            match decide(order, current.as_ref(), state.window_only) {
                 Decision::SkipClosed => {
                     run.counters.add(counters::ORDERS_SKIPPED_CLOSED, 1);
                     written = true;

@@ -1058,3 +1058,49 @@ impl BcInventoryApi for Bc {
         unreachable!("sync-orders reads no availability")
     }
 }
+
+#[tokio::test]
+async fn a_run_over_a_date_window_imports_closed_orders_and_leaves_the_cursor() {
+    let t0 = now();
+    let mut orders: Vec<ShopifyOrder> = (1..=3)
+        .map(|n| order(n, &at(t0 - secs(3 * 86_400 + i64::from(n)))))
+        .collect();
+    orders[1].closed = true;
+    let mut f = Fixture::new(25, orders).await;
+    f.settings.default_customer_no = Some("GUEST".into());
+    let cursor = at(t0 - secs(60));
+    f.set_cursor(&cursor).await;
+    f.next_job(1).await;
+    f.job.options.orders_from = Some(
+        format_time(t0 - secs(4 * 86_400))
+            .unwrap()
+            .replace("+00:00", "Z"),
+    );
+    f.job.options.orders_to = Some(
+        format_time(t0 - secs(2 * 86_400))
+            .unwrap()
+            .replace("+00:00", "Z"),
+    );
+    loop {
+        if let RunOutcome::Finished { .. } = f.invoke().await.unwrap() {
+            break;
+        }
+    }
+    assert!(f.staged(2).is_some(), "the closed order is imported");
+    assert_eq!(f.counters.get(counters::ORDERS_STAGED), 3);
+    let (since, until, open_only, _) = f.shopify.calls()[0].clone();
+    assert_eq!(since, f.job.options.orders_from);
+    assert_eq!(Some(until), f.job.options.orders_to);
+    assert!(!open_only);
+    assert_eq!(
+        f.cursor(),
+        Some(cursor),
+        "the incremental cursor did not move"
+    );
+
+    // A window the options cannot describe fails the run with the reason.
+    f.next_job(2).await;
+    f.job.options.orders_from = Some("last week".into());
+    let err = f.invoke().await.unwrap_err();
+    assert!(err.to_string().contains("orders_from"), "{err}");
+}

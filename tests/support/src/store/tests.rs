@@ -250,7 +250,10 @@ async fn of_concurrent_waiting_jobs_exactly_one_is_created() {
         Some("jb")
     );
     // Another option set is another record.
-    let full = RunOptions { full: true };
+    let full = RunOptions {
+        full: true,
+        ..RunOptions::default()
+    };
     assert_eq!(
         store
             .waiting_job_id("A", TaskKind::SyncInventory, &full)

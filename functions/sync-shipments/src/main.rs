@@ -1,0 +1,8 @@
+//! `sync-shipments` Lambda (reference report 30109): posted Business Central sales shipments →
+//! Shopify fulfillments, exactly once. Invoked by its EventBridge cron rule (fan-out) and by its
+//! SQS queue (one job per message). All logic lives in `shared/`; this only wires.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shopsync_runtime::bootstrap::run_function(shopsync_domain::TaskKind::SyncShipments).await
+}
