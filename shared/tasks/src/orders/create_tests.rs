@@ -318,3 +318,24 @@ async fn age_claims(f: &Fixture) {
         }
     }
 }
+
+#[tokio::test]
+async fn a_processed_order_fulfilled_and_paid_later_is_closed_by_the_next_sync() {
+    let mut f = fixture(1).await;
+    f.run(1).await;
+    f.run_task(&CreateSalesOrdersTask, 2).await;
+    assert!(
+        f.shopify.closes.lock().unwrap().is_empty(),
+        "an open sales order stays open"
+    );
+    let later = at(now());
+    f.shopify.update(1, |o| {
+        o.fulfillment_status = "FULFILLED".into();
+        o.updated_at = later.clone();
+    });
+    let c = f.run(3).await;
+    assert_eq!(c.get(doc::ORDERS_CLOSED), 1);
+    assert_eq!(f.shopify.closes.lock().unwrap().len(), 1);
+    let c = f.run(4).await;
+    assert_eq!(c.get(doc::ORDERS_CLOSED), 0, "closed once");
+}

@@ -52,6 +52,15 @@ pub fn closes_after(
         && order.financial_status.as_deref() == Some("PAID")
 }
 
+/// Whether a processed order (its document exists) is to be closed now: the reference archives an
+/// order whose sales order exists once it is fulfilled and paid in full.
+pub fn closes_processed(settings: &ShopSettings, order: &ShopifyOrder) -> bool {
+    settings.archive_processed_orders
+        && !order.closed
+        && order.fulfillment_status == "FULFILLED"
+        && order.financial_status.as_deref() == Some("PAID")
+}
+
 /// The document `staged` becomes, or every reason it cannot (one text, bounded).
 pub fn draft(
     settings: &ShopSettings,

@@ -17,6 +17,7 @@
 //! **Staging** follows the reference's rules ([`stage_page`]).
 
 use super::create::{Planning, plan_document};
+use super::effects::{CloseOrder, OrderEffect};
 use super::mapping::{self, CustomerPlan, Lookup};
 use super::staged::{StagedOrder, StoredHead, flagged_body, order_status};
 use super::{CreateCustomer, SyncState, counters};
@@ -288,6 +289,20 @@ pub async fn stage_page(
                 }
                 Decision::Leave => {
                     run.counters.add(counters::ORDERS_LEFT_AS_IS, 1);
+                    // A processed order fulfilled and paid since: archived now, as the reference
+                    // does when it imports the order again.
+                    let processed = current
+                        .as_ref()
+                        .is_some_and(|r| r.status.as_deref() == Some(order_status::PROCESSED));
+                    if processed && super::document::closes_processed(run.settings, order) {
+                        documents.push(
+                            OrderEffect::Close(CloseOrder {
+                                order_id: order.id.clone(),
+                                name: order.name.clone(),
+                            })
+                            .into_effect()?,
+                        );
+                    }
                     written = true;
                 }
                 Decision::Flag {
