@@ -5,9 +5,7 @@
 //! payout and balance transaction across pages, a run with nothing new writes nothing and reads only
 //! the open payouts and transactions again, and new ones after the cursors are added.
 //!
-//! The task runs on the stack's own task queue, wired as the registry wires a task
-//! ([`EngineRunner`] over the stack's DynamoDB and a client factory on the simulators), so the test
-//! needs neither a registry row nor a queue of its own in the template.
+//! The task runs on its own queue, wired by the registry as in production.
 
 use shopify_sim::{BalanceTransactionSeed, OrderSeed, PayoutSeed};
 use shopsync_domain::TaskKind;
@@ -16,15 +14,10 @@ use shopsync_domain::ports::{Record, RecordStore, SettingsStore};
 use shopsync_domain::settings::TaskSettings;
 use shopsync_domain::staging::{BALANCE_TRANSACTIONS, PAYOUTS};
 use shopsync_e2e::{Stack, StackOptions, local_runtime, tick_at};
-use shopsync_runtime::App;
 use shopsync_runtime::local::LocalRunner;
-use shopsync_tasks::engine::clients::ClientFactory;
-use shopsync_tasks::engine::{EnginePorts, EngineRunner, TaskRunner};
-use shopsync_tasks::payments::SyncPaymentsTask;
 use shopsync_tasks::payments::counters as c;
 use shopsync_tasks::payments::cursors::{CURSORS, PAYOUTS_CURSOR, TRANSACTIONS_CURSOR};
 use shopsync_tasks::payments::stored::{payout_record_id, payout_status, transaction_status};
-use std::sync::Arc;
 use std::time::Duration;
 
 const DRAIN: Duration = Duration::from_secs(240);
@@ -32,31 +25,11 @@ const SHOP: &str = "PAY";
 /// 2026-01-01T00:00:00Z.
 const BASE: i64 = 1_767_225_600;
 
-/// sync-payments on the stack's task queue.
+/// sync-payments on its own queue, wired by the registry as in production.
 fn payments_runner(stack: &Stack) -> LocalRunner {
-    let runner: Arc<dyn TaskRunner> = Arc::new(EngineRunner {
-        task: SyncPaymentsTask,
-        ports: EnginePorts::new(stack.adapters.store.clone()),
-        clients: Arc::new(ClientFactory::new(
-            stack.adapters.secrets.clone(),
-            stack.endpoints.clone(),
-        )),
-    });
-    let store = stack.adapters.store.clone();
-    LocalRunner {
-        app: App {
-            settings: store.clone(),
-            schedules: store.clone(),
-            jobs: store.clone(),
-            leases: store,
-            queue: stack.adapters.queue.clone(),
-            runner,
-            config: local_runtime(),
-        },
-        sqs: aws_sdk_sqs::Client::new(&stack.sdk),
-        queue_url: stack.runner.queue_url.clone(),
-        invocation_timeout: Duration::from_secs(900),
-    }
+    stack
+        .runner_for(TaskKind::SyncPayments, "SyncPaymentsQueue", local_runtime())
+        .expect("the template has the sync-payments queue")
 }
 
 fn payout_seed(day: i64, status: &str, net: &str) -> PayoutSeed {

@@ -12,7 +12,6 @@
 
 use bc_sim::SimCustomer;
 use shopify_sim::{FaultKind, LineSeed, OrderSeed, SeededOrder};
-use shopsync_aws::Adapters;
 use shopsync_domain::TaskKind;
 use shopsync_domain::job::{JobRecord, JobStatus};
 use shopsync_domain::orders::ShopifyOrder;
@@ -24,51 +23,23 @@ use shopsync_domain::settings::{ShopSettings, TaskSettings};
 use shopsync_domain::staging::{
     ORDER_DOCUMENTS, OrderDocumentLink, SHIPMENTS, STAGED_ORDERS, shipment_status,
 };
-use shopsync_e2e::{ORDERS_QUEUE, Stack, StackOptions, local_runtime, tick_at};
+use shopsync_e2e::{Stack, StackOptions, local_runtime, tick_at};
+use shopsync_runtime::RuntimeConfig;
 use shopsync_runtime::local::LocalRunner;
-use shopsync_runtime::{App, RuntimeConfig};
 use shopsync_tasks::engine::clients::ClientFactory;
-use shopsync_tasks::engine::{ClientSource, EnginePorts, EngineRunner, ShopClients};
+use shopsync_tasks::engine::{ClientSource, ShopClients};
 use shopsync_tasks::orders::mapping::map_lines;
 use shopsync_tasks::orders::staged::StagedOrder;
-use shopsync_tasks::shipments::SyncShipmentsTask;
-use std::sync::Arc;
 use std::time::Duration;
 
 const DRAIN: Duration = Duration::from_secs(240);
 const TRACKING_PAGE: &str = "ShopsyncShipmentTracking";
 
-/// A sync-shipments runner on a queue of the stack (the template has no queue of its own for the
-/// task yet; the orders queue serves, as nothing else uses it in these tests).
+/// sync-shipments on its own queue, wired by the registry as in production.
 fn shipments_runner(stack: &Stack, runtime: RuntimeConfig) -> LocalRunner {
-    let mut aws = stack
-        .resources
-        .aws_config(ORDERS_QUEUE)
-        .expect("the template has the orders queue");
-    aws.max_receive_count = runtime.max_receive_count;
-    let adapters = Adapters::new(&stack.sdk, &aws);
-    let runner = Arc::new(EngineRunner {
-        task: SyncShipmentsTask,
-        ports: EnginePorts::new(adapters.store.clone()),
-        clients: Arc::new(ClientFactory::new(
-            adapters.secrets.clone(),
-            stack.endpoints.clone(),
-        )),
-    });
-    LocalRunner {
-        app: App {
-            settings: adapters.store.clone(),
-            schedules: adapters.store.clone(),
-            jobs: adapters.store.clone(),
-            leases: adapters.store.clone(),
-            queue: adapters.queue.clone(),
-            runner,
-            config: runtime,
-        },
-        sqs: aws_sdk_sqs::Client::new(&stack.sdk),
-        queue_url: aws.task_queue_url,
-        invocation_timeout: Duration::from_secs(900),
-    }
+    stack
+        .runner_for(TaskKind::SyncShipments, "SyncShipmentsQueue", runtime)
+        .expect("the template has the sync-shipments queue")
 }
 
 /// A shop with sync-shipments enabled, a published tracking page and a BC customer to sell to.
