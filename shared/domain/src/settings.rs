@@ -63,6 +63,10 @@ pub struct ShopSettings {
     pub can_update_shopify_customer: bool,
     #[serde(default)]
     pub company_import_from_shopify: ImportScope,
+    /// The BC customer that B2B orders are booked to when companies are not imported
+    /// (`company_import_from_shopify: none`), the reference's `Default Company No.`.
+    #[serde(default)]
+    pub default_company_no: Option<String>,
     #[serde(default)]
     pub shopify_can_update_companies: bool,
     #[serde(default)]

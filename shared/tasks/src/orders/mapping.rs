@@ -180,8 +180,19 @@ impl Contact {
     }
 }
 
-/// Decide how `order`'s customer is mapped, from the settings and the order alone.
+/// Decide how `order`'s customer is mapped, from the settings and the order alone. A B2B order (one
+/// with a purchasing company) goes to `default_company_no` when companies are not imported, and is
+/// otherwise matched by its buyer like any order, until company mapping arrives with sync-companies.
 pub fn plan_customer(settings: &ShopSettings, order: &ShopifyOrder) -> CustomerPlan {
+    if order.company.is_some() && settings.company_import_from_shopify == ImportScope::None {
+        return match settings.default_company_no.as_deref().map(str::trim) {
+            Some(no) if !no.is_empty() => CustomerPlan::Default(no.to_string()),
+            _ => CustomerPlan::Unmappable(
+                "a B2B order needs the shop's default company customer, and default_company_no is not set"
+                    .into(),
+            ),
+        };
+    }
     let default = || match settings.default_customer_no.as_deref().map(str::trim) {
         Some(no) if !no.is_empty() => CustomerPlan::Default(no.to_string()),
         _ => CustomerPlan::Unmappable(
@@ -386,6 +397,28 @@ mod tests {
             plan_customer(&s, &o),
             CustomerPlan::Unmappable(r) if r.contains("default_customer_no")
         ));
+    }
+
+    #[test]
+    fn a_b2b_order_goes_to_the_default_company_when_companies_are_not_imported() {
+        use shopsync_domain::orders::PurchasingCompany;
+        let mut s = settings();
+        let mut o = order(1, "2026-05-01T00:00:00Z");
+        o.company = Some(PurchasingCompany {
+            company_id: "gid://shopify/Company/1".into(),
+            location_id: "gid://shopify/CompanyLocation/1".into(),
+        });
+        assert!(matches!(plan_customer(&s, &o), CustomerPlan::Lookup(_)));
+        s.company_import_from_shopify = ImportScope::None;
+        assert!(matches!(
+            plan_customer(&s, &o),
+            CustomerPlan::Unmappable(r) if r.contains("default_company_no")
+        ));
+        s.default_company_no = Some("B2B-DEFAULT".into());
+        assert_eq!(
+            plan_customer(&s, &o),
+            CustomerPlan::Default("B2B-DEFAULT".into())
+        );
     }
 
     #[test]
