@@ -11,6 +11,8 @@ pub mod orders;
 pub mod payments;
 pub mod registry;
 pub mod shipments;
+#[cfg(test)]
+pub(crate) mod test_run;
 
 use async_trait::async_trait;
 use shopsync_domain::job::{JobCounters, JobRecord};

@@ -1,6 +1,8 @@
 //! Stand-ins for the API ports a test's task does not use. A task's test double implements the
 //! ports the task calls; the client bundle (`ShopClients`) needs every port, so the rest come from
-//! these macros instead of a copy of panicking methods in each test.
+//! these macros instead of a copy of panicking methods in each test: `unused_shopify_orders_api!`,
+//! `unused_shopify_inventory_api!`, `unused_bc_sales_api!`, `unused_bc_inventory_api!`, and
+//! `no_shopify_usage!` for the usage every Shopify double reports.
 
 /// Implements [`ShopifyOrdersApi`](shopsync_domain::orders::ShopifyOrdersApi) for a test double whose test never calls it: every
 /// method panics, naming the port. One implementation for every double of the API ports that a
@@ -153,6 +155,102 @@ macro_rules! unused_bc_sales_api {
                 _document: &$crate::shopsync_domain::sales::SalesDocumentRef,
             ) -> $crate::shopsync_domain::ports::Result<()> {
                 unreachable!("{} is not used by this test", "BcSalesApi")
+            }
+        }
+    };
+}
+
+/// Implements [`ShopifyInventoryApi`](shopsync_domain::ports::ShopifyInventoryApi) for a test double whose test never calls it:
+/// every method panics, naming the port. One implementation for every double of the API ports that
+/// a test's task does not use.
+#[macro_export]
+macro_rules! unused_shopify_inventory_api {
+    ($ty:ty) => {
+        #[$crate::async_trait::async_trait]
+        impl $crate::shopsync_domain::ports::ShopifyInventoryApi for $ty {
+            async fn locations(
+                &self,
+            ) -> $crate::shopsync_domain::ports::Result<
+                Vec<$crate::shopsync_domain::inventory::ShopifyLocation>,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyInventoryApi")
+            }
+            async fn variants(
+                &self,
+            ) -> $crate::shopsync_domain::ports::Result<
+                Vec<$crate::shopsync_domain::inventory::ShopifyVariant>,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyInventoryApi")
+            }
+            async fn levels_at(
+                &self,
+                _location_id: &str,
+            ) -> $crate::shopsync_domain::ports::Result<
+                Vec<$crate::shopsync_domain::inventory::InventoryLevel>,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyInventoryApi")
+            }
+            async fn levels_of(
+                &self,
+                _keys: &[$crate::shopsync_domain::inventory::LevelKey<'_>],
+            ) -> $crate::shopsync_domain::ports::Result<
+                Vec<$crate::shopsync_domain::inventory::InventoryLevel>,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyInventoryApi")
+            }
+            async fn set_quantities(
+                &self,
+                _request: &$crate::shopsync_domain::inventory::SetQuantitiesRequest,
+            ) -> $crate::shopsync_domain::ports::Result<
+                $crate::shopsync_domain::inventory::SetQuantitiesOutcome,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyInventoryApi")
+            }
+        }
+    };
+}
+
+/// Implements [`BcInventoryApi`](shopsync_domain::ports::BcInventoryApi) for a test double whose test never calls it: every
+/// method panics, naming the port. One implementation for every double of the API ports that a
+/// test's task does not use.
+#[macro_export]
+macro_rules! unused_bc_inventory_api {
+    ($ty:ty) => {
+        #[$crate::async_trait::async_trait]
+        impl $crate::shopsync_domain::ports::BcInventoryApi for $ty {
+            async fn items(
+                &self,
+            ) -> $crate::shopsync_domain::ports::Result<
+                Vec<$crate::shopsync_domain::inventory::BcItem>,
+            > {
+                unreachable!("{} is not used by this test", "BcInventoryApi")
+            }
+            async fn availability(
+                &self,
+                _page: &str,
+                _company_name: &str,
+                _location_codes: &[String],
+            ) -> $crate::shopsync_domain::ports::Result<
+                Vec<$crate::shopsync_domain::inventory::BcAvailability>,
+            > {
+                unreachable!("{} is not used by this test", "BcInventoryApi")
+            }
+        }
+    };
+}
+
+/// Implements [`ShopifyUsage`](shopsync_domain::ports::ShopifyUsage) for a Shopify test double that spends nothing: no cost
+/// points used, no time waited for the throttle. Unlike the `unused_*` macros it does not panic:
+/// the engine's runner reads the usage around every invocation, whatever the task.
+#[macro_export]
+macro_rules! no_shopify_usage {
+    ($ty:ty) => {
+        impl $crate::shopsync_domain::ports::ShopifyUsage for $ty {
+            fn cost_points_used(&self) -> f64 {
+                0.0
+            }
+            fn throttle_wait_ms(&self) -> u64 {
+                0
             }
         }
     };

@@ -5,14 +5,14 @@
 //! overwritten blindly.
 
 use super::*;
-use crate::engine::{self, EnginePorts, ShopClients};
-use crate::{Progress, RunContext, RunOutcome};
+use crate::RunOutcome;
+use crate::engine::{self, ShopClients};
+use crate::test_run::{Saved, TaskHarness, deref_to_harness};
 use shopsync_domain::inventory::{
     BcAvailability, BcItem, BcItemType, ShopifyLocation, ShopifyVariant, UserError,
 };
-use shopsync_domain::job::{JobCounters, RunOptions, Trigger};
-use shopsync_domain::ports::JobStore;
-use shopsync_domain::ports::{BcInventoryApi, ShopifyInventoryApi, ShopifyUsage};
+use shopsync_domain::job::JobCounters;
+use shopsync_domain::ports::{BcInventoryApi, ShopifyInventoryApi};
 use shopsync_test_support::{Faults, MemoryStore, op};
 use std::sync::{Arc, Mutex};
 
@@ -139,15 +139,7 @@ impl ShopifyInventoryApi for Shopify {
     }
 }
 
-impl ShopifyUsage for Shopify {
-    fn cost_points_used(&self) -> f64 {
-        0.0
-    }
-    fn throttle_wait_ms(&self) -> u64 {
-        0
-    }
-}
-
+shopsync_test_support::no_shopify_usage!(Shopify);
 shopsync_test_support::unused_shopify_orders_api!(Shopify);
 
 /// BC: `items.inventory` per item number.
@@ -180,21 +172,6 @@ impl BcInventoryApi for Bc {
 
 shopsync_test_support::unused_bc_sales_api!(Bc);
 
-/// Checkpoints kept in memory; the deadline is never near.
-#[derive(Default)]
-struct Saved(Mutex<Option<Value>>);
-
-#[async_trait]
-impl Progress for Saved {
-    async fn checkpoint(&self, checkpoint: &Value, _counters: &JobCounters) -> Result<()> {
-        *self.0.lock().unwrap() = Some(checkpoint.clone());
-        Ok(())
-    }
-    fn deadline_near(&self) -> bool {
-        false
-    }
-}
-
 fn settings() -> ShopSettings {
     ShopSettings::from_json(
         &serde_json::json!({
@@ -210,18 +187,16 @@ fn settings() -> ShopSettings {
 }
 
 /// A shop whose mapped items 1..=n have BC quantities `bc`, last known levels `known` and Shopify
-/// levels `shopify` (`None`: not stocked), ready for an incremental run.
+/// levels `shopify` (`None`: not stocked), ready for an incremental run. The shop's store,
+/// settings, clients, job and saved checkpoint (its deadline never near) are its [`TaskHarness`]'s.
 struct Shop {
-    store: MemoryStore,
     faults: Faults,
     shopify: Arc<Shopify>,
     task: InventoryTask,
-    ports: EnginePorts,
-    clients: ShopClients,
-    settings: ShopSettings,
-    job: JobRecord,
-    saved: Saved,
+    harness: TaskHarness,
 }
+
+deref_to_harness!(Shop);
 
 impl Shop {
     async fn new(bc: &[f64], known: &[i64], shopify: &[Option<i64>]) -> Shop {
@@ -261,44 +236,27 @@ impl Shop {
             .enumerate()
             .map(|(i, q)| (format!("ITEM{}", i + 1), *q))
             .collect()));
-        let job = JobRecord::new_queued(
-            SHOP,
-            "1764370000000-sync-inventory-EO",
-            TaskKind::SyncInventory,
-            Trigger::Schedule,
-            RunOptions::default(),
-            1_764_370_000,
-        );
-        // Stored as the runs' job: the stores fence every write of a run on its epoch.
-        store.create_job(&job).await.unwrap();
+        let clients = ShopClients {
+            shopify: api.clone(),
+            bc,
+        };
+        let mut harness = TaskHarness::new(store, clients, settings(), TaskKind::SyncInventory);
+        // Job 0, `1764370000000-sync-inventory-EO`, stored as the runs' job: the stores fence every
+        // write of a run on its epoch.
+        harness.next_job(TaskKind::SyncInventory, 0).await;
         Shop {
             task: InventoryTask,
-            ports: EnginePorts::new(Arc::new(store.clone())),
-            clients: ShopClients {
-                shopify: api.clone(),
-                bc,
-            },
             shopify: api,
-            store,
             faults,
-            settings: settings(),
-            job,
-            saved: Saved::default(),
+            harness,
         }
     }
 
-    /// One invocation, resuming from the last saved checkpoint (a redelivery after a crash).
+    /// One invocation, resuming from the last saved checkpoint (a redelivery after a crash), and
+    /// the counters of that invocation only.
     async fn invoke(&mut self) -> (Result<RunOutcome>, JobCounters) {
-        self.job.checkpoint = self.saved.0.lock().unwrap().clone();
-        self.job.attempts += 1;
-        let mut ctx = RunContext {
-            settings: &self.settings,
-            job: &self.job,
-            progress: &self.saved,
-            counters: JobCounters::default(),
-        };
-        let result = engine::run(&self.task, &self.ports, &self.clients, &mut ctx).await;
-        (result, ctx.counters)
+        let result = self.harness.invoke(&self.task).await;
+        (result, std::mem::take(&mut self.harness.counters))
     }
 
     async fn known(&self, n: usize) -> Option<i64> {

@@ -16,7 +16,9 @@
 //!   ([`DocumentClaim`]) and its document is planned as a probed effect ([`super::effects`]).
 //!
 //! The document, the write-back of its number and the archiving are sent, probed and settled by
-//! [`super::effects`], the same code sync-orders uses for `auto_create_orders`.
+//! [`super::effects`], the same code sync-orders uses for `auto_create_orders`. A run starts with the
+//! Shopify updates that documents of earlier jobs still owe ([`effects::OWED_UPDATES`]): a job that
+//! made a document and died for good before writing its number back leaves that to the next run.
 
 use super::document;
 use super::effects::{self, OrderEffect};
@@ -40,6 +42,11 @@ pub struct CreateSalesOrdersTask;
 /// Where planning is: the last order id of the status index read.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct CreateState {
+    /// Updates owed by documents of earlier jobs are planned (the first steps of a run).
+    #[serde(default)]
+    pub owed_done: bool,
+    #[serde(default)]
+    pub owed_after: Option<String>,
     #[serde(default)]
     pub after: Option<String>,
     #[serde(default)]
@@ -57,6 +64,8 @@ pub mod counters {
     pub const CLAIMED_ELSEWHERE: &str = "orders_claimed_by_another_job";
     /// Changed by another run between the read and the claim: left to the next run.
     pub const CHANGED_MEANWHILE: &str = "orders_changed_meanwhile";
+    /// Write-backs and closes owed by documents of jobs that died before sending them.
+    pub const OWED_UPDATES_RESENT: &str = "owed_order_updates_planned";
 }
 
 /// What planning one order's document came to.
@@ -115,6 +124,14 @@ impl Task for CreateSalesOrdersTask {
     }
 
     async fn plan(&self, run: &mut TaskRun<'_>, state: &mut CreateState) -> Result<Planned> {
+        if !state.owed_done {
+            let (owed, next) = effects::plan_owed(run, state.owed_after.as_deref(), PAGE).await?;
+            run.counters
+                .add(counters::OWED_UPDATES_RESENT, owed.len() as u64);
+            state.owed_done = next.is_none();
+            state.owed_after = next;
+            return Ok(Planned::more(owed));
+        }
         let page = run
             .stores
             .records

@@ -339,3 +339,44 @@ async fn a_processed_order_fulfilled_and_paid_later_is_closed_by_the_next_sync()
     let c = f.run(4).await;
     assert_eq!(c.get(doc::ORDERS_CLOSED), 0, "closed once");
 }
+
+#[tokio::test]
+async fn updates_owed_by_a_job_that_died_are_sent_by_the_next_run() {
+    let mut f = fixture(2).await;
+    f.run(1).await;
+    // The job makes both documents, then Shopify fails its write-backs and the job dies for good.
+    f.shopify.faults.fail_next(
+        "shopify.orders.update",
+        1,
+        Faults::connection_reset("Shopify"),
+    );
+    f.next_job_of(TaskKind::CreateSalesOrders, 2).await;
+    let mut outcome = f.invoke_task(&CreateSalesOrdersTask).await;
+    while outcome.is_ok() {
+        outcome = f.invoke_task(&CreateSalesOrdersTask).await;
+    }
+    assert!(processed(&f, 1) && processed(&f, 2));
+    assert!(f.shopify.updates.lock().unwrap().is_empty());
+    assert_eq!(
+        f.store
+            .count_by_status(SHOP, super::effects::OWED_UPDATES, super::effects::OWED)
+            .await
+            .unwrap(),
+        2
+    );
+
+    let c = f.run_task(&CreateSalesOrdersTask, 3).await;
+    assert_eq!(c.get(super::create::counters::OWED_UPDATES_RESENT), 2);
+    assert_eq!(c.get(doc::ORDERS_WRITTEN_BACK), 2);
+    assert_eq!(c.get(doc::DOCUMENTS_CREATED), 0);
+    assert_eq!(
+        f.store
+            .count_by_status(SHOP, super::effects::OWED_UPDATES, super::effects::OWED)
+            .await
+            .unwrap(),
+        0,
+        "nothing owed any more"
+    );
+    let c = f.run_task(&CreateSalesOrdersTask, 4).await;
+    assert_eq!(c.get(doc::ORDERS_WRITTEN_BACK), 0);
+}

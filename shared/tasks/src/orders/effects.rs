@@ -87,6 +87,106 @@ pub struct CloseOrder {
     pub name: String,
 }
 
+/// Shopify updates a made document still owes its order (id: the order GID, status [`OWED`]): written
+/// when the document is settled, cleared as each update settles. A job that dies for good before
+/// sending them leaves them here, and the next create-sales-orders run (or sync-orders run with
+/// `auto_create_orders`) sends them; both updates set a state, so sending one twice is harmless.
+pub const OWED_UPDATES: &str = "order-updates-owed";
+pub const OWED: &str = "owed";
+
+/// The body of an [`OWED_UPDATES`] record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwedUpdates {
+    /// The order name, for the status board.
+    pub name: String,
+    #[serde(default)]
+    pub write_back: Option<WriteBack>,
+    #[serde(default)]
+    pub close: Option<CloseOrder>,
+}
+
+impl OwedUpdates {
+    /// The effects that send what is owed (the write-back first).
+    pub fn effects(&self) -> Result<Vec<Effect>> {
+        let mut out = Vec::new();
+        if let Some(w) = &self.write_back {
+            out.push(OrderEffect::WriteBack(w.clone()).into_effect()?);
+        }
+        if let Some(c) = &self.close {
+            out.push(OrderEffect::Close(c.clone()).into_effect()?);
+        }
+        Ok(out)
+    }
+}
+
+/// One page of owed updates after `after` (an order id), as effects, and where the next page starts.
+pub async fn plan_owed(
+    run: &TaskRun<'_>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Effect>, Option<String>)> {
+    let page = run
+        .stores
+        .records
+        .list_by_status(run.shop(), OWED_UPDATES, OWED, after, limit)
+        .await?;
+    let mut effects = Vec::new();
+    for record in &page.records {
+        let owed: OwedUpdates = serde_json::from_str(&record.body).map_err(|e| {
+            SyncError::Internal(format!(
+                "owed updates of {} are unreadable: {e}",
+                preview(&record.id)
+            ))
+        })?;
+        effects.extend(owed.effects()?);
+    }
+    Ok((effects, page.next_after))
+}
+
+/// Which owed update settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owed {
+    WriteBack,
+    Close,
+}
+
+/// Strike a settled update off its order's owed updates (the record goes once nothing is owed).
+async fn discharge(run: &TaskRun<'_>, order_id: &str, which: Owed) -> Result<()> {
+    let records = &run.stores.records;
+    for _ in 0..2 {
+        let Some(record) = records
+            .get_record(run.shop(), OWED_UPDATES, order_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let mut owed: OwedUpdates = serde_json::from_str(&record.body).unwrap_or_default();
+        match which {
+            Owed::WriteBack => owed.write_back = None,
+            Owed::Close => owed.close = None,
+        }
+        if owed.write_back.is_none() && owed.close.is_none() {
+            return records
+                .delete_records(run.shop(), OWED_UPDATES, &[order_id.to_string()])
+                .await;
+        }
+        let updated = Record {
+            body: to_value(&owed)?.to_string(),
+            ..record
+        };
+        if records
+            .put_record_if(run.shop(), OWED_UPDATES, &updated)
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    Err(SyncError::Conflict(format!(
+        "owed updates of {} kept changing",
+        preview(order_id)
+    )))
+}
+
 /// What sending (or probing) a document came to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -254,6 +354,7 @@ pub async fn settle(
                     &outcome.user_errors,
                 )
             });
+            discharge(run, &w.order_id, Owed::WriteBack).await?;
             settle_shopify(run, &w.order_id, refused, counters::ORDERS_WRITTEN_BACK).await
         }
         OrderEffect::Close(c) => {
@@ -262,6 +363,7 @@ pub async fn settle(
                     .map_err(|e| SyncError::Internal(format!("unreadable close outcome: {e}")))?;
             let refused = (!outcome.closed)
                 .then(|| user_errors("the order was not closed", &outcome.user_errors));
+            discharge(run, &c.order_id, Owed::Close).await?;
             settle_shopify(run, &c.order_id, refused, counters::ORDERS_CLOSED).await
         }
         OrderEffect::Customer(_) => Err(customer_elsewhere()),
@@ -366,7 +468,11 @@ async fn settle_document(
             )],
         )
         .await?;
-    let mut follow_ups = Vec::new();
+    let mut owed = OwedUpdates {
+        name: d.name.clone(),
+        write_back: None,
+        close: None,
+    };
     if run.settings.order_attributes_to_shopify {
         let mut attributes = d.attributes.clone();
         match attributes
@@ -379,23 +485,33 @@ async fn settle_document(
                 value: Some(document.number.clone()),
             }),
         }
-        follow_ups.push(
-            OrderEffect::WriteBack(WriteBack {
-                order_id: d.order_id.clone(),
-                name: d.name.clone(),
-                attributes,
-            })
-            .into_effect()?,
-        );
+        owed.write_back = Some(WriteBack {
+            order_id: d.order_id.clone(),
+            name: d.name.clone(),
+            attributes,
+        });
     }
     if d.close {
-        follow_ups.push(
-            OrderEffect::Close(CloseOrder {
-                order_id: d.order_id.clone(),
-                name: d.name.clone(),
-            })
-            .into_effect()?,
-        );
+        owed.close = Some(CloseOrder {
+            order_id: d.order_id.clone(),
+            name: d.name.clone(),
+        });
+    }
+    let follow_ups = owed.effects()?;
+    if !follow_ups.is_empty() {
+        // Owed before they are planned: a job that dies now leaves them for the next run.
+        run.stores
+            .records
+            .put_records(
+                run.shop(),
+                OWED_UPDATES,
+                &[Record::new(
+                    d.order_id.clone(),
+                    Some(OWED),
+                    to_value(&owed)?.to_string(),
+                )],
+            )
+            .await?;
     }
     Ok(Settled { follow_ups })
 }

@@ -142,9 +142,14 @@ impl Task for SyncOrdersTask {
     }
 
     async fn plan(&self, run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<Planned> {
+        let mut owed = Vec::new();
         if state.phase == Phase::Start {
             sync::open_window(run, state).await?;
             state.phase = Phase::Pages;
+            if run.settings.auto_create_orders {
+                // Updates owed by documents of jobs that died (one page a run; more next run).
+                owed = effects::plan_owed(run, None, create::PAGE).await?.0;
+            }
         }
         if state.phase == Phase::Finish {
             sync::advance_cursor(run, state).await?;
@@ -169,11 +174,10 @@ impl Task for SyncOrdersTask {
             .add(counters::ORDERS_READ, page.items.len() as u64);
         state.pages += 1;
         let staged = sync::stage_page(run, state, &page.items).await?;
-        let mut effects = staged
-            .creations
-            .into_values()
-            .map(|c| OrderEffect::Customer(c).into_effect())
-            .collect::<Result<Vec<_>>>()?;
+        let mut effects = owed;
+        for creation in staged.creations.into_values() {
+            effects.push(OrderEffect::Customer(creation).into_effect()?);
+        }
         effects.extend(staged.documents);
         state.after = page.next_cursor;
         if state.after.is_some() {

@@ -10,24 +10,19 @@
 use super::staged::{CHANGED_AFTER_PROCESSING, STAGED_ORDERS, StagedOrder, order_status};
 use super::sync::{CURSORS, CursorBody, ORDERS_CURSOR, format_time, parse_time};
 use super::*;
-use crate::engine::{self, EnginePorts, ShopClients};
-use crate::{Progress, RunContext, RunOutcome};
-use shopsync_domain::inventory::{
-    BcAvailability, BcItem, InventoryLevel, LevelKey, SetQuantitiesOutcome, SetQuantitiesRequest,
-    ShopifyLocation, ShopifyVariant,
-};
-use shopsync_domain::job::{JobCounters, JobRecord, RunOptions, Trigger};
+use crate::RunOutcome;
+use crate::engine::{self, ShopClients};
+use crate::test_run::{TaskHarness, deref_to_harness};
+use shopsync_domain::job::JobCounters;
 use shopsync_domain::orders::{
     Money, MoneyPair, OrderCustomer, OrderLine, OrderTotals, Page, ShopifyOrder,
 };
-use shopsync_domain::ports::{
-    BcInventoryApi, JobStore, Record, RecordStore, ShopifyInventoryApi, ShopifyUsage,
-};
+use shopsync_domain::ports::{Record, RecordStore};
 use shopsync_domain::sales::{BcCustomer, CustomerType, PostalAddress};
 use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::staging::cue_detail;
 use shopsync_test_support::{Faults, MemoryStore};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
@@ -451,37 +446,15 @@ impl shopsync_domain::sales::BcSalesApi for Bc {
     }
 }
 
-/// Checkpoints kept in memory; `deadline` makes every invocation stop after one step.
-#[derive(Default)]
-struct Saved {
-    checkpoint: Mutex<Option<Value>>,
-    deadline: AtomicBool,
-}
-
-#[async_trait]
-impl Progress for Saved {
-    async fn checkpoint(&self, checkpoint: &Value, _counters: &JobCounters) -> Result<()> {
-        *self.checkpoint.lock().unwrap() = Some(checkpoint.clone());
-        Ok(())
-    }
-    fn deadline_near(&self) -> bool {
-        self.deadline.load(Ordering::Relaxed)
-    }
-}
-
-/// A shop with its Shopify orders and BC customers, and the job that runs an order task for it.
+/// A shop with its Shopify orders and BC customers, and the job that runs an order task for it. The
+/// shop's store, settings, job, saved checkpoint and summed counters are its [`TaskHarness`]'s.
 pub(crate) struct Fixture {
-    pub(crate) store: MemoryStore,
     pub(crate) shopify: Arc<Shopify>,
     pub(crate) bc: Arc<Bc>,
-    clients: ShopClients,
-    ports: EnginePorts,
-    pub(crate) settings: ShopSettings,
-    pub(crate) job: JobRecord,
-    saved: Saved,
-    /// Counters of every invocation of the current job, summed.
-    pub(crate) counters: JobCounters,
+    harness: TaskHarness,
 }
+
+deref_to_harness!(Fixture);
 
 impl Fixture {
     pub(crate) async fn new(page_size: usize, orders: Vec<ShopifyOrder>) -> Fixture {
@@ -490,7 +463,6 @@ impl Fixture {
 
     /// With the doubles' random faults drawn from `seed` (BC) and `seed + 1` (Shopify).
     pub(crate) async fn seeded(page_size: usize, orders: Vec<ShopifyOrder>, seed: u64) -> Fixture {
-        let store = MemoryStore::new();
         let mut shopify = Shopify::new(page_size, orders);
         shopify.faults = Faults::seeded(seed + 1);
         let shopify = Arc::new(shopify);
@@ -498,26 +470,19 @@ impl Fixture {
             faults: Faults::seeded(seed),
             ..Bc::default()
         });
+        let clients = ShopClients {
+            shopify: shopify.clone(),
+            bc: bc.clone(),
+        };
         Fixture {
-            ports: EnginePorts::new(Arc::new(store.clone())),
-            clients: ShopClients {
-                shopify: shopify.clone(),
-                bc: bc.clone(),
-            },
-            store,
+            harness: TaskHarness::new(
+                MemoryStore::new(),
+                clients,
+                settings(),
+                TaskKind::SyncOrders,
+            ),
             shopify,
             bc,
-            settings: settings(),
-            job: JobRecord::new_queued(
-                SHOP,
-                "placeholder",
-                TaskKind::SyncOrders,
-                Trigger::Schedule,
-                RunOptions::default(),
-                0,
-            ),
-            saved: Saved::default(),
-            counters: JobCounters::default(),
         }
     }
 
@@ -528,17 +493,7 @@ impl Fixture {
 
     /// Start job `n` of `task`.
     pub(crate) async fn next_job_of(&mut self, task: TaskKind, n: u32) {
-        self.job = JobRecord::new_queued(
-            SHOP,
-            &format!("17643700{n:05}-{task}-{SHOP}"),
-            task,
-            Trigger::Schedule,
-            RunOptions::default(),
-            1_764_370_000 + i64::from(n),
-        );
-        self.store.create_job(&self.job).await.unwrap();
-        *self.saved.checkpoint.lock().unwrap() = None;
-        self.counters = JobCounters::default();
+        self.harness.next_job(task, n).await
     }
 
     /// One invocation of sync-orders, resuming from the last saved checkpoint.
@@ -551,19 +506,7 @@ impl Fixture {
         &mut self,
         task: &T,
     ) -> Result<RunOutcome> {
-        self.job.checkpoint = self.saved.checkpoint.lock().unwrap().clone();
-        self.job.attempts += 1;
-        let mut ctx = RunContext {
-            settings: &self.settings,
-            job: &self.job,
-            progress: &self.saved,
-            counters: JobCounters::default(),
-        };
-        let result = engine::run(task, &self.ports, &self.clients, &mut ctx).await;
-        for (name, value) in &ctx.counters.values {
-            self.counters.add(name, *value);
-        }
-        result
+        self.harness.invoke(task).await
     }
 
     /// A whole sync-orders run as a new job: invocations until it finishes.
@@ -577,15 +520,7 @@ impl Fixture {
         task: &T,
         n: u32,
     ) -> JobCounters {
-        self.next_job_of(task.kind(), n).await;
-        for _ in 0..50 {
-            match self.invoke_task(task).await.unwrap() {
-                RunOutcome::Finished { .. } => return self.counters.clone(),
-                RunOutcome::Continue { .. } => continue,
-                RunOutcome::Skipped { reason } => panic!("skipped: {reason}"),
-            }
-        }
-        panic!("the run did not finish in 50 invocations")
+        self.harness.run(task, n).await
     }
 
     pub(crate) fn staged(&self, n: u32) -> Option<(Option<String>, StagedOrder)> {
@@ -1016,48 +951,9 @@ fn a_huge_order_is_staged_without_its_copy_and_stays_under_the_limit() {
     assert_eq!(staged.lines.len(), 2, "the lines are kept");
 }
 
-#[async_trait]
-impl ShopifyInventoryApi for Shopify {
-    async fn locations(&self) -> Result<Vec<ShopifyLocation>> {
-        unreachable!("sync-orders reads no inventory")
-    }
-    async fn variants(&self) -> Result<Vec<ShopifyVariant>> {
-        unreachable!("sync-orders reads no inventory")
-    }
-    async fn levels_at(&self, _location_id: &str) -> Result<Vec<InventoryLevel>> {
-        unreachable!("sync-orders reads no inventory")
-    }
-    async fn levels_of(&self, _keys: &[LevelKey<'_>]) -> Result<Vec<InventoryLevel>> {
-        unreachable!("sync-orders reads no inventory")
-    }
-    async fn set_quantities(&self, _r: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome> {
-        unreachable!("sync-orders writes no inventory")
-    }
-}
-
-impl ShopifyUsage for Shopify {
-    fn cost_points_used(&self) -> f64 {
-        0.0
-    }
-    fn throttle_wait_ms(&self) -> u64 {
-        0
-    }
-}
-
-#[async_trait]
-impl BcInventoryApi for Bc {
-    async fn items(&self) -> Result<Vec<BcItem>> {
-        unreachable!("sync-orders reads no BC items")
-    }
-    async fn availability(
-        &self,
-        _page: &str,
-        _company: &str,
-        _codes: &[String],
-    ) -> Result<Vec<BcAvailability>> {
-        unreachable!("sync-orders reads no availability")
-    }
-}
+shopsync_test_support::unused_shopify_inventory_api!(Shopify);
+shopsync_test_support::no_shopify_usage!(Shopify);
+shopsync_test_support::unused_bc_inventory_api!(Bc);
 
 #[tokio::test]
 async fn a_run_over_a_date_window_imports_closed_orders_and_leaves_the_cursor() {

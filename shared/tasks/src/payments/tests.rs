@@ -6,22 +6,17 @@
 use super::cursors::{CURSORS, PAYOUTS_CURSOR, TRANSACTIONS_CURSOR};
 use super::stored::{payout_record_id, transaction_status};
 use super::*;
-use crate::engine::{self, EnginePorts, ShopClients};
-use crate::{Progress, RunContext, RunOutcome};
-use shopsync_domain::inventory::{
-    BcAvailability, BcItem, InventoryLevel, LevelKey, SetQuantitiesOutcome, SetQuantitiesRequest,
-    ShopifyLocation, ShopifyVariant,
-};
-use shopsync_domain::job::{JobCounters, JobRecord, RunOptions, Trigger};
+use crate::RunOutcome;
+use crate::engine::{self, ShopClients};
+use crate::test_run::{TaskHarness, deref_to_harness};
+use shopsync_domain::job::JobCounters;
 use shopsync_domain::orders::{
     BalanceTransaction, Money, Page, PayoutSummary, ShopifyOrder, ShopifyPayout,
 };
-use shopsync_domain::ports::{
-    BcInventoryApi, JobStore, RecordStore, ShopifyInventoryApi, ShopifyUsage,
-};
+use shopsync_domain::ports::RecordStore;
 use shopsync_domain::settings::ShopSettings;
 use shopsync_test_support::MemoryStore;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 const SHOP: &str = "PAY";
@@ -240,153 +235,56 @@ impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
     }
 }
 
-#[async_trait]
-impl ShopifyInventoryApi for Shopify {
-    async fn locations(&self) -> Result<Vec<ShopifyLocation>> {
-        unreachable!("sync-payments reads no inventory")
-    }
-    async fn variants(&self) -> Result<Vec<ShopifyVariant>> {
-        unreachable!("sync-payments reads no inventory")
-    }
-    async fn levels_at(&self, _location_id: &str) -> Result<Vec<InventoryLevel>> {
-        unreachable!("sync-payments reads no inventory")
-    }
-    async fn levels_of(&self, _keys: &[LevelKey<'_>]) -> Result<Vec<InventoryLevel>> {
-        unreachable!("sync-payments reads no inventory")
-    }
-    async fn set_quantities(&self, _r: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome> {
-        unreachable!("sync-payments writes no inventory")
-    }
-}
-
-impl ShopifyUsage for Shopify {
-    fn cost_points_used(&self) -> f64 {
-        0.0
-    }
-    fn throttle_wait_ms(&self) -> u64 {
-        0
-    }
-}
+shopsync_test_support::unused_shopify_inventory_api!(Shopify);
+shopsync_test_support::no_shopify_usage!(Shopify);
 
 /// BC: never asked.
 struct Bc;
 
-#[async_trait]
-impl BcInventoryApi for Bc {
-    async fn items(&self) -> Result<Vec<BcItem>> {
-        unreachable!("sync-payments reads nothing from BC")
-    }
-    async fn availability(
-        &self,
-        _page: &str,
-        _company: &str,
-        _codes: &[String],
-    ) -> Result<Vec<BcAvailability>> {
-        unreachable!("sync-payments reads nothing from BC")
-    }
-}
-
+shopsync_test_support::unused_bc_inventory_api!(Bc);
 shopsync_test_support::unused_bc_sales_api!(Bc);
 
-/// Checkpoints kept in memory; `deadline` makes every invocation stop after one step.
-#[derive(Default)]
-struct Saved {
-    checkpoint: Mutex<Option<Value>>,
-    deadline: AtomicBool,
-}
-
-#[async_trait]
-impl Progress for Saved {
-    async fn checkpoint(&self, checkpoint: &Value, _counters: &JobCounters) -> Result<()> {
-        *self.checkpoint.lock().unwrap() = Some(checkpoint.clone());
-        Ok(())
-    }
-    fn deadline_near(&self) -> bool {
-        self.deadline.load(Ordering::Relaxed)
-    }
-}
-
+/// A shop with its Shopify Payments, and the job that runs sync-payments for it. The shop's store,
+/// settings, job, saved checkpoint and summed counters are its [`TaskHarness`]'s.
 struct Fixture {
-    store: MemoryStore,
     shopify: Arc<Shopify>,
-    clients: ShopClients,
-    ports: EnginePorts,
-    settings: ShopSettings,
-    job: JobRecord,
-    saved: Saved,
-    counters: JobCounters,
+    harness: TaskHarness,
 }
+
+deref_to_harness!(Fixture);
 
 impl Fixture {
     fn new(page_size: usize) -> Fixture {
-        let store = MemoryStore::new();
         let shopify = Arc::new(Shopify::new(page_size));
-        Fixture {
-            ports: EnginePorts::new(Arc::new(store.clone())),
-            clients: ShopClients {
-                shopify: shopify.clone(),
-                bc: Arc::new(Bc),
-            },
-            store,
-            shopify,
-            settings: settings(),
-            job: JobRecord::new_queued(
-                SHOP,
-                "placeholder",
-                TaskKind::SyncPayments,
-                Trigger::Schedule,
-                RunOptions::default(),
-                0,
-            ),
-            saved: Saved::default(),
-            counters: JobCounters::default(),
-        }
+        let clients = ShopClients {
+            shopify: shopify.clone(),
+            bc: Arc::new(Bc),
+        };
+        let mut harness = TaskHarness::new(
+            MemoryStore::new(),
+            clients,
+            settings(),
+            TaskKind::SyncPayments,
+        );
+        // A payments run may take up to 100 invocations, twice the harness's default.
+        harness.max_invocations = 100;
+        Fixture { shopify, harness }
     }
 
     async fn next_job(&mut self, n: u32) {
-        self.job = JobRecord::new_queued(
-            SHOP,
-            &format!("17643700{n:05}-sync-payments-{SHOP}"),
-            TaskKind::SyncPayments,
-            Trigger::Schedule,
-            RunOptions::default(),
-            1_764_370_000 + i64::from(n),
-        );
-        self.store.create_job(&self.job).await.unwrap();
-        *self.saved.checkpoint.lock().unwrap() = None;
-        self.counters = JobCounters::default();
+        self.harness.next_job(TaskKind::SyncPayments, n).await
     }
 
     async fn invoke(&mut self) -> Result<RunOutcome> {
-        self.job.checkpoint = self.saved.checkpoint.lock().unwrap().clone();
-        self.job.attempts += 1;
-        let mut ctx = RunContext {
-            settings: &self.settings,
-            job: &self.job,
-            progress: &self.saved,
-            counters: JobCounters::default(),
-        };
-        let result = engine::run(&SyncPaymentsTask, &self.ports, &self.clients, &mut ctx).await;
-        for (name, value) in &ctx.counters.values {
-            self.counters.add(name, *value);
-        }
-        result
+        self.harness.invoke(&SyncPaymentsTask).await
     }
 
-    /// A whole run as new job `n`: invocations until it finishes.
+    /// A whole run as new job `n`: invocations until it finishes, without warnings.
     async fn run(&mut self, n: u32) -> JobCounters {
         self.next_job(n).await;
-        for _ in 0..100 {
-            match self.invoke().await.unwrap() {
-                RunOutcome::Finished { warnings } => {
-                    assert!(!warnings);
-                    return self.counters.clone();
-                }
-                RunOutcome::Continue { .. } => continue,
-                RunOutcome::Skipped { reason } => panic!("skipped: {reason}"),
-            }
-        }
-        panic!("the run did not finish in 100 invocations")
+        let warnings = self.harness.until_finished(&SyncPaymentsTask).await;
+        assert!(!warnings);
+        self.counters.clone()
     }
 
     fn payout(&self, n: u64) -> Option<(Option<String>, serde_json::Value)> {

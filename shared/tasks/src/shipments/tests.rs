@@ -12,31 +12,26 @@
 use super::probe::CLAIMS;
 use super::record::{NO_FULFILLMENT_LINES, NO_LINES, RequestResult, ShipmentBody};
 use super::*;
-use crate::engine::{self, EnginePorts, ShopClients};
+use crate::RunOutcome;
+use crate::engine::ShopClients;
 use crate::orders::mapping::map_lines;
 use crate::orders::staged::StagedOrder;
 use crate::orders::sync::{CURSORS, format_time};
-use crate::{Progress, RunContext, RunOutcome};
-use shopsync_domain::inventory::{
-    BcAvailability, BcItem, InventoryLevel, LevelKey, SetQuantitiesOutcome, SetQuantitiesRequest,
-    ShopifyLocation, ShopifyVariant, UserError,
-};
-use shopsync_domain::job::{JobCounters, JobRecord, RunOptions, Trigger};
+use crate::test_run::{TaskHarness, deref_to_harness};
+use shopsync_domain::inventory::UserError;
+use shopsync_domain::job::JobCounters;
 use shopsync_domain::orders::{
     FulfilledLine, FulfillmentOrder, FulfillmentOrderLine, Page, ShopifyFulfillment, ShopifyOrder,
 };
-use shopsync_domain::ports::{
-    BcInventoryApi, JobStore, Record, RecordStore, ShopifyInventoryApi, ShopifyUsage,
-};
+use shopsync_domain::ports::{Record, RecordStore};
 use shopsync_domain::sales::{
     Decimal, PostedShipment, PostedShipmentLine, SalesDocumentKind, ShipmentBatch,
     ShipmentTracking, to_code,
 };
-use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::staging::{ORDER_DOCUMENTS, OrderDocumentLink, STAGED_ORDERS};
 use shopsync_test_support::{Faults, MemoryStore};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 const SHOP: &str = "OR";
@@ -184,33 +179,8 @@ impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
     }
 }
 
-#[async_trait]
-impl ShopifyInventoryApi for Shopify {
-    async fn locations(&self) -> Result<Vec<ShopifyLocation>> {
-        unreachable!("sync-shipments reads no inventory")
-    }
-    async fn variants(&self) -> Result<Vec<ShopifyVariant>> {
-        unreachable!("sync-shipments reads no inventory")
-    }
-    async fn levels_at(&self, _location_id: &str) -> Result<Vec<InventoryLevel>> {
-        unreachable!("sync-shipments reads no inventory")
-    }
-    async fn levels_of(&self, _keys: &[LevelKey<'_>]) -> Result<Vec<InventoryLevel>> {
-        unreachable!("sync-shipments reads no inventory")
-    }
-    async fn set_quantities(&self, _r: &SetQuantitiesRequest) -> Result<SetQuantitiesOutcome> {
-        unreachable!("sync-shipments writes no inventory")
-    }
-}
-
-impl ShopifyUsage for Shopify {
-    fn cost_points_used(&self) -> f64 {
-        0.0
-    }
-    fn throttle_wait_ms(&self) -> u64 {
-        0
-    }
-}
+shopsync_test_support::unused_shopify_inventory_api!(Shopify);
+shopsync_test_support::no_shopify_usage!(Shopify);
 
 /// BC's posted shipments and their tracking.
 #[derive(Default)]
@@ -292,72 +262,37 @@ impl shopsync_domain::sales::BcSalesApi for Bc {
     }
 }
 
-#[async_trait]
-impl BcInventoryApi for Bc {
-    async fn items(&self) -> Result<Vec<BcItem>> {
-        unreachable!("sync-shipments reads no items")
-    }
-    async fn availability(
-        &self,
-        _page: &str,
-        _company: &str,
-        _codes: &[String],
-    ) -> Result<Vec<BcAvailability>> {
-        unreachable!("sync-shipments reads no availability")
-    }
-}
+shopsync_test_support::unused_bc_inventory_api!(Bc);
 
-/// Checkpoints kept in memory; `deadline` makes every invocation stop after one step.
-#[derive(Default)]
-struct Saved {
-    checkpoint: Mutex<Option<Value>>,
-    deadline: AtomicBool,
-}
-
-#[async_trait]
-impl Progress for Saved {
-    async fn checkpoint(&self, checkpoint: &Value, _counters: &JobCounters) -> Result<()> {
-        *self.checkpoint.lock().unwrap() = Some(checkpoint.clone());
-        Ok(())
-    }
-    fn deadline_near(&self) -> bool {
-        self.deadline.load(Ordering::Relaxed)
-    }
-}
-
-/// A shop, its Shopify orders and BC shipments, and the job that runs sync-shipments for it.
+/// A shop, its Shopify orders and BC shipments, and the job that runs sync-shipments for it. The
+/// shop's store, settings, job, saved checkpoint and summed counters are its [`TaskHarness`]'s.
 struct Fixture {
-    store: MemoryStore,
     shopify: Arc<Shopify>,
     bc: Arc<Bc>,
-    clients: ShopClients,
-    ports: EnginePorts,
-    settings: ShopSettings,
-    job: JobRecord,
-    saved: Saved,
-    counters: JobCounters,
+    harness: TaskHarness,
 }
+
+deref_to_harness!(Fixture);
 
 impl Fixture {
     fn new() -> Fixture {
-        let store = MemoryStore::new();
         let shopify = Arc::new(Shopify::default());
         let bc = Arc::new(Bc::default());
         let mut settings = crate::orders::tests::settings();
         settings.shipment_tracking_page = Some("ShopsyncShipmentTracking".into());
+        let clients = ShopClients {
+            shopify: shopify.clone(),
+            bc: bc.clone(),
+        };
         Fixture {
-            ports: EnginePorts::new(Arc::new(store.clone())),
-            clients: ShopClients {
-                shopify: shopify.clone(),
-                bc: bc.clone(),
-            },
-            store,
+            harness: TaskHarness::new(
+                MemoryStore::new(),
+                clients,
+                settings,
+                TaskKind::SyncShipments,
+            ),
             shopify,
             bc,
-            settings,
-            job: job(0),
-            saved: Saved::default(),
-            counters: JobCounters::default(),
         }
     }
 
@@ -434,39 +369,17 @@ impl Fixture {
     }
 
     async fn invoke(&mut self) -> Result<RunOutcome> {
-        self.job.checkpoint = self.saved.checkpoint.lock().unwrap().clone();
-        self.job.attempts += 1;
-        let mut ctx = RunContext {
-            settings: &self.settings,
-            job: &self.job,
-            progress: &self.saved,
-            counters: JobCounters::default(),
-        };
-        let result = engine::run(&SyncShipmentsTask, &self.ports, &self.clients, &mut ctx).await;
-        for (name, value) in &ctx.counters.values {
-            self.counters.add(name, *value);
-        }
-        result
+        self.harness.invoke(&SyncShipmentsTask).await
     }
 
     /// Start job `n`: no checkpoint, counters from zero.
     async fn next_job(&mut self, n: u32) {
-        self.job = job(n);
-        self.store.create_job(&self.job).await.unwrap();
-        *self.saved.checkpoint.lock().unwrap() = None;
-        self.counters = JobCounters::default();
+        self.harness.next_job(TaskKind::SyncShipments, n).await
     }
 
     /// Invocations of the current job until it finishes.
     async fn finish(&mut self) -> JobCounters {
-        for _ in 0..50 {
-            match self.invoke().await.unwrap() {
-                RunOutcome::Finished { .. } => return self.counters.clone(),
-                RunOutcome::Continue { .. } => continue,
-                RunOutcome::Skipped { reason } => panic!("skipped: {reason}"),
-            }
-        }
-        panic!("the run did not finish in 50 invocations")
+        self.harness.finish(&SyncShipmentsTask).await
     }
 
     /// A whole run as new job `n`.
@@ -488,17 +401,6 @@ impl Fixture {
     fn creates(&self) -> u64 {
         self.shopify.faults.calls(CREATE)
     }
-}
-
-fn job(n: u32) -> JobRecord {
-    JobRecord::new_queued(
-        SHOP,
-        &format!("17643700{n:05}-sync-shipments-{SHOP}"),
-        TaskKind::SyncShipments,
-        Trigger::Schedule,
-        RunOptions::default(),
-        1_764_370_000 + i64::from(n),
-    )
 }
 
 /// The counters named in `expected` have these values.
