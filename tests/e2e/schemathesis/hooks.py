@@ -26,6 +26,7 @@ DOCUMENTED_CROSS_FIELD_RULES = [
     (6, r"locations", r"sync-inventory is enabled but no location has stock calculation on"),
     (6, r"sku_mapping", r"sync-inventory needs a SKU mapping|vendor_item_no is not exposed|variant mappings need"),
     (7, r"bc\.company_name", r"is required with shipment_tracking_page"),
+    (8, r"default_customer_no", r"is required when customer_mapping_type is default_customer"),
 ]
 # Rule 1: the body's code is the shop in the path (one message, no problems list).
 CODE_IS_THE_PATH = r"the body is for shop '.*' but the path names shop '.*'"
