@@ -4,7 +4,7 @@
 
 use crate::gateway::LocalGateway;
 use crate::openapi::OpenApi;
-use crate::{INVENTORY_QUEUE, ORDERS_QUEUE, Stack, StackOptions};
+use crate::{INVENTORY_QUEUE, Stack, StackOptions};
 use serde_json::Value;
 use shopsync_api::Api;
 use shopsync_api::auth::{AuthConfig, KeySource};
@@ -56,25 +56,28 @@ impl ApiStack {
     ) -> Result<ApiStack, String> {
         let stack = Stack::start(opts).await?;
         let issuer = LocalIssuer::generate();
-        let queue_url = stack
-            .resources
-            .queues
-            .get(INVENTORY_QUEUE)
-            .cloned()
-            .ok_or("the template has no SyncInventoryQueue")?;
-        // Every task of the template, as the api function's `QUEUE_URL_<TASK>` variables name them.
-        let orders_queue_url = stack
-            .resources
-            .queues
-            .get(ORDERS_QUEUE)
-            .cloned()
-            .ok_or("the template has no SyncOrdersQueue")?;
+        // Every task queue of the template, as the api function's `QUEUE_URL_<TASK>` variables name
+        // them (`<Task>Queue`, e.g. SyncInventoryQueue).
+        let urls: Vec<(TaskKind, String)> = TaskKind::ALL
+            .into_iter()
+            .filter_map(|task| {
+                let logical = format!(
+                    "{}Queue",
+                    shopsync_status::emf::pascal_case(task.name(), '-')
+                );
+                stack
+                    .resources
+                    .queues
+                    .get(&logical)
+                    .map(|url| (task, url.clone()))
+            })
+            .collect();
+        if !urls.iter().any(|(t, _)| *t == TaskKind::SyncInventory) {
+            return Err(format!("the template has no {INVENTORY_QUEUE}"));
+        }
         let queues = SqsTaskQueues::from_urls(
             aws_sdk_sqs::Client::new(&stack.sdk),
-            [
-                (TaskKind::SyncInventory, queue_url),
-                (TaskKind::SyncOrders, orders_queue_url),
-            ],
+            urls,
             &stack.resources.dlq_url,
         );
         let state = StatusConfig {

@@ -2,11 +2,11 @@
 //! HTTP API stand-in on moto, with staged orders written by the record store's DynamoDB adapter as
 //! sync-orders writes them. Every answer is checked against infra/openapi.yaml.
 //!
-//! A retry of a failed order is a manual run of create-sales-orders and answers as one, whatever the
-//! deployment has (the local stack wires the queues of sync-inventory and sync-orders only, so there it
-//! is 409 task_not_available, as the run is). The retry's job placement is checked on the same stack
-//! with a run starter that has the task (its messages are recorded instead of sent): exactly one
-//! waiting job however often, or however concurrently, a retry is asked.
+//! A retry of a failed order is a manual run of create-sales-orders and answers as one. The retry's
+//! job placement is checked with a run starter that records its messages instead of sending them:
+//! exactly one waiting job however often, or however concurrently, a retry is asked; and one retry
+//! goes all the way: the create-sales-orders function takes the job off its own queue and makes the
+//! order's document.
 
 use async_trait::async_trait;
 use futures_util::future::join_all;
@@ -316,7 +316,16 @@ async fn a_shop_token_reaches_only_its_own_staged_orders() {
 #[tokio::test]
 async fn a_retry_is_refused_for_orders_that_have_or_had_a_document_and_answers_like_a_run() {
     let s = api_stack().await;
-    s.stack.seed_shop("ORDD", 1).await.unwrap();
+    let shop = s.stack.seed_shop("ORDD", 1).await.unwrap();
+    let mut settings = shop.settings.clone();
+    settings.tasks.insert(
+        TaskKind::CreateSalesOrders,
+        TaskSettings {
+            enabled: true,
+            ..TaskSettings::default()
+        },
+    );
+    s.stack.adapters.store.put_shop(&settings).await.unwrap();
     seed_orders(&s, "ORDD").await;
     let token = s.token(&["ORDD"]);
     let retry = |n: u64| format!("/shops/ORDD/orders/{n}/retry");
@@ -584,4 +593,140 @@ async fn a_retry_places_one_waiting_create_sales_orders_job_however_often_asked(
         a.body["error"],
         "BC refused the order: item 1000 is blocked"
     );
+}
+
+/// RFC 3339 (UTC, seconds) of the wall clock plus `secs`.
+fn wall(secs: i64) -> String {
+    shopify_sim::format_time(shopsync_domain::time::now_secs() + secs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_order_gets_its_document_from_the_create_sales_orders_function() {
+    let s = api_stack().await;
+    let shop = s.stack.seed_shop("RTY", 2).await.unwrap();
+    let mut settings = shop.settings.clone();
+    for task in [TaskKind::SyncOrders, TaskKind::CreateSalesOrders] {
+        settings.tasks.insert(
+            task,
+            TaskSettings {
+                enabled: true,
+                ..TaskSettings::default()
+            },
+        );
+    }
+    // Customers are not imported and there is no default customer yet: the order cannot be mapped.
+    settings.customer_import_from_shopify = shopsync_domain::settings::ImportScope::None;
+    settings.shipping_charges_account = Some("6100".into());
+    shop.company.add_gl_account("6100");
+    s.stack.adapters.store.put_shop(&settings).await.unwrap();
+    let at = wall(-10 * 60);
+    let order = s.stack.shopify.store(&shop.domain).add_order(
+        shopify_sim::OrderSeed {
+            lines: (0..2)
+                .map(|i| {
+                    let sku = format!("{}{i:06}", shop.prefix);
+                    shopify_sim::LineSeed::new(&sku, 1 + i as i64, "12.50")
+                })
+                .collect(),
+            ..shopify_sim::OrderSeed::with_lines(0)
+        }
+        .created_at(&at)
+        .updated_at(&at),
+    );
+    let sync = s
+        .stack
+        .runner_for(
+            TaskKind::SyncOrders,
+            shopsync_e2e::ORDERS_QUEUE,
+            shopsync_e2e::local_runtime(),
+        )
+        .unwrap();
+    sync.tick(shopsync_e2e::tick_at(0)).await;
+    sync.drain(Duration::from_secs(120)).await.unwrap();
+    let number = order.id.rsplit('/').next().unwrap().to_string();
+    let token = s.token(&["RTY"]);
+    let a = s
+        .call(
+            "GET",
+            &format!("/shops/RTY/orders/{number}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["status"], "unprocessed");
+    assert!(
+        a.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("default_customer_no"),
+        "{}",
+        a.body
+    );
+
+    // The merchant sets a default customer and retries the order through the API.
+    let guest =
+        shop.company
+            .add_customer(bc_sim::SimCustomer::new("", "Guest", "guest@example.com"));
+    settings.default_customer_no = Some(guest);
+    s.stack.adapters.store.put_shop(&settings).await.unwrap();
+    let a = s
+        .call(
+            "POST",
+            &format!("/shops/RTY/orders/{number}/retry"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    assert_eq!(a.body["job"]["task"], "create-sales-orders");
+
+    // The create-sales-orders function takes the job off its own queue and makes the document.
+    let create = s
+        .stack
+        .runner_for(
+            TaskKind::CreateSalesOrders,
+            "CreateSalesOrdersQueue",
+            shopsync_e2e::local_runtime(),
+        )
+        .unwrap();
+    create.drain(Duration::from_secs(120)).await.unwrap();
+    let job = s
+        .stack
+        .jobs("RTY")
+        .await
+        .into_iter()
+        .find(|j| j.task == TaskKind::CreateSalesOrders)
+        .expect("the retry's job");
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    assert_eq!(job.trigger, Trigger::Manual);
+    let a = s
+        .call(
+            "GET",
+            &format!("/shops/RTY/orders/{number}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        job.counters.get("bc_documents_created"),
+        1,
+        "{:?} {}",
+        job.counters,
+        a.body
+    );
+    let documents = shop
+        .company
+        .documents_with_external_number(&shopsync_domain::sales::to_code(&order.name));
+    assert_eq!(documents.len(), 1);
+    let a = s
+        .call(
+            "GET",
+            &format!("/shops/RTY/orders/{number}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(a.body["status"], "processed", "{}", a.body);
+    assert_eq!(a.body["document"]["number"], documents[0].number.as_str());
 }
