@@ -203,10 +203,19 @@ async fn bad_runs_get_specific_4xx_codes_and_write_nothing() {
             "invalid_json",
         ),
         (json!({"options": {}}), 400, "invalid_json"),
+        // A task this release runs, not enabled for the shop.
+        (json!({"task": "create-sales-orders"}), 409, "task_disabled"),
+        // A task this release does not run yet.
+        (json!({"task": "sync-products"}), 409, "task_not_available"),
         (
-            json!({"task": "create-sales-orders"}),
-            409,
-            "task_not_available",
+            json!({"task": "sync-payments", "options": {"orders_from": "2026-05-01T00:00:00Z"}}),
+            400,
+            "invalid_options",
+        ),
+        (
+            json!({"task": "sync-orders", "options": {"orders_from": "last week"}}),
+            400,
+            "invalid_options",
         ),
     ] {
         let a = run(body.clone()).await;
