@@ -6,9 +6,11 @@
 //! same task code runs against DynamoDB/SQS in the cloud, moto locally, and the simulators in tests.
 
 pub mod backoff;
+pub mod catalog;
 pub mod catalogue;
 pub mod error;
 pub mod inventory;
+pub mod items;
 pub mod job;
 pub mod orders;
 pub mod patterns;
