@@ -261,9 +261,14 @@ impl BcClient {
                 );
             }
             if let Some(b) = body {
-                req = req
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(b.to_vec());
+                // JSON unless the caller names another type (picture content is a byte stream).
+                if !headers
+                    .iter()
+                    .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+                {
+                    req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
+                }
+                req = req.body(b.to_vec());
             }
             let outcome = {
                 let _permit = inner

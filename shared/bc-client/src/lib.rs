@@ -9,13 +9,15 @@
 //! [`BcClient`] implements the domain's [`shopsync_domain::ports::BcInventoryApi`] (`inventory.rs`) and
 //! [`shopsync_domain::sales::BcSalesApi`] (`sales.rs`: customers, sales documents created with their
 //! lines in one request, the exactly-once probe by external document number, posted shipments), and
-//! sends OData `$batch` requests ([`BcClient::batch`]).
+//! sends OData `$batch` requests ([`BcClient::batch`]). [`shopsync_domain::items::BcItemsApi`] (`items.rs`):
+//! catalogue items, variants, template items, pictures and sales prices from a published page.
 
 mod batch;
 mod client;
 mod config;
 mod error;
 mod inventory;
+pub mod items;
 mod retry;
 mod sales;
 mod token;

@@ -130,6 +130,91 @@ fn short_type_name<T: ?Sized>() -> String {
     out
 }
 
+// ---------------------------------------------------------------------------------------------
+// Catalogue (`items.rs`)
+// ---------------------------------------------------------------------------------------------
+
+/// An API v2.0 `items` row as the catalogue reads it. Decimals stay raw JSON text (never `f64`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogItemRow {
+    #[serde(rename = "@odata.etag", default)]
+    pub etag: Option<String>,
+    pub id: String,
+    pub number: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(rename = "type", default)]
+    pub item_type: String,
+    #[serde(default)]
+    pub blocked: bool,
+    #[serde(default)]
+    pub gtin: Option<String>,
+    pub unit_price: Box<serde_json::value::RawValue>,
+    pub unit_cost: Box<serde_json::value::RawValue>,
+    #[serde(default)]
+    pub price_includes_tax: bool,
+    #[serde(default)]
+    pub item_category_code: String,
+    #[serde(default)]
+    pub base_unit_of_measure_code: String,
+    #[serde(default)]
+    pub general_product_posting_group_code: String,
+    #[serde(default)]
+    pub inventory_posting_group_code: String,
+    #[serde(default)]
+    pub tax_group_code: String,
+    pub last_modified_date_time: String,
+}
+
+/// An API v2.0 `itemVariants` row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemVariantRow {
+    pub id: String,
+    pub item_id: String,
+    pub item_number: String,
+    pub code: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub last_modified_date_time: String,
+}
+
+/// An API v2.0 `picture` entity (`items({id})/picture`): metadata; the bytes are a stream of their own.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PictureRow {
+    #[serde(rename = "@odata.etag", default)]
+    pub etag: Option<String>,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub content_type: String,
+}
+
+/// One row of the published sales-price page (see `shopsync_domain::items`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceLineRow {
+    pub item_no: String,
+    #[serde(default)]
+    pub variant_code: String,
+    #[serde(default)]
+    pub price_group_code: String,
+    #[serde(default)]
+    pub currency_code: String,
+    #[serde(default)]
+    pub minimum_quantity: Option<Box<serde_json::value::RawValue>>,
+    pub unit_price: Box<serde_json::value::RawValue>,
+    #[serde(default)]
+    pub starting_date: String,
+    #[serde(default)]
+    pub ending_date: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -515,6 +515,9 @@ pub(crate) fn company_route(ctx: &Ctx<'_>, company: &mut Company, rest: &[String
     let ctx_base = format!("{root}/api/v2.0/$metadata#companies({cid})");
     if let Some(first) = rest.first() {
         let (set, key) = split_key(first);
+        if let Some(r) = crate::items::route(ctx, company, &ctx_base, set, key, &rest[1..]) {
+            return r;
+        }
         if let Some(r) = crate::sales::route(ctx, company, &ctx_base, set, key, &rest[1..]) {
             return r;
         }
@@ -625,6 +628,7 @@ fn sample_item() -> Item {
         gtin: None,
         inventory: 0.0,
         unit_price: 0.0,
+        extra: crate::items::ItemExtra::default(),
         modified_ms: 0,
         row_version: 0,
     }
@@ -708,6 +712,9 @@ fn apply_item_fields(
                 item.gtin = Some(g.to_string()).filter(|g| !g.is_empty());
             }
             "unitPrice" => item.unit_price = v.as_f64().ok_or_else(|| invalid(k, "Edm.Decimal"))?,
+            other if crate::items::is_extra_field(other) => {
+                crate::items::apply_extra_field(&mut item.extra, other, v)?
+            }
             "id" | "number" | "inventory" | "lastModifiedDateTime" => {
                 return Err(bc_error(
                     StatusCode::BAD_REQUEST,
@@ -803,6 +810,7 @@ fn create_item(ctx: &Ctx<'_>, company: &mut Company, ctx_base: &str) -> Response
     };
     stored.blocked = item.blocked;
     stored.unit_price = item.unit_price;
+    stored.extra = item.extra;
     let json = item_json(stored);
     ctx.entity(
         StatusCode::CREATED,
@@ -843,6 +851,21 @@ fn odata_v4(ctx: &Ctx<'_>, companies: &[CompanyHandle], rest: &[String]) -> Resp
         );
     };
     let company = handle.lock();
+    if company.catalog.price_pages.contains(&page_name) {
+        let mut pairs = ctx.pairs.clone();
+        if pairs_company {
+            pairs.retain(|(k, _)| k != "company");
+        }
+        let passthrough = pairs_company.then(|| ("company".to_string(), company_name.clone()));
+        return crate::items::price_page(
+            ctx,
+            &company,
+            &company_name,
+            &page_name,
+            pairs,
+            passthrough,
+        );
+    }
     if company.sales.tracking_pages.contains(&page_name) {
         let mut pairs = ctx.pairs.clone();
         if pairs_company {

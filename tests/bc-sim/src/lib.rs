@@ -12,6 +12,10 @@
 //! benchmarks can report BC requests per order, and faults can be scripted per route
 //! ([`BcSim::add_fault_rule`]), e.g. "apply the next POST to salesOrders and drop the answer".
 //!
+//! The catalogue side (`items.rs`): item fields beyond the stock view (unit cost, item category,
+//! posting groups), variants created under their item, item pictures as streams
+//! (`items({id})/picture/pictureContent`, 412 on a stale `If-Match`), and a published sales-price page.
+//!
 //! Tests start it in-process with [`BcSim::start`]; `src/main.rs` runs the same server standalone. The
 //! client under test reaches it only through configured URLs, exactly as it reaches BC in production.
 //!
@@ -27,6 +31,7 @@ mod batch;
 mod config;
 mod conn;
 mod faults;
+mod items;
 mod limits;
 mod model;
 mod odata;
@@ -36,6 +41,7 @@ mod text;
 
 pub use config::{BcFaults, BcSimConfig};
 pub use faults::{BcFault, BcFaultRule};
+pub use items::{SimItem, SimPriceLine};
 pub use limits::BcSimStats;
 pub use model::CompanyHandle;
 pub use sales::{SimCustomer, SimSalesDocument, SimSalesLine, SimShipment};

@@ -20,6 +20,8 @@ pub(crate) struct Item {
     pub gtin: Option<String>,
     pub inventory: f64,
     pub unit_price: f64,
+    /// Catalogue fields (`items.rs`).
+    pub extra: crate::items::ItemExtra,
     pub modified_ms: i64,
     pub row_version: u64,
 }
@@ -60,6 +62,8 @@ pub(crate) struct Company {
     pub pages: HashSet<String>,
     /// Customers, sales documents, posted shipments (`sales.rs`).
     pub sales: crate::sales::SalesData,
+    /// Pictures and the published sales-price page (`items.rs`).
+    pub catalog: crate::items::CatalogData,
     /// Company-wide row version counter (BC's timestamp column).
     version: u64,
     rng: fastrand::Rng,
@@ -76,6 +80,7 @@ impl Company {
             availability: BTreeMap::new(),
             pages: HashSet::new(),
             sales: crate::sales::SalesData::default(),
+            catalog: crate::items::CatalogData::default(),
             version: 0,
             rng: fastrand::Rng::with_seed(id.as_u128() as u64),
         }
@@ -116,6 +121,7 @@ impl Company {
                     gtin: gtin.map(str::to_string),
                     inventory,
                     unit_price: 0.0,
+                    extra: crate::items::ItemExtra::default(),
                     modified_ms: now,
                     row_version: version,
                 },
@@ -203,7 +209,9 @@ pub(crate) fn item_json(item: &Item) -> Map<String, Value> {
         "baseUnitOfMeasureCode": "PCS",
         "lastModifiedDateTime": format_iso(item.modified_ms),
     });
-    into_map(v)
+    let mut m = into_map(v);
+    crate::items::extend_item_json(&mut m, &item.extra);
+    m
 }
 
 pub(crate) fn location_json(loc: &Location) -> Map<String, Value> {
@@ -389,6 +397,7 @@ impl CompanyHandle {
                     gtin: Some(gtin13(i as u64)),
                     inventory: total,
                     unit_price: (i % 100) as f64 + 0.99,
+                    extra: crate::items::ItemExtra::default(),
                     modified_ms: now,
                     row_version: version,
                 },
