@@ -254,3 +254,78 @@ mod tests {
         assert_eq!(d.expected_cost(), 10.0);
     }
 }
+
+// Catalogue: products, variants, media, staged uploads and bulk mutations (`catalog.rs`). The
+// product and variant selections live in fragment files shared by the page query, the
+// single-product query and the bulk result.
+document!(
+    /// One page of the products updated since a time, with their first variants and image.
+    PRODUCTS_UPDATED_SINCE,
+    "ProductsUpdatedSince",
+    ["CatalogProductFields", "CatalogVariantFields"]
+);
+document!(
+    /// One product with a page of its variants.
+    CATALOG_PRODUCT,
+    "CatalogProduct",
+    ["CatalogProductFields", "CatalogVariantFields"]
+);
+document!(PRODUCT_SET, "ProductSet");
+document!(STAGED_UPLOADS_CREATE, "StagedUploadsCreate");
+document!(PRODUCT_ATTACH_MEDIA, "ProductAttachMedia");
+document!(MEDIA_REPLACE, "MediaReplace");
+document!(VARIANT_PRICES_UPDATE, "VariantPricesUpdate");
+document!(BULK_OPERATION_RUN_MUTATION, "BulkOperationRunMutation");
+document!(
+    /// Inner mutation of a bulk operation (sent as a string variable): one `productSet` a line.
+    BULK_PRODUCT_SET,
+    "BulkProductSet"
+);
+document!(
+    /// Inner mutation of a bulk operation: one product's variant prices a line.
+    BULK_VARIANT_PRICES,
+    "BulkVariantPrices"
+);
+
+/// Every catalogue operation document the client sends directly (validated like [`OPERATIONS`]).
+pub const CATALOG_OPERATIONS: &[Document] = &[
+    PRODUCTS_UPDATED_SINCE,
+    CATALOG_PRODUCT,
+    PRODUCT_SET,
+    STAGED_UPLOADS_CREATE,
+    PRODUCT_ATTACH_MEDIA,
+    MEDIA_REPLACE,
+    VARIANT_PRICES_UPDATE,
+    BULK_OPERATION_RUN_MUTATION,
+];
+
+/// The inner mutations of bulk mutations (executable documents, one run per JSONL line).
+pub const BULK_MUTATIONS: &[Document] = &[BULK_PRODUCT_SET, BULK_VARIANT_PRICES];
+
+#[cfg(test)]
+mod catalog_document_tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_document_is_annotated() {
+        for doc in CATALOG_OPERATIONS.iter().chain(BULK_MUTATIONS) {
+            assert!(doc.annotated_cost().is_some(), "{}", doc.name);
+        }
+    }
+
+    #[test]
+    fn deprecated_media_mutations_are_not_used() {
+        for doc in CATALOG_OPERATIONS.iter().chain(BULK_MUTATIONS) {
+            let body: String = doc
+                .text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .collect();
+            for deprecated in ["productCreateMedia", "productUpdateMedia", "PRODUCT_IMAGE"] {
+                assert!(!body.contains(deprecated), "{} uses {deprecated}", doc.name);
+            }
+        }
+        assert!(PRODUCT_ATTACH_MEDIA.text.contains("productUpdate(product:"));
+        assert!(MEDIA_REPLACE.text.contains("fileUpdate(files:"));
+    }
+}

@@ -14,10 +14,12 @@
 //! * [`transport`] — one paced, retried GraphQL call over HTTP.
 //! * [`pagination`] / [`bulk`] — the two ways of reading big collections.
 //! * [`inventory`] — the inventory port on top of all that.
+//! * [`catalog`] — the catalogue port ([`ShopifyCatalogApi`](shopsync_domain::catalog::ShopifyCatalogApi)).
 //! * [`orders`] — the orders, fulfillments and payments port
 //!   ([`ShopifyOrdersApi`](shopsync_domain::orders::ShopifyOrdersApi)).
 
 pub mod bulk;
+pub mod catalog;
 pub mod client;
 pub mod documents;
 pub mod error;

@@ -47,6 +47,9 @@ pub(crate) fn fixed_cost(parent: T, name: &str) -> Option<f64> {
 /// Returns `Some(true)` when the field and its children are free, `Some(false)` when only the
 /// field's own point is waived, `None` for the normal rule.
 pub(crate) fn free_field(parent: T, name: &str) -> Option<bool> {
+    if let Some(free) = crate::catalog::free_field(parent, name) {
+        return Some(free);
+    }
     if let Some((FK::Obj(T::MoneyBag | T::MoneyV2), _)) = field(parent, name) {
         return Some(true);
     }

@@ -43,6 +43,8 @@ pub(crate) struct Env<'e> {
     /// Keep idempotency keys in flight until the (delayed) answer is delivered.
     pub hold_keys: bool,
     pub bulk_ids: &'e AtomicU64,
+    /// `http://127.0.0.1:PORT` (staged upload targets point there).
+    pub base_url: &'e str,
 }
 
 #[derive(Clone)]
@@ -110,6 +112,8 @@ pub(crate) enum Obj {
     Balance(usize),
     AssociatedOrder(usize),
     AssociatedPayout(Option<usize>),
+    /// Catalogue objects (`exec_catalog.rs`).
+    Cat(crate::exec_catalog::CatObj),
 }
 
 /// A `MoneyBag`: cents in the shop's and the customer's currency.
@@ -173,6 +177,7 @@ impl Obj {
             Obj::Balance(_) => T::BalanceTransaction,
             Obj::AssociatedOrder(_) => T::AssociatedOrder,
             Obj::AssociatedPayout(_) => T::AssociatedPayout,
+            Obj::Cat(c) => c.ty(),
         }
     }
 }
@@ -403,6 +408,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                 Ok(Obj::BulkPayload(T::BulkCancelPayload, op, Rc::new(errs)))
             }
             "fulfillmentCreate" | "orderUpdate" | "orderClose" => self.order_mutation(f),
+            other if Self::is_catalog_mutation(other) => self.mutate_catalog(f),
             other => Err(ferr(
                 format!("Field '{other}' is not supported"),
                 "BAD_REQUEST",
@@ -506,6 +512,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
         match obj {
             Obj::Query => match name {
                 "shop" => one(Some(Obj::Shop)),
+                "products" => self.products_page(f),
                 "location" => one(self
                     .id_arg(f, "id", GID_LOCATION, st.locations.len())
                     .map(Obj::Location)),
@@ -715,7 +722,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                     )),
                     "product" => one(Some(Obj::Product(var.product as usize))),
                     "inventoryItem" => one(Some(Obj::Item(*i))),
-                    _ => unknown(name),
+                    _ => self.resolve_catalog(obj, f),
                 }
             }
             Obj::Product(i) => {
@@ -749,7 +756,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                             None,
                         )
                     }
-                    _ => unknown(name),
+                    _ => self.resolve_catalog(obj, f),
                 }
             }
             Obj::Item(i) => {
@@ -776,7 +783,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                         let loc = self.id_arg(f, "locationId", GID_LOCATION, st.locations.len());
                         one(loc.and_then(|lo| st.level_of(*i, lo)).map(Obj::Level))
                     }
-                    _ => unknown(name),
+                    _ => self.resolve_catalog(obj, f),
                 }
             }
             Obj::Level(l) => {
@@ -870,6 +877,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             | Obj::Balance(_)
             | Obj::AssociatedOrder(_)
             | Obj::AssociatedPayout(_) => self.resolve_order_side(obj, f),
+            Obj::Cat(_) => self.resolve_catalog(obj, f),
             Obj::Bulk(i, over) => v(bulk::field(st, *i, *over, name, self.env)),
             Obj::Count(n, exact) => match name {
                 "count" => v(Json::from(*n)),

@@ -43,9 +43,11 @@
 
 mod bucket;
 mod bulk;
+mod catalog;
 mod clock;
 mod cost;
 mod exec;
+mod exec_catalog;
 mod exec_orders;
 mod faults;
 mod gql;
@@ -62,6 +64,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+pub use catalog::{CatalogWrite, StagedUpload};
 pub use faults::{FaultConfig, FaultKind, SLOW_DELAY, STALL_DELAY, ScriptedFault};
 pub use orders::{
     AddressSeed, BalanceTransactionSeed, CustomerSeed, FulfillmentRecord, LineSeed, OrderSeed,
@@ -637,5 +640,264 @@ impl StoreHandle {
             items.push(st.gid(GID_ITEM, item));
         }
         items
+    }
+}
+
+/// Seed of a catalogue product ([`StoreHandle::add_catalog_product`]).
+#[derive(Debug, Clone, Default)]
+pub struct ProductSeed {
+    pub title: String,
+    /// Empty: derived from the title.
+    pub handle: String,
+    pub vendor: String,
+    pub product_type: String,
+    pub status: String,
+    pub tags: Vec<String>,
+    /// RFC 3339; empty = now.
+    pub updated_at: String,
+    pub gift_card: bool,
+    pub options: Vec<(String, Vec<String>)>,
+    /// (namespace, key, value)
+    pub metafields: Vec<(String, String, String)>,
+    pub variants: Vec<CatalogVariantSeed>,
+    /// Images by URL (outside URLs are fine).
+    pub images: Vec<String>,
+}
+
+/// Seed of one catalogue variant.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogVariantSeed {
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    /// Decimal text; empty = 0.
+    pub price: String,
+    pub compare_at_price: Option<String>,
+    pub unit_cost: Option<String>,
+    /// Option values in the product's option order.
+    pub options: Vec<String>,
+}
+
+/// A product as the simulator holds it (inspection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogProduct {
+    pub id: String,
+    pub title: String,
+    pub handle: String,
+    pub vendor: String,
+    pub status: String,
+    pub updated_at: String,
+    pub options: Vec<(String, Vec<String>)>,
+    pub metafields: Vec<(String, String, String)>,
+    pub variants: Vec<CatalogVariant>,
+    /// Media GIDs, in order.
+    pub media: Vec<String>,
+}
+
+/// A variant as the simulator holds it (inspection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogVariant {
+    pub id: String,
+    pub sku: Option<String>,
+    pub price: String,
+    pub compare_at_price: Option<String>,
+    pub unit_cost: Option<String>,
+    pub options: Vec<(String, String)>,
+}
+
+/// An image as the simulator holds it (inspection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogMedia {
+    pub id: String,
+    pub product_id: Option<String>,
+    pub alt: Option<String>,
+    /// The staged key (or outside URL) its content came from.
+    pub source: String,
+    /// The bytes, when they were uploaded to this simulator.
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl StoreHandle {
+    /// Adds a catalogue product (options, variants with prices, images); returns its GIDs.
+    ///
+    /// # Panics
+    /// On an unreadable amount or time.
+    pub fn add_catalog_product(&self, seed: ProductSeed) -> SeededProduct {
+        let now = self.unix_now();
+        let money = |t: &str| {
+            if t.is_empty() {
+                0
+            } else {
+                parse_cents(t).unwrap_or_else(|| panic!("bad amount {t}"))
+            }
+        };
+        let mut st = lock(&self.data);
+        catalog::CatalogData::sync(&mut st, now);
+        let p = st.add_product(&seed.title);
+        let mut variant_ids = Vec::new();
+        let mut inventory_item_ids = Vec::new();
+        let mut vis = Vec::new();
+        for v in &seed.variants {
+            let i = st.add_variant(p, v.sku.clone(), v.barcode.clone(), true);
+            vis.push(i);
+            variant_ids.push(st.gid(GID_VARIANT, i));
+            inventory_item_ids.push(st.gid(GID_ITEM, i));
+        }
+        catalog::CatalogData::sync(&mut st, now);
+        let updated = if seed.updated_at.is_empty() {
+            now
+        } else {
+            parse_time(&seed.updated_at).unwrap_or_else(|| panic!("bad time {}", seed.updated_at))
+        };
+        for (v, &i) in seed.variants.iter().zip(&vis) {
+            let names: Vec<String> = seed.options.iter().map(|(n, _)| n.clone()).collect();
+            let x = &mut st.catalog.variants[i];
+            x.price = money(&v.price);
+            x.compare_at = v.compare_at_price.as_deref().map(money);
+            x.cost = v.unit_cost.as_deref().map(money);
+            x.options = names.into_iter().zip(v.options.iter().cloned()).collect();
+            x.updated_at = updated;
+            let title = v.options.join(" / ");
+            if !title.is_empty() {
+                st.variants[i].title = title;
+            }
+        }
+        let mut media = Vec::new();
+        for url in &seed.images {
+            st.catalog.media.push(catalog::MediaRec {
+                product: Some(p),
+                alt: None,
+                source: url.clone(),
+                updated_at: updated,
+            });
+            media.push(st.catalog.media.len() - 1);
+        }
+        let e = &mut st.catalog.products[p];
+        if !seed.handle.is_empty() {
+            e.handle = seed.handle;
+        }
+        e.vendor = seed.vendor;
+        e.product_type = seed.product_type;
+        if !seed.status.is_empty() {
+            e.status = seed.status;
+        }
+        e.tags = seed.tags;
+        e.gift_card = seed.gift_card;
+        e.options = seed.options;
+        e.metafields = seed.metafields;
+        e.media = media;
+        e.created_at = updated;
+        e.updated_at = updated;
+        SeededProduct {
+            product_id: st.gid(GID_PRODUCT, p),
+            variant_ids,
+            inventory_item_ids,
+        }
+    }
+
+    /// Every product with its catalogue attributes, in creation order.
+    pub fn catalog_products(&self) -> Vec<CatalogProduct> {
+        let now = self.unix_now();
+        let mut st = lock(&self.data);
+        catalog::CatalogData::sync(&mut st, now);
+        (0..st.products.len())
+            .map(|p| {
+                let e = &st.catalog.products[p];
+                CatalogProduct {
+                    id: st.gid(GID_PRODUCT, p),
+                    title: st.products[p].title.clone(),
+                    handle: e.handle.clone(),
+                    vendor: e.vendor.clone(),
+                    status: e.status.clone(),
+                    updated_at: clock::format_utc(e.updated_at),
+                    options: e.options.clone(),
+                    metafields: e.metafields.clone(),
+                    variants: st.products[p]
+                        .variants
+                        .iter()
+                        .map(|&v| {
+                            let v = v as usize;
+                            let x = &st.catalog.variants[v];
+                            CatalogVariant {
+                                id: st.gid(GID_VARIANT, v),
+                                sku: st.variants[v].sku.clone(),
+                                price: catalog::decimal(x.price),
+                                compare_at_price: x.compare_at.map(catalog::decimal),
+                                unit_cost: x.cost.map(catalog::decimal),
+                                options: x.options.clone(),
+                            }
+                        })
+                        .collect(),
+                    media: e
+                        .media
+                        .iter()
+                        .map(|&m| st.gid(catalog::GID_MEDIA, m))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// One product by GID.
+    pub fn catalog_product(&self, product_id: &str) -> Option<CatalogProduct> {
+        self.catalog_products()
+            .into_iter()
+            .find(|p| p.id == product_id)
+    }
+
+    /// Every image, in creation order.
+    pub fn media(&self) -> Vec<CatalogMedia> {
+        let st = lock(&self.data);
+        st.catalog
+            .media
+            .iter()
+            .enumerate()
+            .map(|(m, r)| CatalogMedia {
+                id: st.gid(catalog::GID_MEDIA, m),
+                product_id: r.product.map(|p| st.gid(GID_PRODUCT, p)),
+                alt: r.alt.clone(),
+                source: r.source.clone(),
+                bytes: st.catalog.uploads.get(&r.source).map(|u| u.bytes.clone()),
+            })
+            .collect()
+    }
+
+    /// Every staged upload received (the last one per key), by key.
+    pub fn staged_uploads(&self) -> Vec<StagedUpload> {
+        let st = lock(&self.data);
+        let mut out: Vec<StagedUpload> = st.catalog.uploads.values().cloned().collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    /// How many uploads (PUT or POST) reached the staged endpoint, repeats included.
+    pub fn upload_count(&self) -> usize {
+        lock(&self.data).catalog.upload_log.len()
+    }
+
+    /// Every catalogue mutation executed (bulk lines included), in order.
+    pub fn catalog_writes(&self) -> Vec<CatalogWrite> {
+        lock(&self.data).catalog.writes.clone()
+    }
+
+    /// Makes the next bulk mutation to complete stop after `lines` lines: it ends FAILED and only
+    /// those lines are written (and appear in its result file).
+    pub fn fail_next_bulk_mutation_after(&self, lines: usize) {
+        lock(&self.data).catalog.fail_next_bulk_after = Some(lines);
+    }
+
+    /// Sets a product's `updatedAt` (RFC 3339), as if someone edited it then.
+    ///
+    /// # Panics
+    /// If the product is unknown or the time unreadable.
+    pub fn touch_product(&self, product_id: &str, updated_at: &str) {
+        let now = self.unix_now();
+        let t = parse_time(updated_at).unwrap_or_else(|| panic!("bad time {updated_at}"));
+        let mut st = lock(&self.data);
+        catalog::CatalogData::sync(&mut st, now);
+        let p = st
+            .parse_gid(GID_PRODUCT, product_id)
+            .filter(|&p| p < st.products.len())
+            .unwrap_or_else(|| panic!("unknown product {product_id}"));
+        st.catalog.products[p].updated_at = t;
     }
 }

@@ -21,6 +21,8 @@ pub(crate) enum N {
     FulfillmentLineItem,
     Payout,
     BalanceTransaction,
+    Product,
+    Media,
 }
 
 impl N {
@@ -40,6 +42,8 @@ impl N {
             N::FulfillmentLineItem => T::FulfillmentLineItem,
             N::Payout => T::Payout,
             N::BalanceTransaction => T::BalanceTransaction,
+            N::Product => T::Product,
+            N::Media => T::Cat(crate::catalog::CT::MediaImage),
         }
     }
 
@@ -69,6 +73,8 @@ impl N {
                 "ShopifyPaymentsBalanceTransactionConnection",
                 "ShopifyPaymentsBalanceTransactionEdge",
             ),
+            N::Product => ("ProductConnection", "ProductEdge"),
+            N::Media => ("MediaConnection", "MediaEdge"),
         }
     }
 }
@@ -131,6 +137,8 @@ pub(crate) enum T {
     BalanceTransaction,
     AssociatedOrder,
     AssociatedPayout,
+    /// Catalogue types (`catalog.rs`).
+    Cat(crate::catalog::CT),
     Conn(N),
     Edge(N),
 }
@@ -192,6 +200,7 @@ impl T {
             T::BalanceTransaction => "ShopifyPaymentsBalanceTransaction",
             T::AssociatedOrder => "ShopifyPaymentsAssociatedOrder",
             T::AssociatedPayout => "ShopifyPaymentsBalanceTransactionAssociatedPayout",
+            T::Cat(c) => c.name(),
             T::Conn(n) => n.names().0,
             T::Edge(n) => n.names().1,
         }
@@ -295,7 +304,9 @@ impl T {
             T::AssociatedOrder,
             T::AssociatedPayout,
         ];
-        ALL.into_iter().find(|t| t.name() == name)
+        ALL.into_iter()
+            .find(|t| t.name() == name)
+            .or_else(|| crate::catalog::CT::by_name(name).map(T::Cat))
     }
 }
 
@@ -700,7 +711,7 @@ pub(crate) fn field(t: T, name: &str) -> Option<(FK, &'static [&'static str])> {
         (T::Conn(_), "pageInfo") => (Obj(T::PageInfo), NONE),
         (T::Edge(_), "cursor") => s,
         (T::Edge(n), "node") => (Obj(n.node_type()), NONE),
-        _ => return None,
+        _ => return crate::catalog::field(t, name),
     };
     Some(r)
 }

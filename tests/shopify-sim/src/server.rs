@@ -19,7 +19,7 @@ use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::serve::{IncomingStream, Listener};
 use serde_json::{Map, Value as Json, json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -153,6 +153,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/{shop}/admin/api/{version}/graphql.json", post(graphql))
         .route("/bulk-results/{file}", get(bulk_file))
+        .route(
+            "/staged-uploads/{*key}",
+            put(crate::catalog::staged_put).get(crate::catalog::staged_get),
+        )
+        .route("/staged-uploads/", post(crate::catalog::staged_post))
         .with_state(shared)
 }
 
@@ -546,6 +551,7 @@ pub(crate) fn process(
         request_number,
         hold_keys,
         bulk_ids: &shared.bulk_ids,
+        base_url: &shared.base_url,
     };
     let mut ex = Exec::new(&doc, &mut st, &env);
     let (data, actual) = if root == T::Mutation {
@@ -604,7 +610,12 @@ pub(crate) fn spawn_bulk_completion(shared: Arc<Shared>, store: StoreRef, id: u6
             request_number: 0,
             hold_keys: false,
             bulk_ids: &shared.bulk_ids,
+            base_url: &shared.base_url,
         };
+        if let Some(job) = st.catalog.bulk_jobs.get(&id).cloned() {
+            crate::catalog::complete_bulk_mutation(&shared, &mut st, i, id, &job, &env);
+            return;
+        }
         let file = bulk::generate(&mut st, &query, &env);
         let file_size = file.jsonl.len() as u64;
         // The file must be downloadable before any poll can see COMPLETED and its url: a poll

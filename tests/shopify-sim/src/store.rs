@@ -199,6 +199,8 @@ pub(crate) enum BulkStatus {
     Completed,
     Canceling,
     Canceled,
+    /// A bulk mutation that stopped part-way (`catalog.rs`, on request of a test).
+    Failed,
 }
 
 impl BulkStatus {
@@ -209,6 +211,7 @@ impl BulkStatus {
             BulkStatus::Completed => "COMPLETED",
             BulkStatus::Canceling => "CANCELING",
             BulkStatus::Canceled => "CANCELED",
+            BulkStatus::Failed => "FAILED",
         }
     }
 
@@ -254,6 +257,8 @@ pub(crate) struct StoreData {
     pub next_group: u64,
     /// Orders, fulfillments, refunds and Shopify Payments records (`orders.rs`).
     pub book: crate::orders::OrderBook,
+    /// Catalogue attributes, media, staged uploads (`catalog.rs`).
+    pub catalog: crate::catalog::CatalogData,
 }
 
 impl StoreData {
@@ -274,6 +279,7 @@ impl StoreData {
             log: Vec::new(),
             next_group: 1,
             book: Default::default(),
+            catalog: Default::default(),
         }
     }
 
