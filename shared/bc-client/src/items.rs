@@ -24,7 +24,9 @@ use crate::client::BcClient;
 use crate::error::BcError;
 use crate::inventory::item_type;
 use crate::retry::Resend;
-use crate::sales::{iso_to_ms, ms_to_iso};
+use crate::sales::{
+    check_published_page, decimal_from, invalid, iso_to_ms, ms_to_iso, number, problems, raw,
+};
 use crate::urls::{odata_string, with_query};
 use crate::wire::{CatalogItemRow, ItemVariantRow, PictureRow, PriceLineRow};
 use async_trait::async_trait;
@@ -36,9 +38,9 @@ use shopsync_domain::items::{
     ItemUpdate, NewItem, NewItemVariant, PictureState, PriceListLine, PriceScope, PriceTarget,
     SalesPrice, content_hash, limits, resolve_prices,
 };
-use shopsync_domain::patterns::{is_bc_company_name, is_guid, is_odata_service_name};
+use shopsync_domain::patterns::is_guid;
 use shopsync_domain::ports::Result;
-use shopsync_domain::sales::{Decimal, FieldProblem, to_code};
+use shopsync_domain::sales::{Decimal, to_code};
 use std::collections::BTreeMap;
 
 type Res<T> = std::result::Result<T, BcError>;
@@ -52,17 +54,6 @@ const ITEM_SELECT: &str = "id,number,displayName,type,blocked,gtin,unitPrice,uni
 // ---------------------------------------------------------------------------------------------
 // Values
 // ---------------------------------------------------------------------------------------------
-
-fn invalid(message: impl Into<String>) -> BcError {
-    BcError::Invalid {
-        message: message.into(),
-    }
-}
-
-fn problems(what: &str, problems: Vec<FieldProblem>) -> BcError {
-    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    invalid(format!("{what}: {}", list.join("; ")))
-}
 
 fn guid<'a>(what: &str, id: &'a str) -> Res<&'a str> {
     if is_guid(id) {
@@ -83,27 +74,6 @@ fn code_value(what: &str, value: &str, max: usize) -> Res<String> {
         )));
     }
     Ok(code)
-}
-
-/// A decimal as a JSON number literal with exactly its digits.
-fn number(d: &Decimal) -> Res<Box<RawValue>> {
-    RawValue::from_string(d.as_str().to_string()).map_err(|e| invalid(format!("decimal {d}: {e}")))
-}
-
-fn raw<T: serde::Serialize + ?Sized>(v: &T) -> Res<Box<RawValue>> {
-    serde_json::value::to_raw_value(v).map_err(|e| BcError::Config(format!("request body: {e}")))
-}
-
-/// A decimal BC wrote: a JSON number (or, with `IEEE754Compatible=true`, a string).
-fn decimal_from(what: &str, raw: &RawValue) -> Res<Decimal> {
-    let text = raw.get().trim();
-    let text = text
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(text);
-    Decimal::parse(text).map_err(|e| BcError::Decode {
-        message: format!("{what} {}: {e}", shopsync_domain::text::preview(text)),
-    })
 }
 
 fn modified_ms(what: &str, number: &str, text: &str) -> Res<i64> {
@@ -472,16 +442,7 @@ impl BcClient {
         company_name: &str,
         item_numbers: &[String],
     ) -> Res<Vec<PriceListLine>> {
-        if !is_odata_service_name(page) {
-            return Err(BcError::Config(
-                "the price page must be 1 to 64 of A-Z, a-z, 0-9, '_'".into(),
-            ));
-        }
-        if !is_bc_company_name(company_name) {
-            return Err(BcError::Config(
-                "the company name must be 1 to 30 characters without control characters".into(),
-            ));
-        }
+        check_published_page("price", page, company_name)?;
         let mut numbers: Vec<String> = Vec::new();
         for n in item_numbers {
             let n = code_value("the item number", n, limits::NUMBER)?;

@@ -263,13 +263,15 @@ struct TrackingRow {
 // Values
 // ---------------------------------------------------------------------------------------------
 
-fn invalid(message: impl Into<String>) -> BcError {
+/// A request the client refuses to send, with why.
+pub(crate) fn invalid(message: impl Into<String>) -> BcError {
     BcError::Invalid {
         message: message.into(),
     }
 }
 
-fn problems(what: &str, problems: Vec<FieldProblem>) -> BcError {
+/// [`invalid`], listing the field problems of `what`.
+pub(crate) fn problems(what: &str, problems: Vec<FieldProblem>) -> BcError {
     let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
     invalid(format!("{what}: {}", list.join("; ")))
 }
@@ -287,25 +289,42 @@ fn filter_value<'a>(what: &str, value: &'a str, max: usize) -> Res<&'a str> {
 }
 
 /// A decimal as a JSON number literal with exactly its digits.
-fn number(d: &Decimal) -> Res<Box<RawValue>> {
+pub(crate) fn number(d: &Decimal) -> Res<Box<RawValue>> {
     RawValue::from_string(d.as_str().to_string()).map_err(|e| invalid(format!("decimal {d}: {e}")))
 }
 
 /// A value as a JSON member of a request body.
-fn raw<T: Serialize + ?Sized>(v: &T) -> Res<Box<RawValue>> {
+pub(crate) fn raw<T: Serialize + ?Sized>(v: &T) -> Res<Box<RawValue>> {
     serde_json::value::to_raw_value(v).map_err(|e| BcError::Config(format!("request body: {e}")))
 }
 
 /// A decimal BC wrote: a JSON number (or, with `IEEE754Compatible=true`, a string).
-fn decimal_from(raw: &RawValue) -> Res<Decimal> {
+/// `what` names the field in the decode error.
+pub(crate) fn decimal_from(what: &str, raw: &RawValue) -> Res<Decimal> {
     let text = raw.get().trim();
     let text = text
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(text);
     Decimal::parse(text).map_err(|e| BcError::Decode {
-        message: format!("decimal {}: {e}", shopsync_domain::text::preview(text)),
+        message: format!("{what} {}: {e}", shopsync_domain::text::preview(text)),
     })
+}
+
+/// Checks the service name of a published `what` page (price, tracking) and the company name
+/// it is read for, before either goes into a URL.
+pub(crate) fn check_published_page(what: &str, page: &str, company_name: &str) -> Res<()> {
+    if !is_odata_service_name(page) {
+        return Err(BcError::Config(format!(
+            "the {what} page must be 1 to 64 of A-Z, a-z, 0-9, '_'"
+        )));
+    }
+    if !is_bc_company_name(company_name) {
+        return Err(BcError::Config(
+            "the company name must be 1 to 30 characters without control characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `f eq 'a' or f eq 'b'` over distinct values.
@@ -773,7 +792,7 @@ impl BcClient {
             let mut lines = Vec::with_capacity(row.sales_shipment_lines.len());
             for l in row.sales_shipment_lines {
                 lines.push(PostedShipmentLine {
-                    quantity: decimal_from(&l.quantity)?,
+                    quantity: decimal_from("decimal", &l.quantity)?,
                     sequence: l.sequence,
                     line_type: l.line_type,
                     item_number: l.line_object_number,
@@ -806,16 +825,7 @@ impl BcClient {
         company_name: &str,
         shipment_number: &str,
     ) -> Res<Option<ShipmentTracking>> {
-        if !is_odata_service_name(page) {
-            return Err(BcError::Config(
-                "the tracking page must be 1 to 64 of A-Z, a-z, 0-9, '_'".into(),
-            ));
-        }
-        if !is_bc_company_name(company_name) {
-            return Err(BcError::Config(
-                "the company name must be 1 to 30 characters without control characters".into(),
-            ));
-        }
+        check_published_page("tracking", page, company_name)?;
         let number = to_code(shipment_number);
         filter_value("the shipment number", &number, limits::NUMBER)?;
         let url = with_query(
@@ -983,8 +993,8 @@ mod tests {
             r#"{"lineType":"Item","lineObjectNumber":"1000","quantity":3,"unitPrice":19.99,"discountAmount":0.1}"#
         );
         let raw = RawValue::from_string("1e-5".into()).unwrap();
-        assert_eq!(decimal_from(&raw).unwrap().as_str(), "0.00001");
+        assert_eq!(decimal_from("decimal", &raw).unwrap().as_str(), "0.00001");
         let s = RawValue::from_string("\"2.50\"".into()).unwrap();
-        assert_eq!(decimal_from(&s).unwrap().as_str(), "2.5");
+        assert_eq!(decimal_from("decimal", &s).unwrap().as_str(), "2.5");
     }
 }

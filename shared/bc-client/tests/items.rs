@@ -3,10 +3,14 @@
 //! answer, conditional updates, variants, pictures with content hashes and ETags, sales prices from a
 //! published page (or the unit price), and reads under random faults.
 
+mod common;
+
+use common::*;
+
 use bc_sim::{
     BcFault, BcFaultRule, BcFaults, BcSim, BcSimConfig, CompanyHandle, SimItem, SimPriceLine,
 };
-use shopsync_bc::{BcClient, BcConfig};
+use shopsync_bc::BcClient;
 use shopsync_domain::SyncError;
 use shopsync_domain::inventory::BcItemType;
 use shopsync_domain::items::{
@@ -15,38 +19,10 @@ use shopsync_domain::items::{
 };
 use shopsync_domain::sales::Decimal;
 
-const TENANT: &str = "contoso";
-const ENV: &str = "production";
-const COMPANY_ID: &str = "11111111-2222-4333-8444-555555555555";
-const COMPANY: &str = "CRONUS USA, Inc.";
-const CLIENT_ID: &str = "shopsync-app";
-const SECRET: &str = "right-secret";
 const PRICES: &str = "ShopsyncSalesPrices";
-
-async fn setup_with(config: BcSimConfig) -> (BcSim, CompanyHandle) {
-    let sim = BcSim::start(config).await.expect("sim starts");
-    sim.add_client(TENANT, CLIENT_ID, SECRET);
-    let company = sim.add_company(TENANT, ENV, COMPANY_ID, COMPANY);
-    (sim, company)
-}
 
 async fn setup() -> (BcSim, CompanyHandle) {
     setup_with(BcSimConfig::default()).await
-}
-
-fn client_with(sim: &BcSim, page_size: Option<usize>) -> BcClient {
-    let mut config = BcConfig::new(TENANT, ENV, COMPANY_ID, CLIENT_ID, SECRET)
-        .with_endpoints(sim.api_base_url(), sim.token_url_template());
-    config.page_size = page_size;
-    BcClient::new(config).expect("client")
-}
-
-fn client(sim: &BcSim) -> BcClient {
-    client_with(sim, None)
-}
-
-fn d(s: &str) -> Decimal {
-    Decimal::parse(s).unwrap()
 }
 
 fn template() -> SimItem {
@@ -484,8 +460,7 @@ async fn reads_survive_random_faults() {
     }
     let id = company.add_catalog_item(&SimItem::new("PIC", "Picture", 1.0));
     company.set_item_picture("PIC", b"bytes");
-    let mut config = BcConfig::new(TENANT, ENV, COMPANY_ID, CLIENT_ID, SECRET)
-        .with_endpoints(sim.api_base_url(), sim.token_url_template());
+    let mut config = client_config(&sim, SECRET);
     config.page_size = Some(4);
     config.max_retries = 10;
     let c = BcClient::new(config).unwrap();

@@ -1,6 +1,10 @@
 //! The client against the real simulator over HTTP: tokens, paging, concurrency, retries, errors.
 
-use bc_sim::{BcFaults, BcSim, BcSimConfig, CompanyHandle};
+mod common;
+
+use common::*;
+
+use bc_sim::{BcFaults, BcSimConfig};
 use shopsync_bc::{BcClient, BcConfig, BcError};
 use shopsync_domain::SyncError;
 use shopsync_domain::inventory::BcItemType;
@@ -8,32 +12,9 @@ use shopsync_domain::ports::BcInventoryApi;
 use std::collections::HashSet;
 use std::time::Duration;
 
-const TENANT: &str = "contoso";
-const ENV: &str = "production";
-const COMPANY_ID: &str = "11111111-2222-4333-8444-555555555555";
-const COMPANY: &str = "CRONUS USA, Inc.";
-const CLIENT_ID: &str = "shopsync-app";
-const SECRET: &str = "right-secret";
-
-async fn setup(config: BcSimConfig) -> (BcSim, CompanyHandle) {
-    let sim = BcSim::start(config).await.expect("sim starts");
-    sim.add_client(TENANT, CLIENT_ID, SECRET);
-    let company = sim.add_company(TENANT, ENV, COMPANY_ID, COMPANY);
-    (sim, company)
-}
-
-fn client_config(sim: &BcSim, secret: &str) -> BcConfig {
-    BcConfig::new(TENANT, ENV, COMPANY_ID, CLIENT_ID, secret)
-        .with_endpoints(sim.api_base_url(), sim.token_url_template())
-}
-
-fn client(sim: &BcSim) -> BcClient {
-    BcClient::new(client_config(sim, SECRET)).expect("client")
-}
-
 #[tokio::test]
 async fn one_token_serves_many_calls() {
-    let (sim, company) = setup(BcSimConfig::default()).await;
+    let (sim, company) = setup_with(BcSimConfig::default()).await;
     company.seed_items(10, "I", &["EAST"], |_, _| 1.0);
     let c = client(&sim);
     for _ in 0..15 {
@@ -53,7 +34,7 @@ async fn one_token_serves_many_calls() {
 
 #[tokio::test]
 async fn concurrent_first_calls_share_one_token_fetch() {
-    let (sim, _company) = setup(BcSimConfig::default()).await;
+    let (sim, _company) = setup_with(BcSimConfig::default()).await;
     let c = client(&sim);
     let handles: Vec<_> = (0..12)
         .map(|_| {
@@ -69,7 +50,7 @@ async fn concurrent_first_calls_share_one_token_fetch() {
 
 #[tokio::test]
 async fn token_is_refreshed_before_it_expires() {
-    let (sim, _company) = setup(BcSimConfig {
+    let (sim, _company) = setup_with(BcSimConfig {
         token_ttl: Duration::from_secs(2),
         ..BcSimConfig::default()
     })
@@ -88,7 +69,7 @@ async fn token_is_refreshed_before_it_expires() {
 
 #[tokio::test]
 async fn unauthorized_forces_one_refresh_and_resend() {
-    let (sim, _company) = setup(BcSimConfig::default()).await;
+    let (sim, _company) = setup_with(BcSimConfig::default()).await;
     let c = client(&sim);
     c.companies().await.unwrap();
     sim.revoke_tokens();
@@ -100,7 +81,7 @@ async fn unauthorized_forces_one_refresh_and_resend() {
 
 #[tokio::test]
 async fn bad_secret_is_an_auth_error_without_retries() {
-    let (sim, _company) = setup(BcSimConfig::default()).await;
+    let (sim, _company) = setup_with(BcSimConfig::default()).await;
     let c = BcClient::new(client_config(&sim, "wrong-secret")).unwrap();
     let err = c.companies().await.unwrap_err();
     match &err {
@@ -127,7 +108,7 @@ async fn bad_secret_is_an_auth_error_without_retries() {
 
 #[tokio::test]
 async fn pages_return_every_item_exactly_once() {
-    let (sim, company) = setup(BcSimConfig::default()).await;
+    let (sim, company) = setup_with(BcSimConfig::default()).await;
     company.seed_items(2500, "ITEM-", &["EAST", "WEST"], |i, l| (i % 7 + l) as f64);
     let mut config = client_config(&sim, SECRET);
     config.page_size = Some(1000);
@@ -149,7 +130,7 @@ async fn pages_return_every_item_exactly_once() {
 
 #[tokio::test]
 async fn never_more_than_five_in_flight() {
-    let (sim, company) = setup(BcSimConfig {
+    let (sim, company) = setup_with(BcSimConfig {
         latency: Duration::from_millis(40),
         ..BcSimConfig::default()
     })
@@ -176,7 +157,7 @@ async fn never_more_than_five_in_flight() {
 
 #[tokio::test]
 async fn retries_through_injected_faults() {
-    let (sim, company) = setup(BcSimConfig {
+    let (sim, company) = setup_with(BcSimConfig {
         faults: BcFaults::new(0.3, 42),
         ..BcSimConfig::default()
     })
@@ -211,7 +192,7 @@ async fn retries_through_injected_faults() {
 
 #[tokio::test]
 async fn stale_etag_is_entity_changed() {
-    let (sim, company) = setup(BcSimConfig::default()).await;
+    let (sim, company) = setup_with(BcSimConfig::default()).await;
     company.add_item("1000", "Inventory", Some("4006381333931"));
     let c = client(&sim);
     let id = company.item_id("1000").unwrap();
@@ -255,7 +236,7 @@ async fn stale_etag_is_entity_changed() {
 
 #[tokio::test]
 async fn items_map_type_gtin_and_blocked() {
-    let (sim, company) = setup(BcSimConfig::default()).await;
+    let (sim, company) = setup_with(BcSimConfig::default()).await;
     company.add_item("A", "Inventory", Some("4006381333931"));
     company.add_item("B", "Service", None);
     company.add_item("C", "Non-Inventory", None);
@@ -275,7 +256,7 @@ async fn items_map_type_gtin_and_blocked() {
 
 #[tokio::test]
 async fn availability_is_read_per_location() {
-    let (sim, company) = setup(BcSimConfig::default()).await;
+    let (sim, company) = setup_with(BcSimConfig::default()).await;
     company.add_location("EAST", "East");
     company.add_location("WEST", "West");
     company.add_location("O'HARE", "Airport");
@@ -312,7 +293,7 @@ async fn availability_is_read_per_location() {
 
 #[tokio::test]
 async fn missing_page_is_not_found() {
-    let (sim, _company) = setup(BcSimConfig::default()).await;
+    let (sim, _company) = setup_with(BcSimConfig::default()).await;
     let c = client(&sim);
     let err = c
         .location_availability("NoSuchPage", COMPANY, "EAST")
@@ -338,7 +319,7 @@ async fn missing_page_is_not_found() {
 
 #[tokio::test]
 async fn exhausted_throttling_is_throttled() {
-    let (sim, _company) = setup(BcSimConfig {
+    let (sim, _company) = setup_with(BcSimConfig {
         rate_limit: 2,
         rate_window: Duration::from_secs(60),
         ..BcSimConfig::default()
@@ -360,7 +341,7 @@ async fn exhausted_throttling_is_throttled() {
 async fn writes_are_not_resent_when_the_outcome_is_unknown() {
     // Every request faults. Reads would be retried; a POST may only be resent after 429/503, so however
     // the faults fall at most one item can have been created.
-    let (sim, company) = setup(BcSimConfig {
+    let (sim, company) = setup_with(BcSimConfig {
         faults: BcFaults::new(1.0, 7),
         ..BcSimConfig::default()
     })
@@ -399,7 +380,7 @@ async fn thief() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
 
 #[tokio::test]
 async fn the_token_goes_only_to_the_api_host() {
-    let (sim, _company) = setup(BcSimConfig::default()).await;
+    let (sim, _company) = setup_with(BcSimConfig::default()).await;
     let c = client(&sim);
     c.companies().await.unwrap();
     let (evil, hits) = thief().await;
@@ -417,7 +398,7 @@ async fn the_token_goes_only_to_the_api_host() {
 
 #[tokio::test]
 async fn values_that_reach_urls_are_checked_before_any_request() {
-    let (sim, _company) = setup(BcSimConfig::default()).await;
+    let (sim, _company) = setup_with(BcSimConfig::default()).await;
     let (evil, hits) = thief().await;
     let evil_host = evil.trim_start_matches("http://").to_string();
     for (tenant, env, company) in [

@@ -2,30 +2,24 @@
 //! request and found again by external number, the exactly-once probe after a lost answer, OData quoting,
 //! paging, the posted-shipment cursor, customers from a template, `$batch` isolation.
 
+mod common;
+
+use common::*;
+
 use bc_sim::{BcFault, BcFaultRule, BcSim, BcSimConfig, CompanyHandle, SimCustomer};
-use shopsync_bc::{BatchIsolation, BatchOperation, BcClient, BcConfig, BcError, Method};
+use shopsync_bc::{BatchIsolation, BatchOperation, BcError, Method};
 use shopsync_domain::SyncError;
 use shopsync_domain::sales::{
-    BcSalesApi, CustomerType, Decimal, DocumentAddress, FoundDocumentKind, NewCustomer,
-    PostalAddress, SalesDocumentDraft, SalesDocumentKind, SalesLineDraft, ShipmentCursor,
-    ShippingChargeAccount, ShippingChargeLine,
+    BcSalesApi, CustomerType, DocumentAddress, FoundDocumentKind, NewCustomer, PostalAddress,
+    SalesDocumentDraft, SalesDocumentKind, SalesLineDraft, ShipmentCursor, ShippingChargeAccount,
+    ShippingChargeLine,
 };
 use std::collections::BTreeSet;
 
-const TENANT: &str = "contoso";
-const ENV: &str = "production";
-const COMPANY_ID: &str = "11111111-2222-4333-8444-555555555555";
-const COMPANY: &str = "CRONUS USA, Inc.";
-const CLIENT_ID: &str = "shopsync-app";
-const SECRET: &str = "right-secret";
 const TERMS: &str = "7d5a0e2c-1b2f-4c3d-9e4f-5a6b7c8d9e0f";
 
 async fn setup() -> (BcSim, CompanyHandle) {
-    let sim = BcSim::start(BcSimConfig::default())
-        .await
-        .expect("sim starts");
-    sim.add_client(TENANT, CLIENT_ID, SECRET);
-    let company = sim.add_company(TENANT, ENV, COMPANY_ID, COMPANY);
+    let (sim, company) = setup_with(BcSimConfig::default()).await;
     company.add_item("1000", "Inventory", None);
     company.add_item("2000", "Inventory", None);
     company.add_item_variant("2000", "RED").unwrap();
@@ -33,21 +27,6 @@ async fn setup() -> (BcSim, CompanyHandle) {
     company.add_item_charge("S-FREIGHT");
     company.add_customer(SimCustomer::new("C1", "Ann Buyer", "ann@example.com"));
     (sim, company)
-}
-
-fn client_with(sim: &BcSim, page_size: Option<usize>) -> BcClient {
-    let mut config = BcConfig::new(TENANT, ENV, COMPANY_ID, CLIENT_ID, SECRET)
-        .with_endpoints(sim.api_base_url(), sim.token_url_template());
-    config.page_size = page_size;
-    BcClient::new(config).expect("client")
-}
-
-fn client(sim: &BcSim) -> BcClient {
-    client_with(sim, None)
-}
-
-fn d(s: &str) -> Decimal {
-    Decimal::parse(s).unwrap()
 }
 
 fn line(item: &str, qty: &str, price: &str) -> SalesLineDraft {

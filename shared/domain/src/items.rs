@@ -27,7 +27,7 @@
 
 use crate::inventory::BcItemType;
 use crate::ports::Result;
-use crate::sales::{Decimal, FieldProblem, fit, is_iso_date, to_code};
+use crate::sales::{Decimal, FieldProblem, Problems, fit, is_iso_date, to_code};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -85,27 +85,8 @@ pub fn compare_decimals(a: &Decimal, b: &Decimal) -> Ordering {
 // Validation
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Default)]
-struct Problems(Vec<FieldProblem>);
-
+/// The catalogue's checks on top of the sales side's [`Problems`].
 impl Problems {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldProblem {
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-
-    fn text(&mut self, field: &str, value: &str, max: usize, required: bool) {
-        if required && value.trim().is_empty() {
-            self.add(field, "must not be empty");
-        } else if value.chars().count() > max {
-            self.add(field, format!("is longer than {max} characters"));
-        } else if value.chars().any(char::is_control) {
-            self.add(field, "contains control characters");
-        }
-    }
-
     fn not_negative(&mut self, field: &str, value: Option<&Decimal>) {
         if value.is_some_and(Decimal::is_negative) {
             self.add(field, "must not be negative");
@@ -117,14 +98,6 @@ impl Problems {
             && (g.is_empty() || g.len() > limits::GTIN || !g.bytes().all(|b| b.is_ascii_digit()))
         {
             self.add(field, format!("must be 1 to {} digits", limits::GTIN));
-        }
-    }
-
-    fn finish(self) -> std::result::Result<(), Vec<FieldProblem>> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0)
         }
     }
 }

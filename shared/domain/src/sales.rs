@@ -285,12 +285,12 @@ impl fmt::Display for FieldProblem {
     }
 }
 
-/// Collects [`FieldProblem`]s.
+/// Collects [`FieldProblem`]s (here and in [`crate::items`], which adds its own checks).
 #[derive(Default)]
-struct Problems(Vec<FieldProblem>);
+pub(crate) struct Problems(Vec<FieldProblem>);
 
 impl Problems {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldProblem {
             field: field.into(),
             message: message.into(),
@@ -298,7 +298,13 @@ impl Problems {
     }
 
     /// A text field: at most `max` characters, no control characters; `required` also refuses blank.
-    fn text(&mut self, field: impl Into<String>, value: &str, max: usize, required: bool) {
+    pub(crate) fn text(
+        &mut self,
+        field: impl Into<String>,
+        value: &str,
+        max: usize,
+        required: bool,
+    ) {
         let field = field.into();
         if required && value.trim().is_empty() {
             self.add(field, "must not be empty");
@@ -309,7 +315,7 @@ impl Problems {
         }
     }
 
-    fn finish(self) -> std::result::Result<(), Vec<FieldProblem>> {
+    pub(crate) fn finish(self) -> std::result::Result<(), Vec<FieldProblem>> {
         if self.0.is_empty() {
             Ok(())
         } else {

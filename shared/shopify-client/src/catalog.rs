@@ -23,7 +23,7 @@ use crate::documents::{
 };
 use crate::error::ShopifyError;
 use crate::pagination::{PagedData, page_of};
-use crate::retry::is_retryable_status;
+use crate::transport::describe_reqwest;
 use crate::wire::{Connection, IdRef, UserError, decode_slice, decode_value, user_errors};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -890,18 +890,6 @@ pub fn multipart_body(
     body
 }
 
-fn describe(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else {
-        "request"
-    };
-    // `without_url` keeps signed upload URLs out of messages.
-    format!("{kind}: {}", e.without_url())
-}
-
 impl ShopifyClient {
     /// One page of the products updated since `since`.
     pub async fn products_page(
@@ -1023,67 +1011,32 @@ impl ShopifyClient {
                 multipart_body(&boundary, &target.parameters, &filename, mime_type, &bytes)
             }
         };
-        let attempts_allowed = self.config.max_retries.saturating_add(1);
-        let mut last = String::new();
-        let mut last_status = None;
-        for attempt in 0..attempts_allowed {
-            if attempt > 0 {
-                tokio::time::sleep(self.config.backoff.delay(attempt - 1)).await;
-            }
-            let request = match target.method {
-                UploadMethod::Put => {
-                    let content_type = target
-                        .parameter("content_type")
-                        .or_else(|| target.parameter("Content-Type"))
-                        .unwrap_or(mime_type);
-                    let mut rq = self
-                        .http
-                        .put(url.clone())
-                        .header(reqwest::header::CONTENT_TYPE, content_type);
-                    if let Some(acl) = target.parameter("acl") {
-                        rq = rq.header("x-goog-acl", acl);
-                    }
-                    rq.body(body.clone())
-                }
-                UploadMethod::Post => self
+        self.send_with_retries("staged upload", || match target.method {
+            UploadMethod::Put => {
+                let content_type = target
+                    .parameter("content_type")
+                    .or_else(|| target.parameter("Content-Type"))
+                    .unwrap_or(mime_type);
+                let mut rq = self
                     .http
-                    .post(url.clone())
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        format!("multipart/form-data; boundary={boundary}"),
-                    )
-                    .body(body.clone()),
-            };
-            match request.send().await {
-                Ok(r) if r.status().is_success() => return Ok(()),
-                Ok(r) => {
-                    let s = r.status().as_u16();
-                    if !(is_retryable_status(s) || s == 429) {
-                        return Err(ShopifyError::Rejected {
-                            code: format!("HTTP_{s}"),
-                            message: "staged upload refused".into(),
-                        });
-                    }
-                    last_status = Some(s);
-                    last = format!("staged upload answered {s}");
+                    .put(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, content_type);
+                if let Some(acl) = target.parameter("acl") {
+                    rq = rq.header("x-goog-acl", acl);
                 }
-                Err(e) => {
-                    last_status = None;
-                    last = describe(e);
-                }
+                rq.body(body.clone())
             }
-        }
-        Err(match last_status {
-            Some(status) => ShopifyError::Upstream {
-                status,
-                attempts: attempts_allowed,
-                message: last,
-            },
-            None => ShopifyError::Transport {
-                attempts: attempts_allowed,
-                message: last,
-            },
+            UploadMethod::Post => self
+                .http
+                .post(url.clone())
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(body.clone()),
         })
+        .await?;
+        Ok(())
     }
 
     /// `productUpdate(product: {id}, media)`, sent at most once (a resend could add an image twice).
@@ -1216,7 +1169,7 @@ impl ShopifyClient {
         let response = self.get_with_retries(url).await?;
         let text = response.text().await.map_err(|e| ShopifyError::Transport {
             attempts: 1,
-            message: format!("bulk result download: {}", describe(e)),
+            message: format!("bulk result download: {}", describe_reqwest(e)),
         })?;
         parse_bulk_mutation_result(&text)
     }

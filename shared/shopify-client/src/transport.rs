@@ -336,6 +336,19 @@ impl ShopifyClient {
         &self,
         url: &str,
     ) -> Result<reqwest::Response, ShopifyError> {
+        self.send_with_retries("bulk result download", || self.http.get(url))
+            .await
+    }
+
+    /// Sends the request `build` makes (once per attempt) until it answers 2xx, retrying 5xx/429
+    /// and transport failures with the configured backoff; any other status fails at once as
+    /// `Rejected` (`HTTP_<status>`, "`what` refused"). For requests that are safe to repeat and
+    /// carry no token (signed bulk result and staged upload URLs).
+    pub(crate) async fn send_with_retries(
+        &self,
+        what: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ShopifyError> {
         let attempts_allowed = self.config.max_retries.saturating_add(1);
         let mut last = String::new();
         let mut last_status = None;
@@ -343,18 +356,18 @@ impl ShopifyClient {
             if attempt > 0 {
                 tokio::time::sleep(self.config.backoff.delay(attempt - 1)).await;
             }
-            match self.http.get(url).send().await {
+            match build().send().await {
                 Ok(r) if r.status().is_success() => return Ok(r),
                 Ok(r) => {
                     let s = r.status().as_u16();
                     if !(is_retryable_status(s) || s == 429) {
                         return Err(ShopifyError::Rejected {
                             code: format!("HTTP_{s}"),
-                            message: "bulk result download refused".into(),
+                            message: format!("{what} refused"),
                         });
                     }
                     last_status = Some(s);
-                    last = format!("bulk result download answered {s}");
+                    last = format!("{what} answered {s}");
                 }
                 Err(e) => {
                     last_status = None;
@@ -400,7 +413,8 @@ fn body_snippet(bytes: &[u8], parsed: &Result<GraphQlResponse, DecodeError>) -> 
     text.chars().take(200).collect()
 }
 
-fn describe_reqwest(e: reqwest::Error) -> String {
+/// A token- and URL-free description of a request failure (its kind, then the error chain).
+pub(crate) fn describe_reqwest(e: reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
@@ -410,7 +424,7 @@ fn describe_reqwest(e: reqwest::Error) -> String {
     } else {
         "request"
     };
-    // `without_url` keeps signed bulk URLs out of messages.
+    // `without_url` keeps signed bulk and upload URLs out of messages.
     let e = e.without_url();
     let mut message = format!("{kind}: {e}");
     let mut source = std::error::Error::source(&e);

@@ -3,38 +3,14 @@
 //! copied) decoded through the catalogue's typed shapes. Skips with a message when the reference
 //! data is absent.
 
+mod common;
+
+use common::{assert_all_validate, reference, schema};
+
+use apollo_compiler::ExecutableDocument;
 use apollo_compiler::executable::{OperationType, Selection};
-use apollo_compiler::validation::Valid;
-use apollo_compiler::{ExecutableDocument, Schema};
 use shopsync_shopify::documents::{BULK_MUTATIONS, CATALOG_OPERATIONS, Document};
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn reference(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/shopify")
-        .join(rel)
-}
-
-fn load(version: &str) -> Option<Valid<Schema>> {
-    let path = reference(&format!("schema/admin-{version}.graphql"));
-    let Ok(sdl) = std::fs::read_to_string(&path) else {
-        eprintln!(
-            "SKIPPED: schema {} not found (reference data absent)",
-            path.display()
-        );
-        return None;
-    };
-    match Schema::parse_and_validate(sdl, format!("admin-{version}.graphql")) {
-        Ok(s) => Some(s),
-        Err(e) => panic!("{version} does not validate:\n{}", e.errors),
-    }
-}
-
-fn schema() -> Option<&'static Valid<Schema>> {
-    static S: OnceLock<Option<Valid<Schema>>> = OnceLock::new();
-    S.get_or_init(|| load("2026-07")).as_ref()
-}
 
 fn all_documents() -> impl Iterator<Item = &'static Document> {
     CATALOG_OPERATIONS.iter().chain(BULK_MUTATIONS)
@@ -43,15 +19,7 @@ fn all_documents() -> impl Iterator<Item = &'static Document> {
 #[test]
 fn catalog_documents_validate_against_the_2026_07_schema() {
     let Some(schema) = schema() else { return };
-    for doc in all_documents() {
-        if let Err(e) = ExecutableDocument::parse_and_validate(
-            schema,
-            doc.text,
-            format!("{}.graphql", doc.name),
-        ) {
-            panic!("{} does not validate:\n{}", doc.name, e.errors);
-        }
-    }
+    assert_all_validate(schema, all_documents());
 }
 
 /// No field, argument or enum value we send is deprecated in 2026-07 (the media mutations the

@@ -5,58 +5,22 @@
 //! beside the repository, not copied into it); the tests skip with a message when it is absent.
 //! The 3.8 MB SDL is parsed and validated once per test binary.
 
+mod common;
+
+use common::{assert_all_validate, load, schema, schema_path, schema_path_of};
+
 use apollo_compiler::executable::{OperationType, Selection};
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use shopsync_shopify::documents::{API_VERSION, BULK_QUERIES, NOT_IDEMPOTENT, OPERATIONS};
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn schema_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/shopify/schema/admin-2026-07.graphql")
-}
-
-fn schema() -> Option<&'static Valid<Schema>> {
-    static SCHEMA: OnceLock<Option<Valid<Schema>>> = OnceLock::new();
-    SCHEMA.get_or_init(|| load(schema_path())).as_ref()
-}
 
 /// The previous version's schema (the recorded captures are 2026-04 answers).
 fn schema_2026_04() -> Option<&'static Valid<Schema>> {
     static SCHEMA: OnceLock<Option<Valid<Schema>>> = OnceLock::new();
     SCHEMA
-        .get_or_init(|| {
-            load(
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../../shared/shopify/schema/admin-2026-04.graphql"),
-            )
-        })
+        .get_or_init(|| load(schema_path_of("2026-04")))
         .as_ref()
-}
-
-/// Reads and validates one schema file; `None` (after saying so) when the reference data is absent.
-fn load(path: PathBuf) -> Option<Valid<Schema>> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let Ok(sdl) = std::fs::read_to_string(&path) else {
-        eprintln!(
-            "SKIPPED: schema {} not found (reference data absent)",
-            path.display()
-        );
-        return None;
-    };
-    // The SDL comes from a standard introspection query. It validates as-is: apollo-compiler
-    // supplies the built-in directives (@skip, @include, @deprecated, @specifiedBy) and scalars
-    // that introspection output omits, and Shopify's own directives (@idempotent,
-    // @accessRestricted, …) are defined in the file. If that ever stops being true the error list
-    // is printed in full rather than papered over.
-    match Schema::parse_and_validate(sdl, &name) {
-        Ok(s) => Some(s),
-        Err(e) => panic!("{name} does not validate:\n{}", e.errors),
-    }
 }
 
 #[test]
@@ -68,29 +32,13 @@ fn api_version_matches_schema_file() {
 #[test]
 fn operations_validate_against_the_schema() {
     let Some(schema) = schema() else { return };
-    for doc in OPERATIONS {
-        if let Err(e) = ExecutableDocument::parse_and_validate(
-            schema,
-            doc.text,
-            format!("{}.graphql", doc.name),
-        ) {
-            panic!("{} does not validate:\n{}", doc.name, e.errors);
-        }
-    }
+    assert_all_validate(schema, OPERATIONS);
 }
 
 #[test]
 fn bulk_inner_queries_validate_against_the_schema() {
     let Some(schema) = schema() else { return };
-    for doc in BULK_QUERIES {
-        if let Err(e) = ExecutableDocument::parse_and_validate(
-            schema,
-            doc.text,
-            format!("{}.graphql", doc.name),
-        ) {
-            panic!("{} does not validate:\n{}", doc.name, e.errors);
-        }
-    }
+    assert_all_validate(schema, BULK_QUERIES);
 }
 
 #[test]

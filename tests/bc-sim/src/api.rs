@@ -819,6 +819,11 @@ fn create_item(ctx: &Ctx<'_>, company: &mut Company, ctx_base: &str) -> Response
     )
 }
 
+/// A published page served from its own rows: (ctx, company, company name, page name, query
+/// pairs, pair to pass on in next links).
+type CustomPage =
+    fn(&Ctx<'_>, &Company, &str, &str, Vec<(String, String)>, Option<(String, String)>) -> Response;
+
 /// `ODataV4/Company('<name>')/<Page>` (or `ODataV4/<Page>?company=<name>`).
 fn odata_v4(ctx: &Ctx<'_>, companies: &[CompanyHandle], rest: &[String]) -> Response {
     let (company_name, page_name, pairs_company) = match rest {
@@ -851,35 +856,22 @@ fn odata_v4(ctx: &Ctx<'_>, companies: &[CompanyHandle], rest: &[String]) -> Resp
         );
     };
     let company = handle.lock();
-    if company.catalog.price_pages.contains(&page_name) {
+    // Published pages with their own rows (price lists, tracking numbers): the same query
+    // handling, the `company` pair passed on through next links.
+    let custom_page: Option<CustomPage> = if company.catalog.price_pages.contains(&page_name) {
+        Some(crate::items::price_page)
+    } else if company.sales.tracking_pages.contains(&page_name) {
+        Some(crate::sales::tracking_page)
+    } else {
+        None
+    };
+    if let Some(serve) = custom_page {
         let mut pairs = ctx.pairs.clone();
         if pairs_company {
             pairs.retain(|(k, _)| k != "company");
         }
         let passthrough = pairs_company.then(|| ("company".to_string(), company_name.clone()));
-        return crate::items::price_page(
-            ctx,
-            &company,
-            &company_name,
-            &page_name,
-            pairs,
-            passthrough,
-        );
-    }
-    if company.sales.tracking_pages.contains(&page_name) {
-        let mut pairs = ctx.pairs.clone();
-        if pairs_company {
-            pairs.retain(|(k, _)| k != "company");
-        }
-        let passthrough = pairs_company.then(|| ("company".to_string(), company_name.clone()));
-        return crate::sales::tracking_page(
-            ctx,
-            &company,
-            &company_name,
-            &page_name,
-            pairs,
-            passthrough,
-        );
+        return serve(ctx, &company, &company_name, &page_name, pairs, passthrough);
     }
     if !company.pages.contains(&page_name) {
         return ctx.not_found_uri();

@@ -24,8 +24,8 @@ use crate::api::{Ctx, method_not_allowed, query_error, unquote};
 use crate::model::{Company, CompanyHandle, etag, into_map};
 use crate::odata::{CollectionQuery, page_of};
 use crate::respond::bc_error;
-use crate::sales::ItemVariant;
-use crate::text::{format_iso, now_ms, pct_encode};
+use crate::sales::{ItemVariant, bad_request, invalid, list_variants, variant_json};
+use crate::text::{now_ms, pct_encode};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -135,19 +135,6 @@ pub(crate) fn is_extra_field(field: &str) -> bool {
     )
 }
 
-fn bad_request(code: &str, message: &str) -> Response {
-    bc_error(StatusCode::BAD_REQUEST, code, message)
-}
-
-fn invalid(field: &str, expected: &str) -> Response {
-    bad_request(
-        "BadRequest",
-        &format!(
-            "Cannot convert the literal for property '{field}' to the expected type '{expected}'."
-        ),
-    )
-}
-
 /// A `Code` value held to its length, stored upper case.
 fn code(field: &str, v: &Value, max: usize) -> Result<String, Response> {
     let s = v.as_str().ok_or_else(|| invalid(field, "Edm.String"))?;
@@ -188,18 +175,6 @@ pub(crate) fn apply_extra_field(x: &mut ItemExtra, field: &str, v: &Value) -> Re
         _ => return Err(bad_request("BadRequest", &format!("Unknown field {field}"))),
     }
     Ok(())
-}
-
-fn variant_json(v: &ItemVariant) -> Map<String, Value> {
-    into_map(json!({
-        "@odata.etag": etag(&format!("{}|{}", v.item_number, v.code), v.row_version),
-        "id": v.id.to_string(),
-        "itemId": v.item_id.to_string(),
-        "itemNumber": v.item_number,
-        "code": v.code,
-        "description": v.description,
-        "lastModifiedDateTime": format_iso(v.modified_ms),
-    }))
 }
 
 fn picture_etag(company: &Company, number: &str) -> String {
@@ -311,7 +286,7 @@ pub(crate) fn route(
             };
             match &tail[..] {
                 ["itemVariants"] => match ctx.method {
-                    Method::GET => list_variants(ctx, company, ctx_base, &number),
+                    Method::GET => list_variants(ctx, company, ctx_base, Some(&number)),
                     Method::POST => create_variant(ctx, company, ctx_base, Some(&number)),
                     _ => method_not_allowed(&ctx.method),
                 },
@@ -342,44 +317,6 @@ pub(crate) fn route(
         }
         _ => return None,
     })
-}
-
-fn list_variants(ctx: &Ctx<'_>, company: &Company, ctx_base: &str, number: &str) -> Response {
-    let sample = variant_json(&ItemVariant {
-        id: Uuid::nil(),
-        item_id: Uuid::nil(),
-        item_number: String::new(),
-        code: String::new(),
-        description: String::new(),
-        modified_ms: 0,
-        row_version: 0,
-    });
-    let q = match ctx.query(&sample, "itemVariant") {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    let after = match &q.skiptoken {
-        Some(k) if k.len() == 2 => Some((k[0].clone(), k[1].clone())),
-        Some(_) => return bad_request("BadRequest", "The skip token is not valid."),
-        None => None,
-    };
-    let mine: BTreeMap<(String, String), ItemVariant> = company
-        .sales
-        .variants
-        .range((number.to_string(), String::new())..)
-        .take_while(|(k, _)| k.0 == number)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let (size, applied) = ctx.page_size();
-    let page = page_of(
-        &mine,
-        &q,
-        size,
-        after,
-        |k| vec![k.0.clone(), k.1.clone()],
-        |_, v| variant_json(v),
-    );
-    ctx.collection(format!("{ctx_base}/itemVariants"), page, applied)
 }
 
 fn create_variant(

@@ -308,7 +308,8 @@ pub(crate) fn customer_json(c: &Customer) -> Map<String, Value> {
     }))
 }
 
-fn variant_json(v: &ItemVariant) -> Map<String, Value> {
+/// An item variant as BC's `itemVariants` API shows it.
+pub(crate) fn variant_json(v: &ItemVariant) -> Map<String, Value> {
     into_map(json!({
         "@odata.etag": etag(&format!("{}|{}", v.item_number, v.code), v.row_version),
         "id": v.id.to_string(),
@@ -591,11 +592,13 @@ fn blank_shipment() -> Shipment {
 // Request bodies
 // ---------------------------------------------------------------------------------------------
 
-fn bad_request(code: &str, message: &str) -> Response {
+/// A 400 with BC's error `code` and `message`.
+pub(crate) fn bad_request(code: &str, message: &str) -> Response {
     bc_error(StatusCode::BAD_REQUEST, code, message)
 }
 
-fn invalid(field: &str, expected: &str) -> Response {
+/// The 400 BC answers a value of the wrong type for `field` with.
+pub(crate) fn invalid(field: &str, expected: &str) -> Response {
     bad_request(
         "BadRequest",
         &format!(
@@ -759,7 +762,7 @@ pub(crate) fn route(
             }
         }
         ("itemVariants", None, []) if ctx.method == Method::GET => {
-            list_variants(ctx, company, ctx_base)
+            list_variants(ctx, company, ctx_base, None)
         }
         ("itemVariants", _, _) => method_not_allowed(&ctx.method),
         ("salesOrders", None, []) => documents(ctx, company, ctx_base, DocKind::Order),
@@ -810,7 +813,14 @@ fn list_customers(ctx: &Ctx<'_>, company: &Company, ctx_base: &str) -> Response 
     ctx.collection(format!("{ctx_base}/customers"), page, applied)
 }
 
-fn list_variants(ctx: &Ctx<'_>, company: &Company, ctx_base: &str) -> Response {
+/// The `itemVariants` collection: every variant, or only `item`'s (the `items(id)/itemVariants`
+/// navigation), in (item number, code) order.
+pub(crate) fn list_variants(
+    ctx: &Ctx<'_>,
+    company: &Company,
+    ctx_base: &str,
+    item: Option<&str>,
+) -> Response {
     let sample = variant_json(&ItemVariant {
         id: Uuid::nil(),
         item_id: Uuid::nil(),
@@ -829,9 +839,23 @@ fn list_variants(ctx: &Ctx<'_>, company: &Company, ctx_base: &str) -> Response {
         Some(_) => return bad_request("BadRequest", "The skip token is not valid."),
         None => None,
     };
+    let mine: BTreeMap<(String, String), ItemVariant>;
+    let variants = match item {
+        Some(number) => {
+            mine = company
+                .sales
+                .variants
+                .range((number.to_string(), String::new())..)
+                .take_while(|(k, _)| k.0 == number)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            &mine
+        }
+        None => &company.sales.variants,
+    };
     let (size, applied) = ctx.page_size();
     let page = page_of(
-        &company.sales.variants,
+        variants,
         &q,
         size,
         after,

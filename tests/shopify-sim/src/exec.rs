@@ -421,12 +421,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
     /// runs, so a client cannot believe itself protected by a key Shopify does not honour.
     fn order_mutation(&mut self, f: &Node<ast::Field>) -> Result<Obj, FieldErr> {
         let name = f.name.as_str();
-        if f.directives.iter().any(|d| d.name == "idempotent") {
-            return Err(ferr(
-                format!("The @idempotent directive is not supported for the {name} mutation."),
-                "BAD_REQUEST",
-            ));
-        }
+        refuse_idempotent(f)?;
         let now = self.env.clock.unix(self.env.now);
         let rn = self.env.request_number;
         Ok(match name {
@@ -1152,4 +1147,19 @@ pub(crate) fn new_bulk_op(st: &mut StoreData, query: &str, env: &Env<'_>) -> usi
         url: None,
     });
     st.bulk_ops.len() - 1
+}
+
+/// Refuses a mutation `f` that carries `@idempotent` when Shopify does not honour it there, before
+/// anything runs, so a client cannot believe itself protected by a key that is ignored.
+pub(crate) fn refuse_idempotent(f: &Node<ast::Field>) -> Result<(), FieldErr> {
+    if f.directives.iter().any(|d| d.name == "idempotent") {
+        return Err(ferr(
+            format!(
+                "The @idempotent directive is not supported for the {} mutation.",
+                f.name
+            ),
+            "BAD_REQUEST",
+        ));
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ use apollo_compiler::ast;
 use serde_json::Value as Json;
 
 use crate::catalog::{self, CT, CatalogData, GID_MEDIA, TargetVal, decimal};
-use crate::exec::{Exec, FieldErr, Obj, R, ferr, unknown};
+use crate::exec::{Exec, FieldErr, Obj, R, ferr, refuse_idempotent, unknown};
 use crate::inventory::UserErr;
 use crate::schema::{N, T};
 
@@ -85,12 +85,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
     /// Runs a catalogue mutation. None of them accepts `@idempotent` (2026-07 offers it on none).
     pub(crate) fn mutate_catalog(&mut self, f: &Node<ast::Field>) -> Result<Obj, FieldErr> {
         let name = f.name.as_str();
-        if f.directives.iter().any(|d| d.name == "idempotent") {
-            return Err(ferr(
-                format!("The @idempotent directive is not supported for the {name} mutation."),
-                "BAD_REQUEST",
-            ));
-        }
+        refuse_idempotent(f)?;
         let now = self.env.clock.unix(self.env.now);
         let base = self.env.base_url;
         let arg = |n: &str| self.doc.arg(f, n).unwrap_or(Json::Null);
