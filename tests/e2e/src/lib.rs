@@ -19,9 +19,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 pub mod api_stack;
+pub mod bench;
 pub mod gateway;
 pub mod lambda_api;
 pub mod openapi;
+pub mod orders_world;
 
 /// Logical id of the inventory task queue in the template.
 pub const INVENTORY_QUEUE: &str = "SyncInventoryQueue";

@@ -32,12 +32,13 @@
 //! `--invocation-secs S` (30).
 
 use serde_json::{Value, json};
-use shopify_sim::{SimConfig, SimStats};
+use shopify_sim::SimStats;
 use shopsync_bc::{BcClient, BcConfig};
 use shopsync_domain::JobRecord;
 use shopsync_domain::inventory::{MAX_QUANTITIES_PER_CALL, QuantityChange, SetQuantitiesRequest};
 use shopsync_domain::ports::BcInventoryApi;
-use shopsync_e2e::{AVAILABILITY_PAGE, DemoShop, Stack, StackOptions, bc_quantity, tick_at};
+use shopsync_e2e::bench::{BUCKET_SIZE, RESTORE_RATE, met, ratio, standard_plan_stack};
+use shopsync_e2e::{AVAILABILITY_PAGE, DemoShop, Stack, bc_quantity, tick_at};
 use shopsync_shopify::documents::LOCATION_INVENTORY_LEVELS;
 use shopsync_shopify::{PacerRegistry, ShopifyClient, ShopifyClientConfig};
 use shopsync_tasks::inventory::plan::shopify_quantity;
@@ -46,9 +47,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SHOP: &str = "BENCH";
-/// Standard plan.
-const RESTORE_RATE: f64 = 100.0;
-const BUCKET_SIZE: f64 = 2_000.0;
 /// BC location codes of the seeded company, in the order of the shop's Shopify locations.
 const BC_LOCATIONS: [&str; 2] = ["EAST", "WEST"];
 /// Generous: the full run writes every level and mapping to (moto's) DynamoDB.
@@ -160,20 +158,6 @@ async fn main() {
         eprintln!("bench-inventory could not run: {e}");
         std::process::exit(1);
     }
-}
-
-/// The local stack at Standard-plan limits, simulated time running `time_scale` times the wall clock.
-async fn bench_stack(time_scale: f64) -> Result<Stack, String> {
-    Stack::start(StackOptions {
-        shopify: SimConfig {
-            restore_rate: RESTORE_RATE,
-            bucket_size: BUCKET_SIZE,
-            time_scale,
-            ..SimConfig::default()
-        },
-        ..StackOptions::default()
-    })
-    .await
 }
 
 /// What one phase cost, from the simulator's counters.
@@ -540,18 +524,6 @@ fn check(stack: &Stack, shop: &DemoShop, expected: &Expected, when: &str) -> Res
     }
 }
 
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 {
-        format!("{:.1}x", a / b)
-    } else {
-        "n/a".into()
-    }
-}
-
-fn met(ok: bool) -> &'static str {
-    if ok { "met" } else { "MISSED" }
-}
-
 async fn bench(args: Args) -> Result<(), String> {
     let variants = args.variants;
     let levels_total = variants * BC_LOCATIONS.len();
@@ -561,7 +533,7 @@ async fn bench(args: Args) -> Result<(), String> {
         BC_LOCATIONS.len(),
         args.time_scale
     );
-    let stack = bench_stack(args.time_scale).await?;
+    let stack = standard_plan_stack(args.time_scale).await?;
     let shop = stack.seed_shop(SHOP, variants).await?;
     let mut expected = Expected::default();
     println!(
@@ -946,7 +918,7 @@ async fn bench_scale(args: ScaleArgs) -> Result<(), String> {
         BC_LOCATIONS.len(),
         args.invocation_secs
     );
-    let stack = bench_stack(args.time_scale).await?;
+    let stack = standard_plan_stack(args.time_scale).await?;
     let shop = stack.seed_shop(SHOP, variants).await?;
     let mut expected = Expected::default();
     let mut worker = Worker::spawn(&stack, args.invocation_secs)?;

@@ -6,12 +6,24 @@
 //! SQS → worker → DynamoDB → Shopify. A second tick 15 minutes later, after a few BC quantities
 //! changed, shows that only the changes are sent. Then a merchant starts a run through the HTTPS API
 //! (the api function behind a local stand-in of API Gateway's HTTP API on 127.0.0.1, with a token
-//! signed by a local key) and reads the status board. Everything started is stopped at the end.
+//! signed by a local key). Four Shopify orders are imported by a scheduled sync-orders run with
+//! `auto_create_orders` (staged orders, their BC sales orders, the document number written back to
+//! Shopify; one order stays unprocessed with its reason), BC posts a shipment of one of them, and the
+//! merchant reads the status board. Everything started is stopped at the end.
 
 use serde_json::json;
-use shopify_sim::VariantSeed;
+use shopify_sim::{OrderSeed, SeededOrder, VariantSeed};
+use shopsync_domain::TaskKind;
+use shopsync_domain::orders::BC_DOCUMENT_ATTRIBUTE;
+use shopsync_domain::ports::RecordStore;
+use shopsync_domain::staging::STAGED_ORDERS;
 use shopsync_e2e::api_stack::ApiStack;
-use shopsync_e2e::{Stack, StackOptions, bc_quantity, tick_at};
+use shopsync_e2e::orders_world::{OrderTasks, external_number, set_up_orders};
+use shopsync_e2e::{
+    DemoShop, ORDERS_QUEUE, Stack, StackOptions, bc_quantity, local_runtime, tick_at,
+};
+use shopsync_runtime::RuntimeConfig;
+use shopsync_runtime::metrics::MetricsSink;
 use std::time::Duration;
 
 const VARIANTS: usize = 1_200;
@@ -192,7 +204,12 @@ async fn demo() -> Result<(), String> {
         a.body["cost_points_used"]
     );
 
-    println!("\n4) The status board: GET /shops/DEMO/status");
+    println!(
+        "\n4) Orders: a scheduled sync-orders run with auto_create_orders, then a BC shipment and sync-shipments"
+    );
+    let orders_ok = demo_orders(stack, &shop).await?;
+
+    println!("\n5) The status board: GET /shops/DEMO/status");
     let board = api
         .call("GET", "/shops/DEMO/status", Some(&token), None)
         .await;
@@ -228,15 +245,21 @@ async fn demo() -> Result<(), String> {
         "Dead-letter queue: {} message(s)",
         stack.dead_letters().await.len()
     );
-    let ok = shop.levels_off(stack, changed_again) == 0 && a.status == 200;
+    let inventory_ok = shop.levels_off(stack, changed_again) == 0 && a.status == 200;
     println!(
-        "\nResult: {}",
-        if ok {
+        "\nResult: {} {}",
+        if inventory_ok {
             "Shopify inventory matches BC."
         } else {
             "MISMATCH: Shopify inventory does not match BC."
+        },
+        if orders_ok {
+            "Three orders are BC sales orders with their number in Shopify (the fourth waits with its reason); the shipment is a Shopify fulfillment."
+        } else {
+            "MISMATCH: the orders did not end as expected."
         }
     );
+    let ok = inventory_ok && orders_ok;
     let ApiStack { stack, gateway, .. } = api;
     drop(gateway);
     stack.shopify.shutdown().await;
@@ -244,7 +267,211 @@ async fn demo() -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("levels do not match".into())
+        Err("inventory or orders do not match".into())
+    }
+}
+
+/// Four Shopify orders for the demo shop (three of them mapped, one with the discontinued SKU
+/// LEGACY-1 that no BC item has), imported by sync-orders with `auto_create_orders`: staged orders,
+/// their BC sales orders and the document number written back to Shopify; then BC posts a shipment
+/// of the first one, with tracking, and sync-shipments makes it a Shopify fulfillment. Whether all
+/// of it ended as expected.
+async fn demo_orders(stack: &Stack, shop: &DemoShop) -> Result<bool, String> {
+    let orders = set_up_orders(
+        stack,
+        shop,
+        VARIANTS,
+        &OrderTasks {
+            buyers: 3,
+            auto_create_orders: true,
+            webhooks: false,
+            debounce_secs: None,
+            create_sales_orders: false,
+            sync_shipments: true,
+        },
+    )
+    .await?;
+    let store = stack.shopify.store(&shop.domain);
+    let at = shopify_sim::format_time(shopsync_domain::time::now_secs() - 600);
+    let mut seeds: Vec<OrderSeed> = (0..4).map(|i| orders.order_seed(i, &at)).collect();
+    seeds[3].lines[0].sku = Some("LEGACY-1".into());
+    let seeded: Vec<SeededOrder> = seeds.into_iter().map(|o| store.add_order(o)).collect();
+    println!(
+        "  seeded 4 orders ({}) by buyers BC knows by e-mail; {} has a line of LEGACY-1, which no BC item matches",
+        seeded
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        seeded[3].name
+    );
+    let runner = stack.runner_for(TaskKind::SyncOrders, ORDERS_QUEUE, runtime())?;
+    let before = stack.shopify.stats();
+    let report = runner.tick(tick_at(0)).await;
+    println!(
+        "  sync-orders fan-out queued {} job(s), errors: {:?}",
+        report.queued.len(),
+        report.errors
+    );
+    runner.drain(Duration::from_secs(300)).await?;
+    for j in stack
+        .jobs("DEMO")
+        .await
+        .iter()
+        .filter(|j| j.task == TaskKind::SyncOrders)
+    {
+        println!(
+            "    {}  {:<10} orders_read={} staged={} unmapped={} bc_documents_created={} written_back={} cost_points={:.0}{}",
+            j.job_id,
+            j.status.as_str(),
+            j.counters.get("orders_read"),
+            j.counters.get("orders_staged"),
+            j.counters.get("orders_unmapped"),
+            j.counters.get("bc_documents_created"),
+            j.counters.get("orders_written_back"),
+            j.cost_points_used,
+            j.error
+                .as_ref()
+                .map(|e| format!("  error: {}", e.message))
+                .unwrap_or_default()
+        );
+    }
+    let after = stack.shopify.stats();
+    println!(
+        "  Shopify: {} requests, {:.0} cost points",
+        after.requests - before.requests,
+        after.points_consumed - before.points_consumed
+    );
+    println!("  staged orders -> BC documents -> written back to Shopify:");
+    let mut as_expected = true;
+    for (i, o) in seeded.iter().enumerate() {
+        let record = stack
+            .adapters
+            .store
+            .get_record("DEMO", STAGED_ORDERS, &o.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (status, reason) = match &record {
+            Some(r) => {
+                let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+                (
+                    r.status.clone().unwrap_or_default(),
+                    body["error"].as_str().map(str::to_string),
+                )
+            }
+            None => ("not staged".into(), None),
+        };
+        let documents = orders
+            .company
+            .documents_with_external_number(&external_number(&o.name));
+        let document = documents
+            .first()
+            .map(|d| {
+                format!(
+                    "BC sales {} {} ({} lines, customer {})",
+                    d.kind,
+                    d.number,
+                    d.lines.len(),
+                    d.customer_number
+                )
+            })
+            .unwrap_or_else(|| "no BC document".into());
+        let written_back = store
+            .order_custom_attributes(&o.id)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(k, _)| k == BC_DOCUMENT_ATTRIBUTE)
+            .and_then(|(_, v)| v)
+            .map(|v| format!("\"{BC_DOCUMENT_ATTRIBUTE}\" = {v}"))
+            .unwrap_or_else(|| "nothing written back".into());
+        // The first three become sales orders with their number written back; the fourth waits.
+        let made = documents.len() == 1 && written_back.ends_with(documents[0].number.as_str());
+        as_expected &= if i < 3 {
+            made
+        } else {
+            documents.is_empty() && status == "unprocessed"
+        };
+        println!(
+            "    {:<6} {:<12} {document}; Shopify: {written_back}{}",
+            o.name,
+            status,
+            reason
+                .map(|r| format!("\n           reason: {r}"))
+                .unwrap_or_default()
+        );
+    }
+    let first = orders
+        .company
+        .documents_with_external_number(&external_number(&seeded[0].name));
+    let Some(order) = first.first() else {
+        return Err(format!("{} has no BC document", seeded[0].name));
+    };
+    let shipment = orders.company.post_shipment(&order.number, &[])?;
+    orders.company.set_shipment_tracking(
+        &shipment,
+        TRACKING_NUMBER,
+        "UPS",
+        "UPS",
+        &format!("https://www.ups.com/track?tracknum={TRACKING_NUMBER}"),
+    )?;
+    println!(
+        "  BC posts shipment {shipment} of sales order {} (every line of {}), UPS tracking {TRACKING_NUMBER}",
+        order.number, seeded[0].name
+    );
+
+    let runner = stack.runner_for(TaskKind::SyncShipments, "SyncShipmentsQueue", runtime())?;
+    let report = runner.tick(tick_at(0)).await;
+    println!(
+        "  sync-shipments fan-out queued {} job(s), errors: {:?}",
+        report.queued.len(),
+        report.errors
+    );
+    runner.drain(Duration::from_secs(300)).await?;
+    for j in stack
+        .jobs("DEMO")
+        .await
+        .iter()
+        .filter(|j| j.task == TaskKind::SyncShipments)
+    {
+        println!(
+            "    {}  {:<10} shipments_fulfilled={} fulfillments_created={} cost_points={:.0}{}",
+            j.job_id,
+            j.status.as_str(),
+            j.counters.get("shipments_fulfilled"),
+            j.counters.get("fulfillments_created"),
+            j.cost_points_used,
+            j.error
+                .as_ref()
+                .map(|e| format!("  error: {}", e.message))
+                .unwrap_or_default()
+        );
+    }
+    let fulfillments = store.fulfillments(&seeded[0].id);
+    for f in &fulfillments {
+        println!(
+            "  Shopify fulfillment {} of {}: {} line(s), {} unit(s), tracking {} {}, customer notified: {}",
+            f.id,
+            seeded[0].name,
+            f.lines.len(),
+            f.lines.iter().map(|(_, q)| q).sum::<i64>(),
+            f.tracking_company.as_deref().unwrap_or("-"),
+            f.tracking_number.as_deref().unwrap_or("-"),
+            if f.notify_customer { "yes" } else { "no" }
+        );
+    }
+    let shipped = fulfillments.len() == 1
+        && fulfillments[0].tracking_number.as_deref() == Some(TRACKING_NUMBER);
+    Ok(as_expected && shipped)
+}
+
+/// The tracking number of the demo's shipment.
+const TRACKING_NUMBER: &str = "1Z999AA10123456784";
+
+/// The local runtime without metric lines on stdout.
+fn runtime() -> RuntimeConfig {
+    RuntimeConfig {
+        metrics: MetricsSink::Off,
+        ..local_runtime()
     }
 }
 
