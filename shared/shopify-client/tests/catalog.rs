@@ -4,6 +4,8 @@
 //! updates and a bulk mutation with a partially failing file — and the requested costs the
 //! documents are annotated with.
 
+mod common;
+
 use shopify_sim::{CatalogVariantSeed, ProductSeed, ShopifySim, SimConfig};
 use shopsync_domain::catalog::{
     BulkMutation, BulkMutationStart, BulkMutationStatus, MediaAttach, MediaReplace, MetafieldSet,
@@ -12,8 +14,7 @@ use shopsync_domain::catalog::{
     VariantPriceUpdate, VariantSet,
 };
 use shopsync_shopify::documents::{CATALOG_OPERATIONS, Document};
-use shopsync_shopify::retry::Backoff;
-use shopsync_shopify::{Pacer, ShopifyClient, ShopifyClientConfig};
+use shopsync_shopify::{Pacer, ShopifyClient};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,21 +28,8 @@ async fn setup() -> (ShopifySim, ShopifyClient) {
     })
     .await
     .unwrap();
-    let mut c = ShopifyClientConfig::for_store(
-        &format!(
-            "{}/{{shop_domain}}/admin/api/{{version}}/graphql.json",
-            sim.base_url()
-        ),
-        SHOP,
-        "shpat_catalog",
-    )
-    .unwrap();
-    c.request_timeout = Duration::from_secs(5);
+    let mut c = common::sim_config(&sim, SHOP, "shpat_catalog", 10, 100);
     c.bulk_poll_interval = Duration::from_millis(20);
-    c.backoff = Backoff {
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(100),
-    };
     sim.store(SHOP).set_access_token("shpat_catalog");
     let client = ShopifyClient::new(c, Arc::new(Pacer::new())).unwrap();
     (sim, client)

@@ -3,6 +3,8 @@
 //! `fulfillmentCreate` whose answer is lost (probed, never applied twice), `userErrors` as data,
 //! the write-back and archiving, payouts and balance transactions, and pacing/throttling.
 
+mod common;
+
 use serde_json::json;
 use shopify_sim::{
     BalanceTransactionSeed, FaultKind, LineSeed, OrderSeed, PayoutSeed, ShopifySim, SimConfig,
@@ -18,34 +20,16 @@ use shopsync_shopify::documents::{
     ORDER_DETAILS, ORDER_FULFILLMENTS, ORDER_LINES, ORDER_UPDATE_CUSTOM_ATTRIBUTES,
     ORDERS_UPDATED_SINCE, PAYOUTS,
 };
-use shopsync_shopify::retry::Backoff;
-use shopsync_shopify::{
-    API_VERSION, Document, Pacer, ShopifyClient, ShopifyClientConfig, ShopifyError,
-};
+use shopsync_shopify::{Document, Pacer, ShopifyClient, ShopifyClientConfig, ShopifyError};
 use std::sync::Arc;
-use std::time::Duration;
 
 const SHOP: &str = "orders-shop.myshopify.com";
 const TOKEN: &str = "shpat_orders_token";
 const T0: &str = "2026-05-01T08:00:00Z";
 
 fn config(sim: &ShopifySim) -> ShopifyClientConfig {
-    let mut c = ShopifyClientConfig::for_store(
-        &format!(
-            "{}/{{shop_domain}}/admin/api/{{version}}/graphql.json",
-            sim.base_url()
-        ),
-        SHOP,
-        TOKEN,
-    )
-    .unwrap();
-    assert_eq!(c.graphql_url, sim.graphql_url(SHOP, API_VERSION));
+    let mut c = common::sim_config(sim, SHOP, TOKEN, 20, 200);
     c.max_retries = 6;
-    c.request_timeout = Duration::from_secs(5);
-    c.backoff = Backoff {
-        base: Duration::from_millis(20),
-        cap: Duration::from_millis(200),
-    };
     c
 }
 

@@ -1,11 +1,12 @@
 //! The client against the Shopify simulator over real HTTP on 127.0.0.1: pacing, retries through
 //! injected faults, idempotent resends, non-retried failures, userErrors as data, bulk reads.
 
+mod common;
+
 use shopify_sim::{FaultConfig, FaultKind, ShopifySim, SimConfig, VariantSeed};
 use shopsync_domain::SyncError;
 use shopsync_domain::inventory::{QuantityChange, SetQuantitiesRequest};
 use shopsync_domain::ports::ShopifyInventoryApi;
-use shopsync_shopify::retry::Backoff;
 use shopsync_shopify::{
     API_VERSION, Document, Pacer, PacerRegistry, ShopifyClient, ShopifyClientConfig, ShopifyError,
 };
@@ -17,23 +18,9 @@ const SHOP: &str = "test-shop.myshopify.com";
 const TOKEN: &str = "shpat_test_token";
 
 fn config(sim: &ShopifySim) -> ShopifyClientConfig {
-    let mut c = ShopifyClientConfig::for_store(
-        &format!(
-            "{}/{{shop_domain}}/admin/api/{{version}}/graphql.json",
-            sim.base_url()
-        ),
-        SHOP,
-        TOKEN,
-    )
-    .unwrap();
-    assert_eq!(c.graphql_url, sim.graphql_url(SHOP, API_VERSION));
+    let mut c = common::sim_config(sim, SHOP, TOKEN, 20, 400);
     c.max_retries = 8;
-    c.request_timeout = Duration::from_secs(5);
     c.bulk_poll_interval = Duration::from_millis(50);
-    c.backoff = Backoff {
-        base: Duration::from_millis(20),
-        cap: Duration::from_millis(400),
-    };
     c
 }
 

@@ -72,3 +72,34 @@ pub fn assert_all_validate<'a>(
         }
     }
 }
+
+/// A client configuration for `store` on the simulator `sim` with `token`: the simulator's URL
+/// template (checked to resolve to the simulator's GraphQL URL), a 5-second request timeout and a
+/// short backoff (`base_ms` doubling up to `cap_ms`); tests adjust retries and polling on top.
+pub fn sim_config(
+    sim: &shopify_sim::ShopifySim,
+    store: &str,
+    token: &str,
+    base_ms: u64,
+    cap_ms: u64,
+) -> shopsync_shopify::ShopifyClientConfig {
+    let mut c = shopsync_shopify::ShopifyClientConfig::for_store(
+        &format!(
+            "{}/{{shop_domain}}/admin/api/{{version}}/graphql.json",
+            sim.base_url()
+        ),
+        store,
+        token,
+    )
+    .unwrap();
+    assert_eq!(
+        c.graphql_url,
+        sim.graphql_url(store, shopsync_shopify::API_VERSION)
+    );
+    c.request_timeout = std::time::Duration::from_secs(5);
+    c.backoff = shopsync_shopify::retry::Backoff {
+        base: std::time::Duration::from_millis(base_ms),
+        cap: std::time::Duration::from_millis(cap_ms),
+    };
+    c
+}
