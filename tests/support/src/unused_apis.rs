@@ -1,8 +1,9 @@
 //! Stand-ins for the API ports a test's task does not use. A task's test double implements the
 //! ports the task calls; the client bundle (`ShopClients`) needs every port, so the rest come from
 //! these macros instead of a copy of panicking methods in each test: `unused_shopify_orders_api!`,
-//! `unused_shopify_inventory_api!`, `unused_bc_sales_api!`, `unused_bc_inventory_api!`, and
-//! `no_shopify_usage!` for the usage every Shopify double reports.
+//! `unused_shopify_inventory_api!`, `unused_shopify_catalog_api!`, `unused_bc_sales_api!`,
+//! `unused_bc_inventory_api!`, `unused_bc_items_api!`, and `no_shopify_usage!` for the usage every
+//! Shopify double reports.
 
 /// Implements [`ShopifyOrdersApi`](shopsync_domain::orders::ShopifyOrdersApi) for a test double whose test never calls it: every
 /// method panics, naming the port. One implementation for every double of the API ports that a
@@ -251,6 +252,196 @@ macro_rules! no_shopify_usage {
             }
             fn throttle_wait_ms(&self) -> u64 {
                 0
+            }
+        }
+    };
+}
+
+/// Implements [`ShopifyCatalogApi`](shopsync_domain::catalog::ShopifyCatalogApi) for a test double
+/// whose test never calls it: every method panics, naming the port.
+#[macro_export]
+macro_rules! unused_shopify_catalog_api {
+    ($ty:ty) => {
+        #[$crate::async_trait::async_trait]
+        impl $crate::shopsync_domain::catalog::ShopifyCatalogApi for $ty {
+            async fn products_updated_since(
+                &self,
+                _since: Option<&str>,
+                _after: Option<&str>,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::orders::Page<$crate::shopsync_domain::catalog::Product>,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn product(
+                &self,
+                _id: &str,
+            ) -> ::std::result::Result<
+                Option<$crate::shopsync_domain::catalog::Product>,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn product_set(
+                &self,
+                _request: &$crate::shopsync_domain::catalog::ProductSetRequest,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::catalog::ProductSetOutcome,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn staged_uploads_create(
+                &self,
+                _uploads: &[$crate::shopsync_domain::catalog::StagedUploadRequest],
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::catalog::StagedUploadsOutcome,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn upload(
+                &self,
+                _target: &$crate::shopsync_domain::catalog::StagedTarget,
+                _bytes: Vec<u8>,
+                _mime_type: &str,
+            ) -> ::std::result::Result<(), $crate::shopsync_domain::SyncError> {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn product_media_attach(
+                &self,
+                _product_id: &str,
+                _media: &[$crate::shopsync_domain::catalog::MediaAttach],
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::catalog::MediaOutcome,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn media_replace(
+                &self,
+                _updates: &[$crate::shopsync_domain::catalog::MediaReplace],
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::catalog::MediaOutcome,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn bulk_mutation_run(
+                &self,
+                _mutation: &$crate::shopsync_domain::catalog::BulkMutation,
+                _client_identifier: Option<&str>,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::catalog::BulkMutationStart,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn bulk_mutation_status(
+                &self,
+                _id: &str,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::catalog::BulkMutationStatus,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn bulk_mutation_results(
+                &self,
+                _status: &$crate::shopsync_domain::catalog::BulkMutationStatus,
+            ) -> ::std::result::Result<
+                Vec<$crate::shopsync_domain::catalog::BulkLineResult>,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn variant_prices_update(
+                &self,
+                _update: &$crate::shopsync_domain::catalog::ProductPriceUpdate,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::catalog::VariantPricesOutcome,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+        }
+    };
+}
+
+/// Implements [`BcItemsApi`](shopsync_domain::items::BcItemsApi) for a test double whose test never
+/// calls it: every method panics, naming the port.
+#[macro_export]
+macro_rules! unused_bc_items_api {
+    ($ty:ty) => {
+        #[$crate::async_trait::async_trait]
+        impl $crate::shopsync_domain::items::BcItemsApi for $ty {
+            async fn items_modified_since(
+                &self,
+                _cursor: Option<&$crate::shopsync_domain::items::ItemCursor>,
+            ) -> $crate::shopsync_domain::ports::Result<$crate::shopsync_domain::items::ItemBatch> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn item_by_number(
+                &self,
+                _number: &str,
+            ) -> $crate::shopsync_domain::ports::Result<Option<$crate::shopsync_domain::items::BcCatalogItem>> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn item_variants(
+                &self,
+                _item_id: &str,
+            ) -> $crate::shopsync_domain::ports::Result<Vec<$crate::shopsync_domain::items::BcItemVariant>> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn item_template(
+                &self,
+                _template_item_number: &str,
+            ) -> $crate::shopsync_domain::ports::Result<$crate::shopsync_domain::items::ItemDefaults> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn create_item(
+                &self,
+                _item: &$crate::shopsync_domain::items::NewItem,
+            ) -> $crate::shopsync_domain::ports::Result<$crate::shopsync_domain::items::BcCatalogItem> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn update_item(
+                &self,
+                _item_id: &str,
+                _etag: &str,
+                _update: &$crate::shopsync_domain::items::ItemUpdate,
+            ) -> $crate::shopsync_domain::ports::Result<Option<$crate::shopsync_domain::items::BcCatalogItem>> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn create_item_variant(
+                &self,
+                _variant: &$crate::shopsync_domain::items::NewItemVariant,
+            ) -> $crate::shopsync_domain::ports::Result<$crate::shopsync_domain::items::BcItemVariant> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn item_picture(
+                &self,
+                _item_id: &str,
+            ) -> $crate::shopsync_domain::ports::Result<$crate::shopsync_domain::items::PictureState> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn set_item_picture(
+                &self,
+                _item_id: &str,
+                _etag: &str,
+                _content: &[u8],
+            ) -> $crate::shopsync_domain::ports::Result<()> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+            async fn sales_prices(
+                &self,
+                _page: Option<&str>,
+                _company_name: &str,
+                _scope: &$crate::shopsync_domain::items::PriceScope,
+                _targets: &[$crate::shopsync_domain::items::PriceTarget],
+            ) -> $crate::shopsync_domain::ports::Result<Vec<$crate::shopsync_domain::items::SalesPrice>> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
             }
         }
     };

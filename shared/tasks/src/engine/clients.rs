@@ -18,6 +18,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use shopsync_bc::{BcClient, BcConfig};
 use shopsync_domain::SyncError;
+use shopsync_domain::catalog::ShopifyCatalogApi;
+use shopsync_domain::items::BcItemsApi;
 use shopsync_domain::orders::ShopifyOrdersApi;
 use shopsync_domain::ports::{
     BcInventoryApi, LedgerEntry, Result, SecretSource, ShopifyInventoryApi, ShopifyUsage,
@@ -101,12 +103,18 @@ fn shopify_token(secret: &str) -> String {
 /// Shopify client implements (and test doubles can). One supertrait per capability, so a task reaches
 /// every port through the same `run.clients.shopify` and a double that a task does not use answers
 /// `unreachable!` for it.
-pub trait ShopifyApi: ShopifyInventoryApi + ShopifyOrdersApi + ShopifyUsage {}
-impl<T: ShopifyInventoryApi + ShopifyOrdersApi + ShopifyUsage> ShopifyApi for T {}
+pub trait ShopifyApi:
+    ShopifyInventoryApi + ShopifyOrdersApi + ShopifyCatalogApi + ShopifyUsage
+{
+}
+impl<T: ShopifyInventoryApi + ShopifyOrdersApi + ShopifyCatalogApi + ShopifyUsage> ShopifyApi
+    for T
+{
+}
 
 /// Everything a task may ask of Business Central.
-pub trait BcApi: BcInventoryApi + BcSalesApi {}
-impl<T: BcInventoryApi + BcSalesApi> BcApi for T {}
+pub trait BcApi: BcInventoryApi + BcSalesApi + BcItemsApi {}
+impl<T: BcInventoryApi + BcSalesApi + BcItemsApi> BcApi for T {}
 
 /// The two API clients of one shop, as tasks see them.
 #[derive(Clone)]

@@ -953,7 +953,9 @@ fn a_huge_order_is_staged_without_its_copy_and_stays_under_the_limit() {
 
 shopsync_test_support::unused_shopify_inventory_api!(Shopify);
 shopsync_test_support::no_shopify_usage!(Shopify);
+shopsync_test_support::unused_shopify_catalog_api!(Shopify);
 shopsync_test_support::unused_bc_inventory_api!(Bc);
+shopsync_test_support::unused_bc_items_api!(Bc);
 
 #[tokio::test]
 async fn a_run_over_a_date_window_imports_closed_orders_and_leaves_the_cursor() {

@@ -181,6 +181,7 @@ impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
 
 shopsync_test_support::unused_shopify_inventory_api!(Shopify);
 shopsync_test_support::no_shopify_usage!(Shopify);
+shopsync_test_support::unused_shopify_catalog_api!(Shopify);
 
 /// BC's posted shipments and their tracking.
 #[derive(Default)]
@@ -263,6 +264,7 @@ impl shopsync_domain::sales::BcSalesApi for Bc {
 }
 
 shopsync_test_support::unused_bc_inventory_api!(Bc);
+shopsync_test_support::unused_bc_items_api!(Bc);
 
 /// A shop, its Shopify orders and BC shipments, and the job that runs sync-shipments for it. The
 /// shop's store, settings, job, saved checkpoint and summed counters are its [`TaskHarness`]'s.
