@@ -47,6 +47,27 @@ pub struct ShopSettings {
     pub sku_field_separator: String,
     #[serde(default = "yes")]
     pub sync_prices: bool,
+    /// Number of the BC template item whose defaults (unit of measure, posting groups, …) items
+    /// created from Shopify products take (`auto_create_unknown_items`); the reference's
+    /// `Item Templ. Code`.
+    #[serde(default)]
+    pub item_template_no: Option<String>,
+    /// What an export does, once, to the Shopify product of a BC item that became blocked.
+    #[serde(default)]
+    pub action_for_removed_products: RemovedProductAction,
+    /// BC customer price group whose sales prices become Shopify prices; `None`: prices for all
+    /// customers only.
+    #[serde(default)]
+    pub customer_price_group: Option<String>,
+    /// Service name of a BC page published as an OData web service listing sales prices (item,
+    /// variant, price group, currency, minimum quantity, dates); without it prices are the items'
+    /// unit prices. Needs `bc.company_name`.
+    #[serde(default)]
+    pub sales_prices_page: Option<String>,
+    /// Above this many changed products in one run, an export goes through one bulk operation
+    /// (staged JSONL and `bulkOperationRunMutation`) instead of one call per product.
+    #[serde(default = "default_product_bulk_threshold")]
+    pub product_bulk_threshold: u32,
 
     // Customers and companies
     #[serde(default)]
@@ -230,6 +251,20 @@ pub enum SyncDirection {
     Disabled,
     ToShopify,
     FromShopify,
+}
+
+/// The reference's `Action for Removed Products` (and blocked items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedProductAction {
+    DoNothing,
+    #[default]
+    StatusToArchived,
+    StatusToDraft,
+}
+
+fn default_product_bulk_threshold() -> u32 {
+    100
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -585,6 +620,52 @@ impl ShopSettings {
                 ),
             );
         }
+        if let Some(no) = &self.item_template_no
+            && !patterns::is_bc_code(no, 20)
+        {
+            bad(
+                "item_template_no",
+                format!(
+                    "'{}' must be a BC item number: 1 to 20 of A-Z, 0-9, '-', '_'",
+                    preview(no)
+                ),
+            );
+        }
+        if let Some(group) = &self.customer_price_group
+            && !patterns::is_bc_code(group, 10)
+        {
+            bad(
+                "customer_price_group",
+                format!(
+                    "'{}' must be a BC customer price group: 1 to 10 of A-Z, 0-9, '-', '_'",
+                    preview(group)
+                ),
+            );
+        }
+        if !(1..=100_000).contains(&self.product_bulk_threshold) {
+            bad(
+                "product_bulk_threshold",
+                format!("{} is out of range 1..=100000", self.product_bulk_threshold),
+            );
+        }
+        if let Some(page) = &self.sales_prices_page {
+            if !patterns::is_odata_service_name(page) {
+                bad(
+                    "sales_prices_page",
+                    format!(
+                        "'{}' is not a valid OData service name (1 to 64 letters, digits, '_')",
+                        preview(page)
+                    ),
+                );
+            }
+            if self.bc.company_name.as_deref().is_none_or(str::is_empty) {
+                bad(
+                    "bc.company_name",
+                    "is required with sales_prices_page: OData pages address the company by name"
+                        .into(),
+                );
+            }
+        }
         if let Some(page) = &self.shipment_tracking_page {
             if !patterns::is_odata_service_name(page) {
                 bad(
@@ -859,9 +940,19 @@ pub(crate) mod tests {
                 "Page/../x",
                 "shipment_tracking_page",
             ),
+            ("/item_template_no", "T')/x", "item_template_no"),
+            (
+                "/customer_price_group",
+                "retail group",
+                "customer_price_group",
+            ),
+            ("/sales_prices_page", "Prices?$top=1", "sales_prices_page"),
         ] {
             let mut j = demo_json();
-            *j.pointer_mut(pointer).unwrap() = evil.into();
+            match j.pointer_mut(pointer) {
+                Some(value) => *value = evil.into(),
+                None => j[&pointer[1..]] = evil.into(),
+            }
             let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
             assert_eq!(err.problems[0].field, field, "{evil}");
         }

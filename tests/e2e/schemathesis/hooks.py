@@ -25,7 +25,7 @@ DOCUMENTED_CROSS_FIELD_RULES = [
     (5, r"locations\[\d+\]\.bc_location_codes", r"must name at least one BC location"),
     (6, r"locations", r"sync-inventory is enabled but no location has stock calculation on"),
     (6, r"sku_mapping", r"sync-inventory needs a SKU mapping|vendor_item_no is not exposed|variant mappings need"),
-    (7, r"bc\.company_name", r"is required with shipment_tracking_page"),
+    (7, r"bc\.company_name", r"is required with (shipment_tracking_page|sales_prices_page)"),
     (8, r"default_customer_no", r"is required when customer_mapping_type is default_customer"),
 ]
 # Rule 1: the body's code is the shop in the path (one message, no problems list).
