@@ -5,6 +5,7 @@
 //! to know how much time is left) and the ports it needs. A task either finishes, asks to continue in
 //! a fresh invocation from the checkpoint it returns, or says why the run is skipped.
 
+pub mod catalogue;
 pub mod engine;
 pub mod inventory;
 pub mod orders;
