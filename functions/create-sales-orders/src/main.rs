@@ -5,5 +5,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shopsync_runtime::bootstrap::run_function(shopsync_domain::TaskKind::CreateSalesOrders).await
+    shopsync_runtime::bootstrap::run_function(shopsync_runtime::registry::CREATE_SALES_ORDERS).await
 }

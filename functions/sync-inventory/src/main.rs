@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shopsync_runtime::bootstrap::run_function(shopsync_domain::TaskKind::SyncInventory).await
+    shopsync_runtime::bootstrap::run_function(shopsync_runtime::registry::SYNC_INVENTORY).await
 }

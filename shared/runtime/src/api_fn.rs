@@ -1,73 +1,91 @@
 //! The api function's wiring: the ports of [`shopsync_api::Api`] on the task runtime and the status
 //! board, and the Lambda loop that turns HTTP API events into answers.
 //!
-//! A manual run uses the very [`App`] a task function uses — the same job records, leases and
-//! worker path — so a run started from the API cannot collide with a scheduled one, whether it is
-//! queued (background) or run here within the request's budget (foreground).
+//! A manual run is a job on the task's own queue, run by the task's own function through the same
+//! job records, leases and worker path as a scheduled one ([`QueuedRuns`]): the api function holds
+//! no task code, whether the caller waits for the run (foreground) or not (background).
 
-use crate::Endpoints;
+use crate::RuntimeConfig;
 use crate::status_fn::{StatusConfig, status_service};
-use crate::{App, RuntimeConfig, bootstrap, worker};
 use async_trait::async_trait;
 use serde_json::Value;
 use shopsync_api::lambda::{HttpApiEvent, to_event_response};
 use shopsync_api::{Api, ApiError, AuthConfig, RunStarter, StatusApi, Verifier};
 use shopsync_aws::{Adapters, SqsTaskQueues};
+use shopsync_domain::ports::{JobStore, TaskQueue, TaskQueues};
 use shopsync_domain::status::{Cue, CueEntry, Failure, StatusBoard};
 use shopsync_domain::{JobRecord, SyncError, TaskKind};
 use shopsync_status::StatusService;
-use std::collections::BTreeMap;
+use shopsync_tasks::registry;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Default foreground budget: the answer must leave well before API Gateway's 30 s limit.
 pub const DEFAULT_FOREGROUND_BUDGET: Duration = Duration::from_secs(20);
 
-/// One [`App`] per task this deployment runs.
-pub struct TaskApps {
-    apps: BTreeMap<TaskKind, App>,
+/// How often a foreground run looks at its job while it waits for the task function.
+const FOREGROUND_POLL: Duration = Duration::from_millis(250);
+
+/// Manual runs on the task functions: a run is always a message on the task's own queue, handled by
+/// the task's own function (its timeout, memory and concurrency), never by the api function.
+///
+/// A *foreground* run (the shop does not allow background syncs) is the same message, and the answer
+/// waits for its job to end, looking at the job record, within the foreground budget: the caller gets
+/// the finished job (`200`), or the job as it stands (`202`) while the rest continues from the queue.
+/// Running the task inside the api function instead would link every task's code and both API
+/// clients into it: that binary would grow with each task past the 8 MB footprint bar, and a long run
+/// would hold an API Gateway request and the api function's memory. The job record, its lease and the
+/// worker path are the task function's, so a manual run cannot collide with a scheduled one either
+/// way.
+pub struct QueuedRuns {
+    queues: SqsTaskQueues,
+    jobs: Arc<dyn JobStore>,
+    poll: Duration,
 }
 
-impl TaskApps {
-    pub fn new(apps: impl IntoIterator<Item = App>) -> TaskApps {
-        TaskApps {
-            apps: apps.into_iter().map(|a| (a.runner.task(), a)).collect(),
+impl QueuedRuns {
+    pub fn new(queues: SqsTaskQueues, jobs: Arc<dyn JobStore>) -> QueuedRuns {
+        QueuedRuns {
+            queues,
+            jobs,
+            poll: FOREGROUND_POLL,
         }
     }
 
-    /// An app for every implemented task that has a queue in `queues`.
-    pub fn build(
-        adapters: &Adapters,
-        queues: &SqsTaskQueues,
-        config: &RuntimeConfig,
-        endpoints: &Endpoints,
-    ) -> TaskApps {
-        let apps = queues.tasks().into_iter().filter_map(|task| {
-            let queue = queues.sqs_queue(task)?.clone();
-            bootstrap::app_with_queue(task, adapters, queue, config.clone(), endpoints.clone()).ok()
-        });
-        TaskApps::new(apps)
-    }
-
-    fn app(&self, task: TaskKind) -> Result<&App, SyncError> {
-        self.apps.get(&task).ok_or_else(|| {
-            SyncError::Settings(format!("{task} is not available in this deployment"))
-        })
+    fn queue(&self, task: TaskKind) -> Result<Arc<dyn TaskQueue>, SyncError> {
+        self.queues
+            .queue(task)
+            .filter(|_| registry::is_implemented(task))
+            .ok_or_else(|| {
+                SyncError::Settings(format!("{task} is not available in this deployment"))
+            })
     }
 }
 
 #[async_trait]
-impl RunStarter for TaskApps {
+impl RunStarter for QueuedRuns {
     fn available(&self, task: TaskKind) -> bool {
-        self.apps.contains_key(&task)
+        self.queue(task).is_ok()
     }
 
     async fn enqueue(&self, job: &JobRecord) -> Result<(), SyncError> {
-        self.app(job.task)?.queue.send(&job.message(), 0).await
+        self.queue(job.task)?.send(&job.message(), 0).await
     }
 
     async fn run_now(&self, job: &JobRecord, budget: Duration) -> Result<JobRecord, SyncError> {
-        worker::run_in_foreground(self.app(job.task)?, job, budget).await
+        self.enqueue(job).await?;
+        let until = Instant::now() + budget;
+        let mut current = job.clone();
+        loop {
+            if let Some(stored) = self.jobs.get_job(&job.shop, &job.job_id).await? {
+                current = stored;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if current.status.is_terminal() || left.is_zero() {
+                return Ok(current);
+            }
+            tokio::time::sleep(self.poll.min(left)).await;
+        }
     }
 }
 
@@ -102,7 +120,6 @@ impl StatusApi for StatusBoardApi {
 pub struct ApiSettings {
     pub auth: AuthConfig,
     pub runtime: RuntimeConfig,
-    pub endpoints: Endpoints,
     pub foreground_budget: Duration,
 }
 
@@ -124,7 +141,6 @@ impl ApiSettings {
         Ok(ApiSettings {
             auth,
             runtime: RuntimeConfig::from_env()?,
-            endpoints: Endpoints::from_env(),
             foreground_budget,
         })
     }
@@ -137,14 +153,13 @@ pub fn build_api(
     status: Arc<StatusService>,
     settings: ApiSettings,
 ) -> Api {
-    let apps = TaskApps::build(adapters, &queues, &settings.runtime, &settings.endpoints);
     Api {
         verifier: Arc::new(Verifier::new(settings.auth)),
         settings: adapters.store.clone(),
         jobs: adapters.store.clone(),
         ledger: adapters.store.clone(),
         records: adapters.store.clone(),
-        runs: Arc::new(apps),
+        runs: Arc::new(QueuedRuns::new(queues, adapters.store.clone())),
         status: Arc::new(StatusBoardApi(status)),
         foreground_budget: settings.foreground_budget,
     }

@@ -20,6 +20,7 @@ pub mod worker;
 pub use config::RuntimeConfig;
 pub use shopsync_tasks::engine::clients::Endpoints;
 pub use shopsync_tasks::engine::{RunReport, TaskRunner};
+pub use shopsync_tasks::registry;
 
 use shopsync_domain::ports::*;
 use std::sync::Arc;

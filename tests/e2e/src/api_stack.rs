@@ -95,7 +95,6 @@ impl ApiStack {
                 leeway_secs: 30,
             },
             runtime: stack.app.config.clone(),
-            endpoints: stack.endpoints.clone(),
             foreground_budget,
         };
         let api = Arc::new(api_fn::build_api(

@@ -510,6 +510,28 @@ fn every_function_is_built_by_cargo_lambda_for_arm64_from_its_package() {
             .iter()
             .all(|p| packages.contains(*p))
     );
+    // A task function runs its own task: its main names the registration of the task it is called
+    // after (a copied main.rs that still names another task would deploy the wrong code).
+    for task in shopsync_domain::TaskKind::ALL
+        .into_iter()
+        .filter(|k| shopsync_tasks::registry::is_implemented(*k))
+    {
+        let main = std::fs::read_to_string(
+            root()
+                .join("functions")
+                .join(task.name())
+                .join("src/main.rs"),
+        )
+        .unwrap_or_else(|e| panic!("functions/{}/src/main.rs: {e}", task.name()));
+        let registration = task.name().replace('-', "_").to_uppercase();
+        assert!(
+            main.contains(&format!(
+                "run_function(shopsync_runtime::registry::{registration})"
+            )),
+            "functions/{}/src/main.rs must run registry::{registration}",
+            task.name()
+        );
+    }
 }
 
 #[test]
@@ -801,7 +823,8 @@ fn every_function_has_its_own_least_privilege_role() {
             "{role}"
         );
     }
-    // Secrets: only shopsync/*, only for the functions that call Shopify/BC.
+    // Secrets: only shopsync/*, only for the functions that call Shopify/BC (the task functions;
+    // the api function runs no task, not even a foreground run).
     for role in ["SyncInventoryRole", "ApiRole", "StatusRole"] {
         let secret_resources: Vec<&str> = statements(&doc, role)
             .into_iter()
@@ -812,8 +835,8 @@ fn every_function_has_its_own_least_privilege_role() {
             })
             .flat_map(|s| one_or_many(&s["Resource"]).into_iter().filter_map(sub_of))
             .collect();
-        if role == "StatusRole" {
-            assert!(secret_resources.is_empty(), "status reads no secrets");
+        if role != "SyncInventoryRole" {
+            assert!(secret_resources.is_empty(), "{role} reads no secrets");
         } else {
             assert_eq!(
                 secret_resources,
