@@ -4,6 +4,7 @@
 # footprint bar: every bootstrap <= 8 MB (8 * 1024 * 1024 bytes). Prints a size table.
 #
 #   tests/scripts/build-lambdas.sh            # build, print sizes, fail if one is too big
+#   tests/scripts/build-lambdas.sh --tools    # only install the build tools (CI does it early)
 #
 # Installs cargo-lambda (pip, pinned) and zig (the cross linker, pinned) into .venv-lambda if missing,
 # and the aarch64-unknown-linux-gnu rustup target. Output: target/lambda-arm64/<package>/bootstrap
@@ -36,6 +37,10 @@ export PATH="$venv/bin:$PATH"
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   echo "==> rustup target add aarch64-unknown-linux-gnu" >&2
   rustup target add aarch64-unknown-linux-gnu >&2
+fi
+
+if [ "${1:-}" = "--tools" ]; then
+  exit 0
 fi
 
 # Every package under functions/ (whatever exists: a new task function is picked up by itself).

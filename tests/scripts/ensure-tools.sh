@@ -30,34 +30,56 @@ sys.exit(0 if version(sys.argv[1]) == sys.argv[2] else 1)
 PY
 }
 
-if [ ! -x "$venv/bin/moto_server" ] || ! version_is "$venv" moto "$want_moto"; then
-  echo "==> installing moto $want_moto into .venv (first run only)" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install "${pip_quiet[@]}" "moto[dynamodb,sqs,server]==$want_moto" >&2
-fi
-
-if [ "${SHOPSYNC_SKIP_IAC_VALIDATION:-}" = "1" ]; then
-  echo "==> SHOPSYNC_SKIP_IAC_VALIDATION=1: not installing cfn-lint, aws-sam-translator, checkov" >&2
-else
-  if ! version_is "$venv" cfn-lint "$want_cfn_lint" || ! version_is "$venv" aws-sam-translator "$want_sam_translator"; then
+# The venvs are independent: each is installed in its own background job (the downloads overlap),
+# and the script fails if one that must be there failed.
+install_moto_and_template_tools() {
+  if [ ! -x "$venv/bin/moto_server" ] || ! version_is "$venv" moto "$want_moto"; then
+    echo "==> installing moto $want_moto into .venv (first run only)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install "${pip_quiet[@]}" "moto[dynamodb,sqs,server]==$want_moto" >&2
+  fi
+  if [ "${SHOPSYNC_SKIP_IAC_VALIDATION:-}" != "1" ] \
+    && { ! version_is "$venv" cfn-lint "$want_cfn_lint" || ! version_is "$venv" aws-sam-translator "$want_sam_translator"; }; then
     echo "==> installing cfn-lint $want_cfn_lint and aws-sam-translator $want_sam_translator into .venv (first run only)" >&2
     "$venv/bin/pip" install "${pip_quiet[@]}" "cfn-lint==$want_cfn_lint" "aws-sam-translator==$want_sam_translator" >&2 \
       || echo "cfn-lint/aws-sam-translator could not be installed: the template tests will fail and say so" >&2
   fi
+}
+
+install_checkov() {
   if ! version_is "$checkov_venv" checkov "$want_checkov"; then
     echo "==> installing checkov $want_checkov into .venv-checkov (first run only, about a minute)" >&2
     { python3 -m venv "$checkov_venv" && "$checkov_venv/bin/pip" install "${pip_quiet[@]}" "checkov==$want_checkov" >&2; } \
       || echo "checkov could not be installed: the template tests will fail and say so" >&2
   fi
-fi
+}
 
+install_schemathesis() {
+  if ! version_is "$schemathesis_venv" schemathesis "$want_schemathesis"; then
+    echo "==> installing schemathesis $want_schemathesis into .venv-schemathesis (first run only)" >&2
+    { python3 -m venv "$schemathesis_venv" && "$schemathesis_venv/bin/pip" install "${pip_quiet[@]}" "schemathesis==$want_schemathesis" >&2; } \
+      || echo "schemathesis could not be installed: the property-based API test will fail and say so" >&2
+  fi
+}
+
+install_moto_and_template_tools &
+moto_job=$!
+jobs_to_wait=()
+if [ "${SHOPSYNC_SKIP_IAC_VALIDATION:-}" = "1" ]; then
+  echo "==> SHOPSYNC_SKIP_IAC_VALIDATION=1: not installing cfn-lint, aws-sam-translator, checkov" >&2
+else
+  install_checkov &
+  jobs_to_wait+=($!)
+fi
 if [ "${SHOPSYNC_SKIP_API_FUZZ:-}" = "1" ]; then
   echo "==> SHOPSYNC_SKIP_API_FUZZ=1: not installing schemathesis" >&2
-elif ! version_is "$schemathesis_venv" schemathesis "$want_schemathesis"; then
-  echo "==> installing schemathesis $want_schemathesis into .venv-schemathesis (first run only)" >&2
-  { python3 -m venv "$schemathesis_venv" && "$schemathesis_venv/bin/pip" install "${pip_quiet[@]}" "schemathesis==$want_schemathesis" >&2; } \
-    || echo "schemathesis could not be installed: the property-based API test will fail and say so" >&2
+else
+  install_schemathesis &
+  jobs_to_wait+=($!)
 fi
+# moto is required: its failure fails the script. The others say what failed and let the tests say so.
+wait "$moto_job" || { echo "moto could not be installed" >&2; exit 1; }
+for j in "${jobs_to_wait[@]}"; do wait "$j" || true; done
 
 if ! command -v cargo >/dev/null; then
   echo "cargo is not installed: install Rust (rustup) first" >&2
