@@ -21,6 +21,7 @@
 //! that holds the staged orders).
 
 pub mod auth;
+pub mod catalogs;
 pub mod http;
 pub mod lambda;
 pub mod local_issuer;
@@ -256,6 +257,7 @@ impl Api {
                 Ok(ApiResponse::json(200, &failure))
             }
             Route::ListOrders { shop } => self.list_orders(shop, req).await,
+            Route::ListCatalogs { shop } => self.list_catalogs(shop, req).await,
             Route::GetOrder { shop, order_id } => self.get_order(shop, order_id).await,
             Route::RetryOrder { shop, order_id } => self.retry_order(shop, order_id).await,
         }

@@ -47,6 +47,9 @@ pub enum Route {
     ListOrders {
         shop: String,
     },
+    ListCatalogs {
+        shop: String,
+    },
     /// One staged order; `order_id` is the numeric part of its GID (unchecked until the handler).
     GetOrder {
         shop: String,
@@ -119,6 +122,10 @@ impl Route {
                     failure_id: owned(id),
                 }),
             ),
+            ["shops", shop, "catalogs"] => (
+                &["GET"],
+                (method == "GET").then(|| Route::ListCatalogs { shop: owned(shop) }),
+            ),
             ["shops", shop, "orders"] => (
                 &["GET"],
                 (method == "GET").then(|| Route::ListOrders { shop: owned(shop) }),
@@ -186,6 +193,7 @@ impl Route {
             | Route::GetSettings { shop }
             | Route::PutSettings { shop }
             | Route::ListOrders { shop }
+            | Route::ListCatalogs { shop }
             | Route::GetOrder { shop, .. }
             | Route::RetryOrder { shop, .. } => Some(shop),
             Route::ListFailures { shop }

@@ -15,6 +15,7 @@
 mod batch;
 mod client;
 mod config;
+pub mod customers;
 mod error;
 mod inventory;
 pub mod items;

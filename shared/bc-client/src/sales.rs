@@ -54,7 +54,7 @@ const VARIANTS_PER_READ: usize = 15;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CustomerRow {
+pub(crate) struct CustomerRow {
     id: String,
     number: String,
     #[serde(default)]
@@ -96,7 +96,7 @@ struct CustomerRow {
 }
 
 impl CustomerRow {
-    fn into_customer(self) -> BcCustomer {
+    pub(crate) fn into_customer(self) -> BcCustomer {
         BcCustomer {
             customer_type: if self.customer_type == "Company" {
                 CustomerType::Company

@@ -27,6 +27,8 @@ pub const MAX_VARIANTS_PER_PRODUCT: usize = 2048;
 pub const MAX_OPTIONS_PER_PRODUCT: usize = 3;
 /// Most elements of any input list in one call (Shopify's general input limit).
 pub const MAX_INPUT_ITEMS: usize = 250;
+/// Most images [`ShopifyCatalogApi::product_media`] reads of one product.
+pub const MAX_PRODUCT_MEDIA: usize = 50;
 
 /// `ProductStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,6 +102,11 @@ pub struct ProductMedia {
     pub status: String,
     /// The image URL once processed.
     pub url: Option<String>,
+    /// Shopify's id of the image itself (`MediaImage.image.id`): it changes when the image's
+    /// content is replaced while the media id stays, so it tells an import that the picture changed.
+    /// `None` while the image is processing.
+    #[serde(default)]
+    pub image_id: Option<String>,
 }
 
 /// A Shopify product.
@@ -345,6 +352,8 @@ pub struct VariantPricesOutcome {
 pub enum BulkMutation {
     ProductSet(Vec<ProductSetRequest>),
     VariantPrices(Vec<ProductPriceUpdate>),
+    /// `orderUpdate` of orders' custom attributes (the `BC Doc. No.` write-back of a backlog).
+    OrderAttributes(Vec<crate::orders::OrderAttributesUpdate>),
 }
 
 impl BulkMutation {
@@ -352,6 +361,7 @@ impl BulkMutation {
         match self {
             BulkMutation::ProductSet(l) => l.len(),
             BulkMutation::VariantPrices(l) => l.len(),
+            BulkMutation::OrderAttributes(l) => l.len(),
         }
     }
 
@@ -465,6 +475,15 @@ pub trait ShopifyCatalogApi: Send + Sync {
 
     /// `fileUpdate`: replaces the content of existing images (their ids stay).
     async fn media_replace(&self, updates: &[MediaReplace]) -> Result<MediaOutcome, SyncError>;
+
+    /// The images of product `id` (up to [`MAX_PRODUCT_MEDIA`], in position order); `None` when
+    /// Shopify does not know the product. What a caller reads after a `productUpdate(media:)` whose
+    /// answer was lost, to find the image it may have added before adding it again.
+    async fn product_media(&self, id: &str) -> Result<Option<Vec<ProductMedia>>, SyncError>;
+
+    /// The bytes of an image Shopify serves at `url` (a media's `image.url`), at most
+    /// `max_bytes`; a larger image is `SyncError::Rejected`. Safe to repeat.
+    async fn image_bytes(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, SyncError>;
 
     /// Writes the JSONL of `mutation` to a staged upload and starts `bulkOperationRunMutation`.
     async fn bulk_mutation_run(

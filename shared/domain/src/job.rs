@@ -117,6 +117,10 @@ pub struct RunOptions {
     /// The end of that window (same format; default: when the run starts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orders_to: Option<String>,
+    /// sync-products: export only the variants' prices (the reference's "Only Sync Prices"),
+    /// whatever `sync_item` says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prices_only: bool,
 }
 
 /// Whether `s` is an instant as run options take it: `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds), so
@@ -147,6 +151,11 @@ impl RunOptions {
     pub fn check(&self, task: TaskKind) -> std::result::Result<(), String> {
         if self.full && task.spec().default_full_interval_minutes == 0 {
             return Err(format!("{task} has no full run; leave out 'full'"));
+        }
+        if self.prices_only && task != TaskKind::SyncProducts {
+            return Err(format!(
+                "prices_only is an option of sync-products, not of {task}"
+            ));
         }
         if self.orders_from.is_none() && self.orders_to.is_none() {
             return Ok(());
@@ -425,6 +434,17 @@ mod tests {
         };
         assert!(full.check(TaskKind::SyncInventory).is_ok());
         assert!(full.check(TaskKind::SyncOrders).is_err());
+        let prices = RunOptions {
+            prices_only: true,
+            ..RunOptions::default()
+        };
+        assert!(prices.check(TaskKind::SyncProducts).is_ok());
+        assert!(prices.check(TaskKind::SyncInventory).is_err());
+        assert_eq!(
+            serde_json::to_value(RunOptions::default()).unwrap(),
+            serde_json::json!({"full": false}),
+            "prices_only is left out when false: older options read and hash the same"
+        );
         // Options without a window serialise as before (the waiting-job key is made from them).
         assert_eq!(serde_json::to_string(&full).unwrap(), r#"{"full":true}"#);
     }

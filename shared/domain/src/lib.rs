@@ -5,9 +5,13 @@
 //! Nothing here knows about AWS, HTTP or Lambda: adapters in sibling crates implement the ports, so the
 //! same task code runs against DynamoDB/SQS in the cloud, moto locally, and the simulators in tests.
 
+pub mod b2b_catalogs;
 pub mod backoff;
 pub mod catalog;
 pub mod catalogue;
+pub mod companies;
+pub mod contact;
+pub mod customers;
 pub mod error;
 pub mod inventory;
 pub mod items;

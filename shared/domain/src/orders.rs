@@ -449,6 +449,14 @@ pub struct BalanceTransaction {
     pub payout_status: Option<String>,
 }
 
+/// One order's `BC Doc. No.` write-back as a line of a bulk `orderUpdate`
+/// ([`crate::catalog::BulkMutation::OrderAttributes`]): the order's whole custom-attribute list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAttributesUpdate {
+    pub order_id: String,
+    pub attributes: Vec<OrderAttribute>,
+}
+
 /// What the order, shipment and payment tasks need from Shopify. Every paged read returns one
 /// page and the cursor of the next, so a task can checkpoint between pages.
 #[async_trait]
@@ -493,6 +501,51 @@ pub trait ShopifyOrdersApi: Send + Sync {
 
     /// `orderClose` (the reference's "archive processed orders").
     async fn order_close(&self, order_id: &str) -> Result<OrderCloseOutcome, SyncError>;
+
+    /// The number of orders in a window (as [`ShopifyOrdersApi::orders_updated_since`] reads it),
+    /// counted up to the client's orders bulk threshold: `Some(true)` when the window holds more
+    /// than that and is better read with one bulk query ([`ShopifyOrdersApi::orders_bulk_start`]);
+    /// `Some(false)` to page it. `None`: this client offers no bulk read (the default).
+    async fn orders_prefer_bulk(
+        &self,
+        _since: Option<&str>,
+        _until: &str,
+        _open_only: bool,
+    ) -> Result<Option<bool>, SyncError> {
+        Ok(None)
+    }
+
+    /// Starts one bulk query over the orders of a window; the bulk operation's id. Poll it with
+    /// [`ShopifyOrdersApi::bulk_operation_wait`], then [`ShopifyOrdersApi::orders_bulk_read`] its
+    /// `url`.
+    async fn orders_bulk_start(
+        &self,
+        _since: Option<&str>,
+        _until: &str,
+        _open_only: bool,
+    ) -> Result<String, SyncError> {
+        Err(SyncError::Internal(
+            "this Shopify client cannot read orders in bulk".into(),
+        ))
+    }
+
+    /// Waits one poll interval, then polls bulk operation `id` (a query or a mutation) once.
+    async fn bulk_operation_wait(
+        &self,
+        _id: &str,
+    ) -> Result<crate::catalog::BulkMutationStatus, SyncError> {
+        Err(SyncError::Internal(
+            "this Shopify client cannot poll bulk operations".into(),
+        ))
+    }
+
+    /// The orders of a completed bulk query's JSONL at `url`, reassembled (each order with its
+    /// lines and shipping lines), in file order.
+    async fn orders_bulk_read(&self, _url: &str) -> Result<Vec<ShopifyOrder>, SyncError> {
+        Err(SyncError::Internal(
+            "this Shopify client cannot read orders in bulk".into(),
+        ))
+    }
 
     /// One page of payouts whose numeric id is above `since_legacy_id` (all when `None`), in id
     /// order.

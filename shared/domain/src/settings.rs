@@ -88,6 +88,13 @@ pub struct ShopSettings {
     /// (`company_import_from_shopify: none`), the reference's `Default Company No.`.
     #[serde(default)]
     pub default_company_no: Option<String>,
+    /// Create a BC customer for a Shopify company that no BC customer matches (`sync-companies`
+    /// with `company_import_from_shopify: all`), the reference's `Auto Create Unknown Companies`.
+    #[serde(default)]
+    pub auto_create_unknown_companies: bool,
+    /// How `sync-companies` finds a company's BC customer, the reference's `Company Mapping Type`.
+    #[serde(default)]
+    pub company_mapping_type: CompanyMappingType,
     #[serde(default)]
     pub shopify_can_update_companies: bool,
     #[serde(default)]
@@ -309,6 +316,18 @@ pub enum CustomerMappingType {
     DefaultCustomer,
 }
 
+/// The reference's `Company Mapping Type`. Its third value, `By Tax Id`, is not offered: BC API
+/// v2.0 customers are read without their tax registration number, so it could match nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyMappingType {
+    /// The main contact's e-mail, else phone, exactly (see [`crate::contact`]).
+    #[default]
+    ByEmailPhone,
+    /// Every company is booked to `default_company_no`.
+    DefaultCompany,
+}
+
 fn yes() -> bool {
     true
 }
@@ -464,6 +483,14 @@ impl ShopSettings {
             bad(
                 "default_customer_no",
                 "is required when customer_mapping_type is default_customer".into(),
+            );
+        }
+        if self.company_mapping_type == CompanyMappingType::DefaultCompany
+            && self.default_company_no.as_deref().is_none_or(str::is_empty)
+        {
+            bad(
+                "default_company_no",
+                "is required when company_mapping_type is default_company".into(),
             );
         }
         if self.sku_mapping == SkuMapping::ItemNoPlusVariantCode
@@ -806,6 +833,23 @@ pub(crate) mod tests {
         assert_eq!(err.problems.len(), 1);
         assert_eq!(err.problems[0].field, "can_update_shopify_products");
         assert!(err.to_string().contains("shopify_can_update_items"));
+    }
+
+    #[test]
+    fn default_company_mapping_needs_the_default_company() {
+        let mut j = demo_json();
+        j["company_mapping_type"] = "default_company".into();
+        let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
+        assert_eq!(err.problems[0].field, "default_company_no");
+        j["default_company_no"] = "B2B".into();
+        let s = ShopSettings::from_json(&j.to_string()).unwrap();
+        assert_eq!(s.company_mapping_type, CompanyMappingType::DefaultCompany);
+        assert!(!s.auto_create_unknown_companies);
+        j["company_mapping_type"] = "by_tax_id".into();
+        assert!(
+            ShopSettings::from_json(&j.to_string()).is_err(),
+            "not offered"
+        );
     }
 
     #[test]

@@ -25,6 +25,11 @@ pub const ORDER_DOCUMENTS: &str = "order-documents";
 pub const PAYOUTS: &str = "payouts";
 /// Shopify Payments balance transactions (id: the transaction GID).
 pub const BALANCE_TRANSACTIONS: &str = "balance-transactions";
+/// Shopify products a sync-products import could not link to a BC item, by numeric product id,
+/// with status [`UNMAPPED`] (the unmapped-products cue).
+pub const UNMAPPED_PRODUCTS: &str = "catalogue-unmapped-products";
+/// The status of an [`UNMAPPED_PRODUCTS`] record.
+pub const UNMAPPED: &str = "unmapped";
 
 /// The body of an [`ORDER_DOCUMENTS`] record: which Shopify order a BC document was made from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -70,8 +75,24 @@ impl Cue {
             }
             Cue::UnprocessedShipments => Some((SHIPMENTS, shipment_status::NOT_SYNCED)),
             Cue::ShipmentErrors => Some((SHIPMENTS, shipment_status::ERROR)),
+            Cue::UnmappedCustomers => Some((
+                crate::customers::CUSTOMERS,
+                crate::customers::customer_status::UNMAPPED,
+            )),
+            Cue::UnmappedCompanies => Some((
+                crate::companies::COMPANIES,
+                crate::companies::company_status::UNMAPPED,
+            )),
+            Cue::UnmappedProducts => Some((UNMAPPED_PRODUCTS, UNMAPPED)),
             _ => None,
         }
+    }
+
+    /// Whether the cue counts cue entries too: those without records, and unmapped products, which
+    /// are both the variants sync-inventory's mapping could not map (entries, replaced by each full
+    /// mapping) and the products a sync-products import could not link (records).
+    pub fn counts_entries(self) -> bool {
+        self.record_source().is_none() || self == Cue::UnmappedProducts
     }
 }
 
@@ -79,9 +100,9 @@ impl Cue {
 pub fn cue_detail(body: &str) -> String {
     #[derive(serde::Deserialize)]
     struct Listed {
-        #[serde(default)]
+        #[serde(default, alias = "title")]
         name: String,
-        #[serde(default)]
+        #[serde(default, alias = "reason")]
         error: Option<String>,
     }
     match serde_json::from_str::<Listed>(body) {
@@ -101,11 +122,30 @@ mod tests {
     #[test]
     fn each_order_cue_has_its_own_records() {
         let sources: Vec<_> = Cue::ALL.iter().filter_map(|c| c.record_source()).collect();
-        assert_eq!(sources.len(), 4);
+        assert_eq!(
+            sources.len(),
+            7,
+            "4 order and shipment cues, unmapped customers, companies and products"
+        );
         for (i, s) in sources.iter().enumerate() {
             assert!(!sources[..i].contains(s), "{s:?} counted by two cues");
         }
-        assert_eq!(Cue::UnmappedProducts.record_source(), None);
+        assert!(
+            Cue::UnmappedProducts.counts_entries(),
+            "inventory's entries too"
+        );
+        assert!(!Cue::UnprocessedOrders.counts_entries());
+        assert!(Cue::SkippedRecords.counts_entries());
+    }
+
+    #[test]
+    fn an_unmapped_product_reads_as_its_title_and_reason() {
+        assert_eq!(
+            cue_detail(
+                r#"{"product_id":"gid://shopify/Product/1","title":"Lamp","reason":"no item"}"#
+            ),
+            "Lamp: no item"
+        );
     }
 
     #[test]

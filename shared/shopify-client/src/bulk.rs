@@ -7,6 +7,13 @@
 //! token) line by line, so memory is bounded by what the caller keeps, not by the file size.
 //! COMPLETED with `url: null` means an empty result. Nested connection rows carry `__parentId`; they
 //! follow their parent but not necessarily directly, hence [`group_by_parent`].
+//!
+//! Two ways to wait. A read that fits one call (the inventory's catalogue) starts and polls to the
+//! end inside [`ShopifyClient::run_bulk_query`]. A read a task resumes across invocations (the
+//! orders of a large sync window) starts with [`ShopifyClient::start_bulk_text`], keeps the
+//! operation's id in its checkpoint and polls once per planning step
+//! ([`ShopifyClient::wait_and_poll_bulk`]), then streams the file with
+//! [`ShopifyClient::read_bulk_jsonl`]: a deadline or a crash costs a poll, not the operation.
 
 use crate::client::ShopifyClient;
 use crate::documents::{BULK_OPERATION_RUN_QUERY, BULK_OPERATION_STATUS, Document};
@@ -190,14 +197,44 @@ impl ShopifyClient {
     }
 
     async fn start_bulk(&self, inner: &Document, started: Instant) -> Result<String, ShopifyError> {
+        self.start_bulk_named(inner.name, inner.text, started).await
+    }
+
+    /// Starts a bulk query whose text is built at run time from document `name` (e.g. with the
+    /// window's search put in), waiting while five of ours are running; the operation's id.
+    pub async fn start_bulk_text(&self, name: &str, text: &str) -> Result<String, ShopifyError> {
+        self.start_bulk_named(name, text, Instant::now()).await
+    }
+
+    /// Waits one poll interval, then polls operation `id` once.
+    pub async fn wait_and_poll_bulk(&self, id: &str) -> Result<BulkOperation, ShopifyError> {
+        tokio::time::sleep(self.config.bulk_poll_interval).await;
+        self.poll_bulk(id).await
+    }
+
+    /// Streams the JSONL of a finished bulk operation at `url`, one decoded object per line.
+    pub async fn read_bulk_jsonl<R: DeserializeOwned, C: DeserializeOwned>(
+        &self,
+        url: &str,
+        mut on_line: impl FnMut(BulkLine<R, C>),
+    ) -> Result<u64, ShopifyError> {
+        self.stream_jsonl(url, &mut on_line).await
+    }
+
+    async fn start_bulk_named(
+        &self,
+        name: &str,
+        text: &str,
+        started: Instant,
+    ) -> Result<String, ShopifyError> {
         let mut busy_waits = 0u32;
         loop {
             let r = self
-                .execute(&BULK_OPERATION_RUN_QUERY, json!({ "query": inner.text }))
+                .execute(&BULK_OPERATION_RUN_QUERY, json!({ "query": text }))
                 .await?;
             match parse_bulk_start(r.data_as(BULK_OPERATION_RUN_QUERY.name)?)? {
                 BulkStart::Started { id } => {
-                    tracing::info!(bulk_operation = %id, query = inner.name, "bulk query started");
+                    tracing::info!(bulk_operation = %id, query = name, "bulk query started");
                     return Ok(id);
                 }
                 BulkStart::Busy(message) => {
@@ -210,7 +247,7 @@ impl ShopifyClient {
                             message,
                         });
                     }
-                    tracing::info!(query = inner.name, "another bulk query is running; waiting");
+                    tracing::info!(query = name, "another bulk query is running; waiting");
                     tokio::time::sleep(
                         self.config
                             .bulk_poll_interval

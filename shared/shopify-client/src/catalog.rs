@@ -18,7 +18,7 @@ use crate::bulk::{BulkOperation, BulkRunPayload};
 use crate::client::ShopifyClient;
 use crate::documents::{
     BULK_OPERATION_RUN_MUTATION, BULK_PRODUCT_SET, BULK_VARIANT_PRICES, CATALOG_PRODUCT, Document,
-    MEDIA_REPLACE, PRODUCT_ATTACH_MEDIA, PRODUCT_SET, PRODUCTS_UPDATED_SINCE,
+    MEDIA_REPLACE, PRODUCT_ATTACH_MEDIA, PRODUCT_MEDIA_LIST, PRODUCT_SET, PRODUCTS_UPDATED_SINCE,
     STAGED_UPLOADS_CREATE, VARIANT_PRICES_UPDATE,
 };
 use crate::error::ShopifyError;
@@ -81,9 +81,11 @@ pub struct MediaNode {
     pub image: Option<ImageNode>,
 }
 
-/// `image { url }`.
+/// `image { id url }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ImageNode {
+    #[serde(default)]
+    pub id: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
 }
@@ -242,6 +244,13 @@ pub struct ProductMediaNode {
     pub media: Connection<MediaNode>,
 }
 
+/// `data` of `ProductMediaList`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ProductMediaListData {
+    #[serde(default)]
+    pub product: Option<ProductMediaNode>,
+}
+
 /// `data` of `MediaReplace`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -392,11 +401,13 @@ pub fn variant_from_node(v: VariantNode) -> ProductVariant {
 }
 
 pub fn media_from_node(m: MediaNode) -> ProductMedia {
+    let (image_id, url) = m.image.map(|i| (i.id, i.url)).unwrap_or_default();
     ProductMedia {
         id: m.id,
         alt: m.alt.filter(|a| !a.is_empty()),
         status: m.status,
-        url: m.image.and_then(|i| i.url),
+        url,
+        image_id,
     }
 }
 
@@ -504,6 +515,7 @@ pub fn media_replace_outcome(data: MediaReplaceData) -> Result<MediaOutcome, Sho
                 alt: f.alt.filter(|a| !a.is_empty()),
                 status: f.file_status,
                 url: None,
+                image_id: None,
             })
             .collect(),
         user_errors: user_errors(p.user_errors),
@@ -601,6 +613,8 @@ pub fn bulk_line_result(what: &str, line: &[u8]) -> Result<BulkLineResult, Shopi
         });
         out.prices = prices(p.product_variants);
         out.user_errors = user_errors(p.user_errors);
+    } else if data.get("orderUpdate").is_some() {
+        out.user_errors = crate::orders::bulk_order_update_errors(what, &data)?;
     } else if data.as_object().is_some_and(|m| !m.is_empty()) {
         return Err(ShopifyError::Unexpected(format!(
             "{what}: a result of another mutation"
@@ -830,6 +844,10 @@ pub fn bulk_mutation_file(
                 out.push('\n');
             }
             &BULK_VARIANT_PRICES
+        }
+        BulkMutation::OrderAttributes(lines) => {
+            crate::orders::order_attributes_lines(lines, &mut out)?;
+            &crate::documents::ORDER_UPDATE_CUSTOM_ATTRIBUTES
         }
     };
     Ok((doc, out))
@@ -1066,6 +1084,70 @@ impl ShopifyClient {
         attach_media_outcome(r.data_as(PRODUCT_ATTACH_MEDIA.name)?)
     }
 
+    /// The images of one product (`ProductMediaList`); `None` when the product does not exist.
+    pub async fn media_of_product(
+        &self,
+        id: &str,
+    ) -> Result<Option<Vec<ProductMedia>>, ShopifyError> {
+        let r = self
+            .execute(&PRODUCT_MEDIA_LIST, json!({ "id": id }))
+            .await?;
+        let data: ProductMediaListData = r.data_as(PRODUCT_MEDIA_LIST.name)?;
+        Ok(data.product.map(|p| {
+            p.media
+                .into_nodes()
+                .into_iter()
+                .map(media_from_node)
+                .collect()
+        }))
+    }
+
+    /// GETs an image Shopify serves (a media's `image.url`: Shopify's CDN, or the simulator),
+    /// retrying 5xx/429 and transport failures; refuses a URL that is not http(s) and an answer
+    /// longer than `max_bytes` (checked while reading, so a huge body is not held).
+    pub async fn download_image(
+        &self,
+        url: &str,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, ShopifyError> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| ShopifyError::InvalidRequest(format!("image url: {e}")))?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err(ShopifyError::InvalidRequest(
+                "image url is not http(s)".into(),
+            ));
+        }
+        let mut response = self
+            .send_with_retries("image download", || self.http.get(parsed.clone()))
+            .await?;
+        let too_large = || ShopifyError::Rejected {
+            code: "IMAGE_TOO_LARGE".into(),
+            message: format!("the image is larger than {max_bytes} bytes"),
+        };
+        if response
+            .content_length()
+            .is_some_and(|l| l > max_bytes as u64)
+        {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        loop {
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|e| ShopifyError::Transport {
+                    attempts: 1,
+                    message: format!("image download: {}", describe_reqwest(e)),
+                })?;
+            let Some(chunk) = chunk else { break };
+            if bytes.len() + chunk.len() > max_bytes {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
     /// `fileUpdate` of the content (and alt) of existing images.
     pub async fn replace_media(
         &self,
@@ -1233,6 +1315,14 @@ impl ShopifyCatalogApi for ShopifyClient {
 
     async fn media_replace(&self, updates: &[MediaReplace]) -> Result<MediaOutcome, SyncError> {
         Ok(self.replace_media(updates).await?)
+    }
+
+    async fn product_media(&self, id: &str) -> Result<Option<Vec<ProductMedia>>, SyncError> {
+        Ok(self.media_of_product(id).await?)
+    }
+
+    async fn image_bytes(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, SyncError> {
+        Ok(self.download_image(url, max_bytes).await?)
     }
 
     async fn bulk_mutation_run(

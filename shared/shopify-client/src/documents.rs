@@ -163,6 +163,24 @@ document!(
     "OrderUpdateCustomAttributes"
 );
 document!(ORDER_CLOSE, "OrderClose");
+document!(
+    /// How many orders a sync window holds (up to a limit): paging or one bulk query.
+    ORDERS_COUNT,
+    "OrdersCount"
+);
+document!(
+    /// Inner query of a bulk operation: the orders of a window with their lines and shipping
+    /// lines (the search string is put in before it is sent; see `orders::bulk_orders_query`).
+    BULK_ORDERS_QUERY,
+    "BulkOrdersQuery",
+    [
+        "LineItemFields",
+        "ShippingLineFields",
+        "TransactionFields",
+        "AddressFields",
+        "MoneyBagFields",
+    ]
+);
 document!(PAYOUTS, "Payouts");
 document!(BALANCE_TRANSACTIONS, "BalanceTransactions");
 
@@ -185,8 +203,12 @@ pub const OPERATIONS: &[Document] = &[
     FULFILLMENT_CREATE,
     ORDER_UPDATE_CUSTOM_ATTRIBUTES,
     ORDER_CLOSE,
+    ORDERS_COUNT,
     PAYOUTS,
     BALANCE_TRANSACTIONS,
+    crate::b2b_catalogs::B2B_CATALOGS_PAGE,
+    crate::b2b_catalogs::PRICE_LIST_FIXED_PRICES,
+    crate::b2b_catalogs::PRICE_LIST_FIXED_PRICES_ADD,
 ];
 
 /// The mutations Shopify offers no `@idempotent` key for: sent at most once per call (see
@@ -198,7 +220,7 @@ pub const NOT_IDEMPOTENT: &[Document] = &[FULFILLMENT_CREATE];
 pub const MAX_NODE_IDS: usize = 250;
 
 /// The inner queries of bulk operations.
-pub const BULK_QUERIES: &[Document] = &[BULK_VARIANTS_QUERY, BULK_LEVELS_QUERY];
+pub const BULK_QUERIES: &[Document] = &[BULK_VARIANTS_QUERY, BULK_LEVELS_QUERY, BULK_ORDERS_QUERY];
 
 #[cfg(test)]
 mod tests {
@@ -274,6 +296,7 @@ document!(PRODUCT_SET, "ProductSet");
 document!(STAGED_UPLOADS_CREATE, "StagedUploadsCreate");
 document!(PRODUCT_ATTACH_MEDIA, "ProductAttachMedia");
 document!(MEDIA_REPLACE, "MediaReplace");
+document!(PRODUCT_MEDIA_LIST, "ProductMediaList");
 document!(VARIANT_PRICES_UPDATE, "VariantPricesUpdate");
 document!(BULK_OPERATION_RUN_MUTATION, "BulkOperationRunMutation");
 document!(
@@ -295,11 +318,14 @@ pub const CATALOG_OPERATIONS: &[Document] = &[
     STAGED_UPLOADS_CREATE,
     PRODUCT_ATTACH_MEDIA,
     MEDIA_REPLACE,
+    PRODUCT_MEDIA_LIST,
     VARIANT_PRICES_UPDATE,
     BULK_OPERATION_RUN_MUTATION,
 ];
 
 /// The inner mutations of bulk mutations (executable documents, one run per JSONL line).
+/// (The orders' bulk write-back runs [`ORDER_UPDATE_CUSTOM_ATTRIBUTES`], one order's own document,
+/// validated with [`OPERATIONS`].)
 pub const BULK_MUTATIONS: &[Document] = &[BULK_PRODUCT_SET, BULK_VARIANT_PRICES];
 
 #[cfg(test)]

@@ -18,9 +18,12 @@
 //! * [`orders`] — the orders, fulfillments and payments port
 //!   ([`ShopifyOrdersApi`](shopsync_domain::orders::ShopifyOrdersApi)).
 
+pub mod b2b_catalogs;
 pub mod bulk;
 pub mod catalog;
 pub mod client;
+pub mod companies;
+pub mod customers;
 pub mod documents;
 pub mod error;
 pub mod inventory;
@@ -30,6 +33,7 @@ pub mod pagination;
 pub mod response;
 pub mod retry;
 pub mod transport;
+pub mod updated_window;
 pub mod wire;
 
 pub use client::{DEFAULT_URL_TEMPLATE, ShopifyClient, ShopifyClientConfig};

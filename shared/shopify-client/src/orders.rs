@@ -15,12 +15,22 @@
 //! `fulfillmentCreate` could fulfil more units, so it is sent at most once per call
 //! ([`ShopifyClient::execute_at_most_once`]) and a lost answer is found again with
 //! `OrderFulfillments`. `userErrors` are data, never `Err`.
+//!
+//! Why a large window is read in bulk (cost): paging charges every order its selection, 35–45
+//! points, while a bulk query is charged only its start (10) and its polls (1 each). So a window
+//! that holds more than `bulk_threshold` orders (counted first with `OrdersCount`, 10 points, up
+//! to that limit) is read with one `BulkOrdersQuery`, and its JSONL — orders as root lines, their
+//! lines and shipping lines as lines with `__parentId` — is put back together into the same
+//! [`OrderNode`]s a page carries ([`orders_from_bulk`]), so both reads end in [`order_from_node`].
+//! A small window (a webhook's, a schedule's) keeps paging: a bulk operation takes seconds to
+//! minutes to finish, a page answers at once. The many `BC Doc. No.` write-backs of a backlog go
+//! back in bulk too (`orderUpdate` lines of a bulk mutation, [`order_attributes_lines`]).
 
 use crate::client::ShopifyClient;
 use crate::documents::{
-    BALANCE_TRANSACTIONS, FULFILLMENT_CREATE, FULFILLMENT_ORDER_LINES, ORDER, ORDER_CLOSE,
-    ORDER_DETAILS, ORDER_FULFILLMENTS, ORDER_LINES, ORDER_UPDATE_CUSTOM_ATTRIBUTES,
-    ORDERS_UPDATED_SINCE, PAYOUTS,
+    BALANCE_TRANSACTIONS, BULK_ORDERS_QUERY, FULFILLMENT_CREATE, FULFILLMENT_ORDER_LINES, ORDER,
+    ORDER_CLOSE, ORDER_DETAILS, ORDER_FULFILLMENTS, ORDER_LINES, ORDER_UPDATE_CUSTOM_ATTRIBUTES,
+    ORDERS_COUNT, ORDERS_UPDATED_SINCE, PAYOUTS,
 };
 use crate::error::ShopifyError;
 use crate::pagination::{PagedData, page_of};
@@ -1146,6 +1156,174 @@ pub fn custom_attributes_variables(order_id: &str, attributes: &[OrderAttribute]
 }
 
 // ---------------------------------------------------------------------------------------------
+// Bulk: the orders of a large window, the write-backs of a backlog
+// ---------------------------------------------------------------------------------------------
+
+/// The search placeholder of `BulkOrdersQuery.graphql` (a bulk query takes no variables).
+const SEARCH_PLACEHOLDER: &str = "\"__SEARCH__\"";
+
+/// `BulkOrdersQuery` with the window's search put in (JSON-quoted, which is a valid GraphQL
+/// string: the search is made of RFC 3339 times and fixed words anyway, see [`orders_search`]).
+pub fn bulk_orders_query(search: &str) -> Result<String, ShopifyError> {
+    let text = BULK_ORDERS_QUERY.text;
+    if text.matches(SEARCH_PLACEHOLDER).count() != 1 {
+        return Err(ShopifyError::Unexpected(
+            "BulkOrdersQuery must hold its search placeholder exactly once".into(),
+        ));
+    }
+    let quoted = serde_json::to_string(search)
+        .map_err(|e| ShopifyError::InvalidRequest(format!("search: {e}")))?;
+    Ok(text.replacen(SEARCH_PLACEHOLDER, &quoted, 1))
+}
+
+/// `data` of `OrdersCount`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrdersCountData {
+    #[serde(default)]
+    pub orders_count: Option<CountNode>,
+}
+
+/// `Count { count precision }` (`precision` AT_LEAST when capped by `limit`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CountNode {
+    pub count: u64,
+    pub precision: String,
+}
+
+/// Which list of its order a child line of `BulkOrdersQuery` belongs to: by the gid's type, else
+/// (a shipping line's `id` is nullable) by shape — only order lines carry a `quantity`.
+fn is_order_line(child: &Value) -> bool {
+    match child.get("id").and_then(Value::as_str) {
+        Some(id) if id.starts_with("gid://shopify/LineItem/") => true,
+        Some(id) if id.starts_with("gid://shopify/ShippingLine/") => false,
+        _ => child.get("quantity").is_some(),
+    }
+}
+
+/// A whole list as a connection of the page query's shape (nothing after it).
+fn whole(nodes: Vec<Value>) -> Value {
+    json!({ "nodes": nodes, "pageInfo": { "hasNextPage": false, "endCursor": null } })
+}
+
+/// Puts the lines of `BulkOrdersQuery`'s JSONL back together: each root line is an order, each line
+/// with `__parentId` one of its lines or shipping lines (children follow their order, not
+/// necessarily directly). The orders come back in file order, decoded through the page query's
+/// [`OrderNode`] and [`order_from_node`], so a bulk-read order is the paged one: the same fields,
+/// its lists whole. What the bulk query leaves out (fulfillment orders, refund lines; see the
+/// document) comes back empty.
+pub fn orders_from_bulk(
+    lines: Vec<crate::wire::BulkLine<Value, Value>>,
+) -> Result<Vec<ShopifyOrder>, ShopifyError> {
+    let mut roots: Vec<Value> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut children: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
+    let mut orphans: Vec<(String, Value)> = Vec::new();
+    for line in lines {
+        match line {
+            crate::wire::BulkLine::Root(order) => {
+                let id = order
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        ShopifyError::Unexpected("bulk orders: an order line without an id".into())
+                    })?
+                    .to_string();
+                index.insert(id, roots.len());
+                roots.push(order);
+                children.push((Vec::new(), Vec::new()));
+            }
+            crate::wire::BulkLine::Child { parent_id, node } => match index.get(&parent_id) {
+                Some(&i) => push_child(&mut children[i], node),
+                // Shopify writes a parent before its children; kept until the end all the same.
+                None => orphans.push((parent_id, node)),
+            },
+        }
+    }
+    for (parent_id, node) in orphans {
+        let i = *index.get(&parent_id).ok_or_else(|| {
+            ShopifyError::Unexpected(format!(
+                "bulk orders: a line of {parent_id}, which is not in the file"
+            ))
+        })?;
+        push_child(&mut children[i], node);
+    }
+    let mut orders = Vec::with_capacity(roots.len());
+    for (n, (mut root, (lines, shipping))) in roots.into_iter().zip(children).enumerate() {
+        let Some(fields) = root.as_object_mut() else {
+            return Err(ShopifyError::Unexpected(format!(
+                "bulk orders: order {} is not an object",
+                n + 1
+            )));
+        };
+        fields.insert("lineItems".into(), whole(lines));
+        fields.insert("shippingLines".into(), whole(shipping));
+        fields.insert("fulfillmentOrders".into(), whole(Vec::new()));
+        if let Some(refunds) = fields.get_mut("refunds").and_then(Value::as_array_mut) {
+            for refund in refunds.iter_mut().filter_map(Value::as_object_mut) {
+                refund.insert("refundLineItems".into(), whole(Vec::new()));
+            }
+        }
+        let node: OrderNode =
+            crate::wire::decode_value(&format!("bulk orders: order {}", n + 1), "order", &root)
+                .map_err(|e| ShopifyError::Unexpected(e.message))?;
+        // Every list is whole: nothing continues.
+        orders.push(order_from_node(node).0);
+    }
+    Ok(orders)
+}
+
+fn push_child(lists: &mut (Vec<Value>, Vec<Value>), mut node: Value) {
+    if let Some(m) = node.as_object_mut() {
+        m.remove("__parentId");
+    }
+    if is_order_line(&node) {
+        lists.0.push(node);
+    } else {
+        lists.1.push(node);
+    }
+}
+
+/// The JSONL variables file of a bulk `orderUpdate` of custom attributes: one
+/// `OrderUpdateCustomAttributes` variables object per line.
+pub fn order_attributes_lines(
+    lines: &[shopsync_domain::orders::OrderAttributesUpdate],
+    out: &mut String,
+) -> Result<(), ShopifyError> {
+    for l in lines {
+        if l.attributes.len() > crate::documents::MAX_NODE_IDS {
+            return Err(ShopifyError::InvalidRequest(format!(
+                "an order takes at most {} custom attributes in one update, got {}",
+                crate::documents::MAX_NODE_IDS,
+                l.attributes.len()
+            )));
+        }
+        out.push_str(&custom_attributes_variables(&l.order_id, &l.attributes).to_string());
+        out.push('\n');
+    }
+    Ok(())
+}
+
+/// The user errors of one `orderUpdate` line of a bulk mutation's result (`data` of the line); an
+/// order Shopify did not answer with counts as refused.
+pub fn bulk_order_update_errors(
+    what: &str,
+    data: &Value,
+) -> Result<Vec<shopsync_domain::inventory::UserError>, ShopifyError> {
+    let d: OrderUpdateData = crate::wire::decode_value(what, "data", data)
+        .map_err(|e| ShopifyError::Unexpected(e.message))?;
+    let outcome = order_update_outcome(d)?;
+    if !outcome.updated && outcome.user_errors.is_empty() {
+        return Ok(vec![shopsync_domain::inventory::UserError {
+            field: Vec::new(),
+            message: "Shopify answered without the order".into(),
+            code: None,
+        }]);
+    }
+    Ok(outcome.user_errors)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Calls
 // ---------------------------------------------------------------------------------------------
 
@@ -1185,6 +1363,54 @@ impl ShopifyClient {
             items.push(self.whole_order(node).await?);
         }
         Ok(Page { items, next_cursor })
+    }
+
+    /// Whether the window holds more than `bulk_threshold` orders (`OrdersCount` up to one past
+    /// it). A refused count (an older API, a partial simulator) pages the window.
+    pub async fn orders_window_is_large(
+        &self,
+        since: Option<&str>,
+        until: &str,
+        open_only: bool,
+    ) -> Result<bool, ShopifyError> {
+        let query = orders_search(since, until, open_only)?;
+        let threshold = self.config.bulk_threshold as u64;
+        let r = match self
+            .execute(
+                &ORDERS_COUNT,
+                json!({ "query": query, "limit": threshold.saturating_add(1) }),
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(ShopifyError::Rejected { code, message }) => {
+                tracing::warn!(%code, %message, "ordersCount refused; paging the window");
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
+        let data: OrdersCountData = r.data_as(ORDERS_COUNT.name)?;
+        let count = data.orders_count.map(|c| c.count).unwrap_or(0);
+        Ok(count > threshold)
+    }
+
+    /// Starts the bulk query over a window's orders; the operation's id.
+    pub async fn start_orders_bulk(
+        &self,
+        since: Option<&str>,
+        until: &str,
+        open_only: bool,
+    ) -> Result<String, ShopifyError> {
+        let text = bulk_orders_query(&orders_search(since, until, open_only)?)?;
+        self.start_bulk_text(BULK_ORDERS_QUERY.name, &text).await
+    }
+
+    /// The orders of a finished `BulkOrdersQuery`, reassembled.
+    pub async fn read_orders_bulk(&self, url: &str) -> Result<Vec<ShopifyOrder>, ShopifyError> {
+        let mut lines = Vec::new();
+        self.read_bulk_jsonl::<Value, Value>(url, |line| lines.push(line))
+            .await?;
+        orders_from_bulk(lines)
     }
 
     /// One order by id, whole; `None` when unknown.
@@ -1442,6 +1668,45 @@ impl ShopifyOrdersApi for ShopifyClient {
 
     async fn order(&self, id: &str) -> Result<Option<ShopifyOrder>, SyncError> {
         Ok(self.order_by_id(id).await?)
+    }
+
+    async fn orders_prefer_bulk(
+        &self,
+        since: Option<&str>,
+        until: &str,
+        open_only: bool,
+    ) -> Result<Option<bool>, SyncError> {
+        Ok(Some(
+            self.orders_window_is_large(since, until, open_only).await?,
+        ))
+    }
+
+    async fn orders_bulk_start(
+        &self,
+        since: Option<&str>,
+        until: &str,
+        open_only: bool,
+    ) -> Result<String, SyncError> {
+        Ok(self.start_orders_bulk(since, until, open_only).await?)
+    }
+
+    async fn bulk_operation_wait(
+        &self,
+        id: &str,
+    ) -> Result<shopsync_domain::catalog::BulkMutationStatus, SyncError> {
+        let op = self.wait_and_poll_bulk(id).await?;
+        Ok(shopsync_domain::catalog::BulkMutationStatus {
+            id: op.id,
+            status: op.status,
+            error_code: op.error_code,
+            object_count: op.object_count,
+            url: op.url,
+            partial_data_url: op.partial_data_url,
+        })
+    }
+
+    async fn orders_bulk_read(&self, url: &str) -> Result<Vec<ShopifyOrder>, SyncError> {
+        Ok(self.read_orders_bulk(url).await?)
     }
 
     async fn order_fulfillments(
@@ -1795,6 +2060,163 @@ mod tests {
             "test": false, "transactionDate": "t", "sourceId": "12a", "amount": m("1"),
             "fee": m("0"), "net": m("1"), "associatedPayout": {}}))
             .is_err()
+        );
+    }
+
+    /// A `BulkOrdersQuery` root line: the order's own fields, without its connections.
+    fn bulk_root(id: &str, name: &str) -> Value {
+        let mut o = order_json(0, false, 12);
+        let m = o.as_object_mut().unwrap();
+        for k in ["lineItems", "shippingLines", "fulfillmentOrders"] {
+            m.remove(k);
+        }
+        m.insert("refunds".into(), json!([{"id": "R1", "createdAt": null}]));
+        m.insert("id".into(), json!(id));
+        m.insert("name".into(), json!(name));
+        o
+    }
+
+    fn bulk_line(id: &str, parent: &str, sku: &str) -> Value {
+        json!({"id": id, "sku": sku, "title": "T", "variantTitle": null, "quantity": 3,
+            "currentQuantity": 3, "unfulfilledQuantity": 3, "taxable": true,
+            "requiresShipping": true, "isGiftCard": false, "variant": {"id": "V1"},
+            "originalUnitPriceSet": bag("1.0"), "totalDiscountSet": bag("0.0"),
+            "__parentId": parent})
+    }
+
+    fn bulk_shipping(id: Option<&str>, parent: &str) -> Value {
+        json!({"id": id, "title": "Express", "code": "EXP", "source": "shopify",
+            "originalPriceSet": bag("9.0"), "discountedPriceSet": bag("9.0"),
+            "__parentId": parent})
+    }
+
+    fn jsonl(lines: &[Value]) -> String {
+        lines
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn bulk_orders_are_put_back_together_whole() {
+        let o1 = "gid://shopify/Order/1";
+        let o2 = "gid://shopify/Order/2";
+        // Children follow their order but not necessarily directly; a blank line is ignored.
+        let text = jsonl(&[
+            bulk_root(o1, "#1001"),
+            bulk_line("gid://shopify/LineItem/11", o1, "A"),
+            bulk_root(o2, "#1002"),
+            bulk_shipping(Some("gid://shopify/ShippingLine/1"), o1),
+            bulk_line("gid://shopify/LineItem/21", o2, "C"),
+            bulk_line("gid://shopify/LineItem/12", o1, "B"),
+            bulk_shipping(None, o2),
+        ]) + "\n\n";
+        let orders =
+            orders_from_bulk(crate::bulk::parse_jsonl::<Value, Value>(&text).unwrap()).unwrap();
+        assert_eq!(orders.len(), 2);
+        let (a, b) = (&orders[0], &orders[1]);
+        assert_eq!((a.id.as_str(), a.name.as_str()), (o1, "#1001"));
+        let skus: Vec<_> = a.line_items.iter().map(|l| l.sku.as_deref()).collect();
+        assert_eq!(skus, [Some("A"), Some("B")], "in file order");
+        assert_eq!(a.line_items[1].id, "gid://shopify/LineItem/12");
+        assert_eq!(a.line_items[0].current_quantity, 3);
+        assert_eq!(a.shipping_lines.len(), 1);
+        assert_eq!(a.shipping_lines[0].code.as_deref(), Some("EXP"));
+        assert_eq!(b.line_items.len(), 1);
+        // A shipping line without an id is still told from an order line (it has no quantity).
+        assert_eq!(b.shipping_lines.len(), 1);
+        // Lists read whole: nothing is marked incomplete, however long (12 transactions).
+        assert_eq!(a.transactions.len(), 12);
+        assert!(a.incomplete.is_empty());
+        assert!(a.fulfillment_orders.is_empty());
+        assert_eq!(a.refunds[0].id, "R1");
+        assert!(a.refunds[0].lines.is_empty());
+        assert_eq!(a.customer.as_ref().unwrap().id, "C1");
+        // Same as the paged path for the fields staging hashes.
+        let paged: OrderNode = serde_json::from_value(order_json(1, false, 1)).unwrap();
+        let (paged, _) = order_from_node(paged);
+        assert_eq!(a.totals.shipping, paged.totals.shipping);
+    }
+
+    #[test]
+    fn bulk_orders_refuse_a_line_without_its_order() {
+        let text = jsonl(&[
+            bulk_root("gid://shopify/Order/1", "#1"),
+            bulk_line("gid://shopify/LineItem/9", "gid://shopify/Order/9", "X"),
+        ]);
+        let e =
+            orders_from_bulk(crate::bulk::parse_jsonl::<Value, Value>(&text).unwrap()).unwrap_err();
+        assert!(
+            matches!(&e, ShopifyError::Unexpected(m) if m.contains("gid://shopify/Order/9")),
+            "{e:?}"
+        );
+        // An order line of the wrong shape names the order and the path.
+        let mut bad = bulk_root("gid://shopify/Order/1", "#1");
+        bad["closed"] = json!("no");
+        let e = orders_from_bulk(crate::bulk::parse_jsonl::<Value, Value>(&jsonl(&[bad])).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(&e, ShopifyError::Unexpected(m) if m.contains("order 1") && m.contains("closed")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_bulk_query_takes_the_window_search() {
+        let search =
+            orders_search(Some("2026-01-01T00:00:00Z"), "2026-02-01T00:00:00Z", true).unwrap();
+        let q = bulk_orders_query(&search).unwrap();
+        assert!(q.contains(
+            "orders(query: \"updated_at:>='2026-01-01T00:00:00Z' updated_at:<='2026-02-01T00:00:00Z' status:open\", sortKey: UPDATED_AT)"
+        ), "{q}");
+        assert!(!q.contains(SEARCH_PLACEHOLDER));
+        // A quote cannot end the string early.
+        let q = bulk_orders_query("a\" b").unwrap();
+        assert!(q.contains("orders(query: \"a\\\" b\""), "{q}");
+    }
+
+    #[test]
+    fn bulk_write_back_lines_and_results() {
+        let mut out = String::new();
+        order_attributes_lines(
+            &[
+                shopsync_domain::orders::OrderAttributesUpdate {
+                    order_id: "gid://shopify/Order/1".into(),
+                    attributes: vec![OrderAttribute {
+                        key: "BC Doc. No.".into(),
+                        value: Some("SO-1".into()),
+                    }],
+                },
+                shopsync_domain::orders::OrderAttributesUpdate {
+                    order_id: "gid://shopify/Order/2".into(),
+                    attributes: Vec::new(),
+                },
+            ],
+            &mut out,
+        )
+        .unwrap();
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            json!({"input": {"id": "gid://shopify/Order/1", "customAttributes": [
+                {"key": "BC Doc. No.", "value": "SO-1"}]}})
+        );
+        assert_eq!(lines.len(), 2);
+        let ok =
+            json!({"orderUpdate": {"order": {"id": "gid://shopify/Order/1"}, "userErrors": []}});
+        assert!(bulk_order_update_errors("line 1", &ok).unwrap().is_empty());
+        let refused = json!({"orderUpdate": {"order": null, "userErrors": [
+            {"field": ["id"], "message": "Order does not exist"}]}});
+        let e = bulk_order_update_errors("line 2", &refused).unwrap();
+        assert_eq!(e[0].message, "Order does not exist");
+        let silent = json!({"orderUpdate": {"order": null, "userErrors": []}});
+        assert_eq!(
+            bulk_order_update_errors("line 3", &silent).unwrap().len(),
+            1
         );
     }
 }

@@ -45,6 +45,14 @@ pub fn page_of<D: PagedData>(data: D) -> Result<Option<Page<D::Node>>, ShopifyEr
     }))
 }
 
+/// Where the next page starts: the end cursor while the page says more follow.
+pub fn next_cursor(page_info: &PageInfo) -> Option<String> {
+    page_info
+        .has_next_page
+        .then(|| page_info.end_cursor.clone())
+        .flatten()
+}
+
 impl ShopifyClient {
     /// Reads every page of `document` (whose `data` is `D`), passing `variables` plus `after`, and
     /// maps each node with `map` (returning `None` skips a node). A null object on the way to the

@@ -134,6 +134,7 @@ async fn requested_costs_match_the_annotations() {
             }
             "ProductAttachMedia" => serde_json::json!({"id": p.product_id, "media": []}),
             "MediaReplace" => serde_json::json!({"files": []}),
+            "ProductMediaList" => serde_json::json!({"id": p.product_id}),
             "VariantPricesUpdate" => serde_json::json!({"productId": p.product_id, "variants": []}),
             "BulkOperationRunMutation" => {
                 serde_json::json!({"mutation": "mutation { a }", "stagedUploadPath": "none"})

@@ -87,12 +87,16 @@ impl StatusService {
                 Cue::SynchronizationErrors => failed_jobs + unfailed.len() as u64,
                 Cue::ApiErrors => api_jobs + api_failures,
                 Cue::SkippedRecords => self.counts.count_skipped(shop, now).await?,
-                _ => match cue.record_source() {
-                    Some((kind, status)) => {
-                        self.records.count_by_status(shop, kind, status).await?
+                _ => {
+                    let mut count = 0;
+                    if let Some((kind, status)) = cue.record_source() {
+                        count += self.records.count_by_status(shop, kind, status).await?;
                     }
-                    None => self.cues.count_entries(shop, cue).await?,
-                },
+                    if cue.counts_entries() {
+                        count += self.cues.count_entries(shop, cue).await?;
+                    }
+                    count
+                }
             };
             cues.push(CueFigure::new(shop, cue, count));
         }
@@ -164,22 +168,28 @@ impl StatusService {
                     at: r.at,
                 })
                 .collect(),
-            _ => match cue.record_source() {
-                Some((kind, status)) => self
-                    .records
-                    .list_by_status(shop, kind, status, None, limit.min(MAX_RECORD_ROWS))
-                    .await?
-                    .records
-                    .into_iter()
-                    .map(|r| CueEntry {
-                        detail: shopsync_domain::staging::cue_detail(&r.body),
-                        id: r.id,
-                        task: None,
-                        at: r.updated_at,
-                    })
-                    .collect(),
-                None => return self.cues.list_entries(shop, cue, limit).await,
-            },
+            _ => {
+                let mut rows = Vec::new();
+                if let Some((kind, status)) = cue.record_source() {
+                    rows.extend(
+                        self.records
+                            .list_by_status(shop, kind, status, None, limit.min(MAX_RECORD_ROWS))
+                            .await?
+                            .records
+                            .into_iter()
+                            .map(|r| CueEntry {
+                                detail: shopsync_domain::staging::cue_detail(&r.body),
+                                id: r.id,
+                                task: None,
+                                at: r.updated_at,
+                            }),
+                    );
+                }
+                if cue.counts_entries() {
+                    rows.extend(self.cues.list_entries(shop, cue, limit).await?);
+                }
+                rows
+            }
         };
         rows.sort_by(|a, b| b.at.cmp(&a.at).then(a.id.cmp(&b.id)));
         rows.truncate(limit);

@@ -14,9 +14,9 @@
 //!
 //! | Cue | Reference counts | Here |
 //! |---|---|---|
-//! | `unmapped_customers` | Shopify customers without a BC customer | cue entries written by the customers task (none yet) |
-//! | `unmapped_companies` | Shopify companies without a BC customer | cue entries written by the companies task (none yet) |
-//! | `unmapped_products` | Shopify products without a BC item | cue entries written by `sync-inventory`: every tracked **variant** its last full mapping could not map (finer than the reference's products; a full mapping replaces the list) |
+//! | `unmapped_customers` | Shopify customers without a BC customer | `customers` records of `sync-customers` with status `unmapped` (no BC customer matches exactly, none may be created, or only a blocked one matches) |
+//! | `unmapped_companies` | Shopify companies without a BC customer | `companies` records of `sync-companies` with status `unmapped` (no BC customer matches the main contact exactly and none may be created) |
+//! | `unmapped_products` | Shopify products without a BC item | cue entries written by `sync-inventory` — every tracked **variant** its last full mapping could not map (finer than the reference's products; a full mapping replaces the list) — plus the `catalogue-unmapped-products` records of `sync-products` with status `unmapped` (products an import could not link to an item) |
 //! | `unprocessed_orders` | imported orders not processed | cue entries of the orders tasks (none yet) |
 //! | `unprocessed_order_updates` | orders with an order-state error | cue entries of the orders tasks (none yet) |
 //! | `unprocessed_shipments` | shipments not sent to Shopify | cue entries of the shipments task (none yet) |

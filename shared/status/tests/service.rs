@@ -298,10 +298,29 @@ async fn the_board_counts_each_cue_with_the_reference_styles() {
             })
             .collect()
     };
-    e.store
-        .put_entries("A", Cue::UnmappedCompanies, &entries(1))
-        .await
-        .unwrap();
+    // Unmapped companies and customers are the records of their tasks with status `unmapped`.
+    let unmapped = |kind: &'static str, shop: &'static str, n: usize| {
+        let store = e.store.clone();
+        async move {
+            let records: Vec<shopsync_domain::ports::Record> = (0..n)
+                .map(|i| {
+                    shopsync_domain::ports::Record::new(
+                        format!("{i}"),
+                        Some("unmapped"),
+                        format!(r#"{{"title":"Record {i}","reason":"no BC match"}}"#),
+                    )
+                })
+                .collect();
+            shopsync_domain::ports::RecordStore::put_records(store.as_ref(), shop, kind, &records)
+                .await
+                .unwrap();
+        }
+    };
+    unmapped(shopsync_domain::companies::COMPANIES, "A", 1).await;
+    unmapped(shopsync_domain::customers::CUSTOMERS, "B", 6).await;
+    // Unmapped products: the variants sync-inventory could not map (entries) and the products a
+    // sync-products import could not link (records).
+    unmapped(shopsync_domain::staging::UNMAPPED_PRODUCTS, "A", 2).await;
     e.store
         .put_entries("A", Cue::UnmappedProducts, &entries(5))
         .await
@@ -324,10 +343,6 @@ async fn the_board_counts_each_cue_with_the_reference_styles() {
     )
     .await
     .unwrap();
-    e.store
-        .put_entries("B", Cue::UnmappedCustomers, &entries(6))
-        .await
-        .unwrap();
     e.store
         .record_skipped(
             "A",
@@ -372,7 +387,7 @@ async fn the_board_counts_each_cue_with_the_reference_styles() {
         "B's entries are B's"
     );
     assert_eq!(figure(Cue::UnmappedCompanies), (1, CueStyle::Ambiguous));
-    assert_eq!(figure(Cue::UnmappedProducts), (5, CueStyle::Ambiguous));
+    assert_eq!(figure(Cue::UnmappedProducts), (7, CueStyle::Unfavorable));
     assert_eq!(figure(Cue::UnprocessedOrders), (6, CueStyle::Unfavorable));
     assert_eq!(figure(Cue::SkippedRecords), (1, CueStyle::Ambiguous));
     assert_eq!(
@@ -430,7 +445,13 @@ async fn the_board_counts_each_cue_with_the_reference_styles() {
         .await
         .unwrap();
     assert_eq!(products.len(), 3);
-    assert!(products[0].detail.contains("matches no BC item"));
+    // Newest first: the import's two products, then inventory's variants.
+    assert!(
+        products[..2]
+            .iter()
+            .all(|p| p.detail.ends_with(": no BC match"))
+    );
+    assert!(products[2].detail.contains("matches no BC item"));
     assert!(
         e.service
             .drill_down("A", Cue::ShipmentErrors, 10)

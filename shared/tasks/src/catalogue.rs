@@ -34,7 +34,7 @@ pub const PRODUCTS: &str = "catalogue-products";
 /// Shopify product numeric id → BC item number.
 pub const PRODUCT_ITEMS: &str = "catalogue-product-items";
 /// Shopify products an import could not link to an item, by numeric product id.
-pub const UNMAPPED_PRODUCTS: &str = "catalogue-unmapped-products";
+pub use shopsync_domain::staging::UNMAPPED_PRODUCTS;
 
 /// Statuses of catalogue records.
 pub mod status {
@@ -120,6 +120,57 @@ pub struct MirroredProduct {
     /// The record's status ([`status`]); kept in the body too so a read shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The job of the last failed attempt: a run retries the failures of earlier runs, not its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_job: Option<String>,
+}
+
+/// The body of an [`UNMAPPED_PRODUCTS`] record: a Shopify product no BC item stands for yet, and
+/// why (retried every import run until it maps, or is created, or is gone).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmappedProduct {
+    /// The Shopify product GID.
+    pub product_id: String,
+    #[serde(default)]
+    pub title: String,
+    pub reason: String,
+    /// The job that recorded it.
+    #[serde(default)]
+    pub job_id: String,
+}
+
+/// Records `product` as unmapped (status [`status::UNMAPPED`], the unmapped-products cue).
+pub async fn save_unmapped(
+    records: &dyn RecordStore,
+    shop: &str,
+    product: &UnmappedProduct,
+) -> Result<()> {
+    let id = numeric_id(&product.product_id)?;
+    let body = serde_json::to_string(product)
+        .map_err(|e| SyncError::Internal(format!("unmapped product record: {e}")))?;
+    records
+        .put_records(
+            shop,
+            UNMAPPED_PRODUCTS,
+            &[Record::new(id, Some(status::UNMAPPED), body)],
+        )
+        .await
+}
+
+/// Forgets that `product_id` (a GID) was unmapped.
+pub async fn clear_unmapped(records: &dyn RecordStore, shop: &str, product_id: &str) -> Result<()> {
+    let id = numeric_id(product_id)?.to_string();
+    records.delete_records(shop, UNMAPPED_PRODUCTS, &[id]).await
+}
+
+/// Reads an [`UNMAPPED_PRODUCTS`] record's body.
+pub fn unmapped_of(record: &Record) -> Result<UnmappedProduct> {
+    serde_json::from_str(&record.body).map_err(|e| {
+        SyncError::Internal(format!(
+            "unmapped product record '{}' is unreadable: {e}",
+            preview(&record.id)
+        ))
+    })
 }
 
 impl MirroredProduct {

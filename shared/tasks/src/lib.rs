@@ -5,11 +5,17 @@
 //! to know how much time is left) and the ports it needs. A task either finishes, asks to continue in
 //! a fresh invocation from the checkpoint it returns, or says why the run is skipped.
 
+pub mod catalogs;
 pub mod catalogue;
+pub mod companies;
+pub mod contacts;
+pub mod customers;
 pub mod engine;
+pub mod images;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
+pub mod products;
 pub mod registry;
 pub mod shipments;
 #[cfg(test)]

@@ -6,11 +6,16 @@
 //! `main.rs`; see the README's checklist). Whether a task is available
 //! in this release is derived from this table ([`is_implemented`]), not kept beside it.
 
+use crate::catalogs::{SyncCatalogPricesTask, SyncCatalogsTask};
+use crate::companies::SyncCompaniesTask;
+use crate::customers::SyncCustomersTask;
 use crate::engine::{ClientSource, EnginePorts, EngineRunner, TaskRunner};
+use crate::images::SyncImagesTask;
 use crate::inventory::InventoryTask;
 use crate::orders::SyncOrdersTask;
 use crate::orders::create::CreateSalesOrdersTask;
 use crate::payments::SyncPaymentsTask;
+use crate::products::SyncProductsTask;
 use crate::shipments::SyncShipmentsTask;
 use shopsync_domain::TaskKind;
 use shopsync_domain::ports::RunStoreSource;
@@ -66,6 +71,30 @@ pub const SYNC_PAYMENTS: Registration = Registration {
     kind: TaskKind::SyncPayments,
     build: sync_payments,
 };
+pub const SYNC_PRODUCTS: Registration = Registration {
+    kind: TaskKind::SyncProducts,
+    build: sync_products,
+};
+pub const SYNC_IMAGES: Registration = Registration {
+    kind: TaskKind::SyncImages,
+    build: sync_images,
+};
+pub const SYNC_CUSTOMERS: Registration = Registration {
+    kind: TaskKind::SyncCustomers,
+    build: sync_customers,
+};
+pub const SYNC_COMPANIES: Registration = Registration {
+    kind: TaskKind::SyncCompanies,
+    build: sync_companies,
+};
+pub const SYNC_CATALOGS: Registration = Registration {
+    kind: TaskKind::SyncCatalogs,
+    build: sync_catalogs,
+};
+pub const SYNC_CATALOG_PRICES: Registration = Registration {
+    kind: TaskKind::SyncCatalogPrices,
+    build: sync_catalog_prices,
+};
 
 /// Every task of this release.
 pub const REGISTRY: &[Registration] = &[
@@ -74,6 +103,12 @@ pub const REGISTRY: &[Registration] = &[
     CREATE_SALES_ORDERS,
     SYNC_SHIPMENTS,
     SYNC_PAYMENTS,
+    SYNC_PRODUCTS,
+    SYNC_IMAGES,
+    SYNC_CUSTOMERS,
+    SYNC_COMPANIES,
+    SYNC_CATALOGS,
+    SYNC_CATALOG_PRICES,
 ];
 
 fn sync_inventory(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
@@ -94,6 +129,30 @@ fn sync_shipments(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
 
 fn sync_payments(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
     deps.runner(SyncPaymentsTask)
+}
+
+fn sync_products(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncProductsTask::from_env())
+}
+
+fn sync_images(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncImagesTask)
+}
+
+fn sync_customers(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncCustomersTask)
+}
+
+fn sync_companies(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncCompaniesTask)
+}
+
+fn sync_catalogs(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncCatalogsTask)
+}
+
+fn sync_catalog_prices(deps: &TaskDeps) -> Arc<dyn TaskRunner> {
+    deps.runner(SyncCatalogPricesTask)
 }
 
 /// The kinds of [`REGISTRY`], computed at compile time: asking whether a task exists this way keeps

@@ -92,6 +92,9 @@ pub(crate) struct CatalogData {
     pub pictures: HashMap<String, Picture>,
     /// Item number → row version of its picture entity (0: never set).
     pub picture_versions: HashMap<String, u64>,
+    /// Item number → picture writes applied through the API (`PATCH …/pictureContent` that
+    /// passed its `If-Match`), for tests that a picture is written once.
+    pub picture_writes: HashMap<String, u64>,
     /// Line id (zero-padded sequence) → line.
     pub price_lines: BTreeMap<String, SimPriceLine>,
     pub price_pages: HashSet<String>,
@@ -471,6 +474,11 @@ fn set_picture(ctx: &Ctx<'_>, company: &mut Company, number: &str) -> Response {
             },
         );
     }
+    *company
+        .catalog
+        .picture_writes
+        .entry(number.to_string())
+        .or_default() += 1;
     company.touch_item(number);
     StatusCode::NO_CONTENT.into_response()
 }
@@ -661,6 +669,17 @@ impl CompanyHandle {
             );
         }
         c.touch_item(number);
+    }
+
+    /// How many picture writes of the API were applied to the item (a user's
+    /// [`CompanyHandle::set_item_picture`] not counted).
+    pub fn picture_writes(&self, number: &str) -> u64 {
+        self.lock()
+            .catalog
+            .picture_writes
+            .get(number)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// An item's picture bytes, if it has one.

@@ -744,6 +744,9 @@ pub(crate) fn route(
             Method::POST => create_customer(ctx, company, ctx_base),
             _ => method_not_allowed(&ctx.method),
         },
+        ("customers", Some(id), []) if ctx.method == Method::PATCH => {
+            customers::patch_customer(ctx, company, id, ctx_base)
+        }
         ("customers", Some(id), []) => {
             let id = unquote(id).to_lowercase();
             match company
@@ -783,6 +786,10 @@ pub(crate) fn route(
         _ => return None,
     })
 }
+
+/// `PATCH customers({id})`.
+#[path = "customers.rs"]
+mod customers;
 
 fn not_found(what: &str, id: &str) -> Response {
     bc_error(

@@ -20,7 +20,9 @@ use std::time::Duration;
 
 pub mod api_stack;
 pub mod bench;
+pub mod faults;
 pub mod gateway;
+pub mod jobs;
 pub mod lambda_api;
 pub mod openapi;
 pub mod orders_world;

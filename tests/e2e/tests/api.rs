@@ -225,8 +225,6 @@ async fn bad_runs_get_specific_4xx_codes_and_write_nothing() {
         (json!({"options": {}}), 400, "invalid_json"),
         // A task this release runs, not enabled for the shop.
         (json!({"task": "create-sales-orders"}), 409, "task_disabled"),
-        // A task this release does not run yet.
-        (json!({"task": "sync-catalogs"}), 409, "task_not_available"),
         (
             json!({"task": "sync-payments", "options": {"orders_from": "2026-05-01T00:00:00Z"}}),
             400,
@@ -826,6 +824,13 @@ async fn a_run_that_cannot_be_queued_is_503_and_leaves_no_job_waiting() {
     };
     let api =
         shopsync_runtime::api_fn::build_api(&s.stack.adapters, queues, s.status.clone(), settings);
+    // A task whose queue this deployment does not have is not available here.
+    let request = shopsync_api::ApiRequest::new("POST", "/shops/NOQ/runs")
+        .bearer(&s.token(&["NOQ"]))
+        .json(&json!({"task": "sync-payments"}));
+    let answer = api.handle(&request).await;
+    assert_eq!(answer.status, 409, "{:?}", answer.body);
+    assert_eq!(answer.error_code(), Some("task_not_available"));
     let request = shopsync_api::ApiRequest::new("POST", "/shops/NOQ/runs")
         .bearer(&s.token(&["NOQ"]))
         .json(&json!({"task": "sync-inventory"}));

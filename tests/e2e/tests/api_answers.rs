@@ -304,12 +304,12 @@ async fn what_the_document_accepts_the_api_accepts_and_what_it_refuses_the_api_r
         (
             json!({"task": "sync-images", "options": {"full": false}}),
             409,
-            "task_not_available",
+            "task_disabled",
         ),
         (
             json!({"task": "sync-images", "options": null}),
             409,
-            "task_not_available",
+            "task_disabled",
         ),
         (
             json!({"task": "sync-inventory", "options": {"full": true}}),

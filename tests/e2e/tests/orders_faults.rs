@@ -14,8 +14,8 @@
 //! simulators, and every wait is bounded.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use bc_sim::{BcFault, BcFaultRule, BcFaults, BcSimConfig, SimCustomer, SimSalesDocument};
-use shopify_sim::{FaultConfig, FaultKind, LineSeed, OrderSeed, SeededOrder, SimConfig};
+use bc_sim::{BcFault, BcFaultRule, BcSimConfig, SimCustomer, SimSalesDocument};
+use shopify_sim::{FaultKind, LineSeed, OrderSeed, SeededOrder};
 use shopsync_domain::TaskKind;
 use shopsync_domain::job::{JobRecord, JobStatus, Trigger};
 use shopsync_domain::orders::BC_DOCUMENT_ATTRIBUTE;
@@ -23,6 +23,8 @@ use shopsync_domain::ports::{LeaseStore, Record, RecordStore, SettingsStore};
 use shopsync_domain::sales::to_code;
 use shopsync_domain::settings::{ShopSettings, TaskSettings};
 use shopsync_domain::staging::{ORDER_DOCUMENTS, STAGED_ORDERS, order_status};
+use shopsync_e2e::faults::{acknowledge, faulty_sims, receive_event, send_body};
+use shopsync_e2e::jobs::{jobs_of, tick_and_drain, total};
 use shopsync_e2e::{ORDERS_QUEUE, Stack, StackOptions, local_runtime, tick_at};
 use shopsync_runtime::RuntimeConfig;
 use shopsync_runtime::local::LocalRunner;
@@ -139,25 +141,8 @@ fn runner(stack: &Stack, task: TaskKind, runtime: RuntimeConfig) -> LocalRunner 
 
 /// One scheduled tick of `runner`'s task at `minutes`, which must queue exactly this one shop's job,
 /// then drain its queue.
-async fn tick_and_drain(runner: &LocalRunner, minutes: i64, timeout: Duration) {
-    let report = runner.tick(tick_at(minutes)).await;
-    assert_eq!(report.queued.len(), 1, "{report:?}");
-    runner.drain(timeout).await.expect("the queue drains");
-}
-
-/// The shop's jobs of `task`, newest first.
-async fn jobs_of(stack: &Stack, code: &str, task: TaskKind) -> Vec<JobRecord> {
-    stack
-        .jobs(code)
-        .await
-        .into_iter()
-        .filter(|j| j.task == task)
-        .collect()
-}
-
-/// A counter summed over jobs.
-fn total(jobs: &[JobRecord], counter: &str) -> u64 {
-    jobs.iter().map(|j| j.counters.get(counter)).sum()
+async fn tick(runner: &LocalRunner, minutes: i64, timeout: Duration) {
+    tick_and_drain(runner, minutes, 1, timeout).await;
 }
 
 fn finished(job: &JobRecord) -> bool {
@@ -309,66 +294,6 @@ async fn age_claims(stack: &Stack, code: &str) -> usize {
     }
 }
 
-/// Receive one message of `queue_url` as the SQS event of its `receive_count`th delivery, as the event source
-/// mapping hands it to a worker. The message stays in flight under the returned receipt handle.
-async fn receive_event(
-    stack: &Stack,
-    queue_url: &str,
-    receive_count: u32,
-) -> (SqsEvent, String, String) {
-    let got = aws_sdk_sqs::Client::new(&stack.sdk)
-        .receive_message()
-        .queue_url(queue_url)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .expect("receive from the task queue");
-    let m = got
-        .messages
-        .unwrap_or_default()
-        .into_iter()
-        .next()
-        .expect("a message on the task queue");
-    let handle = m.receipt_handle.clone().unwrap_or_default();
-    let body = m.body.clone().unwrap_or_default();
-    let event = serde_json::from_value(serde_json::json!({"Records": [{
-        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-        "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
-        "messageAttributes": {}, "eventSource": "aws:sqs"
-    }]}))
-    .expect("an SQS event");
-    (event, handle, body)
-}
-
-async fn send_body(stack: &Stack, queue_url: &str, body: &str) {
-    aws_sdk_sqs::Client::new(&stack.sdk)
-        .send_message()
-        .queue_url(queue_url)
-        .message_body(body)
-        .send()
-        .await
-        .expect("send to the task queue");
-}
-
-/// What the event source mapping does once a worker answered: a success is deleted; a reported
-/// failure is left (the worker has set when it comes back).
-async fn acknowledge(
-    stack: &Stack,
-    queue_url: &str,
-    handle: &str,
-    response: &aws_lambda_events::event::sqs::SqsBatchResponse,
-) {
-    if response.batch_item_failures.is_empty() {
-        aws_sdk_sqs::Client::new(&stack.sdk)
-            .delete_message()
-            .queue_url(queue_url)
-            .receipt_handle(handle)
-            .send()
-            .await
-            .expect("delete a handled message");
-    }
-}
-
 /// Hand `event` to `runner`'s worker in a task of its own (that the test may kill).
 fn spawn_worker(
     runner: &LocalRunner,
@@ -444,19 +369,10 @@ async fn twenty_percent_faults_on_both_sides_make_every_document_exactly_once() 
         max_run: Some(Duration::from_millis(300)),
         ..quiet()
     };
+    let (shopify, bc) = faulty_sims(0.2, 20_260_501, 30_103);
     let stack = Stack::start(StackOptions {
-        shopify: SimConfig {
-            faults: FaultConfig {
-                rate: 0.2,
-                seed: 20_260_501,
-                kinds: FaultKind::ALL.to_vec(),
-            },
-            ..StackOptions::default().shopify
-        },
-        bc: BcSimConfig {
-            faults: BcFaults::new(0.2, 30_103),
-            ..BcSimConfig::default()
-        },
+        shopify,
+        bc,
         runtime: runtime.clone(),
         ..StackOptions::default()
     })
@@ -477,8 +393,8 @@ async fn twenty_percent_faults_on_both_sides_make_every_document_exactly_once() 
 
     let syncs = runner(&stack, TaskKind::SyncOrders, runtime.clone());
     let creates = runner(&stack, TaskKind::CreateSalesOrders, runtime);
-    tick_and_drain(&syncs, 0, DRAIN).await;
-    tick_and_drain(&creates, 0, Duration::from_secs(400)).await;
+    tick(&syncs, 0, DRAIN).await;
+    tick(&creates, 0, Duration::from_secs(400)).await;
 
     // A job that used up its receives is dead-lettered; its claims then keep other jobs off its
     // orders for CLAIM_SECS. Should that happen, half an hour passes (the claims are aged) and the
@@ -496,8 +412,8 @@ async fn twenty_percent_faults_on_both_sides_make_every_document_exactly_once() 
             .collect();
         eprintln!("re-run {reruns} after failed jobs: {failed:?}");
         age_claims(&stack, "FAULTY").await;
-        tick_and_drain(&syncs, 15 * reruns, DRAIN).await;
-        tick_and_drain(&creates, 15 * reruns, Duration::from_secs(400)).await;
+        tick(&syncs, 15 * reruns, DRAIN).await;
+        tick(&creates, 15 * reruns, Duration::from_secs(400)).await;
     }
 
     let problems = document_problems(&stack, &shop, &orders).await;
@@ -586,7 +502,7 @@ async fn a_duplicate_delivery_of_the_same_job_message_makes_nothing_twice() {
     .expect("local stack");
     let shop = orders_shop(&stack, "TWICE", |_| {}).await;
     let orders = seed_orders(&stack, &shop, 12, 20);
-    tick_and_drain(&runner(&stack, TaskKind::SyncOrders, quiet()), 0, DRAIN).await;
+    tick(&runner(&stack, TaskKind::SyncOrders, quiet()), 0, DRAIN).await;
     assert_eq!(
         with_status(&stack, &shop, &orders, order_status::UNPROCESSED).await,
         orders.len()
@@ -671,7 +587,7 @@ async fn a_worker_killed_mid_run_is_taken_over_without_a_second_document() {
     .expect("local stack");
     let shop = orders_shop(&stack, "KILLED", |_| {}).await;
     let orders = seed_orders(&stack, &shop, 8, 20);
-    tick_and_drain(
+    tick(
         &runner(&stack, TaskKind::SyncOrders, runtime.clone()),
         0,
         DRAIN,
@@ -903,8 +819,8 @@ async fn an_order_changed_after_processing_is_flagged_and_its_document_is_not_re
     let orders = seed_orders(&stack, &shop, 3, 20);
     let syncs = runner(&stack, TaskKind::SyncOrders, quiet());
     let creates = runner(&stack, TaskKind::CreateSalesOrders, quiet());
-    tick_and_drain(&syncs, 0, DRAIN).await;
-    tick_and_drain(&creates, 0, DRAIN).await;
+    tick(&syncs, 0, DRAIN).await;
+    tick(&creates, 0, DRAIN).await;
     let problems = document_problems(&stack, &shop, &orders).await;
     assert!(problems.is_empty(), "{problems:#?}");
 
@@ -922,7 +838,7 @@ async fn an_order_changed_after_processing_is_flagged_and_its_document_is_not_re
     store.touch_order(&touched.id, &wall(-9));
     let new = store.add_order(order_seed(&shop, 3, &wall(-8)));
 
-    tick_and_drain(&syncs, 15, DRAIN).await;
+    tick(&syncs, 15, DRAIN).await;
     let second = &jobs_of(&stack, "CHANGED", TaskKind::SyncOrders).await[0];
     assert_eq!(second.status, JobStatus::Succeeded, "{:?}", second.error);
     assert_eq!(
@@ -953,7 +869,7 @@ async fn an_order_changed_after_processing_is_flagged_and_its_document_is_not_re
 
     // create-sales-orders makes the new order's document and leaves the flagged one alone.
     let posts = stack.bc.stats().requests_to("POST", "salesOrders");
-    tick_and_drain(&creates, 15, DRAIN).await;
+    tick(&creates, 15, DRAIN).await;
     let run = &jobs_of(&stack, "CHANGED", TaskKind::CreateSalesOrders).await[0];
     assert_eq!(run.status, JobStatus::Succeeded, "{:?}", run.error);
     assert_eq!(
@@ -982,7 +898,7 @@ async fn an_order_changed_after_processing_is_flagged_and_its_document_is_not_re
     );
 
     // Seen again by the next sync, the flagged order stays as it is.
-    tick_and_drain(&syncs, 30, DRAIN).await;
+    tick(&syncs, 30, DRAIN).await;
     let third = &jobs_of(&stack, "CHANGED", TaskKind::SyncOrders).await[0];
     assert_eq!(third.status, JobStatus::Succeeded, "{:?}", third.error);
     assert_eq!(third.counters.get(sync::ORDERS_CHANGED_AFTER_PROCESSING), 0);
@@ -1012,7 +928,7 @@ async fn a_dead_lettered_job_leaves_no_document_without_its_number_in_shopify() 
     .expect("local stack");
     let shop = orders_shop(&stack, "DLQ", |_| {}).await;
     let orders = seed_orders(&stack, &shop, 6, 20);
-    tick_and_drain(&runner(&stack, TaskKind::SyncOrders, quiet()), 0, DRAIN).await;
+    tick(&runner(&stack, TaskKind::SyncOrders, quiet()), 0, DRAIN).await;
 
     // BC goes down once it has made three documents, until the job has used up its receives.
     let creates = runner(&stack, TaskKind::CreateSalesOrders, quiet());
@@ -1036,7 +952,7 @@ async fn a_dead_lettered_job_leaves_no_document_without_its_number_in_shopify() 
 
     // Half an hour later the schedule runs the task again and makes the rest.
     age_claims(&stack, "DLQ").await;
-    tick_and_drain(&creates, 15, DRAIN).await;
+    tick(&creates, 15, DRAIN).await;
     let second = &jobs_of(&stack, "DLQ", TaskKind::CreateSalesOrders).await[0];
     assert_eq!(second.status, JobStatus::Succeeded, "{:?}", second.error);
     assert_eq!(

@@ -38,7 +38,7 @@ pub(crate) const COUNT_ROOT_COST: f64 = 10.0;
 /// Fields charged a fixed amount, selection included, instead of by the object/connection rules.
 pub(crate) fn fixed_cost(parent: T, name: &str) -> Option<f64> {
     match (parent, name) {
-        (T::Query, "productVariantsCount") => Some(COUNT_ROOT_COST),
+        (T::Query, "productVariantsCount" | "ordersCount") => Some(COUNT_ROOT_COST),
         _ => None,
     }
 }

@@ -52,6 +52,20 @@ impl CatObj {
     }
 }
 
+/// The numeric id of media `m`'s image. As on Shopify, the image is a new one whenever the media's
+/// content is replaced (`fileUpdate` with an `originalSource`) while the media id stays: derived
+/// from the media and its current source (FNV-1a), so the same content keeps its id and new
+/// content gets another.
+fn image_number(m: usize, source: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in m.to_le_bytes().iter().chain(source.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // 14 digits, like Shopify's numeric ids.
+    10_000_000_000_000 + h % 90_000_000_000_000
+}
+
 fn errs(t: CT, e: &Rc<Vec<UserErr>>) -> Result<R, FieldErr> {
     Ok(R::Many(
         e.iter()
@@ -304,7 +318,10 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                             }
                         }
                         "altText" => opt(&r.alt),
-                        "id" => s(&format!("gid://shopify/ImageSource/{}", m + 1)),
+                        "id" => s(&format!(
+                            "gid://shopify/ImageSource/{}",
+                            image_number(*m, &r.source)
+                        )),
                         "width" | "height" => v(Json::from(360)),
                         _ => unknown(name),
                     }

@@ -475,7 +475,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                     "phone" => opt(&r.phone),
                     "defaultEmailAddress" => one(r.email.as_ref().map(|_| Obj::EmailAddress(*c))),
                     "defaultPhoneNumber" => one(r.phone.as_ref().map(|_| Obj::PhoneNumber(*c))),
-                    _ => unknown(name),
+                    _ => self.customer_extra(*c, f),
                 }
             }
             Obj::EmailAddress(c) => match name {

@@ -41,13 +41,17 @@
 //! * JSON object keys are emitted in sorted order (serde_json without `preserve_order`).
 //! * `InventoryChange.quantityAfterChange` is `null`, as the live 2026-04 API answers.
 
+mod b2b_catalogs;
 mod bucket;
 mod bulk;
 mod catalog;
 mod clock;
 mod cost;
+mod customers;
 mod exec;
+mod exec_b2b_catalogs;
 mod exec_catalog;
+mod exec_customers;
 mod exec_orders;
 mod faults;
 mod gql;
@@ -64,7 +68,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+pub use b2b_catalogs::{CatalogSeed, SeededCatalog, SimFixedPrice};
 pub use catalog::{CatalogWrite, StagedUpload};
+pub use customers::{CustomerAddressSeed, ShopCustomer, ShopCustomerSeed};
 pub use faults::{FaultConfig, FaultKind, SLOW_DELAY, STALL_DELAY, ScriptedFault};
 pub use orders::{
     AddressSeed, BalanceTransactionSeed, CustomerSeed, FulfillmentRecord, LineSeed, OrderSeed,

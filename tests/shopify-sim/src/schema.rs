@@ -23,6 +23,11 @@ pub(crate) enum N {
     BalanceTransaction,
     Product,
     Media,
+    Customer,
+    Catalog,
+    Market,
+    CompanyLocation,
+    PriceListPrice,
 }
 
 impl N {
@@ -44,6 +49,11 @@ impl N {
             N::BalanceTransaction => T::BalanceTransaction,
             N::Product => T::Product,
             N::Media => T::Cat(crate::catalog::CT::MediaImage),
+            N::Customer => T::Customer,
+            N::Catalog => T::B2b(crate::b2b_catalogs::BT::Catalog),
+            N::Market => T::B2b(crate::b2b_catalogs::BT::Market),
+            N::CompanyLocation => T::CompanyLocation,
+            N::PriceListPrice => T::B2b(crate::b2b_catalogs::BT::PriceListPrice),
         }
     }
 
@@ -69,6 +79,11 @@ impl N {
                 "ShopifyPaymentsPayoutConnection",
                 "ShopifyPaymentsPayoutEdge",
             ),
+            N::Customer => ("CustomerConnection", "CustomerEdge"),
+            N::Catalog => ("CatalogConnection", "CatalogEdge"),
+            N::Market => ("MarketConnection", "MarketEdge"),
+            N::CompanyLocation => ("CompanyLocationConnection", "CompanyLocationEdge"),
+            N::PriceListPrice => ("PriceListPriceConnection", "PriceListPriceEdge"),
             N::BalanceTransaction => (
                 "ShopifyPaymentsBalanceTransactionConnection",
                 "ShopifyPaymentsBalanceTransactionEdge",
@@ -137,8 +152,13 @@ pub(crate) enum T {
     BalanceTransaction,
     AssociatedOrder,
     AssociatedPayout,
+    /// `customerSet`'s payload and errors (`customers.rs`).
+    CustomerSetPayload,
+    CustomerSetUserError,
     /// Catalogue types (`catalog.rs`).
     Cat(crate::catalog::CT),
+    /// Catalogs-side types (`b2b_catalogs.rs`).
+    B2b(crate::b2b_catalogs::BT),
     Conn(N),
     Edge(N),
 }
@@ -200,7 +220,10 @@ impl T {
             T::BalanceTransaction => "ShopifyPaymentsBalanceTransaction",
             T::AssociatedOrder => "ShopifyPaymentsAssociatedOrder",
             T::AssociatedPayout => "ShopifyPaymentsBalanceTransactionAssociatedPayout",
+            T::CustomerSetPayload => "CustomerSetPayload",
+            T::CustomerSetUserError => "CustomerSetUserError",
             T::Cat(c) => c.name(),
+            T::B2b(b) => b.name(),
             T::Conn(n) => n.names().0,
             T::Edge(n) => n.names().1,
         }
@@ -231,6 +254,7 @@ impl T {
         match self {
             T::Node => Some(&Self::NODE_TYPES),
             T::PurchasingEntity => Some(&[T::Customer, T::PurchasingCompany]),
+            T::B2b(crate::b2b_catalogs::BT::Catalog) => Some(&crate::b2b_catalogs::CATALOG_TYPES),
             _ => None,
         }
     }
@@ -239,6 +263,7 @@ impl T {
     pub(crate) fn matches(self, cond: &str) -> bool {
         cond == self.name()
             || (cond == "Node" && (self.is_node() || self == T::Node))
+            || (cond == "Catalog" && crate::b2b_catalogs::CATALOG_TYPES.contains(&self))
             || (cond == "PurchasingEntity"
                 && matches!(
                     self,
@@ -248,7 +273,7 @@ impl T {
 
     /// Known type names usable as fragment conditions.
     pub(crate) fn by_name(name: &str) -> Option<T> {
-        const ALL: [T; 54] = [
+        const ALL: [T; 56] = [
             T::Query,
             T::Mutation,
             T::Shop,
@@ -286,6 +311,8 @@ impl T {
             T::Customer,
             T::CustomerEmailAddress,
             T::CustomerPhoneNumber,
+            T::CustomerSetPayload,
+            T::CustomerSetUserError,
             T::MailingAddress,
             T::PurchasingEntity,
             T::PurchasingCompany,
@@ -307,6 +334,7 @@ impl T {
         ALL.into_iter()
             .find(|t| t.name() == name)
             .or_else(|| crate::catalog::CT::by_name(name).map(T::Cat))
+            .or_else(|| crate::b2b_catalogs::BT::by_name(name).map(T::B2b))
     }
 }
 
@@ -443,6 +471,7 @@ pub(crate) fn field(t: T, name: &str) -> Option<(FK, &'static [&'static str])> {
         (T::Query, "bulkOperation") => (Obj(T::BulkOperation), ID),
         (T::Query, "bulkOperations") => (Conn(N::BulkOperation), PAGE),
         (T::Query, "productVariantsCount") => (Obj(T::Count), &["query", "limit"]),
+        (T::Query, "ordersCount") => (Obj(T::Count), &["query", "limit"]),
 
         (T::Mutation, "inventorySetQuantities") => (Obj(T::SetQuantitiesPayload), &["input"]),
         (T::Mutation, "bulkOperationRunQuery") => {
@@ -711,7 +740,11 @@ pub(crate) fn field(t: T, name: &str) -> Option<(FK, &'static [&'static str])> {
         (T::Conn(_), "pageInfo") => (Obj(T::PageInfo), NONE),
         (T::Edge(_), "cursor") => s,
         (T::Edge(n), "node") => (Obj(n.node_type()), NONE),
-        _ => return crate::catalog::field(t, name),
+        _ => {
+            return crate::customers::field(t, name)
+                .or_else(|| crate::catalog::field(t, name))
+                .or_else(|| crate::b2b_catalogs::field(t, name));
+        }
     };
     Some(r)
 }

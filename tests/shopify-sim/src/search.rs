@@ -164,6 +164,21 @@ impl Search {
         })
     }
 
+    /// A customer (`customers.rs`): `updated_at`/`created_at` as instants, `email` and `phone`
+    /// as text, `id` as a number.
+    pub(crate) fn matches_customer(&self, st: &StoreData, i: usize) -> bool {
+        let c = &st.book.customers[i];
+        let ext = &st.customers_ext;
+        self.eval(|t| match t.field.as_str() {
+            "updated_at" => Some(ext.updated_at.get(i).is_some_and(|&at| time_match(at, t))),
+            "created_at" => Some(ext.created_at.get(i).is_some_and(|&at| time_match(at, t))),
+            "email" => Some(text_match(c.email.as_deref().unwrap_or(""), &t.value)),
+            "phone" => Some(text_match(c.phone.as_deref().unwrap_or(""), &t.value)),
+            "id" => Some(num_match((i + 1) as u64, t)),
+            _ => None,
+        })
+    }
+
     pub(crate) fn matches_payout(&self, st: &StoreData, i: usize) -> bool {
         let p = &st.book.payouts[i];
         self.eval(|t| match t.field.as_str() {

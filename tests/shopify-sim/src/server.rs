@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 use apollo_compiler::ast::{self, Definition};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -155,11 +156,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/bulk-results/{file}", get(bulk_file))
         .route(
             "/staged-uploads/{*key}",
-            put(crate::catalog::staged_put).get(crate::catalog::staged_get),
+            put(crate::catalog::staged_put)
+                .get(crate::catalog::staged_get)
+                .layer(DefaultBodyLimit::max(STAGED_UPLOAD_MAX_BYTES)),
         )
-        .route("/staged-uploads/", post(crate::catalog::staged_post))
+        .route(
+            "/staged-uploads/",
+            post(crate::catalog::staged_post).layer(DefaultBodyLimit::max(STAGED_UPLOAD_MAX_BYTES)),
+        )
         .with_state(shared)
 }
+
+/// What a staged upload may hold: Shopify takes a bulk mutation's variables file up to 100 MB (since
+/// 2026-01), not axum's default 2 MB body limit (a 2,000-product `productSet` file is larger).
+const STAGED_UPLOAD_MAX_BYTES: usize = 100 * 1024 * 1024;
 
 fn json_response(status: StatusCode, body: &Json) -> Response {
     let mut r = (status, body.to_string()).into_response();

@@ -259,6 +259,10 @@ pub(crate) struct StoreData {
     pub book: crate::orders::OrderBook,
     /// Catalogue attributes, media, staged uploads (`catalog.rs`).
     pub catalog: crate::catalog::CatalogData,
+    /// What the customers API adds to the order book's customers (`customers.rs`).
+    pub customers_ext: crate::customers::CustomerExt,
+    /// Catalogs, publications, price lists (`b2b_catalogs.rs`).
+    pub b2b: crate::b2b_catalogs::B2bData,
 }
 
 impl StoreData {
@@ -280,6 +284,8 @@ impl StoreData {
             next_group: 1,
             book: Default::default(),
             catalog: Default::default(),
+            customers_ext: Default::default(),
+            b2b: Default::default(),
         }
     }
 

@@ -328,6 +328,22 @@ macro_rules! unused_shopify_catalog_api {
             > {
                 unreachable!("{} is not used by this test", "ShopifyCatalogApi")
             }
+            async fn product_media(
+                &self,
+                _id: &str,
+            ) -> ::std::result::Result<
+                Option<Vec<$crate::shopsync_domain::catalog::ProductMedia>>,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
+            async fn image_bytes(
+                &self,
+                _url: &str,
+                _max_bytes: usize,
+            ) -> ::std::result::Result<Vec<u8>, $crate::shopsync_domain::SyncError> {
+                unreachable!("{} is not used by this test", "ShopifyCatalogApi")
+            }
             async fn bulk_mutation_run(
                 &self,
                 _mutation: &$crate::shopsync_domain::catalog::BulkMutation,
@@ -442,6 +458,163 @@ macro_rules! unused_bc_items_api {
                 _targets: &[$crate::shopsync_domain::items::PriceTarget],
             ) -> $crate::shopsync_domain::ports::Result<Vec<$crate::shopsync_domain::items::SalesPrice>> {
                 unreachable!("{} is not used by this test", "BcItemsApi")
+            }
+        }
+    };
+}
+
+/// Implements [`ShopifyCustomersApi`](shopsync_domain::customers::ShopifyCustomersApi) for a test
+/// double whose test never calls it: every method panics, naming the port.
+#[macro_export]
+macro_rules! unused_shopify_customers_api {
+    ($ty:ty) => {
+        #[$crate::async_trait::async_trait]
+        impl $crate::shopsync_domain::customers::ShopifyCustomersApi for $ty {
+            async fn customers_updated_since(
+                &self,
+                _since: Option<&str>,
+                _until: &str,
+                _after: Option<&str>,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::orders::Page<
+                    $crate::shopsync_domain::customers::ShopifyCustomer,
+                >,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCustomersApi")
+            }
+            async fn customer(
+                &self,
+                _id: &str,
+            ) -> ::std::result::Result<
+                Option<$crate::shopsync_domain::customers::ShopifyCustomer>,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCustomersApi")
+            }
+            async fn customer_set(
+                &self,
+                _identifier: &$crate::shopsync_domain::customers::CustomerIdentifier,
+                _input: &$crate::shopsync_domain::customers::CustomerSetInput,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::customers::CustomerSetOutcome,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCustomersApi")
+            }
+        }
+    };
+}
+
+/// Implements [`ShopifyCompaniesApi`](shopsync_domain::companies::ShopifyCompaniesApi) for a test
+/// double whose test never calls it: every method panics, naming the port.
+#[macro_export]
+macro_rules! unused_shopify_companies_api {
+    ($ty:ty) => {
+        #[$crate::async_trait::async_trait]
+        impl $crate::shopsync_domain::companies::ShopifyCompaniesApi for $ty {
+            async fn companies_updated_since(
+                &self,
+                _since: Option<&str>,
+                _until: &str,
+                _after: Option<&str>,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::orders::Page<
+                    $crate::shopsync_domain::companies::ShopifyCompany,
+                >,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCompaniesApi")
+            }
+            async fn company(
+                &self,
+                _id: &str,
+            ) -> ::std::result::Result<
+                Option<$crate::shopsync_domain::companies::ShopifyCompany>,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCompaniesApi")
+            }
+            async fn company_export(
+                &self,
+                _export: &$crate::shopsync_domain::companies::CompanyExport,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::companies::CompanyExportOutcome,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyCompaniesApi")
+            }
+        }
+    };
+}
+
+/// Implements [`BcCustomersApi`](shopsync_domain::customers::BcCustomersApi) for a test double
+/// whose test never calls it: every method panics, naming the port.
+#[macro_export]
+macro_rules! unused_bc_customers_api {
+    ($ty:ty) => {
+        #[$crate::async_trait::async_trait]
+        impl $crate::shopsync_domain::customers::BcCustomersApi for $ty {
+            async fn customers_modified_since(
+                &self,
+                _since: Option<&str>,
+            ) -> ::std::result::Result<
+                Vec<$crate::shopsync_domain::sales::BcCustomer>,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "BcCustomersApi")
+            }
+            async fn update_customer(
+                &self,
+                _customer_id: &str,
+                _update: &$crate::shopsync_domain::customers::CustomerUpdate,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::sales::BcCustomer,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "BcCustomersApi")
+            }
+        }
+    };
+}
+
+/// Implements [`ShopifyB2bCatalogsApi`](shopsync_domain::b2b_catalogs::ShopifyB2bCatalogsApi) for a
+/// test double whose test never calls it: every method panics, naming the port.
+#[macro_export]
+macro_rules! unused_shopify_b2b_catalogs_api {
+    ($ty:ty) => {
+        #[$crate::async_trait::async_trait]
+        impl $crate::shopsync_domain::b2b_catalogs::ShopifyB2bCatalogsApi for $ty {
+            async fn catalogs_page(
+                &self,
+                _catalog_type: $crate::shopsync_domain::b2b_catalogs::CatalogType,
+                _after: Option<&str>,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::b2b_catalogs::CatalogsPage,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyB2bCatalogsApi")
+            }
+            async fn price_list_fixed_prices_page(
+                &self,
+                _price_list_id: &str,
+                _after: Option<&str>,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::orders::Page<
+                    $crate::shopsync_domain::b2b_catalogs::FixedPrice,
+                >,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyB2bCatalogsApi")
+            }
+            async fn price_list_fixed_prices_add(
+                &self,
+                _request: &$crate::shopsync_domain::b2b_catalogs::FixedPricesAddRequest,
+            ) -> ::std::result::Result<
+                $crate::shopsync_domain::b2b_catalogs::FixedPricesAddOutcome,
+                $crate::shopsync_domain::SyncError,
+            > {
+                unreachable!("{} is not used by this test", "ShopifyB2bCatalogsApi")
             }
         }
     };

@@ -18,7 +18,10 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use shopsync_bc::{BcClient, BcConfig};
 use shopsync_domain::SyncError;
+use shopsync_domain::b2b_catalogs::ShopifyB2bCatalogsApi;
 use shopsync_domain::catalog::ShopifyCatalogApi;
+use shopsync_domain::companies::ShopifyCompaniesApi;
+use shopsync_domain::customers::{BcCustomersApi, ShopifyCustomersApi};
 use shopsync_domain::items::BcItemsApi;
 use shopsync_domain::orders::ShopifyOrdersApi;
 use shopsync_domain::ports::{
@@ -104,17 +107,30 @@ fn shopify_token(secret: &str) -> String {
 /// every port through the same `run.clients.shopify` and a double that a task does not use answers
 /// `unreachable!` for it.
 pub trait ShopifyApi:
-    ShopifyInventoryApi + ShopifyOrdersApi + ShopifyCatalogApi + ShopifyUsage
+    ShopifyInventoryApi
+    + ShopifyOrdersApi
+    + ShopifyCatalogApi
+    + ShopifyCustomersApi
+    + ShopifyCompaniesApi
+    + ShopifyB2bCatalogsApi
+    + ShopifyUsage
 {
 }
-impl<T: ShopifyInventoryApi + ShopifyOrdersApi + ShopifyCatalogApi + ShopifyUsage> ShopifyApi
-    for T
+impl<
+    T: ShopifyInventoryApi
+        + ShopifyOrdersApi
+        + ShopifyCatalogApi
+        + ShopifyCustomersApi
+        + ShopifyCompaniesApi
+        + ShopifyB2bCatalogsApi
+        + ShopifyUsage,
+> ShopifyApi for T
 {
 }
 
 /// Everything a task may ask of Business Central.
-pub trait BcApi: BcInventoryApi + BcSalesApi + BcItemsApi {}
-impl<T: BcInventoryApi + BcSalesApi + BcItemsApi> BcApi for T {}
+pub trait BcApi: BcInventoryApi + BcSalesApi + BcItemsApi + BcCustomersApi {}
+impl<T: BcInventoryApi + BcSalesApi + BcItemsApi + BcCustomersApi> BcApi for T {}
 
 /// The two API clients of one shop, as tasks see them.
 #[derive(Clone)]

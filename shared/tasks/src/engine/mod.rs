@@ -34,7 +34,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shopsync_domain::catalogue::System;
-use shopsync_domain::job::{JobCounters, JobRecord};
+use shopsync_domain::job::{JobCounters, JobRecord, RunOptions};
 use shopsync_domain::ports::{
     LedgerBegin, LedgerEntry, LedgerStatus, Result, RunStoreSource, RunStores, SkippedRecord,
 };
@@ -167,6 +167,12 @@ pub trait Task: Send + Sync + 'static {
         None
     }
 
+    /// Why this job has nothing to do, given its run options too (a price-only run of sync-products
+    /// needs none of the settings a full export needs). By default the shop's [`Task::skip_reason`].
+    fn skip_reason_for(&self, settings: &ShopSettings, _options: &RunOptions) -> Option<String> {
+        self.skip_reason(settings)
+    }
+
     /// One planning step. Return [`Planned::more`] to be called again (in this invocation or, near
     /// the deadline, the next), [`Planned::last`] when the plan is complete.
     async fn plan(&self, run: &mut TaskRun<'_>, state: &mut Self::State) -> Result<Planned>;
@@ -282,7 +288,7 @@ pub async fn run<T: Task>(
     clients: &ShopClients,
     ctx: &mut RunContext<'_>,
 ) -> Result<RunOutcome> {
-    if let Some(reason) = task.skip_reason(ctx.settings) {
+    if let Some(reason) = task.skip_reason_for(ctx.settings, &ctx.job.options) {
         return Ok(RunOutcome::Skipped { reason });
     }
     if task.kind().spec().idle_without_outgoing_requests() && !ctx.settings.allow_outgoing_requests

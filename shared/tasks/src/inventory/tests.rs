@@ -141,6 +141,9 @@ impl ShopifyInventoryApi for Shopify {
 
 shopsync_test_support::no_shopify_usage!(Shopify);
 shopsync_test_support::unused_shopify_catalog_api!(Shopify);
+shopsync_test_support::unused_shopify_companies_api!(Shopify);
+shopsync_test_support::unused_shopify_b2b_catalogs_api!(Shopify);
+shopsync_test_support::unused_shopify_customers_api!(Shopify);
 shopsync_test_support::unused_shopify_orders_api!(Shopify);
 
 /// BC: `items.inventory` per item number.
@@ -173,6 +176,7 @@ impl BcInventoryApi for Bc {
 
 shopsync_test_support::unused_bc_sales_api!(Bc);
 shopsync_test_support::unused_bc_items_api!(Bc);
+shopsync_test_support::unused_bc_customers_api!(Bc);
 
 fn settings() -> ShopSettings {
     ShopSettings::from_json(

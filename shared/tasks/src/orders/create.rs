@@ -125,7 +125,13 @@ impl Task for CreateSalesOrdersTask {
 
     async fn plan(&self, run: &mut TaskRun<'_>, state: &mut CreateState) -> Result<Planned> {
         if !state.owed_done {
-            let (owed, next) = effects::plan_owed(run, state.owed_after.as_deref(), PAGE).await?;
+            // What dead jobs still owe, a bulk write-back when there are many (see `super::bulk`).
+            let (owed, next) = super::bulk::plan_owed(
+                run,
+                state.owed_after.as_deref(),
+                super::bulk::MAX_BULK_WRITE_BACKS,
+            )
+            .await?;
             run.counters
                 .add(counters::OWED_UPDATES_RESENT, owed.len() as u64);
             state.owed_done = next.is_none();
@@ -180,7 +186,13 @@ impl Task for CreateSalesOrdersTask {
         effect: &Effect,
         outcome: &Value,
     ) -> Result<Settled> {
-        effects::settle(run, &OrderEffect::of(effect)?, outcome).await
+        effects::settle(
+            run,
+            &OrderEffect::of(effect)?,
+            outcome,
+            effects::WriteBackMode::FollowUp,
+        )
+        .await
     }
 }
 

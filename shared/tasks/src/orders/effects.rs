@@ -14,6 +14,9 @@
 //!   so resending one after an unknown outcome is harmless: they are [`EffectKind::Replayable`].
 //! - Settling marks the staged order `processed` with the version the document was made from, and
 //!   records the document under its external number ([`ORDER_DOCUMENTS`]) for the shipment sync.
+//! - In a backlog (sync-orders reading its window in bulk) the write-backs are not follow-ups of
+//!   each document: they stay owed ([`OWED_UPDATES`]) and go back together as bulk mutations
+//!   ([`super::bulk`], [`OrderEffect::BulkWriteBack`]) once the window's documents are made.
 
 use super::CreateCustomer;
 use super::staged::{DocumentRef, STAGED_ORDERS, StagedOrder, order_status};
@@ -53,6 +56,8 @@ pub enum OrderEffect {
     Document(CreateDocument),
     WriteBack(WriteBack),
     Close(CloseOrder),
+    /// The owed write-backs of many orders as one bulk `orderUpdate` ([`super::bulk`]).
+    BulkWriteBack(super::bulk::BulkWriteBack),
 }
 
 /// Make the BC document of one staged order.
@@ -119,39 +124,15 @@ impl OwedUpdates {
     }
 }
 
-/// One page of owed updates after `after` (an order id), as effects, and where the next page starts.
-pub async fn plan_owed(
-    run: &TaskRun<'_>,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<(Vec<Effect>, Option<String>)> {
-    let page = run
-        .stores
-        .records
-        .list_by_status(run.shop(), OWED_UPDATES, OWED, after, limit)
-        .await?;
-    let mut effects = Vec::new();
-    for record in &page.records {
-        let owed: OwedUpdates = serde_json::from_str(&record.body).map_err(|e| {
-            SyncError::Internal(format!(
-                "owed updates of {} are unreadable: {e}",
-                preview(&record.id)
-            ))
-        })?;
-        effects.extend(owed.effects()?);
-    }
-    Ok((effects, page.next_after))
-}
-
 /// Which owed update settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Owed {
+pub(crate) enum Owed {
     WriteBack,
     Close,
 }
 
 /// Strike a settled update off its order's owed updates (the record goes once nothing is owed).
-async fn discharge(run: &TaskRun<'_>, order_id: &str, which: Owed) -> Result<()> {
+pub(crate) async fn discharge(run: &TaskRun<'_>, order_id: &str, which: Owed) -> Result<()> {
     let records = &run.stores.records;
     for _ in 0..2 {
         let Some(record) = records
@@ -229,6 +210,14 @@ impl OrderEffect {
                 System::Shopify,
                 format!("close order {}", c.name),
             ),
+            OrderEffect::BulkWriteBack(b) => (
+                EffectKind::Replayable,
+                System::Shopify,
+                format!(
+                    "BC document numbers onto {} orders (bulk)",
+                    b.order_ids.len()
+                ),
+            ),
         };
         Ok(Effect::new(
             kind,
@@ -297,6 +286,7 @@ pub async fn send(run: &mut TaskRun<'_>, effect: &OrderEffect) -> Result<Value> 
             to_value(&outcome)
         }
         OrderEffect::Close(c) => to_value(&run.clients.shopify.order_close(&c.order_id).await?),
+        OrderEffect::BulkWriteBack(b) => super::bulk::send_write_backs(run, b).await,
         OrderEffect::Customer(_) => Err(customer_elsewhere()),
     }
 }
@@ -307,7 +297,9 @@ pub async fn probe(run: &mut TaskRun<'_>, effect: &OrderEffect) -> Result<Option
         OrderEffect::Document(d) => probe_document(run, d).await,
         OrderEffect::Customer(_) => Err(customer_elsewhere()),
         // Replayable: the engine resends them instead.
-        OrderEffect::WriteBack(_) | OrderEffect::Close(_) => Ok(None),
+        OrderEffect::WriteBack(_) | OrderEffect::Close(_) | OrderEffect::BulkWriteBack(_) => {
+            Ok(None)
+        }
     }
 }
 
@@ -332,18 +324,29 @@ fn customer_elsewhere() -> SyncError {
     SyncError::Internal("customer effects are sent by sync-orders itself".into())
 }
 
+/// How a made document's write-back goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteBackMode {
+    /// As a follow-up of the document (one `orderUpdate`).
+    FollowUp,
+    /// Left owed, for the bulk write-back of the run's backlog ([`super::bulk`]).
+    Owed,
+}
+
 /// Record what an outcome means; returns the follow-ups (write-back, close) of a made document.
 pub async fn settle(
     run: &mut TaskRun<'_>,
     effect: &OrderEffect,
     outcome: &Value,
+    write_back: WriteBackMode,
 ) -> Result<Settled> {
     match effect {
         OrderEffect::Document(d) => {
             let outcome: DocumentOutcome = serde_json::from_value(outcome.clone())
                 .map_err(|e| SyncError::Internal(format!("unreadable document outcome: {e}")))?;
-            settle_document(run, d, outcome).await
+            settle_document(run, d, outcome, write_back).await
         }
+        OrderEffect::BulkWriteBack(b) => super::bulk::settle_write_backs(run, b, outcome).await,
         OrderEffect::WriteBack(w) => {
             let outcome: shopsync_domain::orders::OrderUpdateOutcome =
                 serde_json::from_value(outcome.clone())
@@ -407,6 +410,7 @@ async fn settle_document(
     run: &mut TaskRun<'_>,
     d: &CreateDocument,
     outcome: DocumentOutcome,
+    write_back: WriteBackMode,
 ) -> Result<Settled> {
     let document = match outcome {
         DocumentOutcome::Refused(reason) => {
@@ -497,8 +501,15 @@ async fn settle_document(
             name: d.name.clone(),
         });
     }
-    let follow_ups = owed.effects()?;
-    if !follow_ups.is_empty() {
+    let mut follow_ups = owed.effects()?;
+    if write_back == WriteBackMode::Owed
+        && let Some(w) = &owed.write_back
+    {
+        // Owed only: the run's bulk write-back sends it with the others.
+        let planned = OrderEffect::WriteBack(w.clone()).into_effect()?;
+        follow_ups.retain(|e| *e != planned);
+    }
+    if owed.write_back.is_some() || owed.close.is_some() {
         // Owed before they are planned: a job that dies now leaves them for the next run.
         run.stores
             .records

@@ -16,7 +16,12 @@
 //!
 //! What is staged is never applied twice: a processed order that changes in Shopify afterwards is
 //! flagged (`changed_after_processing`) and left for a person, as the reference does.
+//!
+//! A window that holds a backlog (more orders than the client's bulk threshold) is read with one
+//! bulk query instead of pages, staged by the same code, and its documents' write-backs go back as
+//! bulk mutations: see [`bulk`] for how and why that stays exactly-once.
 
+pub mod bulk;
 pub mod create;
 #[cfg(test)]
 mod create_tests;
@@ -54,6 +59,12 @@ pub enum Phase {
     Start,
     /// Read and stage one page a step.
     Pages,
+    /// A bulk query reads the window: poll it once a step.
+    BulkWait,
+    /// Stage the bulk-read orders, [`bulk::STAGE_CHUNK`] a step.
+    BulkStage,
+    /// Every document of a bulk-read window made: send the owed write-backs in bulk.
+    WriteBacks,
     /// Every page staged and every customer settled: move the cursor to `until`.
     Finish,
 }
@@ -83,10 +94,22 @@ pub struct SyncState {
     /// A run over the window its options name (closed orders included; the cursor stays).
     #[serde(default)]
     pub window_only: bool,
+    /// The window's bulk read, when it holds a backlog.
+    #[serde(default)]
+    pub bulk: Option<bulk::BulkRead>,
+    /// Documents made in this run leave their write-back owed for [`Phase::WriteBacks`].
+    #[serde(default)]
+    pub write_backs_in_bulk: bool,
+    /// [`Phase::WriteBacks`]: the owed updates after this order id are still to be planned.
+    #[serde(default)]
+    pub owed_after: Option<String>,
     /// BC customers looked up or created in this invocation, by buyer (not checkpointed: a resumed
     /// run asks BC again).
     #[serde(skip)]
     pub customers: HashMap<String, Known>,
+    /// The bulk-read orders (not checkpointed: a resumed run downloads the file again).
+    #[serde(skip)]
+    pub bulk_orders: Option<Vec<shopsync_domain::orders::ShopifyOrder>>,
 }
 
 /// Counter names this task reports.
@@ -148,12 +171,32 @@ impl Task for SyncOrdersTask {
             state.phase = Phase::Pages;
             if run.settings.auto_create_orders {
                 // Updates owed by documents of jobs that died (one page a run; more next run).
-                owed = effects::plan_owed(run, None, create::PAGE).await?.0;
+                owed = bulk::plan_owed(run, None, bulk::MAX_BULK_WRITE_BACKS)
+                    .await?
+                    .0;
+            }
+            if start_bulk_read(run, state).await? {
+                return Ok(Planned::more(owed));
             }
         }
-        if state.phase == Phase::Finish {
-            sync::advance_cursor(run, state).await?;
-            return Ok(Planned::last(Vec::new()));
+        match state.phase {
+            Phase::Finish => {
+                sync::advance_cursor(run, state).await?;
+                return Ok(Planned::last(Vec::new()));
+            }
+            Phase::BulkWait => return poll_bulk_read(run, state).await,
+            Phase::BulkStage => return stage_bulk_chunk(run, state).await,
+            Phase::WriteBacks => {
+                let (effects, next) =
+                    bulk::plan_owed(run, state.owed_after.as_deref(), bulk::MAX_BULK_WRITE_BACKS)
+                        .await?;
+                state.owed_after = next;
+                if state.owed_after.is_none() {
+                    state.phase = Phase::Finish;
+                }
+                return Ok(Planned::more(effects));
+            }
+            Phase::Start | Phase::Pages => {}
         }
         let until = state
             .until
@@ -173,23 +216,13 @@ impl Task for SyncOrdersTask {
         run.counters
             .add(counters::ORDERS_READ, page.items.len() as u64);
         state.pages += 1;
-        let staged = sync::stage_page(run, state, &page.items).await?;
         let mut effects = owed;
-        for creation in staged.creations.into_values() {
-            effects.push(OrderEffect::Customer(creation).into_effect()?);
-        }
-        effects.extend(staged.documents);
+        effects.extend(stage(run, state, &page.items).await?);
         state.after = page.next_cursor;
         if state.after.is_some() {
             return Ok(Planned::more(effects));
         }
-        if effects.is_empty() {
-            sync::advance_cursor(run, state).await?;
-            return Ok(Planned::last(Vec::new()));
-        }
-        // The cursor moves once the customers of the last page are settled too.
-        state.phase = Phase::Finish;
-        Ok(Planned::more(effects))
+        finish_reading(run, state, effects).await
     }
 
     async fn send(&self, run: &mut TaskRun<'_>, effect: &Effect, _key: &str) -> Result<Value> {
@@ -220,9 +253,138 @@ impl Task for SyncOrdersTask {
     ) -> Result<Settled> {
         match OrderEffect::of(effect)? {
             OrderEffect::Customer(create) => settle_customer(run, state, &create, outcome).await,
-            other => effects::settle(run, &other, outcome).await,
+            other => {
+                let mode = if state.write_backs_in_bulk {
+                    effects::WriteBackMode::Owed
+                } else {
+                    effects::WriteBackMode::FollowUp
+                };
+                effects::settle(run, &other, outcome, mode).await
+            }
         }
     }
+}
+
+/// Stage orders read (a page, or a chunk of a bulk read): the same code whichever way they came.
+/// Returns the customers to create and the documents to make.
+async fn stage(
+    run: &mut TaskRun<'_>,
+    state: &mut SyncState,
+    orders: &[shopsync_domain::orders::ShopifyOrder],
+) -> Result<Vec<Effect>> {
+    let staged = sync::stage_page(run, state, orders).await?;
+    let mut effects = Vec::new();
+    for creation in staged.creations.into_values() {
+        effects.push(OrderEffect::Customer(creation).into_effect()?);
+    }
+    effects.extend(staged.documents);
+    Ok(effects)
+}
+
+/// The window is read: send what the last orders need; the cursor moves once that is settled
+/// (after the bulk write-backs, in a bulk-read run).
+async fn finish_reading(
+    run: &mut TaskRun<'_>,
+    state: &mut SyncState,
+    effects: Vec<Effect>,
+) -> Result<Planned> {
+    if state.write_backs_in_bulk {
+        state.phase = Phase::WriteBacks;
+        state.owed_after = None;
+        return Ok(Planned::more(effects));
+    }
+    if effects.is_empty() {
+        sync::advance_cursor(run, state).await?;
+        return Ok(Planned::last(Vec::new()));
+    }
+    // The cursor moves once the customers of the last page are settled too.
+    state.phase = Phase::Finish;
+    Ok(Planned::more(effects))
+}
+
+/// Whether the window is a backlog to read in bulk; if so, the bulk query is started.
+async fn start_bulk_read(run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<bool> {
+    let until = state
+        .until
+        .clone()
+        .ok_or_else(|| SyncError::Internal("sync-orders has no window".into()))?;
+    let shopify = run.clients.shopify.clone();
+    let large = shopify
+        .orders_prefer_bulk(state.since.as_deref(), &until, state.open_only)
+        .await?;
+    if large != Some(true) {
+        return Ok(false);
+    }
+    let id = shopify
+        .orders_bulk_start(state.since.as_deref(), &until, state.open_only)
+        .await?;
+    run.counters.add(bulk::counters::BULK_READS, 1);
+    state.bulk = Some(bulk::BulkRead {
+        id,
+        url: None,
+        next: 0,
+    });
+    state.write_backs_in_bulk = run.settings.auto_create_orders;
+    state.phase = Phase::BulkWait;
+    Ok(true)
+}
+
+/// One poll of the window's bulk query. Complete: stage it next. Failed (or gone): page the window
+/// instead.
+async fn poll_bulk_read(run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<Planned> {
+    let Some(read) = state.bulk.as_mut() else {
+        state.phase = Phase::Pages;
+        return Ok(Planned::more(Vec::new()));
+    };
+    let status = run.clients.shopify.bulk_operation_wait(&read.id).await?;
+    run.counters.add(bulk::counters::BULK_READ_POLLS, 1);
+    if !status.is_terminal() {
+        return Ok(Planned::more(Vec::new()));
+    }
+    if status.status == "COMPLETED" {
+        read.url = status.url;
+        state.phase = Phase::BulkStage;
+    } else {
+        tracing::warn!(operation = %read.id, status = %status.status, error = ?status.error_code, "bulk read of orders failed; paging the window");
+        run.counters.add(bulk::counters::BULK_READS_FAILED, 1);
+        state.bulk = None;
+        state.after = None;
+        state.phase = Phase::Pages;
+    }
+    Ok(Planned::more(Vec::new()))
+}
+
+/// Stage the next [`bulk::STAGE_CHUNK`] orders of the bulk read (downloading the file first when
+/// this invocation has not yet).
+async fn stage_bulk_chunk(run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<Planned> {
+    let Some(read) = state.bulk.clone() else {
+        return Err(SyncError::Internal(
+            "sync-orders stages a bulk read it never started".into(),
+        ));
+    };
+    if state.bulk_orders.is_none() {
+        let orders = match &read.url {
+            Some(url) => run.clients.shopify.orders_bulk_read(url).await?,
+            None => Vec::new(),
+        };
+        state.bulk_orders = Some(orders);
+    }
+    let orders = state.bulk_orders.take().unwrap_or_default();
+    let end = (read.next + bulk::STAGE_CHUNK).min(orders.len());
+    let chunk = &orders[read.next.min(end)..end];
+    state.pages += 1;
+    run.counters.add(counters::PAGES_READ, 1);
+    run.counters.add(counters::ORDERS_READ, chunk.len() as u64);
+    let effects = stage(run, state, chunk).await?;
+    let done = end >= orders.len();
+    if let Some(r) = state.bulk.as_mut() {
+        r.next = end;
+    }
+    if done {
+        return finish_reading(run, state, effects).await;
+    }
+    state.bulk_orders = Some(orders);
+    Ok(Planned::more(effects))
 }
 
 async fn send_customer(run: &mut TaskRun<'_>, create: &CreateCustomer) -> Result<Value> {

@@ -150,6 +150,15 @@ pub(crate) struct Shopify {
     pub(crate) closes: Mutex<Vec<String>>,
     /// Faults of `shopify.orders.update`, `shopify.orders.close`.
     pub(crate) faults: Faults,
+    /// Windows of more orders than this are read in bulk (`None`: this double offers no bulk read).
+    bulk_threshold: Mutex<Option<usize>>,
+    /// Polls a bulk read answers RUNNING before it completes; `FAILED` when `bulk_fails`.
+    bulk_polls: Mutex<u32>,
+    bulk_fails: std::sync::atomic::AtomicBool,
+    /// The window each bulk read was started over (since, until, open_only).
+    bulk_windows: Mutex<Vec<(Option<String>, String, bool)>>,
+    /// Downloads of a bulk read's file.
+    bulk_downloads: std::sync::atomic::AtomicUsize,
 }
 
 impl Shopify {
@@ -162,7 +171,31 @@ impl Shopify {
             updates: Mutex::new(Vec::new()),
             closes: Mutex::new(Vec::new()),
             faults: Faults::default(),
+            bulk_threshold: Mutex::new(None),
+            bulk_polls: Mutex::new(0),
+            bulk_fails: std::sync::atomic::AtomicBool::new(false),
+            bulk_windows: Mutex::new(Vec::new()),
+            bulk_downloads: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// The orders of a window, oldest update first, as the search selects them.
+    fn window(&self, since: Option<&str>, until: &str, open_only: bool) -> Vec<ShopifyOrder> {
+        let since = since.map(|s| parse_time("since", s).unwrap());
+        let until = parse_time("until", until).unwrap();
+        let mut found: Vec<ShopifyOrder> = self
+            .orders
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|o| {
+                let (t, _) = sort_key(o);
+                since.is_none_or(|s| t >= s) && t <= until && !(open_only && o.closed)
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(sort_key);
+        found
     }
 
     /// Replace order `id` in Shopify with what `change` makes of it.
@@ -238,6 +271,52 @@ impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
             format!("{}|{}", last.updated_at, last.id)
         });
         Ok(Page { items, next_cursor })
+    }
+    async fn orders_prefer_bulk(
+        &self,
+        since: Option<&str>,
+        until: &str,
+        open_only: bool,
+    ) -> Result<Option<bool>> {
+        let threshold = *self.bulk_threshold.lock().unwrap();
+        Ok(threshold.map(|t| self.window(since, until, open_only).len() > t))
+    }
+    async fn orders_bulk_start(
+        &self,
+        since: Option<&str>,
+        until: &str,
+        open_only: bool,
+    ) -> Result<String> {
+        let mut windows = self.bulk_windows.lock().unwrap();
+        windows.push((since.map(String::from), until.to_string(), open_only));
+        Ok(format!("gid://shopify/BulkOperation/{}", windows.len()))
+    }
+    async fn bulk_operation_wait(
+        &self,
+        id: &str,
+    ) -> Result<shopsync_domain::catalog::BulkMutationStatus> {
+        let mut left = self.bulk_polls.lock().unwrap();
+        let status = if *left > 0 {
+            *left -= 1;
+            "RUNNING"
+        } else if self.bulk_fails.load(Ordering::Relaxed) {
+            "FAILED"
+        } else {
+            "COMPLETED"
+        };
+        Ok(shopsync_domain::catalog::BulkMutationStatus {
+            id: id.to_string(),
+            status: status.into(),
+            error_code: None,
+            object_count: None,
+            url: (status == "COMPLETED").then(|| format!("https://files.example/{id}.jsonl")),
+            partial_data_url: None,
+        })
+    }
+    async fn orders_bulk_read(&self, _url: &str) -> Result<Vec<ShopifyOrder>> {
+        self.bulk_downloads.fetch_add(1, Ordering::Relaxed);
+        let (since, until, open_only) = self.bulk_windows.lock().unwrap().last().cloned().unwrap();
+        Ok(self.window(since.as_deref(), &until, open_only))
     }
     async fn order(&self, id: &str) -> Result<Option<ShopifyOrder>> {
         Ok(self
@@ -954,8 +1033,12 @@ fn a_huge_order_is_staged_without_its_copy_and_stays_under_the_limit() {
 shopsync_test_support::unused_shopify_inventory_api!(Shopify);
 shopsync_test_support::no_shopify_usage!(Shopify);
 shopsync_test_support::unused_shopify_catalog_api!(Shopify);
+shopsync_test_support::unused_shopify_companies_api!(Shopify);
+shopsync_test_support::unused_shopify_b2b_catalogs_api!(Shopify);
+shopsync_test_support::unused_shopify_customers_api!(Shopify);
 shopsync_test_support::unused_bc_inventory_api!(Bc);
 shopsync_test_support::unused_bc_items_api!(Bc);
+shopsync_test_support::unused_bc_customers_api!(Bc);
 
 #[tokio::test]
 async fn a_run_over_a_date_window_imports_closed_orders_and_leaves_the_cursor() {
@@ -1001,4 +1084,87 @@ async fn a_run_over_a_date_window_imports_closed_orders_and_leaves_the_cursor() 
     f.job.options.orders_from = Some("last week".into());
     let err = f.invoke().await.unwrap_err();
     assert!(err.to_string().contains("orders_from"), "{err}");
+}
+
+#[tokio::test]
+async fn a_backlog_is_read_in_bulk_polled_and_staged_across_invocations_like_pages() {
+    let t0 = now();
+    let n = (bulk::STAGE_CHUNK * 2 + 7) as u32;
+    let orders = (1..=n)
+        .map(|i| order(i, &at(t0 - secs(3_600 - i64::from(i)))))
+        .collect();
+    let mut f = Fixture::new(8, orders).await;
+    f.settings.default_customer_no = Some("GUEST".into());
+    f.settings.customer_mapping_type =
+        shopsync_domain::settings::CustomerMappingType::DefaultCustomer;
+    *f.shopify.bulk_threshold.lock().unwrap() = Some(20);
+    *f.shopify.bulk_polls.lock().unwrap() = 3;
+    f.next_job(1).await;
+    // One step an invocation: the bulk operation is polled, and its orders staged, across
+    // continuations, each of which downloads the file again.
+    f.saved.deadline.store(true, Ordering::Relaxed);
+    let mut invocations = 0;
+    loop {
+        invocations += 1;
+        assert!(invocations < 40, "the run does not end");
+        match f.invoke().await.unwrap() {
+            RunOutcome::Continue { .. } => {}
+            RunOutcome::Finished { .. } => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(f.shopify.calls().is_empty(), "no page was read");
+    let windows = f.shopify.bulk_windows.lock().unwrap().clone();
+    assert_eq!(windows.len(), 1, "one bulk read: {windows:?}");
+    let (since, until, open_only) = windows[0].clone();
+    assert_eq!(
+        (since, open_only),
+        (None, true),
+        "the first sync reads open orders"
+    );
+    assert_eq!(f.counters.get(bulk::counters::BULK_READS), 1);
+    assert_eq!(f.counters.get(bulk::counters::BULK_READ_POLLS), 4);
+    assert_eq!(
+        f.shopify.bulk_downloads.load(Ordering::Relaxed),
+        3,
+        "one download per invocation that staged a chunk"
+    );
+    assert_eq!(f.counters.get(counters::ORDERS_STAGED), u64::from(n));
+    for i in [1, bulk::STAGE_CHUNK as u32 + 1, n] {
+        let (status, staged) = f.staged(i).unwrap();
+        assert_eq!(status.as_deref(), Some(order_status::UNPROCESSED));
+        assert_eq!(staged.customer_no.as_deref(), Some("GUEST"));
+        assert!(staged.mapped, "{staged:?}");
+    }
+    assert_eq!(
+        f.cursor(),
+        Some(until),
+        "the cursor moved to the window's end"
+    );
+
+    // The same window again is not written again, paged or not.
+    let mark = f.store.writes().len();
+    f.saved.deadline.store(false, Ordering::Relaxed);
+    let counters = f.run(2).await;
+    assert!(f.staged_writes_since(mark).is_empty());
+    assert_eq!(counters.get(counters::ORDERS_STAGED), 0);
+}
+
+#[tokio::test]
+async fn a_failed_bulk_read_pages_the_window_instead() {
+    let t0 = now();
+    let orders = (1..=30)
+        .map(|i| order(i, &at(t0 - secs(3_600 - i64::from(i)))))
+        .collect();
+    let mut f = Fixture::new(8, orders).await;
+    f.settings.default_customer_no = Some("GUEST".into());
+    f.settings.customer_mapping_type =
+        shopsync_domain::settings::CustomerMappingType::DefaultCustomer;
+    *f.shopify.bulk_threshold.lock().unwrap() = Some(20);
+    f.shopify.bulk_fails.store(true, Ordering::Relaxed);
+    let counters = f.run(1).await;
+    assert_eq!(counters.get(bulk::counters::BULK_READS_FAILED), 1);
+    assert_eq!(f.shopify.calls().len(), 4, "30 orders in pages of 8");
+    assert_eq!(counters.get(counters::ORDERS_STAGED), 30);
+    assert_eq!(f.shopify.bulk_downloads.load(Ordering::Relaxed), 0);
 }

@@ -238,6 +238,9 @@ impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
 shopsync_test_support::unused_shopify_inventory_api!(Shopify);
 shopsync_test_support::no_shopify_usage!(Shopify);
 shopsync_test_support::unused_shopify_catalog_api!(Shopify);
+shopsync_test_support::unused_shopify_companies_api!(Shopify);
+shopsync_test_support::unused_shopify_b2b_catalogs_api!(Shopify);
+shopsync_test_support::unused_shopify_customers_api!(Shopify);
 
 /// BC: never asked.
 struct Bc;
@@ -245,6 +248,7 @@ struct Bc;
 shopsync_test_support::unused_bc_inventory_api!(Bc);
 shopsync_test_support::unused_bc_sales_api!(Bc);
 shopsync_test_support::unused_bc_items_api!(Bc);
+shopsync_test_support::unused_bc_customers_api!(Bc);
 
 /// A shop with its Shopify Payments, and the job that runs sync-payments for it. The shop's store,
 /// settings, job, saved checkpoint and summed counters are its [`TaskHarness`]'s.

@@ -182,6 +182,9 @@ impl shopsync_domain::orders::ShopifyOrdersApi for Shopify {
 shopsync_test_support::unused_shopify_inventory_api!(Shopify);
 shopsync_test_support::no_shopify_usage!(Shopify);
 shopsync_test_support::unused_shopify_catalog_api!(Shopify);
+shopsync_test_support::unused_shopify_companies_api!(Shopify);
+shopsync_test_support::unused_shopify_b2b_catalogs_api!(Shopify);
+shopsync_test_support::unused_shopify_customers_api!(Shopify);
 
 /// BC's posted shipments and their tracking.
 #[derive(Default)]
@@ -265,6 +268,7 @@ impl shopsync_domain::sales::BcSalesApi for Bc {
 
 shopsync_test_support::unused_bc_inventory_api!(Bc);
 shopsync_test_support::unused_bc_items_api!(Bc);
+shopsync_test_support::unused_bc_customers_api!(Bc);
 
 /// A shop, its Shopify orders and BC shipments, and the job that runs sync-shipments for it. The
 /// shop's store, settings, job, saved checkpoint and summed counters are its [`TaskHarness`]'s.

@@ -19,7 +19,11 @@ shopsync_test_support::unused_shopify_orders_api!(NoApis);
 shopsync_test_support::unused_shopify_inventory_api!(NoApis);
 shopsync_test_support::no_shopify_usage!(NoApis);
 shopsync_test_support::unused_shopify_catalog_api!(NoApis);
+shopsync_test_support::unused_shopify_companies_api!(NoApis);
+shopsync_test_support::unused_shopify_b2b_catalogs_api!(NoApis);
+shopsync_test_support::unused_shopify_customers_api!(NoApis);
 
 shopsync_test_support::unused_bc_sales_api!(NoApis);
 shopsync_test_support::unused_bc_inventory_api!(NoApis);
 shopsync_test_support::unused_bc_items_api!(NoApis);
+shopsync_test_support::unused_bc_customers_api!(NoApis);

@@ -7,7 +7,10 @@
 //!    equally often; buyers BC knows by e-mail) are imported by one scheduled run, which stages them,
 //!    creates their BC sales orders and writes each document number back to Shopify. The simulators'
 //!    counters give `points_per_order` (Shopify cost points charged ÷ orders) and
-//!    `bc_requests_per_order` (BC API requests ÷ orders); `duplicates` counts BC documents beyond the
+//!    `bc_requests_per_order` (BC API requests ÷ orders); the backlog is above the bulk threshold, so
+//!    the run reads it with one bulk query and writes the numbers back with bulk `orderUpdate`
+//!    mutations, and the points are those operations' (see the README's orders section);
+//!    `duplicates` counts BC documents beyond the
 //!    first with one external document number (over every phase). The run goes fan-out → SQS on moto
 //!    → worker with the registry's runner and the real clients, but keeps its state in the in-memory
 //!    store of the unit tests (`shopsync-test-support`, the DynamoDB adapter's conditions): moto
@@ -270,13 +273,20 @@ impl Usage {
         );
     }
 
-    /// Points of the write-back (`orderUpdate` costs 10 whatever it returns).
+    /// Points of the write-back: `orderUpdate` costs 10 whatever it returns, and so do a bulk
+    /// write-back's `stagedUploadsCreate` and `bulkOperationRunMutation` (the lines of a bulk
+    /// mutation are not charged). Bulk status polls (1 point each) are counted with the reading:
+    /// the simulator's counters do not tell a read's polls from a write's.
     fn write_back_points(&self) -> f64 {
-        10.0 * self
-            .operations
-            .get("OrderUpdateCustomAttributes")
-            .copied()
-            .unwrap_or(0) as f64
+        let op = |name: &str| self.operations.get(name).copied().unwrap_or(0) as f64;
+        10.0 * (op("OrderUpdateCustomAttributes")
+            + op("StagedUploadsCreate")
+            + op("BulkOperationRunMutation"))
+    }
+
+    /// Requests of one operation.
+    fn op(&self, name: &str) -> u64 {
+        self.operations.get(name).copied().unwrap_or(0)
     }
 }
 
@@ -885,6 +895,15 @@ async fn bench(args: Args) -> Result<(), String> {
         (imp.usage.points - write_back) / n,
         write_back,
         write_back / n
+    );
+    println!(
+        "  how: the window was counted ({} OrdersCount at 10 points) and, above the bulk threshold, read with {} bulk query(ies) ({} pages of OrdersUpdatedSince, {} status polls at 1 point, shared with the write-backs); the document numbers went back as {} bulk orderUpdate mutation(s) (10 points each plus a staged upload of 10, lines free) and {} single orderUpdate(s) at 10 points",
+        imp.usage.op("OrdersCount"),
+        imp.usage.op("BulkOperationRunQuery"),
+        imp.usage.op("OrdersUpdatedSince"),
+        imp.usage.op("BulkOperationStatus"),
+        imp.usage.op("BulkOperationRunMutation"),
+        imp.usage.op("OrderUpdateCustomAttributes"),
     );
     println!(
         "  orders with their BC document {}/{}, number written back {}/{}, duplicate documents {}; {:.1} orders and {:.0} points per simulated second ({:.0} % of the restore rate)",

@@ -8,14 +8,17 @@
 //! (the api function behind a local stand-in of API Gateway's HTTP API on 127.0.0.1, with a token
 //! signed by a local key). Four Shopify orders are imported by a scheduled sync-orders run with
 //! `auto_create_orders` (staged orders, their BC sales orders, the document number written back to
-//! Shopify; one order stays unprocessed with its reason), BC posts a shipment of one of them, and the
-//! merchant reads the status board. Everything started is stopped at the end.
+//! Shopify; one order stays unprocessed with its reason), BC posts a shipment of one of them, a
+//! second shop exports its BC items as Shopify products (sync-products) and sends a BC price change
+//! with a price-only run started through the API, and the merchant reads the status board.
+//! Everything started is stopped at the end.
 
 use serde_json::json;
 use shopify_sim::{OrderSeed, SeededOrder, VariantSeed};
 use shopsync_domain::TaskKind;
 use shopsync_domain::orders::BC_DOCUMENT_ATTRIBUTE;
-use shopsync_domain::ports::RecordStore;
+use shopsync_domain::ports::{RecordStore, SettingsStore};
+use shopsync_domain::settings::{SyncDirection, TaskSettings};
 use shopsync_domain::staging::STAGED_ORDERS;
 use shopsync_e2e::api_stack::ApiStack;
 use shopsync_e2e::orders_world::{OrderTasks, external_number, set_up_orders};
@@ -209,7 +212,12 @@ async fn demo() -> Result<(), String> {
     );
     let orders_ok = demo_orders(stack, &shop).await?;
 
-    println!("\n5) The status board: GET /shops/DEMO/status");
+    println!(
+        "\n5) Catalogue: a scheduled sync-products export, then a price change sent by a price-only run"
+    );
+    let catalogue_ok = demo_catalogue(&api).await?;
+
+    println!("\n6) The status board: GET /shops/DEMO/status");
     let board = api
         .call("GET", "/shops/DEMO/status", Some(&token), None)
         .await;
@@ -259,7 +267,15 @@ async fn demo() -> Result<(), String> {
             "MISMATCH: the orders did not end as expected."
         }
     );
-    let ok = inventory_ok && orders_ok;
+    if catalogue_ok {
+        println!(
+            "The BC items are Shopify products, and the changed BC price is the Shopify price."
+        );
+    }
+    if !catalogue_ok {
+        println!("MISMATCH: the catalogue export or the price change did not reach Shopify.");
+    }
+    let ok = inventory_ok && orders_ok && catalogue_ok;
     let ApiStack { stack, gateway, .. } = api;
     drop(gateway);
     stack.shopify.shutdown().await;
@@ -267,7 +283,7 @@ async fn demo() -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("inventory or orders do not match".into())
+        Err("inventory, orders or the catalogue do not match".into())
     }
 }
 
@@ -462,6 +478,155 @@ async fn demo_orders(stack: &Stack, shop: &DemoShop) -> Result<bool, String> {
     let shipped = fulfillments.len() == 1
         && fulfillments[0].tracking_number.as_deref() == Some(TRACKING_NUMBER);
     Ok(as_expected && shipped)
+}
+
+/// Shop CATALOG: three BC items (the first with variants RED and BLUE) exported by a scheduled
+/// sync-products run (`productSet` keyed by the item), then a BC price change sent by a price-only
+/// run started through the API. Whether Shopify ended with the products and the new price.
+async fn demo_catalogue(api: &ApiStack) -> Result<bool, String> {
+    let stack = &api.stack;
+    let shop = stack.seed_shop("CATALOG", 3).await?;
+    let mut settings = shop.settings.clone();
+    settings.tasks.remove(&TaskKind::SyncInventory);
+    settings.tasks.insert(
+        TaskKind::SyncProducts,
+        TaskSettings {
+            enabled: true,
+            ..TaskSettings::default()
+        },
+    );
+    settings.sync_item = SyncDirection::ToShopify;
+    settings.can_update_shopify_products = true;
+    settings.sync_prices = true;
+    stack
+        .adapters
+        .store
+        .put_shop(&settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let items: Vec<String> = (0..3).map(|i| format!("{}{i:06}", shop.prefix)).collect();
+    shop.company.add_item_variant(&items[0], "RED");
+    shop.company.add_item_variant(&items[0], "BLUE");
+    println!(
+        "  shop CATALOG: BC items {} (with variants RED and BLUE), {} and {}; sync_item to_shopify, sync_prices",
+        items[0], items[1], items[2]
+    );
+    let runner = stack.runner_for(TaskKind::SyncProducts, "SyncProductsQueue", runtime())?;
+    let before = stack.shopify.stats();
+    let report = runner.tick(tick_at(0)).await;
+    println!(
+        "  sync-products fan-out queued {} job(s), errors: {:?}",
+        report.queued.len(),
+        report.errors
+    );
+    runner.drain(Duration::from_secs(300)).await?;
+    let after = stack.shopify.stats();
+    print_task_jobs(stack, "CATALOG", TaskKind::SyncProducts).await;
+    println!(
+        "  Shopify: {} productSet call(s), {:.0} cost points",
+        after.operation("ProductSet") - before.operation("ProductSet"),
+        after.points_consumed - before.points_consumed
+    );
+    let store = stack.shopify.store(&shop.domain);
+    let exported = |item: &str| {
+        store.catalog_products().into_iter().find(|p| {
+            p.metafields
+                .iter()
+                .any(|(n, k, v)| n == "shopsync" && k == "bc_item" && v == item)
+        })
+    };
+    for item in &items {
+        if let Some(p) = exported(item) {
+            println!(
+                "    {} -> {} \"{}\" ({}), variants: {}",
+                item,
+                p.id,
+                p.title,
+                p.status,
+                p.variants
+                    .iter()
+                    .map(|v| format!(
+                        "{} at {}",
+                        v.options
+                            .first()
+                            .map(|(_, value)| value.as_str())
+                            .unwrap_or("-"),
+                        v.price
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let all_exported = items.iter().all(|i| exported(i).is_some());
+
+    let price_of = |item: &str| {
+        exported(item)
+            .and_then(|p| p.variants.first().map(|v| v.price.clone()))
+            .unwrap_or_default()
+    };
+    let old_price = price_of(&items[1]);
+    shop.company.set_item_unit_price(&items[1], 42.5);
+    println!(
+        "  BC: the unit price of {} changes from {old_price} to 42.5",
+        items[1]
+    );
+    let token = api.token(&["CATALOG"]);
+    let a = api
+        .call(
+            "POST",
+            "/shops/CATALOG/runs",
+            Some(&token),
+            Some(&json!({"task": "sync-products", "options": {"prices_only": true}})),
+        )
+        .await;
+    println!(
+        "  POST /shops/CATALOG/runs {{\"task\":\"sync-products\",\"options\":{{\"prices_only\":true}}}} -> {} ({})",
+        a.status,
+        a.body["mode"].as_str().unwrap_or("?")
+    );
+    let before = stack.shopify.stats();
+    runner.drain(Duration::from_secs(300)).await?;
+    let after = stack.shopify.stats();
+    print_task_jobs(stack, "CATALOG", TaskKind::SyncProducts).await;
+    let new_price = price_of(&items[1]);
+    println!(
+        "  Shopify: {} productVariantsBulkUpdate call(s), {} productSet call(s); {} now costs {new_price}",
+        after.operation("VariantPricesUpdate") - before.operation("VariantPricesUpdate"),
+        after.operation("ProductSet") - before.operation("ProductSet"),
+        items[1]
+    );
+    Ok(all_exported && a.status == 202 && new_price.parse::<f64>().ok() == Some(42.5))
+}
+
+/// The jobs of one task of a shop, newest first, with their counters.
+async fn print_task_jobs(stack: &Stack, shop: &str, task: TaskKind) {
+    for j in stack
+        .jobs(shop)
+        .await
+        .iter()
+        .filter(|j| j.task == task)
+        .take(3)
+    {
+        let counters: Vec<String> = j
+            .counters
+            .values
+            .iter()
+            .filter(|(_, v)| **v > 0)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!(
+            "    {}  {:<10} {} cost_points={:.0}{}",
+            j.job_id,
+            j.status.as_str(),
+            counters.join(" "),
+            j.cost_points_used,
+            j.error
+                .as_ref()
+                .map(|e| format!("  error: {}", e.message))
+                .unwrap_or_default()
+        );
+    }
 }
 
 /// The tracking number of the demo's shipment.

@@ -1,0 +1,8 @@
+//! `sync-catalogs` Lambda (reference report 30115): Shopify company-location and market catalogs →
+//! the catalogs mirror. Invoked by its EventBridge cron rule (fan-out) and by its SQS queue (one job
+//! per message). All logic lives in `shared/`; this only wires.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shopsync_runtime::bootstrap::run_function(shopsync_runtime::registry::SYNC_CATALOGS).await
+}

@@ -1,0 +1,8 @@
+//! `sync-customers` Lambda (reference report 30100): Shopify customers → BC customers and changed
+//! BC customers → Shopify. Invoked by its EventBridge cron rule (fan-out) and by its SQS queue (one
+//! job per message). All logic lives in `shared/`; this only wires.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shopsync_runtime::bootstrap::run_function(shopsync_runtime::registry::SYNC_CUSTOMERS).await
+}

@@ -1,0 +1,218 @@
+//! The prices-only run: BC's sales price of every mirrored variant (the shop's customer price group
+//! and currency, today) → `productVariantsBulkUpdate`, one call per product with the variants whose
+//! prices hash changed; nothing is sent for unchanged prices. Blocked and sales-blocked items are
+//! skipped with the reason.
+
+use super::export::{prices_hash, sales_prices};
+use super::{Op, Phase, ProductsState, STEP, counters, effect, skip};
+use crate::catalogue::{self, MirroredProduct, PRODUCTS};
+use crate::engine::{Effect, TaskRun};
+use serde::{Deserialize, Serialize};
+use shopsync_domain::SyncError;
+use shopsync_domain::catalog::{
+    MAX_INPUT_ITEMS, ProductPriceUpdate, VariantPriceUpdate, VariantPricesOutcome,
+};
+use shopsync_domain::items::{BcCatalogItem, PriceTarget};
+use shopsync_domain::ports::Result;
+use shopsync_domain::sales::to_code;
+use shopsync_domain::text::{bounded, preview};
+use std::collections::HashMap;
+
+/// One price update of one product, with the hash each variant's prices get once written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceLine {
+    pub item_no: String,
+    pub update: ProductPriceUpdate,
+    /// (variant id, prices hash), one per `update.variants`.
+    pub hashes: Vec<(String, String)>,
+}
+
+/// One page of mirror records: their prices, and an effect per product whose prices changed.
+pub async fn prices_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Result<Vec<Effect>> {
+    let page = run
+        .stores
+        .records
+        .list_records(run.shop(), PRODUCTS, state.after.as_deref(), STEP)
+        .await?;
+    state.after = page.next_after.clone();
+    if page.next_after.is_none() {
+        state.phase = Phase::Finish;
+    }
+    let mut products: Vec<(MirroredProduct, BcCatalogItem)> = Vec::new();
+    for r in &page.records {
+        let m: MirroredProduct = serde_json::from_str(&r.body).map_err(|e| {
+            SyncError::Internal(format!(
+                "catalogue record {} is unreadable: {e}",
+                preview(&r.id)
+            ))
+        })?;
+        if m.product_id.is_none() || m.variants.is_empty() {
+            continue;
+        }
+        let Some(item) = run.clients.bc.item_by_number(&m.item_no).await? else {
+            skip(run, &m.item_no, "The item no longer exists in BC.").await?;
+            continue;
+        };
+        if item.blocked {
+            skip(
+                run,
+                &m.item_no,
+                "Item is blocked: its prices are not exported.",
+            )
+            .await?;
+            continue;
+        }
+        if item.is_blocked_for_sales() {
+            skip(
+                run,
+                &m.item_no,
+                "Item is sales blocked: its prices are not exported.",
+            )
+            .await?;
+            continue;
+        }
+        products.push((m, item));
+    }
+    let targets: Vec<PriceTarget> = products
+        .iter()
+        .flat_map(|(m, item)| {
+            m.variants.iter().map(|v| PriceTarget {
+                item_number: to_code(&item.number),
+                variant_code: v.variant_code.clone(),
+                unit_price: item.unit_price.clone(),
+            })
+        })
+        .collect();
+    let prices: HashMap<(String, Option<String>), _> = sales_prices(run, &targets)
+        .await?
+        .into_iter()
+        .map(|p| {
+            (
+                (
+                    to_code(&p.item_number),
+                    p.variant_code.as_deref().map(to_code),
+                ),
+                p,
+            )
+        })
+        .collect();
+    let mut effects = Vec::new();
+    for (m, item) in &products {
+        let cost = item.unit_cost.as_str().to_string();
+        let mut changed = Vec::new();
+        for v in &m.variants {
+            let key = (
+                to_code(&item.number),
+                v.variant_code.as_deref().map(to_code),
+            );
+            let Some(p) = prices.get(&key) else {
+                skip(
+                    run,
+                    &m.item_no,
+                    "No sales price in the shop's currency: the price is not exported.",
+                )
+                .await?;
+                continue;
+            };
+            let price = p.price.as_str().to_string();
+            let compare_at = p.compare_at.as_ref().map(|c| c.as_str().to_string());
+            let hash = prices_hash(&price, compare_at.as_deref(), Some(&cost))?;
+            if v.prices_hash.as_deref() == Some(hash.as_str()) {
+                run.counters.add(counters::PRICES_UNCHANGED, 1);
+                continue;
+            }
+            changed.push((
+                VariantPriceUpdate {
+                    variant_id: v.variant_id.clone(),
+                    price,
+                    compare_at_price: compare_at,
+                    unit_cost: Some(cost.clone()),
+                },
+                hash,
+            ));
+        }
+        let product_id = m.product_id.clone().unwrap_or_default();
+        for chunk in changed.chunks(MAX_INPUT_ITEMS) {
+            let line = PriceLine {
+                item_no: m.item_no.clone(),
+                update: ProductPriceUpdate {
+                    product_id: product_id.clone(),
+                    variants: chunk.iter().map(|(u, _)| u.clone()).collect(),
+                },
+                hashes: chunk
+                    .iter()
+                    .map(|(u, h)| (u.variant_id.clone(), h.clone()))
+                    .collect(),
+            };
+            let label = format!("prices of item {} ({} variants)", m.item_no, chunk.len());
+            effects.push(effect(&Op::Prices(line), label)?);
+        }
+    }
+    Ok(effects)
+}
+
+/// Send one price update; a request Shopify refuses outright is the line's error.
+pub async fn send_prices(run: &TaskRun<'_>, line: &PriceLine) -> Result<VariantPricesOutcome> {
+    match run
+        .clients
+        .shopify
+        .variant_prices_update(&line.update)
+        .await
+    {
+        Ok(o) => Ok(o),
+        Err(e @ SyncError::Rejected { .. }) => Ok(VariantPricesOutcome {
+            variants: Vec::new(),
+            user_errors: vec![shopsync_domain::inventory::UserError {
+                code: None,
+                field: Vec::new(),
+                message: e.to_string(),
+            }],
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// The written variants' prices hashes into the mirror; errors as skipped records.
+pub async fn settle_prices(
+    run: &mut TaskRun<'_>,
+    line: &PriceLine,
+    outcome: &VariantPricesOutcome,
+) -> Result<()> {
+    let written: Vec<&str> = outcome
+        .variants
+        .iter()
+        .map(|v| v.variant_id.as_str())
+        .collect();
+    let all = outcome.user_errors.is_empty();
+    let shop = run.shop().to_string();
+    let records = run.stores.records.clone();
+    let mut updated = 0u64;
+    catalogue::update(&*records, &shop, &line.item_no, |m| {
+        let mut changed = false;
+        updated = 0;
+        for (id, hash) in &line.hashes {
+            if !(all || written.contains(&id.as_str())) {
+                continue;
+            }
+            if let Some(v) = m.variants.iter_mut().find(|v| v.variant_id == *id) {
+                updated += 1;
+                if v.prices_hash.as_deref() != Some(hash.as_str()) {
+                    v.prices_hash = Some(hash.clone());
+                    changed = true;
+                }
+            }
+        }
+        changed
+    })
+    .await?;
+    run.counters.add(counters::PRICES_UPDATED, updated);
+    if !all {
+        let messages: Vec<&str> = outcome
+            .user_errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect();
+        skip(run, &line.item_no, &bounded(&messages.join("; "), 300)).await?;
+    }
+    Ok(())
+}
