@@ -3,7 +3,9 @@
 //! missed — never a timed assertion).
 
 use crate::{Stack, StackOptions};
+use serde_json::{Value, json};
 use shopify_sim::SimConfig;
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -250,5 +252,88 @@ mod tests {
         assert_eq!(percentile(&v, 100.0), Some(20.0));
         assert_eq!(percentile(&[3.0], 95.0), Some(3.0));
         assert_eq!(percentile(&[], 95.0), None);
+    }
+}
+
+/// A plain GraphQL caller that paces itself as the reference does: it keeps the last
+/// `throttleStatus`, waits for the bucket to hold the query's requested cost, and on THROTTLED waits
+/// and sends again. The benchmarks' baselines (orders, catalog) call Shopify through it.
+pub struct PlainGraphql {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    /// (points available, restore rate per real second, when) from the last answer.
+    throttle: Option<(f64, f64, Instant)>,
+    /// Requested cost per operation, learnt from the answers.
+    requested: HashMap<&'static str, f64>,
+    /// THROTTLED answers it waited out.
+    pub throttled: u64,
+}
+
+impl PlainGraphql {
+    /// A caller of the Admin API at `url` with the store's access token.
+    pub fn new(url: String, token: String) -> PlainGraphql {
+        PlainGraphql {
+            http: reqwest::Client::new(),
+            url,
+            token,
+            throttle: None,
+            requested: HashMap::new(),
+            throttled: 0,
+        }
+    }
+
+    pub async fn call(
+        &mut self,
+        name: &'static str,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, String> {
+        loop {
+            if let (Some((available, rate, at)), Some(cost)) =
+                (self.throttle, self.requested.get(name).copied())
+            {
+                let now = available + rate * at.elapsed().as_secs_f64();
+                if now < cost && rate > 0.0 {
+                    tokio::time::sleep(Duration::from_secs_f64((cost - now) / rate)).await;
+                }
+            }
+            let answer: Value = self
+                .http
+                .post(&self.url)
+                .header("X-Shopify-Access-Token", &self.token)
+                .json(&json!({"query": query, "variables": variables}))
+                .send()
+                .await
+                .map_err(|e| format!("{name}: {e}"))?
+                .json()
+                .await
+                .map_err(|e| format!("{name}: {e}"))?;
+            let cost = &answer["extensions"]["cost"];
+            if let Some(requested) = cost["requestedQueryCost"].as_f64() {
+                self.requested.insert(name, requested);
+            }
+            let status = &cost["throttleStatus"];
+            if let (Some(available), Some(rate)) = (
+                status["currentlyAvailable"].as_f64(),
+                status["restoreRate"].as_f64(),
+            ) {
+                self.throttle = Some((available, rate, Instant::now()));
+            }
+            let throttled = answer["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["extensions"]["code"] == "THROTTLED"));
+            if throttled {
+                // As the reference: wait for the bucket (above, from the answer's throttleStatus)
+                // and send again.
+                self.throttled += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            if let Some(errors) = answer.get("errors") {
+                return Err(format!("{name}: {errors}"));
+            }
+            return Ok(answer["data"].clone());
+        }
     }
 }

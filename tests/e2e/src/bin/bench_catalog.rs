@@ -35,13 +35,15 @@ use shopsync_domain::TaskKind;
 use shopsync_domain::job::{JobRecord, RunOptions, Trigger};
 use shopsync_domain::ports::{JobStore, SettingsStore};
 use shopsync_domain::settings::{SHOPIFY_API_VERSION, SyncDirection, TaskSettings};
-use shopsync_e2e::bench::{BUCKET_SIZE, RESTORE_RATE, met, ratio, standard_plan, start_moto};
+use shopsync_e2e::bench::{
+    BUCKET_SIZE, PlainGraphql, RESTORE_RATE, met, ratio, standard_plan, start_moto,
+};
 use shopsync_e2e::{Stack, StackOptions, local_runtime, tick_at};
 use shopsync_runtime::RuntimeConfig;
 use shopsync_runtime::local::LocalRunner;
 use shopsync_runtime::metrics::MetricsSink;
 use shopsync_tasks::products::counters as c;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 const PRODUCTS_QUEUE: &str = "SyncProductsQueue";
@@ -466,72 +468,6 @@ const BASELINE_PRODUCT: &str = "mutation BaselineProductUpdate($product: Product
 /// and cost.
 const BASELINE_VARIANTS: &str = "mutation BaselineVariantsUpdate($productId: ID!, $variants: [ProductVariantsBulkInput!]!) { productVariantsBulkUpdate(productId: $productId, variants: $variants) { productVariants { id } userErrors { field message } } }";
 
-/// A plain GraphQL caller that paces itself as the reference does: it keeps the last
-/// `throttleStatus`, waits for the bucket to hold the operation's requested cost, and on THROTTLED
-/// waits and sends again (as in the orders benchmark).
-struct PlainGraphql {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    throttle: Option<(f64, f64, Instant)>,
-    requested: HashMap<&'static str, f64>,
-    throttled: u64,
-}
-
-impl PlainGraphql {
-    async fn call(
-        &mut self,
-        name: &'static str,
-        query: &str,
-        variables: Value,
-    ) -> Result<Value, String> {
-        loop {
-            if let (Some((available, rate, at)), Some(cost)) =
-                (self.throttle, self.requested.get(name).copied())
-            {
-                let now = available + rate * at.elapsed().as_secs_f64();
-                if now < cost && rate > 0.0 {
-                    tokio::time::sleep(Duration::from_secs_f64((cost - now) / rate)).await;
-                }
-            }
-            let answer: Value = self
-                .http
-                .post(&self.url)
-                .header("X-Shopify-Access-Token", &self.token)
-                .json(&json!({"query": query, "variables": variables}))
-                .send()
-                .await
-                .map_err(|e| format!("{name}: {e}"))?
-                .json()
-                .await
-                .map_err(|e| format!("{name}: {e}"))?;
-            let cost = &answer["extensions"]["cost"];
-            if let Some(requested) = cost["requestedQueryCost"].as_f64() {
-                self.requested.insert(name, requested);
-            }
-            let status = &cost["throttleStatus"];
-            if let (Some(available), Some(rate)) = (
-                status["currentlyAvailable"].as_f64(),
-                status["restoreRate"].as_f64(),
-            ) {
-                self.throttle = Some((available, rate, Instant::now()));
-            }
-            let throttled = answer["errors"]
-                .as_array()
-                .is_some_and(|e| e.iter().any(|e| e["extensions"]["code"] == "THROTTLED"));
-            if throttled {
-                self.throttled += 1;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-            if let Some(errors) = answer.get("errors") {
-                return Err(format!("{name}: {errors}"));
-            }
-            return Ok(answer["data"].clone());
-        }
-    }
-}
-
 struct Baseline {
     usage: Usage,
     products: usize,
@@ -547,14 +483,10 @@ async fn baseline(
     time_scale: f64,
 ) -> Result<Baseline, String> {
     let store = stack.shopify.store(&shop.domain);
-    let mut client = PlainGraphql {
-        http: reqwest::Client::new(),
-        url: stack.shopify.graphql_url(&shop.domain, SHOPIFY_API_VERSION),
-        token: store.access_token().unwrap_or_default(),
-        throttle: None,
-        requested: HashMap::new(),
-        throttled: 0,
-    };
+    let mut client = PlainGraphql::new(
+        stack.shopify.graphql_url(&shop.domain, SHOPIFY_API_VERSION),
+        store.access_token().unwrap_or_default(),
+    );
     // The reference knows its products' and variants' ids from its own tables: taken from the
     // store, not read (reading would only add to the baseline's cost).
     let mut products: Vec<_> = store

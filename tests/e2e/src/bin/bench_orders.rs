@@ -46,14 +46,14 @@
 //! `--rate R` (0.25 orders per second in the freshness phase), `--arrival-secs S` (180; 0 skips the
 //! phase), `--history-secs S` (300), `--pollers K` (3), `--import-on-moto`.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shopify_sim::{SeededOrder, SimStats};
 use shopsync_domain::orders::BC_DOCUMENT_ATTRIBUTE;
 use shopsync_domain::ports::SettingsStore;
 use shopsync_domain::settings::SHOPIFY_API_VERSION;
 use shopsync_domain::{JobRecord, TaskKind};
 use shopsync_e2e::bench::{
-    BUCKET_SIZE, RESTORE_RATE, met, percentile, ratio, standard_plan, start_moto,
+    BUCKET_SIZE, PlainGraphql, RESTORE_RATE, met, percentile, ratio, standard_plan, start_moto,
 };
 use shopsync_e2e::orders_world::{
     OrderTasks, OrdersShop, documents_by_external_number, duplicate_documents, external_number,
@@ -515,76 +515,6 @@ const BASELINE_HEADER: &str = "query BaselineOrderHeader($id: ID!) { order(id: $
 /// the simulator's fields (no product, duties, tax lines, discount allocations or fulfillment service).
 const BASELINE_LINES: &str = "query BaselineOrderLines($id: ID!, $after: String) { order(id: $id) { legacyResourceId lineItems(first: 10, after: $after) { pageInfo { hasNextPage endCursor } nodes { id name quantity currentQuantity nonFulfillableQuantity sku title variantTitle isGiftCard variant { legacyResourceId } refundableQuantity requiresShipping taxable discountedTotalSet { presentmentMoney { amount } shopMoney { amount } } discountedUnitPriceSet { presentmentMoney { amount } shopMoney { amount } } originalTotalSet { presentmentMoney { amount } shopMoney { amount } } originalUnitPriceSet { presentmentMoney { amount } shopMoney { amount } } totalDiscountSet { presentmentMoney { amount } shopMoney { amount } } } } } }";
 
-/// A plain GraphQL caller that paces itself as the reference does: it keeps the last
-/// `throttleStatus`, waits for the bucket to hold the query's requested cost, and on THROTTLED waits
-/// and sends again.
-struct PlainGraphql {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    /// (points available, restore rate per real second, when) from the last answer.
-    throttle: Option<(f64, f64, Instant)>,
-    /// Requested cost per operation, learnt from the answers.
-    requested: HashMap<&'static str, f64>,
-    throttled: u64,
-}
-
-impl PlainGraphql {
-    async fn call(
-        &mut self,
-        name: &'static str,
-        query: &str,
-        variables: Value,
-    ) -> Result<Value, String> {
-        loop {
-            if let (Some((available, rate, at)), Some(cost)) =
-                (self.throttle, self.requested.get(name).copied())
-            {
-                let now = available + rate * at.elapsed().as_secs_f64();
-                if now < cost && rate > 0.0 {
-                    tokio::time::sleep(Duration::from_secs_f64((cost - now) / rate)).await;
-                }
-            }
-            let answer: Value = self
-                .http
-                .post(&self.url)
-                .header("X-Shopify-Access-Token", &self.token)
-                .json(&json!({"query": query, "variables": variables}))
-                .send()
-                .await
-                .map_err(|e| format!("{name}: {e}"))?
-                .json()
-                .await
-                .map_err(|e| format!("{name}: {e}"))?;
-            let cost = &answer["extensions"]["cost"];
-            if let Some(requested) = cost["requestedQueryCost"].as_f64() {
-                self.requested.insert(name, requested);
-            }
-            let status = &cost["throttleStatus"];
-            if let (Some(available), Some(rate)) = (
-                status["currentlyAvailable"].as_f64(),
-                status["restoreRate"].as_f64(),
-            ) {
-                self.throttle = Some((available, rate, Instant::now()));
-            }
-            let throttled = answer["errors"]
-                .as_array()
-                .is_some_and(|e| e.iter().any(|e| e["extensions"]["code"] == "THROTTLED"));
-            if throttled {
-                // As the reference: wait for the bucket (above, from the answer's throttleStatus)
-                // and send again.
-                self.throttled += 1;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-            if let Some(errors) = answer.get("errors") {
-                return Err(format!("{name}: {errors}"));
-            }
-            return Ok(answer["data"].clone());
-        }
-    }
-}
-
 struct Baseline {
     usage: Usage,
     orders: usize,
@@ -600,16 +530,12 @@ async fn baseline(
     time_scale: f64,
 ) -> Result<Baseline, String> {
     let store = stack.shopify.store(&orders.domain);
-    let mut client = PlainGraphql {
-        http: reqwest::Client::new(),
-        url: stack
+    let mut client = PlainGraphql::new(
+        stack
             .shopify
             .graphql_url(&orders.domain, SHOPIFY_API_VERSION),
-        token: store.access_token().unwrap_or_default(),
-        throttle: None,
-        requested: HashMap::new(),
-        throttled: 0,
-    };
+        store.access_token().unwrap_or_default(),
+    );
     // Let the bucket fill up again after the import.
     tokio::time::sleep(Duration::from_secs_f64(
         BUCKET_SIZE / RESTORE_RATE / time_scale + 0.5,
