@@ -4,7 +4,7 @@
 #                  aws-sam-translator (offline SAM -> CloudFormation, tests/scripts/sam-translate.py)
 #   .venv-checkov  checkov, in its own venv because its install downgrades boto3/botocore
 #   .venv-schemathesis  schemathesis, the property-based test of the API against infra/openapi.yaml
-#                  (tests/e2e/tests/openapi_fuzz.rs), in its own venv to keep its dependencies apart
+#                  (tests/e2e/tests/suite/openapi_fuzz.rs), in its own venv to keep its dependencies apart
 # Idempotent and quiet when everything is there. Every tool is pinned; a version change reinstalls.
 # SHOPSYNC_SKIP_IAC_VALIDATION=1 skips the template tools (cfn-lint, translator, checkov) on machines
 # that cannot install them; the template tests then say they were skipped instead of failing.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The template's validation chain by hand (the tests in tests/e2e/tests/template.rs run the same):
+# The template's validation chain by hand (the tests in tests/e2e/tests/suite/template.rs run the same):
 # cfn-lint on infra/template.yaml, offline SAM translation, cfn-lint on the translation, checkov on
 # both forms. Prints each tool's findings; exits non-zero on the first failing step.
 set -euo pipefail

@@ -26,7 +26,7 @@
 //! | `task-outputs` | `Outputs` | `<Task>QueueUrl`, `<Task>FunctionName` |
 //!
 //! The alarm (dead-letter queue depth) and the dashboard (SEARCH expressions over the `Task`
-//! dimension) are shared and need no per-task lines. `tests/e2e/tests/template.rs` renders the
+//! dimension) are shared and need no per-task lines. `tests/e2e/tests/suite/template.rs` renders the
 //! template in memory and fails when the file differs from this output.
 
 use shopsync_domain::TaskKind;

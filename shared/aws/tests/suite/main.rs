@@ -1,0 +1,11 @@
+//! The crate's integration tests, one module a file, linked into one test binary: a test binary
+//! links every dependency, so one binary instead of one a file saves minutes of linking and
+//! gigabytes of disk in CI.
+
+mod common;
+mod dynamo;
+mod fencing;
+mod records;
+mod secrets;
+mod sqs;
+mod status_adapters;
