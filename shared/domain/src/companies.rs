@@ -37,6 +37,10 @@ pub mod company_status {
     pub const UNMAPPED: &str = "unmapped";
     /// Importing it failed (BC refused the new customer, the data cannot make one); retried next run.
     pub const ERROR: &str = "error";
+    /// Named by a B2B order before sync-companies has seen it: the next sync-companies run imports
+    /// it (even when `company_import_from_shopify` is `with_order_import`), as the reference's order
+    /// import imports an order's company.
+    pub const REQUESTED: &str = "requested";
     /// A [`super::COMPANY_LINKS`] record whose BC data has not reached Shopify yet.
     pub const EXPORT_PENDING: &str = "export_pending";
 }

@@ -78,6 +78,17 @@ pub struct ShopSettings {
     pub customer_mapping_type: CustomerMappingType,
     #[serde(default)]
     pub default_customer_no: Option<String>,
+    /// Number of the BC *template customer* whose defaults (tax, currency, payment terms and method,
+    /// shipment method; see [`crate::sales::CustomerDefaults`]) customers created from Shopify take,
+    /// when no per-country template applies; the reference's `Customer Template Code`. `None`: BC's
+    /// own defaults.
+    #[serde(default)]
+    pub customer_template_no: Option<String>,
+    /// Per-country template customers (the reference's `Shpfy Customer Template` table): a customer
+    /// whose address is in `country_code` is created from that template instead of
+    /// `customer_template_no`. Each country at most once.
+    #[serde(default)]
+    pub customer_templates: Vec<CustomerTemplate>,
     #[serde(default)]
     pub shopify_can_update_customer: bool,
     #[serde(default)]
@@ -177,6 +188,19 @@ pub struct BcConnection {
     pub company_name: Option<String>,
     /// Id or ARN of the Secrets Manager secret holding `{"client_id": …, "client_secret": …}`.
     pub credentials_secret_id: String,
+}
+
+/// At most this many per-country customer templates (ISO 3166-1 has 249 countries).
+pub const MAX_CUSTOMER_TEMPLATES: usize = 300;
+
+/// One row of the per-country customer templates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerTemplate {
+    /// ISO 3166-1 alpha-2, upper case (`DE`), as Shopify gives an address's `countryCodeV2`.
+    pub country_code: String,
+    /// Number of the BC template customer for buyers in that country.
+    pub template_customer_no: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,6 +434,20 @@ impl ShopSettings {
         self.task(kind)
             .full_interval_minutes
             .unwrap_or(kind.spec().default_full_interval_minutes)
+    }
+
+    /// The template customer a new BC customer in `country` (ISO 3166-1 alpha-2, any case) is
+    /// created from: the per-country one, else `customer_template_no`; `None`: BC's own defaults.
+    pub fn customer_template_for(&self, country: Option<&str>) -> Option<&str> {
+        let country = country.map(str::trim).filter(|c| !c.is_empty());
+        country
+            .and_then(|c| {
+                self.customer_templates
+                    .iter()
+                    .find(|t| t.country_code.eq_ignore_ascii_case(c))
+            })
+            .map(|t| t.template_customer_no.as_str())
+            .or(self.customer_template_no.as_deref())
     }
 
     /// Locations whose stock is synced.
@@ -657,6 +695,54 @@ impl ShopSettings {
                     preview(no)
                 ),
             );
+        }
+        if let Some(no) = &self.customer_template_no
+            && !patterns::is_bc_code(no, 20)
+        {
+            bad(
+                "customer_template_no",
+                format!(
+                    "'{}' must be a BC customer number (the template customer): 1 to 20 of A-Z, 0-9, '-', '_'",
+                    preview(no)
+                ),
+            );
+        }
+        if self.customer_templates.len() > MAX_CUSTOMER_TEMPLATES {
+            bad(
+                "customer_templates",
+                format!(
+                    "{} rows: at most {MAX_CUSTOMER_TEMPLATES} (one per country)",
+                    self.customer_templates.len()
+                ),
+            );
+        }
+        let mut countries = std::collections::BTreeSet::new();
+        for (i, t) in self.customer_templates.iter().enumerate() {
+            let field = format!("customer_templates[{i}]");
+            let c = &t.country_code;
+            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                bad(
+                    &format!("{field}.country_code"),
+                    format!(
+                        "'{}' must be an ISO 3166-1 alpha-2 country code: 2 upper-case letters A-Z (e.g. DE)",
+                        preview(c)
+                    ),
+                );
+            } else if !countries.insert(c.as_str()) {
+                bad(
+                    &format!("{field}.country_code"),
+                    format!("'{c}' is listed twice: each country has at most one template"),
+                );
+            }
+            if !patterns::is_bc_code(&t.template_customer_no, 20) {
+                bad(
+                    &format!("{field}.template_customer_no"),
+                    format!(
+                        "'{}' must be a BC customer number (the template customer): 1 to 20 of A-Z, 0-9, '-', '_'",
+                        preview(&t.template_customer_no)
+                    ),
+                );
+            }
         }
         if let Some(group) = &self.customer_price_group
             && !patterns::is_bc_code(group, 10)
@@ -985,6 +1071,7 @@ pub(crate) mod tests {
                 "shipment_tracking_page",
             ),
             ("/item_template_no", "T')/x", "item_template_no"),
+            ("/customer_template_no", "T')/x", "customer_template_no"),
             (
                 "/customer_price_group",
                 "retail group",
@@ -1000,6 +1087,105 @@ pub(crate) mod tests {
             let err = ShopSettings::from_json(&j.to_string()).unwrap_err();
             assert_eq!(err.problems[0].field, field, "{evil}");
         }
+    }
+
+    #[test]
+    fn customer_templates_are_optional_and_resolve_per_country_first() {
+        let s = ShopSettings::from_json(&demo_json().to_string()).unwrap();
+        assert_eq!(s.customer_template_no, None);
+        assert!(s.customer_templates.is_empty());
+        assert_eq!(s.customer_template_for(Some("DE")), None);
+
+        let mut j = demo_json();
+        j["customer_template_no"] = "TPL-DEFAULT".into();
+        j["customer_templates"] = serde_json::json!([
+            {"country_code": "DE", "template_customer_no": "TPL-DE"},
+            {"country_code": "FR", "template_customer_no": "TPL_FR"}
+        ]);
+        let s = ShopSettings::from_json(&j.to_string()).unwrap();
+        assert_eq!(s.customer_template_for(Some("DE")), Some("TPL-DE"));
+        assert_eq!(s.customer_template_for(Some(" fr ")), Some("TPL_FR"));
+        assert_eq!(s.customer_template_for(Some("US")), Some("TPL-DEFAULT"));
+        assert_eq!(s.customer_template_for(Some("")), Some("TPL-DEFAULT"));
+        assert_eq!(s.customer_template_for(None), Some("TPL-DEFAULT"));
+
+        j.as_object_mut().unwrap().remove("customer_template_no");
+        let s = ShopSettings::from_json(&j.to_string()).unwrap();
+        assert_eq!(s.customer_template_for(Some("DE")), Some("TPL-DE"));
+        assert_eq!(s.customer_template_for(Some("US")), None);
+    }
+
+    #[test]
+    fn customer_templates_are_validated_strictly() {
+        let problems = |j: &serde_json::Value| {
+            ShopSettings::from_json(&j.to_string())
+                .unwrap_err()
+                .problems
+                .into_iter()
+                .map(|p| (p.field, p.message))
+                .collect::<Vec<_>>()
+        };
+        let mut j = demo_json();
+        j["customer_template_no"] = "tpl')/x".into();
+        let p = problems(&j);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].0, "customer_template_no");
+        assert!(p[0].1.contains("BC customer number"), "{}", p[0].1);
+        j["customer_template_no"] = "".into();
+        assert_eq!(problems(&j)[0].0, "customer_template_no");
+        j["customer_template_no"] = "T".repeat(21).into();
+        assert_eq!(problems(&j)[0].0, "customer_template_no");
+
+        let mut j = demo_json();
+        j["customer_templates"] = serde_json::json!([
+            {"country_code": "de", "template_customer_no": "TPL-DE"},
+            {"country_code": "DEU", "template_customer_no": "TPL-DE"},
+            {"country_code": "FR", "template_customer_no": "TPL FR"},
+            {"country_code": "NL", "template_customer_no": "TPL-NL"},
+            {"country_code": "NL", "template_customer_no": "TPL-NL2"}
+        ]);
+        let p = problems(&j);
+        let fields: Vec<&str> = p.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "customer_templates[0].country_code",
+                "customer_templates[1].country_code",
+                "customer_templates[2].template_customer_no",
+                "customer_templates[4].country_code",
+            ]
+        );
+        assert!(p[0].1.contains("ISO 3166-1 alpha-2"), "{}", p[0].1);
+        assert!(p[1].1.contains("'DEU'"), "{}", p[1].1);
+        assert!(p[2].1.contains("'TPL FR'"), "{}", p[2].1);
+        assert!(p[3].1.contains("'NL' is listed twice"), "{}", p[3].1);
+
+        let mut j = demo_json();
+        j["customer_templates"] = serde_json::json!([{"country_code": "DE"}]);
+        assert!(
+            ShopSettings::from_json(&j.to_string()).is_err(),
+            "the template number is required"
+        );
+        j["customer_templates"] = serde_json::json!([
+            {"country_code": "DE", "template_customer_no": "T", "extra": 1}
+        ]);
+        assert!(
+            ShopSettings::from_json(&j.to_string()).is_err(),
+            "unknown fields are errors"
+        );
+        let rows: Vec<_> = (0..=MAX_CUSTOMER_TEMPLATES)
+            .map(|i| {
+                let c = [b'A' + (i / 26 % 26) as u8, b'A' + (i % 26) as u8];
+                serde_json::json!({
+                    "country_code": String::from_utf8(c.to_vec()).unwrap(),
+                    "template_customer_no": "T"
+                })
+            })
+            .collect();
+        j["customer_templates"] = rows.into();
+        let p = problems(&j);
+        assert_eq!(p[0].0, "customer_templates");
+        assert!(p[0].1.contains("at most 300"), "{}", p[0].1);
     }
 
     #[test]

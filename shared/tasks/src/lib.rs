@@ -9,6 +9,7 @@ pub mod catalogs;
 pub mod catalogue;
 pub mod companies;
 pub mod contacts;
+pub mod customer_templates;
 pub mod customers;
 pub mod engine;
 pub mod images;

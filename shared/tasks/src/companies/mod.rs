@@ -19,7 +19,9 @@
 //!    preceded by the same search, so a lost answer of an earlier job links instead of duplicating.
 //!    At the window's end the Shopify cursor moves to `until`.
 //! 4. **Retry.** Companies left in `error` by earlier runs are read again by id and handled as in
-//!    the import, so a failure is not forgotten when the cursor moves past it.
+//!    the import, so a failure is not forgotten when the cursor moves past it; then the companies
+//!    B2B orders `requested` ([`customer_of_company`]) are read by id and imported, whatever the
+//!    import mode and however old their `updatedAt`.
 //! 5. **Export** (`can_update_shopify_companies`): every `export_pending` link gets one export
 //!    (`companyUpdate` + `companyLocationUpdate`); the hash of what was sent is stored, so unchanged
 //!    data sends nothing.
@@ -32,7 +34,8 @@
 //!
 //! Known gaps: mapping by tax id (BC API v2.0 customers are read without their tax registration
 //! number); `shopify_can_update_companies` (Shopify → BC updates of linked companies) is not
-//! applied; the template customer comes from BC's company defaults as in `sync-customers`.
+//! applied. A created customer takes its template's defaults as in `sync-customers` (by the country
+//! of the first location's billing address; [`crate::customer_templates`]).
 
 pub mod records;
 #[cfg(test)]
@@ -42,6 +45,7 @@ use crate::contacts::{
     ErroredRecord, advance_cursor, decode, ensure_progress, reread_errored, window_since,
     write_cursor,
 };
+use crate::customer_templates::{CustomerTemplates, country_of};
 use crate::customers::records::{from_body, hash_of, index_ids, keys_of, read_many, to_body};
 use crate::engine::{Effect, EffectKind, Planned, Settled, Task, TaskRun};
 use crate::orders::sync::{format_time, parse_time};
@@ -86,6 +90,8 @@ pub enum Phase {
     BcScan,
     Import,
     Retry,
+    /// Companies B2B orders named before this task had seen them.
+    Requested,
     Export,
     Done,
 }
@@ -106,6 +112,9 @@ pub struct SyncState {
     /// Record id after which the retry or export pass lists next.
     #[serde(default)]
     pub pass_after: Option<String>,
+    /// Template customers read in this invocation (not checkpointed: a resumed run reads again).
+    #[serde(skip)]
+    pub templates: CustomerTemplates,
 }
 
 /// Counter names this task reports.
@@ -199,7 +208,12 @@ impl Task for SyncCompaniesTask {
                 Ok(Planned::more(Vec::new()))
             }
             Phase::Import => Ok(Planned::more(import_step(run, state).await?)),
-            Phase::Retry => Ok(Planned::more(retry_step(run, state).await?)),
+            Phase::Retry => Ok(Planned::more(
+                reread_step(run, state, company_status::ERROR, Phase::Requested).await?,
+            )),
+            Phase::Requested => Ok(Planned::more(
+                reread_step(run, state, company_status::REQUESTED, Phase::Export).await?,
+            )),
             Phase::Export => {
                 if !run.settings.can_update_shopify_companies {
                     state.phase = Phase::Done;
@@ -533,7 +547,7 @@ async fn import_step(run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<Vec
         .await?;
     run.counters.add(counters::PAGES_READ, 1);
     ensure_progress(&page.next_cursor, &state.after, "companies")?;
-    let effects = handle(run, &page.items, false).await?;
+    let effects = handle(run, &mut state.templates, &page.items, false).await?;
     state.after = page.next_cursor;
     if state.after.is_none() {
         // The window is read: what individual companies still owe is in their records.
@@ -559,21 +573,27 @@ impl ErroredRecord for CompanyRecord {
     }
 }
 
-/// One page of the companies left in `error`: read again by id and handled again.
-async fn retry_step(run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<Vec<Effect>> {
+/// One page of the companies with `status` (left in `error`, or `requested` by an order): read
+/// again by id and handled again; `next` is the phase after the last page.
+async fn reread_step(
+    run: &mut TaskRun<'_>,
+    state: &mut SyncState,
+    status: &str,
+    next: Phase,
+) -> Result<Vec<Effect>> {
     let (fresh, next_after) = reread_errored::<CompanyRecord>(
         run,
         COMPANIES,
-        company_status::ERROR,
+        status,
         state.pass_after.as_deref(),
         PASS_PAGE,
     )
     .await?;
     run.counters.add(counters::RETRIED, fresh.len() as u64);
-    let effects = handle(run, &fresh, true).await?;
+    let effects = handle(run, &mut state.templates, &fresh, true).await?;
     state.pass_after = next_after;
     if state.pass_after.is_none() {
-        state.phase = Phase::Export;
+        state.phase = next;
     }
     Ok(effects)
 }
@@ -649,6 +669,65 @@ async fn get_company(run: &TaskRun<'_>, legacy_id: u64) -> Result<Option<(String
         ))),
         None => Ok(None),
     }
+}
+
+/// The BC customer a B2B order's company is linked to (`Ok(number)`), or why the order has none
+/// yet (`Err(reason)`). A company this task has not seen is recorded as
+/// [`company_status::REQUESTED`] (created only if absent, so a link written meanwhile is kept): the
+/// next sync-companies run imports it, and create-sales-orders maps the order once it is linked —
+/// the reference's order import, which imports an order's company on the spot.
+pub async fn customer_of_company(
+    run: &TaskRun<'_>,
+    legacy_id: u64,
+    company_id: &str,
+) -> Result<std::result::Result<String, String>> {
+    let waiting = || {
+        format!(
+            "B2B company {} is not imported yet: sync-companies imports it on its next run",
+            preview(company_id)
+        )
+    };
+    for _ in 0..2 {
+        let Some((status, rec)) = get_company(run, legacy_id).await? else {
+            let rec = CompanyRecord {
+                shopify_id: company_id.to_string(),
+                ..CompanyRecord::default()
+            };
+            let requested = Record::new(
+                legacy_id.to_string(),
+                Some(company_status::REQUESTED),
+                to_body(&rec)?,
+            );
+            if run
+                .stores
+                .records
+                .put_record_if(run.shop(), COMPANIES, &requested)
+                .await?
+            {
+                return Ok(Err(waiting()));
+            }
+            continue; // written meanwhile: read what it is now
+        };
+        let name = if rec.name.trim().is_empty() {
+            preview(company_id)
+        } else {
+            preview(&rec.name)
+        };
+        return Ok(match (status.as_str(), rec.bc_number) {
+            (company_status::LINKED, Some(no)) if !no.trim().is_empty() => Ok(no),
+            (company_status::REQUESTED, _) => Err(waiting()),
+            (status, _) => Err(bounded(
+                &format!(
+                    "B2B company {name} is {status} in sync-companies: {}",
+                    rec.error
+                        .as_deref()
+                        .unwrap_or("no BC customer is linked to it")
+                ),
+                300,
+            )),
+        });
+    }
+    Ok(Err(waiting()))
 }
 
 async fn put_company(
@@ -740,7 +819,10 @@ async fn live_match(
 }
 
 /// The BC customer to create for a company; `Err` with the reason when it cannot be made safely.
-fn new_customer(c: &ShopifyCompany) -> std::result::Result<NewCustomer, String> {
+fn new_customer(
+    c: &ShopifyCompany,
+    defaults: &CustomerDefaults,
+) -> std::result::Result<NewCustomer, String> {
     let contact = c.main_contact.as_ref();
     let email = contact
         .and_then(|m| m.email.as_deref())
@@ -766,7 +848,7 @@ fn new_customer(c: &ShopifyCompany) -> std::result::Result<NewCustomer, String> 
         .map(postal_address)
         .unwrap_or_default();
     Ok(NewCustomer::from_template(
-        &CustomerDefaults::default(),
+        defaults,
         name,
         CustomerType::Company,
         email,
@@ -778,6 +860,7 @@ fn new_customer(c: &ShopifyCompany) -> std::result::Result<NewCustomer, String> 
 /// Handle companies read from Shopify; the effects they need.
 async fn handle(
     run: &mut TaskRun<'_>,
+    templates: &mut CustomerTemplates,
     companies: &[ShopifyCompany],
     retrying: bool,
 ) -> Result<Vec<Effect>> {
@@ -822,11 +905,12 @@ async fn handle(
             continue;
         }
         rec.job_id = Some(job_id.clone());
-        if mode != ImportMode::All {
+        // A company an order asked for is imported whatever the mode (with_order_import).
+        if mode != ImportMode::All && status != company_status::REQUESTED {
             run.counters.add(counters::SKIPPED_NOT_KNOWN, 1);
             continue;
         }
-        match map_one(run, c, &mut rec, &mut creating).await {
+        match map_one(run, templates, c, &mut rec, &mut creating).await {
             Ok(Some(effect)) => effects.push(effect),
             Ok(None) => {}
             Err(e) if e.is_retryable() => return Err(e),
@@ -844,6 +928,7 @@ async fn handle(
 /// Map one company not linked yet: linked, unmapped, in error, or a creation to make.
 async fn map_one(
     run: &mut TaskRun<'_>,
+    templates: &mut CustomerTemplates,
     c: &ShopifyCompany,
     rec: &mut CompanyRecord,
     creating: &mut Vec<String>,
@@ -941,7 +1026,10 @@ async fn map_one(
         put_company(run, c.legacy_id, company_status::ERROR, rec).await?;
         return Ok(None);
     }
-    match new_customer(c) {
+    // The template of the country of the address the customer gets.
+    let address = c.locations.first().and_then(|l| l.billing_address.as_ref());
+    let defaults = templates.for_country(run, country_of(address)).await?;
+    match defaults.and_then(|d| new_customer(c, &d)) {
         Err(reason) => {
             run.counters.add(counters::FAILED, 1);
             rec.error = Some(reason);

@@ -195,8 +195,8 @@ impl BcSalesApi for Bc {
             .cloned()
             .collect())
     }
-    async fn customer_template(&self, _n: &str) -> Result<CustomerDefaults> {
-        unreachable!("no template setting yet")
+    async fn customer_template(&self, n: &str) -> Result<CustomerDefaults> {
+        crate::customer_templates::test_template(n)
     }
     async fn create_customer(&self, customer: &NewCustomer) -> Result<BcCustomer> {
         if self.refuse_name.lock().unwrap().as_deref() == Some(customer.display_name.as_str()) {
@@ -533,4 +533,124 @@ async fn default_company_and_known_only_modes() {
     let counters = f.run().await;
     assert_eq!(c(&counters, counters::SKIPPED_NOT_KNOWN), 1);
     assert!(f.bc.created.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_company_an_order_requested_is_imported_in_with_order_import_mode() {
+    let mut f =
+        Fixture::new(serde_json::json!({"company_import_from_shopify": "with_order_import"}));
+    // Updated long before the window: only the request brings it in.
+    f.companies(vec![
+        company(1, Some("one@example.com"), None, "2020-01-01T00:00:00Z"),
+        company(2, Some("two@example.com"), None, "2020-01-01T00:00:00Z"),
+    ]);
+    f.store
+        .put_records(
+            SHOP,
+            CURSORS,
+            &[Record::new(
+                SHOPIFY_CURSOR,
+                None,
+                serde_json::json!({"updated_at": "2026-01-01T00:00:00Z"}).to_string(),
+            )],
+        )
+        .await
+        .unwrap();
+    // What the order import writes for an order's unknown company.
+    let requested = CompanyRecord {
+        shopify_id: "gid://shopify/Company/1".into(),
+        ..CompanyRecord::default()
+    };
+    f.store
+        .put_records(
+            SHOP,
+            COMPANIES,
+            &[Record::new(
+                "1",
+                Some(company_status::REQUESTED),
+                serde_json::to_string(&requested).unwrap(),
+            )],
+        )
+        .await
+        .unwrap();
+    let counters = f.run().await;
+    assert_eq!(c(&counters, counters::CREATED_IN_BC), 1, "{counters:?}");
+    let (status, rec) = f.record(1).await;
+    assert_eq!(status.as_deref(), Some(company_status::LINKED));
+    assert_eq!(rec.name, "Company 1", "refreshed from Shopify");
+    assert!(rec.bc_number.is_some());
+    // The company no order asked for is left alone.
+    assert!(
+        f.store
+            .get_record(SHOP, COMPANIES, "2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(f.bc.created.lock().unwrap().len(), 1);
+    // A second run has nothing left to import.
+    let counters = f.run().await;
+    assert_eq!(c(&counters, counters::CREATED_IN_BC), 0, "{counters:?}");
+}
+
+#[tokio::test]
+async fn a_created_company_customer_takes_its_billing_countrys_template() {
+    let mut f = Fixture::new(serde_json::json!({
+        "customer_template_no": "TPL-ANY",
+        "customer_templates": [
+            {"country_code": "DE", "template_customer_no": "TPL-DE"},
+            {"country_code": "FR", "template_customer_no": "MISSING-FR"}
+        ]
+    }));
+    let in_country = |mut co: ShopifyCompany, country: &str| {
+        co.locations[0].billing_address = Some(shopsync_domain::orders::Address {
+            first_name: None,
+            last_name: None,
+            company: None,
+            address1: Some("1 Main Street".into()),
+            address2: None,
+            city: Some("Town".into()),
+            province_code: None,
+            zip: Some("12345".into()),
+            country_code: Some(country.into()),
+            phone: None,
+        });
+        co
+    };
+    f.companies(vec![
+        in_country(
+            company(1, Some("one@example.com"), None, "2026-05-01T00:00:00Z"),
+            "DE",
+        ),
+        company(2, Some("two@example.com"), None, "2026-05-01T00:01:00Z"),
+        in_country(
+            company(3, Some("three@example.com"), None, "2026-05-01T00:02:00Z"),
+            "FR",
+        ),
+    ]);
+    let counters = f.run().await;
+    assert_eq!(c(&counters, counters::CREATED_IN_BC), 2, "{counters:?}");
+    assert_eq!(c(&counters, counters::FAILED), 1);
+    let mut used: Vec<(String, String)> =
+        f.bc.created
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| (n.display_name.clone(), n.defaults.template_number.clone()))
+            .collect();
+    used.sort();
+    assert_eq!(
+        used,
+        vec![
+            ("Company 1".to_string(), "TPL-DE".to_string()),
+            ("Company 2".to_string(), "TPL-ANY".to_string()),
+        ]
+    );
+    let (status, rec) = f.record(3).await;
+    assert_eq!(status.as_deref(), Some(company_status::ERROR));
+    let error = rec.error.unwrap();
+    assert!(
+        error.contains("'MISSING-FR' (customer_templates, country FR) does not exist in BC"),
+        "{error}"
+    );
 }

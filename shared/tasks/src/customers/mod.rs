@@ -28,9 +28,14 @@
 //! refused by the settings model, so the two directions never write the same customer back and
 //! forth; the newer-than guard keeps our own export from coming back as an import.
 //!
-//! Known gaps: the template customer comes from BC's company defaults (no `customer_template_no`
-//! setting exists yet, so [`CustomerDefaults::default`] is used); customers linked by the order
-//! import are not mirrored here (that import keeps its links on the staged orders).
+//! A customer created in BC takes the defaults of its template customer: the one
+//! `customer_templates` names for the country of its default address, else `customer_template_no`,
+//! else BC's own ([`crate::customer_templates`]; each template is read once per invocation, and one
+//! BC does not have leaves the customer in `error` with a reason naming it).
+//!
+//! Known gaps: only the posting fields API v2.0 exposes are copied from the template (see
+//! [`shopsync_domain::sales::CustomerDefaults`]); customers linked by the order import are not
+//! mirrored here (that import keeps its links on the staged orders).
 
 pub mod mapping;
 pub mod records;
@@ -41,6 +46,7 @@ use crate::contacts::{
     ErroredRecord, advance_cursor, decode, ensure_progress, reread_errored, window_since,
     write_cursor,
 };
+use crate::customer_templates::{CustomerTemplates, country_of};
 use crate::engine::{Effect, EffectKind, Planned, Settled, Task, TaskRun};
 use crate::orders::mapping::Lookup;
 use crate::orders::sync::{format_time, parse_time};
@@ -60,7 +66,7 @@ use shopsync_domain::customers::{
 };
 use shopsync_domain::patterns::is_bc_code;
 use shopsync_domain::ports::{Record, Result};
-use shopsync_domain::sales::{BcCustomer, CustomerDefaults, NewCustomer, limits};
+use shopsync_domain::sales::{BcCustomer, NewCustomer, limits};
 use shopsync_domain::settings::ShopSettings;
 use shopsync_domain::text::{bounded, preview};
 use shopsync_domain::{SyncError, TaskKind};
@@ -108,6 +114,9 @@ pub struct SyncState {
     /// Export pass: 0 = `export_pending`, 1 = `export_error`.
     #[serde(default)]
     pub export_status: u8,
+    /// Template customers read in this invocation (not checkpointed: a resumed run reads again).
+    #[serde(skip)]
+    pub templates: CustomerTemplates,
 }
 
 /// Counter names this task reports.
@@ -496,7 +505,7 @@ async fn import_step(run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<Vec
         .customers_updated_since(state.since.as_deref(), &until, state.after.as_deref())
         .await?;
     run.counters.add(counters::PAGES_READ, 1);
-    let effects = handle(run, state.mode, &page.items, false).await?;
+    let effects = handle(run, state.mode, &mut state.templates, &page.items, false).await?;
     ensure_progress(&page.next_cursor, &state.after, "customers")?;
     state.after = page.next_cursor;
     if state.after.is_none() {
@@ -533,7 +542,7 @@ async fn retry_step(run: &mut TaskRun<'_>, state: &mut SyncState) -> Result<Vec<
     )
     .await?;
     run.counters.add(counters::RETRIED, fresh.len() as u64);
-    let effects = handle(run, state.mode, &fresh, true).await?;
+    let effects = handle(run, state.mode, &mut state.templates, &fresh, true).await?;
     state.pass_after = next_after;
     if state.pass_after.is_none() {
         state.phase = Phase::Export;
@@ -773,6 +782,7 @@ async fn find_created(run: &TaskRun<'_>, customer: &NewCustomer) -> Result<Optio
 async fn handle(
     run: &mut TaskRun<'_>,
     mode: ImportMode,
+    templates: &mut CustomerTemplates,
     customers: &[ShopifyCustomer],
     retrying: bool,
 ) -> Result<Vec<Effect>> {
@@ -782,7 +792,6 @@ async fn handle(
     let stored = read_many(run, CUSTOMERS, &ids).await?;
     let job_id = run.job.job_id.clone();
     let mut effects = Vec::new();
-    let defaults = CustomerDefaults::default();
     for c in customers {
         let id = c.legacy_id.to_string();
         let (status, mut rec) = match stored.get(&id) {
@@ -881,7 +890,11 @@ async fn handle(
                 );
                 put_customer(run, c.legacy_id, customer_status::UNMAPPED, &rec).await?;
             }
-            Lookup::NotFound => match mapping::new_customer(c, &defaults) {
+            Lookup::NotFound => match templates
+                .for_country(run, country_of(c.default_address.as_ref()))
+                .await?
+                .and_then(|defaults| mapping::new_customer(c, &defaults))
+            {
                 Err(reason) => {
                     run.counters.add(counters::FAILED, 1);
                     rec.error = Some(reason);

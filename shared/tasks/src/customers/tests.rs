@@ -163,6 +163,8 @@ struct Bc {
     /// Apply the next creation, then fail as if the answer was lost.
     lose_next_answer: Mutex<bool>,
     clock: Mutex<u32>,
+    /// Template customers read, in order.
+    template_reads: Mutex<Vec<String>>,
 }
 
 impl Bc {
@@ -199,8 +201,9 @@ impl BcSalesApi for Bc {
             .cloned()
             .collect())
     }
-    async fn customer_template(&self, _n: &str) -> Result<CustomerDefaults> {
-        unreachable!("no template setting yet")
+    async fn customer_template(&self, n: &str) -> Result<shopsync_domain::sales::CustomerDefaults> {
+        self.template_reads.lock().unwrap().push(n.to_string());
+        crate::customer_templates::test_template(n)
     }
     async fn create_customer(&self, customer: &NewCustomer) -> Result<BcCustomer> {
         if std::mem::take(&mut *self.refuse_next.lock().unwrap()) {
@@ -567,4 +570,151 @@ async fn shopify_changes_update_the_linked_bc_customer_when_allowed() {
         1,
         "unchanged: not sent again"
     );
+}
+
+fn in_country(mut c: ShopifyCustomer, country: &str) -> ShopifyCustomer {
+    c.default_address = Some(shopsync_domain::orders::Address {
+        first_name: None,
+        last_name: None,
+        company: None,
+        address1: Some("1 Main Street".into()),
+        address2: None,
+        city: Some("Town".into()),
+        province_code: None,
+        zip: Some("12345".into()),
+        country_code: Some(country.into()),
+        phone: None,
+    });
+    c
+}
+
+fn with_templates() -> serde_json::Value {
+    serde_json::json!({
+        "auto_create_unknown_customers": true,
+        "customer_template_no": "TPL-ANY",
+        "customer_templates": [
+            {"country_code": "DE", "template_customer_no": "TPL-DE"},
+            {"country_code": "FR", "template_customer_no": "MISSING-FR"}
+        ]
+    })
+}
+
+/// The template each created customer was made from, by e-mail.
+fn templates_used(f: &Fixture) -> Vec<(String, String)> {
+    let mut used: Vec<_> =
+        f.bc.created
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c.email.clone().unwrap_or_default(),
+                    c.defaults.template_number.clone(),
+                )
+            })
+            .collect();
+    used.sort();
+    used
+}
+
+#[tokio::test]
+async fn a_created_customer_takes_its_countrys_template_else_the_default_one() {
+    let mut f = Fixture::new(with_templates());
+    f.add_shopify(in_country(
+        shopify_customer(1, Some("de@example.com"), None, T1),
+        "DE",
+    ));
+    f.add_shopify(in_country(
+        shopify_customer(2, Some("us@example.com"), None, T1),
+        "US",
+    ));
+    f.add_shopify(shopify_customer(3, Some("none@example.com"), None, T1));
+    let c = f.run().await;
+    assert_eq!(c.get(counters::CREATED_IN_BC), 3, "{c:?}");
+    assert_eq!(
+        templates_used(&f),
+        vec![
+            ("de@example.com".into(), "TPL-DE".into()),
+            ("none@example.com".into(), "TPL-ANY".into()),
+            ("us@example.com".into(), "TPL-ANY".into()),
+        ]
+    );
+    // The template's defaults reach BC, not only its number.
+    let created = f.bc.created.lock().unwrap().clone();
+    let de = created
+        .iter()
+        .find(|c| c.email.as_deref() == Some("de@example.com"))
+        .unwrap();
+    assert_eq!(de.defaults.currency_code.as_deref(), Some("ED-"));
+}
+
+#[tokio::test]
+async fn without_a_template_setting_bc_defaults_apply() {
+    let mut f = Fixture::new(serde_json::json!({"auto_create_unknown_customers": true}));
+    f.add_shopify(in_country(
+        shopify_customer(1, Some("de@example.com"), None, T1),
+        "DE",
+    ));
+    f.run().await;
+    let created = f.bc.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        created[0].defaults,
+        shopsync_domain::sales::CustomerDefaults::default()
+    );
+    assert!(f.bc.template_reads.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn each_template_is_read_once_per_invocation_for_many_customers() {
+    let mut f = Fixture::new(with_templates());
+    for n in 1..=9 {
+        let country = ["DE", "US", "NL"][n as usize % 3];
+        f.add_shopify(in_country(
+            shopify_customer(n, Some(&format!("c{n}@example.com")), None, T1),
+            country,
+        ));
+    }
+    // The Shopify double gives pages of two: five import steps in one invocation.
+    let c = f.run().await;
+    assert_eq!(c.get(counters::CREATED_IN_BC), 9, "{c:?}");
+    assert!(c.get(counters::PAGES_READ) >= 5, "{c:?}");
+    let mut reads = f.bc.template_reads.lock().unwrap().clone();
+    reads.sort();
+    assert_eq!(reads, vec!["TPL-ANY", "TPL-DE"]);
+}
+
+#[tokio::test]
+async fn a_missing_template_leaves_the_customer_in_error_with_a_reason_naming_it() {
+    let mut f = Fixture::new(with_templates());
+    f.add_shopify(in_country(
+        shopify_customer(1, Some("fr1@example.com"), None, T1),
+        "FR",
+    ));
+    f.add_shopify(in_country(
+        shopify_customer(2, Some("fr2@example.com"), None, T1),
+        "FR",
+    ));
+    f.add_shopify(in_country(
+        shopify_customer(3, Some("de@example.com"), None, T1),
+        "DE",
+    ));
+    let c = f.run().await;
+    for n in [1, 2] {
+        let (status, rec) = f.customer(n).unwrap();
+        assert_eq!(status.as_deref(), Some(customer_status::ERROR));
+        let reason = rec.error.unwrap();
+        assert!(reason.contains("'MISSING-FR'"), "{reason}");
+        assert!(
+            reason.contains("customer_templates, country FR"),
+            "{reason}"
+        );
+        assert!(reason.contains("does not exist in BC"), "{reason}");
+    }
+    assert_eq!(c.get(counters::FAILED), 2, "{c:?}");
+    // The run went on: the other customer was created, and the missing template read once.
+    assert!(f.linked_to(3).is_some());
+    assert_eq!(templates_used(&f).len(), 1);
+    let reads = f.bc.template_reads.lock().unwrap().clone();
+    assert_eq!(reads.iter().filter(|r| *r == "MISSING-FR").count(), 1);
 }

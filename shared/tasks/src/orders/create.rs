@@ -277,6 +277,12 @@ async fn remap(
         match mapping::plan_customer(run.settings, order) {
             CustomerPlan::Default(no) => staged.customer_no = Some(no),
             CustomerPlan::Unmappable(reason) => staged.customer_error = Some(reason),
+            CustomerPlan::Company { legacy_id, id } => {
+                match crate::companies::customer_of_company(run, legacy_id, &id).await? {
+                    Ok(no) => staged.customer_no = Some(no),
+                    Err(reason) => staged.customer_error = Some(reason),
+                }
+            }
             CustomerPlan::Lookup(contact) => {
                 match mapping::customer_lookup(run.clients.bc.as_ref(), &contact).await? {
                     Lookup::Found(no) => staged.customer_no = Some(no),

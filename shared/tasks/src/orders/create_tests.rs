@@ -380,3 +380,72 @@ async fn updates_owed_by_a_job_that_died_are_sent_by_the_next_run() {
     let c = f.run_task(&CreateSalesOrdersTask, 4).await;
     assert_eq!(c.get(doc::ORDERS_WRITTEN_BACK), 0);
 }
+
+#[tokio::test]
+async fn a_b2b_order_waits_for_its_company_and_is_made_for_the_customer_it_is_linked_to() {
+    use crate::companies::records::CompanyRecord;
+    use shopsync_domain::companies::{COMPANIES, company_status};
+    use shopsync_domain::orders::PurchasingCompany;
+    use shopsync_domain::settings::ImportScope;
+    let mut b2b = orders(2);
+    for o in b2b.iter_mut() {
+        o.company = Some(PurchasingCompany {
+            company_id: "gid://shopify/Company/77".into(),
+            location_id: "gid://shopify/CompanyLocation/7".into(),
+        });
+    }
+    let mut f = Fixture::seeded(25, b2b, 0).await;
+    f.settings.default_customer_no = Some("GUEST".into());
+    f.settings.customer_import_from_shopify = ImportScope::None;
+    f.settings.company_import_from_shopify = ImportScope::WithOrderImport;
+    f.settings.shipping_charges_account = Some("6100".into());
+    f.run(1).await;
+    for n in 1..=2 {
+        let (status, staged) = f.staged(n).unwrap();
+        assert_eq!(status.as_deref(), Some(order_status::UNPROCESSED));
+        assert_eq!(staged.customer_no, None, "not the default customer");
+        assert!(
+            staged
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("Company/77") && e.contains("not imported yet")),
+            "{:?}",
+            staged.error
+        );
+    }
+    // The order import asked sync-companies for the company, once.
+    let requested = f.store.record(SHOP, COMPANIES, "77").expect("requested");
+    assert_eq!(requested.status.as_deref(), Some(company_status::REQUESTED));
+    assert_eq!(requested.version, 1, "written once for two orders");
+
+    // Not linked yet: create-sales-orders makes nothing.
+    let c = f.run_task(&CreateSalesOrdersTask, 2).await;
+    assert_eq!(c.get(doc::DOCUMENTS_CREATED), 0);
+
+    // sync-companies links it (as its import of a requested company does) …
+    let linked = CompanyRecord {
+        name: "Acme B2B".into(),
+        shopify_id: "gid://shopify/Company/77".into(),
+        bc_number: Some("C-ACME".into()),
+        ..CompanyRecord::default()
+    };
+    f.store
+        .put_records(
+            SHOP,
+            COMPANIES,
+            &[Record::new(
+                "77",
+                Some(company_status::LINKED),
+                serde_json::to_string(&linked).unwrap(),
+            )],
+        )
+        .await
+        .unwrap();
+    // … and the next create-sales-orders run maps both orders to its customer.
+    let c = f.run_task(&CreateSalesOrdersTask, 3).await;
+    assert_eq!(c.get(doc::DOCUMENTS_CREATED), 2);
+    for d in f.bc.documents.lock().unwrap().iter() {
+        assert_eq!(d.customer_number, "C-ACME");
+    }
+    assert!(processed(&f, 1) && processed(&f, 2));
+}

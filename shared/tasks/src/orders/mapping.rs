@@ -10,12 +10,15 @@
 //! look up and composing the outcome are plain functions, tested without doubles.
 
 use serde::{Deserialize, Serialize};
+use shopsync_domain::companies::company_legacy_id;
 use shopsync_domain::orders::{Address, Money, OrderLine, ShopifyOrder};
 use shopsync_domain::ports::Result;
 use shopsync_domain::sales::{
     BcCustomer, BcSalesApi, CustomerDefaults, CustomerType, NewCustomer, PostalAddress, limits,
 };
-use shopsync_domain::settings::{CustomerMappingType, ImportScope, ShopSettings, SkuMapping};
+use shopsync_domain::settings::{
+    CompanyMappingType, CustomerMappingType, ImportScope, ShopSettings, SkuMapping,
+};
 use shopsync_domain::text::bounded;
 
 /// Characters of an e-mail, phone or SKU quoted in a reason (BC's e-mail field is 80).
@@ -146,6 +149,8 @@ pub enum CustomerPlan {
     Default(String),
     /// Look the buyer up in BC by e-mail, then phone.
     Lookup(Contact),
+    /// A B2B order: the BC customer its purchasing company is linked to by sync-companies.
+    Company { legacy_id: u64, id: String },
     /// Not mappable, with the reason.
     Unmappable(String),
 }
@@ -181,16 +186,31 @@ impl Contact {
 }
 
 /// Decide how `order`'s customer is mapped, from the settings and the order alone. A B2B order (one
-/// with a purchasing company) goes to `default_company_no` when companies are not imported, and is
-/// otherwise matched by its buyer like any order, until company mapping arrives with sync-companies.
+/// with a purchasing company) goes to `default_company_no` when companies are not imported or are
+/// mapped to the default company, and otherwise to the BC customer its company is linked to (see
+/// [`crate::companies::customer_of_company`]); any other order is matched by its buyer.
 pub fn plan_customer(settings: &ShopSettings, order: &ShopifyOrder) -> CustomerPlan {
-    if order.company.is_some() && settings.company_import_from_shopify == ImportScope::None {
-        return match settings.default_company_no.as_deref().map(str::trim) {
-            Some(no) if !no.is_empty() => CustomerPlan::Default(no.to_string()),
-            _ => CustomerPlan::Unmappable(
-                "a B2B order needs the shop's default company customer, and default_company_no is not set"
-                    .into(),
-            ),
+    if let Some(company) = &order.company {
+        if settings.company_import_from_shopify == ImportScope::None
+            || settings.company_mapping_type == CompanyMappingType::DefaultCompany
+        {
+            return match settings.default_company_no.as_deref().map(str::trim) {
+                Some(no) if !no.is_empty() => CustomerPlan::Default(no.to_string()),
+                _ => CustomerPlan::Unmappable(
+                    "a B2B order needs the shop's default company customer, and default_company_no is not set"
+                        .into(),
+                ),
+            };
+        }
+        return match company_legacy_id(&company.company_id) {
+            Some(legacy_id) => CustomerPlan::Company {
+                legacy_id,
+                id: company.company_id.clone(),
+            },
+            None => CustomerPlan::Unmappable(format!(
+                "the order's purchasing company id {} is not a Shopify company id",
+                shopsync_domain::text::preview(&company.company_id)
+            )),
         };
     }
     let default = || match settings.default_customer_no.as_deref().map(str::trim) {
@@ -281,11 +301,12 @@ pub async fn customer_lookup(bc: &dyn BcSalesApi, contact: &Contact) -> Result<L
     Ok(blocked.map_or(Lookup::NotFound, Lookup::Blocked))
 }
 
-/// The customer to create in BC for `order`'s buyer (no template setting exists yet, so BC's
-/// company defaults apply); `Err` with the reason when BC would refuse it.
+/// The customer to create in BC for `order`'s buyer, from its template's `defaults` (see
+/// [`crate::customer_templates`]); `Err` with the reason when BC would refuse it.
 pub fn new_customer(
     order: &ShopifyOrder,
     contact: &Contact,
+    defaults: &CustomerDefaults,
 ) -> std::result::Result<NewCustomer, String> {
     let customer = order.customer.as_ref();
     let name = [
@@ -310,7 +331,7 @@ pub fn new_customer(
         .map(postal)
         .unwrap_or_default();
     let new = NewCustomer::from_template(
-        &CustomerDefaults::default(),
+        defaults,
         &display_name,
         CustomerType::Person,
         contact.email.as_deref(),
@@ -400,7 +421,7 @@ mod tests {
     }
 
     #[test]
-    fn a_b2b_order_goes_to_the_default_company_when_companies_are_not_imported() {
+    fn a_b2b_order_goes_to_its_company_or_to_the_default_company_when_companies_are_not_imported() {
         use shopsync_domain::orders::PurchasingCompany;
         let mut s = settings();
         let mut o = order(1, "2026-05-01T00:00:00Z");
@@ -408,7 +429,19 @@ mod tests {
             company_id: "gid://shopify/Company/1".into(),
             location_id: "gid://shopify/CompanyLocation/1".into(),
         });
-        assert!(matches!(plan_customer(&s, &o), CustomerPlan::Lookup(_)));
+        assert_eq!(
+            plan_customer(&s, &o),
+            CustomerPlan::Company {
+                legacy_id: 1,
+                id: "gid://shopify/Company/1".into()
+            }
+        );
+        s.company_mapping_type = CompanyMappingType::DefaultCompany;
+        assert!(matches!(
+            plan_customer(&s, &o),
+            CustomerPlan::Unmappable(r) if r.contains("default_company_no")
+        ));
+        s.company_mapping_type = CompanyMappingType::ByEmailPhone;
         s.company_import_from_shopify = ImportScope::None;
         assert!(matches!(
             plan_customer(&s, &o),

@@ -110,6 +110,9 @@ pub struct SyncState {
     /// The bulk-read orders (not checkpointed: a resumed run downloads the file again).
     #[serde(skip)]
     pub bulk_orders: Option<Vec<shopsync_domain::orders::ShopifyOrder>>,
+    /// Template customers read in this invocation, for customers created (not checkpointed).
+    #[serde(skip)]
+    pub templates: crate::customer_templates::CustomerTemplates,
 }
 
 /// Counter names this task reports.

@@ -409,6 +409,31 @@ async fn map_order(
     match mapping::plan_customer(settings, order) {
         CustomerPlan::Default(no) => staged.customer_no = Some(no),
         CustomerPlan::Unmappable(reason) => staged.customer_error = Some(reason),
+        CustomerPlan::Company { legacy_id, id } => {
+            // Orders of one company in a run read its link once.
+            let key = format!("company:{legacy_id}");
+            let known = match state.customers.get(&key) {
+                Some(known) => known.clone(),
+                None => {
+                    let known =
+                        match crate::companies::customer_of_company(run, legacy_id, &id).await? {
+                            Ok(no) => Known::Found(no),
+                            Err(reason) => Known::Refused(reason),
+                        };
+                    state.customers.insert(key, known.clone());
+                    known
+                }
+            };
+            match known {
+                Known::Found(no) => staged.customer_no = Some(no),
+                Known::Refused(reason) => staged.customer_error = Some(reason),
+                other => {
+                    return Err(shopsync_domain::SyncError::Internal(format!(
+                        "a company's customer cached as {other:?}"
+                    )));
+                }
+            }
+        }
         CustomerPlan::Lookup(contact) => {
             let key = contact.key();
             let known = match state.customers.get(&key) {
@@ -436,7 +461,14 @@ async fn map_order(
                         staged.customer_pending = true;
                         waits_for = Some(key);
                     } else {
-                        match mapping::new_customer(order, &contact) {
+                        // The template of the country of the address the customer gets.
+                        let address = order.billing_address.as_ref();
+                        let address = address.or(order.shipping_address.as_ref());
+                        let defaults = state
+                            .templates
+                            .for_country(run, crate::customer_templates::country_of(address))
+                            .await?;
+                        match defaults.and_then(|d| mapping::new_customer(order, &contact, &d)) {
                             Ok(customer) => {
                                 staged.customer_pending = true;
                                 creations.insert(

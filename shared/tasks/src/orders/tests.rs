@@ -393,6 +393,9 @@ pub(crate) struct Bc {
     /// Documents made (`bc.documents.create`), in order.
     pub(crate) documents: Mutex<Vec<shopsync_domain::sales::SalesDocumentDraft>>,
     pub(crate) faults: Faults,
+    /// Template customers read, and per customer created its e-mail and template, in order.
+    template_reads: Mutex<Vec<String>>,
+    created_from: Mutex<Vec<(String, String)>>,
 }
 
 impl Bc {
@@ -446,15 +449,20 @@ impl shopsync_domain::sales::BcSalesApi for Bc {
     }
     async fn customer_template(
         &self,
-        _number: &str,
+        number: &str,
     ) -> Result<shopsync_domain::sales::CustomerDefaults> {
-        unreachable!("no template setting yet")
+        self.template_reads.lock().unwrap().push(number.to_string());
+        crate::customer_templates::test_template(number)
     }
     async fn create_customer(
         &self,
         customer: &shopsync_domain::sales::NewCustomer,
     ) -> Result<BcCustomer> {
         self.faults.run("bc.customers.create", || {
+            self.created_from.lock().unwrap().push((
+                customer.email.clone().unwrap_or_default(),
+                customer.defaults.template_number.clone(),
+            ));
             let number = format!("C{:05}", self.count() + 1);
             Ok(self.add(
                 &number,
@@ -1167,4 +1175,70 @@ async fn a_failed_bulk_read_pages_the_window_instead() {
     assert_eq!(f.shopify.calls().len(), 4, "30 orders in pages of 8");
     assert_eq!(counters.get(counters::ORDERS_STAGED), 30);
     assert_eq!(f.shopify.bulk_downloads.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn created_buyers_take_their_countrys_template_and_a_missing_one_is_a_reason() {
+    let t0 = now();
+    let address = |country: &str| shopsync_domain::orders::Address {
+        first_name: None,
+        last_name: None,
+        company: None,
+        address1: Some("1 Main Street".into()),
+        address2: None,
+        city: Some("Town".into()),
+        province_code: None,
+        zip: Some("12345".into()),
+        country_code: Some(country.into()),
+        phone: None,
+    };
+    let mut orders: Vec<ShopifyOrder> = (1..=5)
+        .map(|n| order(n, &at(t0 - secs(100 - i64::from(n)))))
+        .collect();
+    // Billing in Germany (shipping elsewhere), shipping only in the US, none, France, Germany.
+    orders[0].billing_address = Some(address("DE"));
+    orders[0].shipping_address = Some(address("FR"));
+    orders[1].shipping_address = Some(address("US"));
+    orders[3].billing_address = Some(address("FR"));
+    orders[4].billing_address = Some(address("DE"));
+    let mut f = Fixture::new(2, orders).await;
+    f.settings.auto_create_unknown_customers = true;
+    f.settings.customer_template_no = Some("TPL-ANY".into());
+    f.settings.customer_templates = vec![
+        shopsync_domain::settings::CustomerTemplate {
+            country_code: "DE".into(),
+            template_customer_no: "TPL-DE".into(),
+        },
+        shopsync_domain::settings::CustomerTemplate {
+            country_code: "FR".into(),
+            template_customer_no: "MISSING-FR".into(),
+        },
+    ];
+    f.set_cursor(&at(t0 - secs(600))).await;
+    f.run(1).await;
+    let mut created = f.bc.created_from.lock().unwrap().clone();
+    created.sort();
+    let pair = |e: &str, t: &str| (e.to_string(), t.to_string());
+    assert_eq!(
+        created,
+        vec![
+            pair("buyer1@example.com", "TPL-DE"),
+            pair("buyer2@example.com", "TPL-ANY"),
+            pair("buyer3@example.com", "TPL-ANY"),
+            pair("buyer5@example.com", "TPL-DE"),
+        ]
+    );
+    // Read once each over three pages, the missing one included.
+    let mut reads = f.bc.template_reads.lock().unwrap().clone();
+    reads.sort();
+    assert_eq!(reads, vec!["MISSING-FR", "TPL-ANY", "TPL-DE"]);
+    let (status, staged) = f.staged(4).unwrap();
+    assert_eq!(status.as_deref(), Some(order_status::UNPROCESSED));
+    assert!(!staged.mapped && !staged.customer_pending);
+    let error = staged.error.unwrap();
+    assert!(
+        error.contains("BC customer template 'MISSING-FR' (customer_templates, country FR) does not exist in BC"),
+        "{error}"
+    );
+    assert!(f.staged(5).unwrap().1.customer_error.is_none());
 }
