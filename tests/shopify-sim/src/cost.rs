@@ -50,6 +50,9 @@ pub(crate) fn free_field(parent: T, name: &str) -> Option<bool> {
     if let Some(free) = crate::catalog::free_field(parent, name) {
         return Some(free);
     }
+    if let Some(free) = crate::companies::free_field(parent, name) {
+        return Some(free);
+    }
     if let Some((FK::Obj(T::MoneyBag | T::MoneyV2), _)) = field(parent, name) {
         return Some(true);
     }

@@ -118,6 +118,8 @@ pub(crate) enum Obj {
     Cus(crate::exec_customers::CusObj),
     /// Catalogs-side objects (`exec_b2b_catalogs.rs`).
     B2b(crate::exec_b2b_catalogs::B2bObj),
+    /// Companies objects (`exec_companies.rs`).
+    Co(crate::exec_companies::CoObj),
 }
 
 /// A `MoneyBag`: cents in the shop's and the customer's currency.
@@ -184,6 +186,7 @@ impl Obj {
             Obj::Cat(c) => c.ty(),
             Obj::Cus(c) => c.ty(),
             Obj::B2b(c) => c.ty(),
+            Obj::Co(c) => c.ty(),
         }
     }
 }
@@ -415,6 +418,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             }
             "fulfillmentCreate" | "orderUpdate" | "orderClose" => self.order_mutation(f),
             "customerSet" => self.customer_set(f),
+            "companyUpdate" | "companyLocationUpdate" => self.company_mutation(f),
             other if Self::is_catalog_mutation(other) => self.mutate_catalog(f),
             "priceListFixedPricesAdd" => self.fixed_prices_add(f),
             other => Err(ferr(
@@ -665,6 +669,7 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                     one(st.book.payments_account.then_some(Obj::PaymentsAccount))
                 }
                 "customers" | "customer" => self.customers_root(f),
+                "companies" | "company" | "companyLocation" => self.companies_root(f),
                 "catalogs" | "priceList" => self.b2b_root(f),
                 "bulkOperations" => {
                     let search = Search::parse(self.str_arg(f, "query").as_deref());
@@ -885,8 +890,6 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             | Obj::PhoneNumber(_)
             | Obj::Address(..)
             | Obj::PurchasingCompany(_)
-            | Obj::Company(_)
-            | Obj::CompanyLocation(_)
             | Obj::Attribute(..)
             | Obj::Money(_)
             | Obj::MoneyV2(..)
@@ -900,6 +903,8 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
             | Obj::AssociatedPayout(_) => self.resolve_order_side(obj, f),
             Obj::Cat(_) => self.resolve_catalog(obj, f),
             Obj::Cus(c) => self.resolve_customers(c, f),
+            Obj::Company(_) | Obj::CompanyLocation(_) => self.resolve_company(obj, f),
+            Obj::Co(c) => self.resolve_companies(c, f),
             Obj::B2b(c) => self.resolve_b2b(c, f),
             Obj::Bulk(i, over) => v(bulk::field(st, *i, *over, name, self.env)),
             Obj::Count(n, exact) => match name {

@@ -46,11 +46,13 @@ mod bucket;
 mod bulk;
 mod catalog;
 mod clock;
+mod companies;
 mod cost;
 mod customers;
 mod exec;
 mod exec_b2b_catalogs;
 mod exec_catalog;
+mod exec_companies;
 mod exec_customers;
 mod exec_orders;
 mod faults;
@@ -70,6 +72,10 @@ use std::time::Duration;
 
 pub use b2b_catalogs::{CatalogSeed, SeededCatalog, SimFixedPrice};
 pub use catalog::{CatalogWrite, StagedUpload};
+pub use companies::{
+    CompanyLocationSeed, SeededCompany, ShopCompany, ShopCompanyContact, ShopCompanyLocation,
+    ShopCompanySeed,
+};
 pub use customers::{CustomerAddressSeed, ShopCustomer, ShopCustomerSeed};
 pub use faults::{FaultConfig, FaultKind, SLOW_DELAY, STALL_DELAY, ScriptedFault};
 pub use orders::{

@@ -28,6 +28,7 @@ pub(crate) enum N {
     Market,
     CompanyLocation,
     PriceListPrice,
+    Company,
 }
 
 impl N {
@@ -54,6 +55,7 @@ impl N {
             N::Market => T::B2b(crate::b2b_catalogs::BT::Market),
             N::CompanyLocation => T::CompanyLocation,
             N::PriceListPrice => T::B2b(crate::b2b_catalogs::BT::PriceListPrice),
+            N::Company => T::Company,
         }
     }
 
@@ -84,6 +86,7 @@ impl N {
             N::Market => ("MarketConnection", "MarketEdge"),
             N::CompanyLocation => ("CompanyLocationConnection", "CompanyLocationEdge"),
             N::PriceListPrice => ("PriceListPriceConnection", "PriceListPriceEdge"),
+            N::Company => ("CompanyConnection", "CompanyEdge"),
             N::BalanceTransaction => (
                 "ShopifyPaymentsBalanceTransactionConnection",
                 "ShopifyPaymentsBalanceTransactionEdge",
@@ -159,6 +162,8 @@ pub(crate) enum T {
     Cat(crate::catalog::CT),
     /// Catalogs-side types (`b2b_catalogs.rs`).
     B2b(crate::b2b_catalogs::BT),
+    /// Companies-side types (`companies.rs`).
+    Co(crate::companies::CoT),
     Conn(N),
     Edge(N),
 }
@@ -224,6 +229,7 @@ impl T {
             T::CustomerSetUserError => "CustomerSetUserError",
             T::Cat(c) => c.name(),
             T::B2b(b) => b.name(),
+            T::Co(c) => c.name(),
             T::Conn(n) => n.names().0,
             T::Edge(n) => n.names().1,
         }
@@ -335,6 +341,7 @@ impl T {
             .find(|t| t.name() == name)
             .or_else(|| crate::catalog::CT::by_name(name).map(T::Cat))
             .or_else(|| crate::b2b_catalogs::BT::by_name(name).map(T::B2b))
+            .or_else(|| crate::companies::CoT::by_name(name).map(T::Co))
     }
 }
 
@@ -743,7 +750,8 @@ pub(crate) fn field(t: T, name: &str) -> Option<(FK, &'static [&'static str])> {
         _ => {
             return crate::customers::field(t, name)
                 .or_else(|| crate::catalog::field(t, name))
-                .or_else(|| crate::b2b_catalogs::field(t, name));
+                .or_else(|| crate::b2b_catalogs::field(t, name))
+                .or_else(|| crate::companies::field(t, name));
         }
     };
     Some(r)

@@ -179,6 +179,23 @@ impl Search {
         })
     }
 
+    /// A company (`companies.rs`): `updated_at`/`created_at` as instants, `name` and
+    /// `external_id` as text, `id` as a number.
+    pub(crate) fn matches_company(&self, st: &StoreData, i: usize) -> bool {
+        let ext = &st.companies.companies[i];
+        self.eval(|t| match t.field.as_str() {
+            "updated_at" => Some(time_match(ext.updated_at, t)),
+            "created_at" => Some(time_match(ext.created_at, t)),
+            "name" => Some(text_match(&st.book.companies[i], &t.value)),
+            "external_id" => Some(text_match(
+                ext.external_id.as_deref().unwrap_or(""),
+                &t.value,
+            )),
+            "id" => Some(num_match((i + 1) as u64, t)),
+            _ => None,
+        })
+    }
+
     pub(crate) fn matches_payout(&self, st: &StoreData, i: usize) -> bool {
         let p = &st.book.payouts[i];
         self.eval(|t| match t.field.as_str() {

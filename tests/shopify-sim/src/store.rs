@@ -263,6 +263,8 @@ pub(crate) struct StoreData {
     pub customers_ext: crate::customers::CustomerExt,
     /// Catalogs, publications, price lists (`b2b_catalogs.rs`).
     pub b2b: crate::b2b_catalogs::B2bData,
+    /// What the companies API adds to the order book's companies (`companies.rs`).
+    pub companies: crate::companies::CompanyData,
 }
 
 impl StoreData {
@@ -286,6 +288,7 @@ impl StoreData {
             catalog: Default::default(),
             customers_ext: Default::default(),
             b2b: Default::default(),
+            companies: Default::default(),
         }
     }
 

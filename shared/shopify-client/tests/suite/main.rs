@@ -9,6 +9,7 @@ mod captures;
 mod catalog;
 mod catalog_schema;
 mod companies;
+mod companies_sim;
 mod customers;
 mod customers_sim;
 mod documents;

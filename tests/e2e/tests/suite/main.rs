@@ -6,6 +6,7 @@ mod api;
 mod api_answers;
 mod api_orders;
 mod catalogs;
+mod companies;
 mod customers;
 mod images;
 mod inventory;

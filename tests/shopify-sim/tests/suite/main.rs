@@ -5,6 +5,7 @@
 mod common;
 mod bulk;
 mod capture_shape;
+mod companies;
 mod cost_and_bucket;
 mod count;
 mod http_and_faults;
