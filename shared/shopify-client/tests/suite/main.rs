@@ -2,12 +2,12 @@
 //! links every dependency, so one binary instead of one a file saves minutes of linking and
 //! gigabytes of disk in CI.
 
-mod common;
 mod b2b_catalogs;
 mod b2b_catalogs_sim;
 mod captures;
 mod catalog;
 mod catalog_schema;
+mod common;
 mod companies;
 mod companies_sim;
 mod customers;

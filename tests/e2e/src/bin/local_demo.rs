@@ -22,10 +22,11 @@
 use bc_sim::{SimCustomer, SimPriceLine};
 use serde_json::json;
 use shopify_sim::{
-    BalanceTransactionSeed, CatalogProduct, CatalogSeed, OrderSeed, PayoutSeed, SeededOrder,
-    ShopCustomerSeed, StoreHandle, VariantSeed,
+    BalanceTransactionSeed, CatalogProduct, CatalogSeed, CompanyLocationSeed, OrderSeed,
+    PayoutSeed, SeededOrder, ShopCompanySeed, ShopCustomerSeed, StoreHandle, VariantSeed,
 };
 use shopsync_domain::TaskKind;
+use shopsync_domain::companies::{COMPANIES, company_status};
 use shopsync_domain::customers::{CUSTOMERS, customer_status};
 use shopsync_domain::job::{JobRecord, JobStatus, Trigger};
 use shopsync_domain::orders::BC_DOCUMENT_ATTRIBUTE;
@@ -987,16 +988,73 @@ async fn demo_customers(stack: &Stack) -> Result<bool, String> {
         if companies > 0 { "all" } else { "none" }
     );
     scheduled(stack, TaskKind::SyncCompanies, "PEOPLE").await?;
+    let bc = shop.company.customers();
+    for c in store.shop_companies() {
+        let legacy = c.id.rsplit('/').next().unwrap_or_default();
+        let record = stack
+            .adapters
+            .store
+            .get_record("PEOPLE", COMPANIES, legacy)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (status, number) = match &record {
+            Some(r) => {
+                let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+                (
+                    r.status.clone().unwrap_or_default(),
+                    body["bc_number"].as_str().unwrap_or_default().to_string(),
+                )
+            }
+            None => ("no record".into(), String::new()),
+        };
+        let bc_customer = bc.iter().find(|b| b.number == number);
+        ok &= status == company_status::LINKED && bc_customer.is_some();
+        println!(
+            "    {:<18} {status:<8} BC customer {} {}",
+            c.name,
+            if number.is_empty() { "-" } else { &number },
+            bc_customer
+                .map(|b| format!("({}, {})", b.display_name, b.email))
+                .unwrap_or_default()
+        );
+    }
     Ok(ok)
 }
 
-/// Shopify B2B companies of shop PEOPLE for sync-companies to import; how many. None yet: the
-/// Shopify simulator does not serve companies to the task yet. Seeding them here (with
-/// `StoreHandle::add_company`, e.g. a company whose main contact's e-mail is a BC customer's and
-/// one BC does not know) turns the import on (`company_import_from_shopify: all`,
-/// `auto_create_unknown_companies`).
-fn seed_companies(_store: &StoreHandle, _company: &bc_sim::CompanyHandle) -> usize {
-    0
+/// Shopify B2B companies of shop PEOPLE for sync-companies to import: one whose main contact's
+/// e-mail is a BC customer's (spelt in another case), one BC does not know (created from the
+/// template defaults). How many were seeded.
+fn seed_companies(store: &StoreHandle, company: &bc_sim::CompanyHandle) -> usize {
+    company.add_customer(SimCustomer::new(
+        "",
+        "Contoso Trading",
+        "BUYER@CONTOSO.EXAMPLE",
+    ));
+    let updated_at = Some(shopify_sim::format_time(
+        shopsync_domain::time::now_secs() - 600,
+    ));
+    for (name, first, email) in [
+        ("Contoso Trading", "Casey", "buyer@contoso.example"),
+        ("Fabrikam Ltd", "Fran", "orders@fabrikam.example"),
+    ] {
+        store.add_company(ShopCompanySeed {
+            name: name.into(),
+            main_contact: Some(ShopCustomerSeed {
+                first_name: Some(first.into()),
+                last_name: Some("Buyer".into()),
+                email: Some(email.into()),
+                updated_at: updated_at.clone(),
+                ..ShopCustomerSeed::default()
+            }),
+            locations: vec![CompanyLocationSeed {
+                name: format!("{name} HQ"),
+                ..CompanyLocationSeed::default()
+            }],
+            updated_at: updated_at.clone(),
+            ..ShopCompanySeed::default()
+        });
+    }
+    2
 }
 
 /// Turn `tasks` on for shop `code` and change its settings with `edit`; the result goes through the

@@ -2,9 +2,9 @@
 //! links every dependency, so one binary instead of one a file saves minutes of linking and
 //! gigabytes of disk in CI.
 
-mod common;
 mod bulk;
 mod capture_shape;
+mod common;
 mod companies;
 mod cost_and_bucket;
 mod count;
