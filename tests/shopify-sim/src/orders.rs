@@ -227,7 +227,8 @@ pub struct OrderSeed {
     pub tax: String,
     pub custom_attributes: Vec<(String, String)>,
     pub customer: Option<CustomerSeed>,
-    /// B2B buyer: company and company-location names.
+    /// B2B buyer: company and company-location names (an existing company or location of that
+    /// name is the one, else it is made).
     pub company: Option<(String, String)>,
     pub billing_address: Option<AddressSeed>,
     pub shipping_address: Option<AddressSeed>,
@@ -752,11 +753,26 @@ impl StoreData {
             });
             self.book.customers.len() - 1
         });
+        // A company (and location) of that name already in the store is the buyer: orders of one
+        // company, and orders of a company seeded with its contacts, share it.
         let company = seed.company.map(|(company, location)| {
-            self.book.companies.push(company);
-            let c = self.book.companies.len() - 1;
-            self.book.company_locations.push((c, location));
-            (c, self.book.company_locations.len() - 1)
+            let c = match self.book.companies.iter().position(|n| *n == company) {
+                Some(c) => c,
+                None => {
+                    self.book.companies.push(company);
+                    self.book.companies.len() - 1
+                }
+            };
+            let l = match (self.book.company_locations.iter())
+                .position(|(lc, name)| *lc == c && *name == location)
+            {
+                Some(l) => l,
+                None => {
+                    self.book.company_locations.push((c, location));
+                    self.book.company_locations.len() - 1
+                }
+            };
+            (c, l)
         });
         let (presentment_currency, rate) = seed
             .presentment

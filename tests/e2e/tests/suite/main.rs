@@ -5,6 +5,7 @@
 mod api;
 mod api_answers;
 mod api_orders;
+mod b2b_orders;
 mod catalogs;
 mod companies;
 mod customers;
