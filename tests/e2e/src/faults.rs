@@ -8,6 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use bc_sim::{BcFaults, BcSimConfig};
 use shopify_sim::{FaultConfig, FaultKind, SimConfig};
+use shopsync_runtime::RuntimeConfig;
 
 /// The share of requests that fail on each simulator under [`faults_on`].
 pub const FAULT_RATE: f64 = 0.2;
@@ -21,20 +22,28 @@ pub fn every_kind(rate: f64, seed: u64) -> FaultConfig {
     }
 }
 
-/// The local stack's simulators (otherwise as [`StackOptions::default`]) failing a share `rate` of
-/// the requests from the start: every kind on Shopify (seeded with `shopify_seed`), and BC's
-/// (seeded with `bc_seed`).
-pub fn faulty_sims(rate: f64, shopify_seed: u64, bc_seed: u64) -> (SimConfig, BcSimConfig) {
-    (
-        SimConfig {
+/// Options of a local stack (otherwise [`StackOptions::default`]) whose simulators fail a share
+/// `rate` of the requests from the start — every kind on Shopify (seeded with `shopify_seed`), and
+/// BC's (seeded with `bc_seed`) — and whose functions run with `runtime`.
+pub fn faulty_stack(
+    rate: f64,
+    shopify_seed: u64,
+    bc_seed: u64,
+    runtime: RuntimeConfig,
+) -> StackOptions {
+    let defaults = StackOptions::default();
+    StackOptions {
+        shopify: SimConfig {
             faults: every_kind(rate, shopify_seed),
-            ..StackOptions::default().shopify
+            ..defaults.shopify
         },
-        BcSimConfig {
+        bc: BcSimConfig {
             faults: BcFaults::new(rate, bc_seed),
             ..BcSimConfig::default()
         },
-    )
+        runtime,
+        ..StackOptions::default()
+    }
 }
 
 /// 20 % faults of every kind on Shopify's GraphQL API (seeded with `seed`) and on BC's API (seeded

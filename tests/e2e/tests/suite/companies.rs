@@ -25,7 +25,7 @@ use shopsync_domain::job::{JobRecord, JobStatus, RunOptions};
 use shopsync_domain::ports::{RecordStore, SettingsStore};
 use shopsync_domain::settings::{CompanyMappingType, ImportScope, ShopSettings, TaskSettings};
 use shopsync_e2e::faults::{
-    acknowledge, duplicate_a_message, faults_off, faulty_sims, receive_event, send_body,
+    acknowledge, duplicate_a_message, faults_off, faulty_stack, receive_event, send_body,
 };
 use shopsync_e2e::jobs::{self, queue_manual_run, tick_and_drain, total};
 use shopsync_e2e::{Stack, StackOptions, local_runtime, tick_at};
@@ -286,15 +286,9 @@ async fn twenty_percent_faults_and_a_duplicate_delivery_create_no_company_twice(
         max_run: Some(Duration::from_millis(300)),
         ..quiet()
     };
-    let (shopify, bc) = faulty_sims(0.2, 30_114, 30_114);
-    let stack = Stack::start(StackOptions {
-        shopify,
-        bc,
-        runtime: runtime.clone(),
-        ..StackOptions::default()
-    })
-    .await
-    .expect("local stack");
+    let stack = Stack::start(faulty_stack(0.2, 30_114, 30_114, runtime.clone()))
+        .await
+        .expect("local stack");
     let shop = companies_shop(&stack, "COMPFLT", 8, 12, CompanyMappingType::ByEmailPhone).await;
     let bc_before = shop.bc.customers().len();
     let runner = runner(&stack, runtime);

@@ -16,7 +16,7 @@ use shopsync_domain::customers::{CUSTOMERS, customer_status};
 use shopsync_domain::job::{JobRecord, JobStatus, RunOptions};
 use shopsync_domain::ports::{RecordStore, SettingsStore};
 use shopsync_domain::settings::{ImportScope, ShopSettings, TaskSettings};
-use shopsync_e2e::faults::{acknowledge, faulty_sims, receive_event, send_body};
+use shopsync_e2e::faults::{acknowledge, faulty_stack, receive_event, send_body};
 use shopsync_e2e::jobs::{self, queue_manual_run, tick_and_drain, total};
 use shopsync_e2e::{Stack, StackOptions, local_runtime, tick_at};
 use shopsync_runtime::RuntimeConfig;
@@ -215,15 +215,9 @@ async fn twenty_percent_faults_create_no_customer_twice_and_link_every_one() {
         max_run: Some(Duration::from_millis(300)),
         ..quiet()
     };
-    let (shopify, bc) = faulty_sims(0.2, 30_100, 30_100);
-    let stack = Stack::start(StackOptions {
-        shopify,
-        bc,
-        runtime: runtime.clone(),
-        ..StackOptions::default()
-    })
-    .await
-    .expect("local stack");
+    let stack = Stack::start(faulty_stack(0.2, 30_100, 30_100, runtime.clone()))
+        .await
+        .expect("local stack");
     let shop = customers_shop(&stack, "CUSTFLT", 12, 16).await;
     let bc_before = shop.company.customers().len();
     // On top of the random faults, certainly: BC makes two customers and both answers are lost.

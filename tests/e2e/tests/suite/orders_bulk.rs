@@ -20,7 +20,7 @@ use shopsync_domain::ports::{RecordStore, SettingsStore};
 use shopsync_domain::sales::to_code;
 use shopsync_domain::settings::{ShopSettings, TaskSettings};
 use shopsync_domain::staging::{STAGED_ORDERS, order_status};
-use shopsync_e2e::faults::faulty_sims;
+use shopsync_e2e::faults::faulty_stack;
 use shopsync_e2e::jobs::{jobs_of, tick_and_drain, total};
 use shopsync_e2e::{ORDERS_QUEUE, Stack, StackOptions, local_runtime};
 use shopsync_runtime::RuntimeConfig;
@@ -165,13 +165,9 @@ async fn a_backlog_goes_through_bulk_under_faults_with_one_document_and_one_writ
         metrics: shopsync_runtime::metrics::MetricsSink::Off,
         ..local_runtime()
     };
-    let (shopify, bc) = faulty_sims(0.15, 20_261_129, 91_129);
     let stack = Stack::start(StackOptions {
-        shopify,
-        bc,
-        runtime: runtime.clone(),
         bulk_threshold: THRESHOLD,
-        ..StackOptions::default()
+        ..faulty_stack(0.15, 20_261_129, 91_129, runtime.clone())
     })
     .await
     .expect("local stack");

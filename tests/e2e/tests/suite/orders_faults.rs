@@ -23,7 +23,7 @@ use shopsync_domain::ports::{LeaseStore, Record, RecordStore, SettingsStore};
 use shopsync_domain::sales::to_code;
 use shopsync_domain::settings::{ShopSettings, TaskSettings};
 use shopsync_domain::staging::{ORDER_DOCUMENTS, STAGED_ORDERS, order_status};
-use shopsync_e2e::faults::{acknowledge, faulty_sims, receive_event, send_body};
+use shopsync_e2e::faults::{acknowledge, faulty_stack, receive_event, send_body};
 use shopsync_e2e::jobs::{jobs_of, tick_and_drain, total};
 use shopsync_e2e::{ORDERS_QUEUE, Stack, StackOptions, local_runtime, tick_at};
 use shopsync_runtime::RuntimeConfig;
@@ -369,15 +369,9 @@ async fn twenty_percent_faults_on_both_sides_make_every_document_exactly_once() 
         max_run: Some(Duration::from_millis(300)),
         ..quiet()
     };
-    let (shopify, bc) = faulty_sims(0.2, 20_260_501, 30_103);
-    let stack = Stack::start(StackOptions {
-        shopify,
-        bc,
-        runtime: runtime.clone(),
-        ..StackOptions::default()
-    })
-    .await
-    .expect("local stack");
+    let stack = Stack::start(faulty_stack(0.2, 20_260_501, 30_103, runtime.clone()))
+        .await
+        .expect("local stack");
     let shop = orders_shop(&stack, "FAULTY", |_| {}).await;
     let orders = seed_orders(&stack, &shop, 40, 30);
     // On top of the random faults, certainly: BC makes the first two documents and both answers are
