@@ -33,6 +33,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use shopsync_domain::contact::tax_id_key;
 use shopsync_domain::patterns::{is_bc_company_name, is_guid, is_odata_service_name};
 use shopsync_domain::ports::Result;
 use shopsync_domain::sales::{
@@ -78,6 +79,8 @@ pub(crate) struct CustomerRow {
     #[serde(default)]
     email: String,
     #[serde(default)]
+    tax_registration_number: String,
+    #[serde(default)]
     currency_code: String,
     #[serde(default)]
     blocked: String,
@@ -117,6 +120,7 @@ impl CustomerRow {
             display_name: self.display_name,
             email: self.email,
             phone_number: self.phone_number,
+            tax_registration_number: self.tax_registration_number,
             currency_code: self.currency_code,
             last_modified: self.last_modified_date_time,
         }
@@ -148,6 +152,8 @@ struct NewCustomerBody<'a> {
     email: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     phone_number: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tax_registration_number: Option<&'a str>,
     #[serde(skip_serializing_if = "str::is_empty")]
     address_line1: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -466,6 +472,21 @@ impl BcClient {
         self.customers_where(&any_of("phoneNumber", &[phone])).await
     }
 
+    /// Customers whose tax registration number is `number` as given or as
+    /// [`tax_id_key`] spells it (`GB123456789` for `gb 123 456 789`).
+    pub async fn customers_by_tax_registration(&self, number: &str) -> Res<Vec<BcCustomer>> {
+        let number = filter_value(
+            "the tax registration number",
+            number.trim(),
+            limits::TAX_REGISTRATION_NUMBER,
+        )?;
+        let key = tax_id_key(number);
+        let mut values = vec![number];
+        values.extend(key.as_deref());
+        self.customers_where(&any_of("taxRegistrationNumber", &values))
+            .await
+    }
+
     /// The defaults of a template customer.
     pub async fn template_defaults(&self, number: &str) -> Res<CustomerDefaults> {
         let number = to_code(number);
@@ -495,6 +516,7 @@ impl BcClient {
             customer_type: customer.customer_type.as_bc(),
             email: customer.email.as_deref(),
             phone_number: customer.phone_number.as_deref(),
+            tax_registration_number: customer.tax_registration_number.as_deref(),
             address_line1: &a.line1,
             address_line2: &a.line2,
             city: &a.city,
@@ -889,6 +911,10 @@ impl BcSalesApi for BcClient {
 
     async fn find_customer_by_phone(&self, phone: &str) -> Result<Vec<BcCustomer>> {
         Ok(self.customers_by_phone(phone).await?)
+    }
+
+    async fn find_customer_by_tax_registration(&self, number: &str) -> Result<Vec<BcCustomer>> {
+        Ok(self.customers_by_tax_registration(number).await?)
     }
 
     async fn customer_template(&self, template_customer_number: &str) -> Result<CustomerDefaults> {

@@ -14,9 +14,12 @@
 //!   A national form (`020 7946 0000`) is *not* the international one: which country's trunk prefix
 //!   to drop is a guess, and a guess is what this module exists to avoid. Values with fewer than
 //!   [`MIN_PHONE_DIGITS`] digits match nothing (an extension or a placeholder is not a number).
+//! - **Tax registration id** (`sync-companies` with `by_tax_id`): upper-cased, spaces, dots, dashes
+//!   and slashes dropped ([`tax_id_key`]); the rest must be the same characters — no country
+//!   prefix added or dropped, nothing fuzzy.
 //!
-//! The normalised forms are also the keys of the customer contact index, so they are hashed before
-//! they become a record id ([`contact_index_id`]): an e-mail's characters never reach a key.
+//! The e-mail and phone forms are also the keys of the customer contact index, so they are hashed
+//! before they become a record id ([`contact_index_id`]): an e-mail's characters never reach a key.
 
 use sha2::{Digest, Sha256};
 
@@ -47,6 +50,24 @@ pub fn phone_key(raw: &str) -> Option<String> {
         _ => digits,
     };
     (digits.len() >= MIN_PHONE_DIGITS).then_some(digits)
+}
+
+/// A tax registration id's matching form: upper case, without spaces, dots, dashes and slashes
+/// (`gb 123.456-789` and `GB123456789` are one id); `None` when nothing remains. Nothing else is
+/// folded — no country prefix added or dropped, no check digits — so two ids match only when they
+/// are the same characters.
+pub fn tax_id_key(raw: &str) -> Option<String> {
+    let key: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '.' | '-' | '/'))
+        .flat_map(char::to_uppercase)
+        .collect();
+    (!key.is_empty()).then_some(key)
+}
+
+/// Whether two tax registration ids are the same (both must be non-empty).
+pub fn same_tax_id(a: &str, b: &str) -> bool {
+    matches!((tax_id_key(a), tax_id_key(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// Whether two e-mails name the same address (both must be addresses).
@@ -107,6 +128,19 @@ mod tests {
         assert!(!same_phone("12345", "12345"), "too short");
         assert!(!same_phone("+1 555 0100 ext 12", "+1 555 0100 12"));
         assert_eq!(phone_key("+0044 123456"), Some("0044123456".into()));
+    }
+
+    #[test]
+    fn tax_ids_match_exactly_after_dropping_separators() {
+        assert_eq!(tax_id_key("gb 123.456-789").as_deref(), Some("GB123456789"));
+        assert!(same_tax_id("gb 123.456-789", "GB123456789"));
+        assert!(same_tax_id(" DE/123 456 789 ", "de123456789"));
+        assert!(!same_tax_id("GB123456789", "GB12345678"));
+        assert!(!same_tax_id("GB123456789", "123456789"));
+        assert!(!same_tax_id("GB123456789", "GB123456780"));
+        assert_eq!(tax_id_key(""), None);
+        assert_eq!(tax_id_key(" .-/ "), None);
+        assert!(!same_tax_id("", ""));
     }
 
     #[test]

@@ -254,6 +254,8 @@ pub mod limits {
     /// `E-Mail`, `Text[80]`; `Phone No.`, `Text[30]`.
     pub const EMAIL: usize = 80;
     pub const PHONE: usize = 30;
+    /// `VAT Registration No.` (`taxRegistrationNumber`), `Text[20]`.
+    pub const TAX_REGISTRATION_NUMBER: usize = 20;
     /// Line `Description`, `Text[100]`.
     pub const DESCRIPTION: usize = 100;
     /// Lines in one document created by Shopsync (a guard on the request size, not a BC limit).
@@ -441,6 +443,9 @@ pub struct BcCustomer {
     pub customer_type: CustomerType,
     pub email: String,
     pub phone_number: String,
+    /// `taxRegistrationNumber` (`VAT Registration No.`); empty when BC has none.
+    #[serde(default)]
+    pub tax_registration_number: String,
     pub address: PostalAddress,
     /// Empty for the company's local currency.
     pub currency_code: String,
@@ -482,6 +487,9 @@ pub struct NewCustomer {
     pub customer_type: CustomerType,
     pub email: Option<String>,
     pub phone_number: Option<String>,
+    /// `taxRegistrationNumber`; `None` sends none (set by `sync-companies` when it maps by tax id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_registration_number: Option<String>,
     pub address: PostalAddress,
     pub defaults: CustomerDefaults,
 }
@@ -507,9 +515,19 @@ impl NewCustomer {
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .map(String::from),
+            tax_registration_number: None,
             address: address.fitted(),
             defaults: defaults.clone(),
         }
+    }
+
+    /// With `taxRegistrationNumber` = `number` trimmed (none when blank).
+    pub fn with_tax_registration_number(mut self, number: Option<&str>) -> NewCustomer {
+        self.tax_registration_number = number
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from);
+        self
     }
 
     /// Every problem BC would refuse the customer for, at once.
@@ -521,6 +539,14 @@ impl NewCustomer {
         }
         if let Some(ph) = &self.phone_number {
             p.text("phone_number", ph, limits::PHONE, true);
+        }
+        if let Some(t) = &self.tax_registration_number {
+            p.text(
+                "tax_registration_number",
+                t,
+                limits::TAX_REGISTRATION_NUMBER,
+                true,
+            );
         }
         self.address.check(&mut p, "address");
         for (field, id) in [
@@ -901,6 +927,11 @@ pub trait BcSalesApi: Send + Sync {
 
     /// Customers whose phone number is exactly `phone`, by number.
     async fn find_customer_by_phone(&self, phone: &str) -> Result<Vec<BcCustomer>>;
+
+    /// Customers whose tax registration number (`taxRegistrationNumber`) is `number` as given, or
+    /// (when different) as [`crate::contact::tax_id_key`] spells it, by number. BC compares text as
+    /// stored: the caller holds the answer against `tax_id_key` itself.
+    async fn find_customer_by_tax_registration(&self, number: &str) -> Result<Vec<BcCustomer>>;
 
     /// The defaults of the template customer numbered `template_customer_number` (see
     /// [`CustomerDefaults`]); `SyncError::NotFound` when there is none.

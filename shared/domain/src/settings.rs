@@ -340,8 +340,7 @@ pub enum CustomerMappingType {
     DefaultCustomer,
 }
 
-/// The reference's `Company Mapping Type`. Its third value, `By Tax Id`, is not offered: BC API
-/// v2.0 customers are read without their tax registration number, so it could match nothing.
+/// The reference's `Company Mapping Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompanyMappingType {
@@ -350,6 +349,9 @@ pub enum CompanyMappingType {
     ByEmailPhone,
     /// Every company is booked to `default_company_no`.
     DefaultCompany,
+    /// The tax registration id of the company's first location against BC's `taxRegistrationNumber`
+    /// (`VAT Registration No.`), exactly after [`crate::contact::tax_id_key`]'s normalisation.
+    ByTaxId,
 }
 
 fn yes() -> bool {
@@ -932,10 +934,10 @@ pub(crate) mod tests {
         assert_eq!(s.company_mapping_type, CompanyMappingType::DefaultCompany);
         assert!(!s.auto_create_unknown_companies);
         j["company_mapping_type"] = "by_tax_id".into();
-        assert!(
-            ShopSettings::from_json(&j.to_string()).is_err(),
-            "not offered"
-        );
+        let s = ShopSettings::from_json(&j.to_string()).unwrap();
+        assert_eq!(s.company_mapping_type, CompanyMappingType::ByTaxId);
+        j["company_mapping_type"] = "by_vat".into();
+        assert!(ShopSettings::from_json(&j.to_string()).is_err());
     }
 
     #[test]

@@ -144,6 +144,9 @@ mod tests {
         async fn find_customer_by_phone(&self, _p: &str) -> Result<Vec<BcCustomer>> {
             unreachable!()
         }
+        async fn find_customer_by_tax_registration(&self, _n: &str) -> Result<Vec<BcCustomer>> {
+            unreachable!()
+        }
         async fn customer_template(&self, number: &str) -> Result<CustomerDefaults> {
             self.reads.lock().unwrap().push(number.to_string());
             if let Some(e) = self.fail.lock().unwrap().take() {

@@ -57,6 +57,7 @@ pub(super) fn patch_customer(
             "postalCode" => code(k, v, 20).map(|t| c.address.post_code = t),
             "phoneNumber" => text(k, v, 30).map(|t| c.phone_number = t),
             "email" => text(k, v, 80).map(|t| c.email = t),
+            "taxRegistrationNumber" => text(k, v, 20).map(|t| c.tax_registration_number = t),
             "id"
             | "number"
             | "balanceDue"

@@ -57,6 +57,8 @@ pub(crate) struct Customer {
     pub website: String,
     pub tax_liable: bool,
     pub tax_area_id: Uuid,
+    /// `VAT Registration No.`, `Text[20]`.
+    pub tax_registration_number: String,
     pub currency_code: String,
     pub payment_terms_id: Uuid,
     pub shipment_method_id: Uuid,
@@ -297,7 +299,7 @@ pub(crate) fn customer_json(c: &Customer) -> Map<String, Value> {
         "taxLiable": c.tax_liable,
         "taxAreaId": c.tax_area_id.to_string(),
         "taxAreaDisplayName": "",
-        "taxRegistrationNumber": "",
+        "taxRegistrationNumber": c.tax_registration_number,
         "currencyId": Uuid::nil().to_string(),
         "currencyCode": c.currency_code,
         "paymentTermsId": c.payment_terms_id.to_string(),
@@ -528,6 +530,7 @@ fn sample_customer() -> Customer {
         website: String::new(),
         tax_liable: false,
         tax_area_id: Uuid::nil(),
+        tax_registration_number: String::new(),
         currency_code: String::new(),
         payment_terms_id: Uuid::nil(),
         shipment_method_id: Uuid::nil(),
@@ -917,6 +920,7 @@ fn build_customer(ctx: &Ctx<'_>, company: &mut Company) -> Result<Customer, Resp
             "website" => c.website = text(k, v, 80)?,
             "taxLiable" => c.tax_liable = raw_bool(k, v)?,
             "taxAreaId" => c.tax_area_id = raw_guid(k, v)?,
+            "taxRegistrationNumber" => c.tax_registration_number = text(k, v, 20)?,
             "currencyCode" => c.currency_code = code(k, v, 10)?,
             "paymentTermsId" => c.payment_terms_id = raw_guid(k, v)?,
             "shipmentMethodId" => c.shipment_method_id = raw_guid(k, v)?,
@@ -1521,6 +1525,8 @@ pub struct SimCustomer {
     pub customer_type: String,
     pub email: String,
     pub phone_number: String,
+    /// `taxRegistrationNumber`, as BC stores it (no normalisation).
+    pub tax_registration_number: String,
     pub address_line1: String,
     pub city: String,
     pub country: String,
@@ -1555,6 +1561,7 @@ impl SimCustomer {
             customer_type: c.customer_type.clone(),
             email: c.email.clone(),
             phone_number: c.phone_number.clone(),
+            tax_registration_number: c.tax_registration_number.clone(),
             address_line1: c.address.line1.clone(),
             city: c.address.city.clone(),
             country: c.address.country.clone(),
@@ -1669,6 +1676,7 @@ impl CompanyHandle {
         }
         stored.email = customer.email;
         stored.phone_number = customer.phone_number;
+        stored.tax_registration_number = customer.tax_registration_number;
         stored.address.line1 = customer.address_line1;
         stored.address.city = customer.city;
         stored.address.country = customer.country;

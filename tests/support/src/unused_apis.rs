@@ -113,6 +113,12 @@ macro_rules! unused_bc_sales_api {
             ) -> $crate::shopsync_domain::ports::Result<Vec<$crate::shopsync_domain::sales::BcCustomer>> {
                 unreachable!("{} is not used by this test", "BcSalesApi")
             }
+            async fn find_customer_by_tax_registration(
+                &self,
+                _number: &str,
+            ) -> $crate::shopsync_domain::ports::Result<Vec<$crate::shopsync_domain::sales::BcCustomer>> {
+                unreachable!("{} is not used by this test", "BcSalesApi")
+            }
             async fn customer_template(
                 &self,
                 _number: &str,

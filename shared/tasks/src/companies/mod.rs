@@ -13,10 +13,14 @@
 //!    `auto_create_unknown_companies`) creates; `with_order_import` only refreshes known companies.
 //!    Mapping per `company_mapping_type`: the main contact's e-mail, else phone, *exactly*
 //!    (asked of BC itself, then held against [`shopsync_domain::contact`]'s rules — BC's filter
-//!    is not trusted to be exact), or `default_company_no`. A BC customer is created from the
-//!    template defaults as a **probed** effect: after an unknown outcome BC is searched by the
-//!    e-mail and phone that were sent before anything is sent again, and every creation is
-//!    preceded by the same search, so a lost answer of an earlier job links instead of duplicating.
+//!    is not trusted to be exact); the first location's tax registration id against BC's
+//!    `taxRegistrationNumber` (`by_tax_id`: asked of BC as given and in its normalised spelling,
+//!    then held against [`tax_id_key`], exact after dropping case, spaces, dots, dashes and
+//!    slashes); or `default_company_no`. A BC customer is created from the template defaults as a
+//!    **probed** effect: after an unknown outcome BC is searched by what identified the company —
+//!    the e-mail and phone that were sent, or with `by_tax_id` the tax registration number that
+//!    was sent — before anything is sent again, and every creation is preceded by the same
+//!    search, so a lost answer of an earlier job links instead of duplicating.
 //!    At the window's end the Shopify cursor moves to `until`.
 //! 4. **Retry.** Companies left in `error` by earlier runs are read again by id and handled as in
 //!    the import, so a failure is not forgotten when the cursor moves past it; then the companies
@@ -32,10 +36,14 @@
 //! failures end the invocation and the engine resumes from the checkpoint. The cursor moves when
 //! the window is read, whatever individual companies did — their state is in their records.
 //!
-//! Known gaps: mapping by tax id (BC API v2.0 customers are read without their tax registration
-//! number); `shopify_can_update_companies` (Shopify → BC updates of linked companies) is not
-//! applied. A created customer takes its template's defaults as in `sync-customers` (by the country
-//! of the first location's billing address; [`crate::customer_templates`]).
+//! Known gaps: `shopify_can_update_companies` (Shopify → BC updates of linked companies) is not
+//! applied. Mapping by tax id asks BC only (there is no index of tax ids as there is of contacts):
+//! a BC customer whose tax id is stored with separators (`GB 123 456 789`) is found only by a
+//! company that spells it the same way; one stored in the plain form is found by every spelling.
+//! The reference's `Company Tax Id Mapping` choice (`Registration No.` or `VAT Registration No.`)
+//! is not offered: API v2.0 exposes only the VAT Registration No. A created customer takes its
+//! template's defaults as in `sync-customers` (by the country of the first location's billing
+//! address; [`crate::customer_templates`]).
 
 pub mod records;
 #[cfg(test)]
@@ -61,7 +69,8 @@ use shopsync_domain::companies::{
     COMPANIES, COMPANY_LINKS, CompanyExport, CompanyExportOutcome, ShopifyCompany, company_status,
 };
 use shopsync_domain::contact::{
-    ContactKind, contact_index_id, email_key, phone_key, same_email, same_phone,
+    ContactKind, contact_index_id, email_key, phone_key, same_email, same_phone, same_tax_id,
+    tax_id_key,
 };
 use shopsync_domain::customers::postal_address;
 use shopsync_domain::patterns::is_bc_code;
@@ -154,7 +163,8 @@ fn import_mode(settings: &ShopSettings) -> ImportMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    /// Create the BC customer of a company (probed by the e-mail, then phone, sent).
+    /// Create the BC customer of a company (probed by the tax registration number sent, if any;
+    /// else by the e-mail, then phone, sent).
     CreateInBc {
         legacy_id: u64,
         customer: Box<NewCustomer>,
@@ -262,12 +272,18 @@ impl Task for SyncCompaniesTask {
         let Op::CreateInBc { customer, .. } = effect.payload_as()? else {
             return Ok(None);
         };
-        let found = live_match(
-            run,
-            customer.email.as_deref(),
-            customer.phone_number.as_deref(),
-        )
-        .await?;
+        // A creation by tax id is probed by it alone: the e-mail could name another customer.
+        let found = match customer.tax_registration_number.as_deref() {
+            Some(tax_id) => tax_match(run, tax_id).await?,
+            None => {
+                live_match(
+                    run,
+                    customer.email.as_deref(),
+                    customer.phone_number.as_deref(),
+                )
+                .await?
+            }
+        };
         Ok(found
             .into_iter()
             .find(|b| !b.blocked)
@@ -818,10 +834,32 @@ async fn live_match(
     Ok(found)
 }
 
+/// BC customers whose tax registration number is `tax_id` after [`tax_id_key`] — asked of BC
+/// (which compares as stored), then held against the key; by number.
+async fn tax_match(run: &TaskRun<'_>, tax_id: &str) -> Result<Vec<BcCustomer>> {
+    if tax_id_key(tax_id).is_none() {
+        return Ok(Vec::new());
+    }
+    let mut found: Vec<BcCustomer> = run
+        .clients
+        .bc
+        .find_customer_by_tax_registration(tax_id.trim())
+        .await?
+        .into_iter()
+        .filter(|b| same_tax_id(&b.tax_registration_number, tax_id))
+        .collect();
+    found.sort_by(|a, b| a.number.cmp(&b.number));
+    found.dedup_by(|a, b| a.number == b.number);
+    Ok(found)
+}
+
 /// The BC customer to create for a company; `Err` with the reason when it cannot be made safely.
+/// `tax_id` (mapping by tax id) is sent as its `taxRegistrationNumber` and is what a lost answer
+/// is probed by; without it the main contact's e-mail or phone must be there to probe by.
 fn new_customer(
     c: &ShopifyCompany,
     defaults: &CustomerDefaults,
+    tax_id: Option<&str>,
 ) -> std::result::Result<NewCustomer, String> {
     let contact = c.main_contact.as_ref();
     let email = contact
@@ -830,7 +868,7 @@ fn new_customer(
     let phone = contact
         .and_then(|m| m.phone.as_deref())
         .filter(|p| phone_key(p).is_some());
-    if email.is_none() && phone.is_none() {
+    if tax_id.is_none() && email.is_none() && phone.is_none() {
         // Without either, a lost answer could not be told apart from no creation at all.
         return Err(
             "the main contact has no e-mail or phone: a BC customer is not created without one"
@@ -854,7 +892,8 @@ fn new_customer(
         email,
         phone,
         &address,
-    ))
+    )
+    .with_tax_registration_number(tax_id))
 }
 
 /// Handle companies read from Shopify; the effects they need.
@@ -944,29 +983,54 @@ async fn map_one(
     }
     let email = rec.contact_email.clone();
     let phone = rec.contact_phone.clone();
-    let keys: Vec<String> = [
-        email
-            .as_deref()
-            .and_then(email_key)
-            .map(|k| format!("e:{k}")),
-        phone
-            .as_deref()
-            .and_then(phone_key)
-            .map(|k| format!("p:{k}")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    // By tax id: the first location's tax registration id, and nothing else, identifies it.
+    let tax_id = (run.settings.company_mapping_type == CompanyMappingType::ByTaxId).then(|| {
+        rec.tax_registration_id
+            .clone()
+            .filter(|t| tax_id_key(t).is_some())
+    });
+    let (keys, what): (Vec<String>, &str) = match &tax_id {
+        Some(t) => (
+            t.as_deref()
+                .and_then(tax_id_key)
+                .map(|k| format!("t:{k}"))
+                .into_iter()
+                .collect(),
+            "the company's tax registration id",
+        ),
+        None => (
+            [
+                email
+                    .as_deref()
+                    .and_then(email_key)
+                    .map(|k| format!("e:{k}")),
+                phone
+                    .as_deref()
+                    .and_then(phone_key)
+                    .map(|k| format!("p:{k}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            "the main contact's e-mail or phone",
+        ),
+    };
     if keys.is_empty() {
         run.counters.add(counters::UNMAPPED, 1);
-        unmapped(
-            rec,
-            "the main contact has no e-mail or phone to match a BC customer by".into(),
-        );
+        let why = if tax_id.is_some() {
+            "the company has no tax registration id to match a BC customer by"
+        } else {
+            "the main contact has no e-mail or phone to match a BC customer by"
+        };
+        unmapped(rec, why.into());
         put_company(run, c.legacy_id, company_status::UNMAPPED, rec).await?;
         return Ok(None);
     }
-    let found = live_match(run, email.as_deref(), phone.as_deref()).await?;
+    let tax_id = tax_id.flatten();
+    let found = match tax_id.as_deref() {
+        Some(t) => tax_match(run, t).await?,
+        None => live_match(run, email.as_deref(), phone.as_deref()).await?,
+    };
     if let Some(bc) = found.iter().find(|b| !b.blocked) {
         let owner = if is_bc_code(&bc.number, limits::NUMBER) {
             run.stores
@@ -1001,7 +1065,7 @@ async fn map_one(
         unmapped(
             rec,
             format!(
-                "the only BC customer with the main contact's e-mail or phone ({}) is blocked",
+                "the only BC customer with {what} ({}) is blocked",
                 preview(&blocked.number)
             ),
         );
@@ -1012,8 +1076,7 @@ async fn map_one(
         run.counters.add(counters::UNMAPPED, 1);
         unmapped(
             rec,
-            "no BC customer has the main contact's e-mail or phone, and auto_create_unknown_companies is off"
-                .into(),
+            format!("no BC customer has {what}, and auto_create_unknown_companies is off"),
         );
         put_company(run, c.legacy_id, company_status::UNMAPPED, rec).await?;
         return Ok(None);
@@ -1022,14 +1085,18 @@ async fn map_one(
         // Another company of this step creates a customer with this contact: this one waits for
         // the next run, which finds that customer (and reports the conflict) instead of a second.
         run.counters.add(counters::FAILED, 1);
-        rec.error = Some("another company with the same main contact is being created".into());
+        rec.error = Some(if tax_id.is_some() {
+            "another company with the same tax registration id is being created".into()
+        } else {
+            "another company with the same main contact is being created".into()
+        });
         put_company(run, c.legacy_id, company_status::ERROR, rec).await?;
         return Ok(None);
     }
     // The template of the country of the address the customer gets.
     let address = c.locations.first().and_then(|l| l.billing_address.as_ref());
     let defaults = templates.for_country(run, country_of(address)).await?;
-    match defaults.and_then(|d| new_customer(c, &d)) {
+    match defaults.and_then(|d| new_customer(c, &d, tax_id.as_deref())) {
         Err(reason) => {
             run.counters.add(counters::FAILED, 1);
             rec.error = Some(reason);

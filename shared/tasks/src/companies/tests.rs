@@ -72,6 +72,7 @@ fn bc_customer(no: &str, name: &str, email: &str, phone: &str, at: &str) -> BcCu
         customer_type: CustomerType::Company,
         email: email.into(),
         phone_number: phone.into(),
+        tax_registration_number: String::new(),
         address: PostalAddress::default(),
         currency_code: String::new(),
         blocked: false,
@@ -149,7 +150,8 @@ shopsync_test_support::unused_shopify_b2b_catalogs_api!(Shopify);
 shopsync_test_support::no_shopify_usage!(Shopify);
 
 /// BC's customers. Filters compare text as stored (e-mail: the value or its lower-case form, as
-/// the BC client asks; phone: exactly), like BC's OData.
+/// the BC client asks; phone: exactly; tax registration number: the value or its `tax_id_key`
+/// form, as the BC client asks), like BC's OData.
 #[derive(Default)]
 struct Bc {
     customers: Mutex<Vec<BcCustomer>>,
@@ -158,6 +160,8 @@ struct Bc {
     refuse_name: Mutex<Option<String>>,
     /// Apply the next creation, then fail as if the answer was lost.
     lose_next_answer: Mutex<bool>,
+    /// The values customers were looked up by tax registration number with.
+    tax_lookups: Mutex<Vec<String>>,
     clock: Mutex<u32>,
 }
 
@@ -195,6 +199,21 @@ impl BcSalesApi for Bc {
             .cloned()
             .collect())
     }
+    async fn find_customer_by_tax_registration(&self, number: &str) -> Result<Vec<BcCustomer>> {
+        self.tax_lookups.lock().unwrap().push(number.to_string());
+        let key = tax_id_key(number);
+        Ok(self
+            .customers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c.tax_registration_number == number
+                    || Some(&c.tax_registration_number) == key.as_ref()
+            })
+            .cloned()
+            .collect())
+    }
     async fn customer_template(&self, n: &str) -> Result<CustomerDefaults> {
         crate::customer_templates::test_template(n)
     }
@@ -209,13 +228,16 @@ impl BcSalesApi for Bc {
         self.created.lock().unwrap().push(customer.clone());
         let n = self.customers.lock().unwrap().len() + 100;
         let at = self.tick();
-        let c = bc_customer(
-            &format!("C{n}"),
-            &customer.display_name,
-            customer.email.as_deref().unwrap_or(""),
-            customer.phone_number.as_deref().unwrap_or(""),
-            &at,
-        );
+        let c = BcCustomer {
+            tax_registration_number: customer.tax_registration_number.clone().unwrap_or_default(),
+            ..bc_customer(
+                &format!("C{n}"),
+                &customer.display_name,
+                customer.email.as_deref().unwrap_or(""),
+                customer.phone_number.as_deref().unwrap_or(""),
+                &at,
+            )
+        };
         self.add(c.clone());
         if std::mem::take(&mut *self.lose_next_answer.lock().unwrap()) {
             return Err(SyncError::Transport {
@@ -653,4 +675,166 @@ async fn a_created_company_customer_takes_its_billing_countrys_template() {
         error.contains("'MISSING-FR' (customer_templates, country FR) does not exist in BC"),
         "{error}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// company_mapping_type: by_tax_id
+// ---------------------------------------------------------------------------------------------
+
+/// A company whose first location has `tax_id`.
+fn taxed(n: u64, email: Option<&str>, tax_id: Option<&str>, at: &str) -> ShopifyCompany {
+    let mut co = company(n, email, None, at);
+    co.locations[0].tax_registration_id = tax_id.map(String::from);
+    co
+}
+
+fn bc_taxed(no: &str, email: &str, tax_id: &str) -> BcCustomer {
+    BcCustomer {
+        tax_registration_number: tax_id.into(),
+        ..bc_customer(no, no, email, "", "2026-05-01T00:00:00Z")
+    }
+}
+
+#[tokio::test]
+async fn by_tax_id_links_the_same_id_spelt_differently_only() {
+    let mut f = Fixture::new(serde_json::json!({
+        "company_mapping_type": "by_tax_id", "auto_create_unknown_companies": false
+    }));
+    let at = "2026-05-01T00:00:00Z";
+    f.bc.add(bc_taxed("C1", "", "GB123456789"));
+    // Has company 2's contact e-mail: by tax id, the e-mail is not what matches.
+    f.bc.add(bc_taxed("C2", "two@example.com", "GB987654321"));
+    f.companies(vec![
+        taxed(1, Some("one@example.com"), Some("GB 123 456 789"), at),
+        // One digit short of C1's: another id.
+        taxed(2, Some("two@example.com"), Some("GB12345678"), at),
+    ]);
+    let counters = f.run().await;
+    assert_eq!(c(&counters, counters::LINKED), 1, "{counters:?}");
+    assert_eq!(c(&counters, counters::UNMAPPED), 1);
+    let (status, rec) = f.record(1).await;
+    assert_eq!(status.as_deref(), Some(company_status::LINKED));
+    assert_eq!(rec.bc_number.as_deref(), Some("C1"));
+    let (status, rec) = f.record(2).await;
+    assert_eq!(status.as_deref(), Some(company_status::UNMAPPED));
+    assert_eq!(rec.bc_number, None);
+    let error = rec.error.unwrap();
+    assert!(
+        error.contains("no BC customer has the company's tax registration id"),
+        "{error}"
+    );
+    assert!(f.bc.created.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn by_tax_id_an_unknown_id_is_created_once_with_its_tax_id() {
+    let mut f = Fixture::new(serde_json::json!({"company_mapping_type": "by_tax_id"}));
+    let at = "2026-05-01T00:00:00Z";
+    f.bc.add(bc_taxed("C1", "", "GB123456789"));
+    f.companies(vec![taxed(
+        1,
+        Some("one@example.com"),
+        Some("GB123456780"),
+        at,
+    )]);
+    let counters = f.run().await;
+    assert_eq!(c(&counters, counters::CREATED_IN_BC), 1, "{counters:?}");
+    let created = f.bc.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        created[0].tax_registration_number.as_deref(),
+        Some("GB123456780")
+    );
+    let (status, rec) = f.record(1).await;
+    assert_eq!(status.as_deref(), Some(company_status::LINKED));
+    assert_ne!(rec.bc_number.as_deref(), Some("C1"));
+    // Later runs find it by its tax id: still one.
+    f.shopify.companies.lock().unwrap()[0].updated_at = "2026-05-02T00:00:00Z".into();
+    f.run().await;
+    f.run().await;
+    assert_eq!(f.bc.created.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn by_tax_id_a_lost_creation_answer_is_found_by_the_probe() {
+    let mut f = Fixture::new(serde_json::json!({"company_mapping_type": "by_tax_id"}));
+    // A BC customer with the company's e-mail but another tax id: the probe must not take it.
+    f.bc.add(bc_taxed("C1", "one@example.com", "DE111111111"));
+    f.companies(vec![taxed(
+        1,
+        Some("one@example.com"),
+        Some("gb 123.456-789"),
+        "2026-05-01T00:00:00Z",
+    )]);
+    *f.bc.lose_next_answer.lock().unwrap() = true;
+    f.next_job(TaskKind::SyncCompanies, 1).await;
+    assert!(f.invoke(&SyncCompaniesTask).await.is_err());
+    let lookups = f.bc.tax_lookups.lock().unwrap().len();
+    f.until_finished(&SyncCompaniesTask).await;
+    assert!(
+        f.bc.tax_lookups.lock().unwrap().len() > lookups,
+        "the probe asked BC by tax id"
+    );
+    assert_eq!(f.bc.created.lock().unwrap().len(), 1, "not created twice");
+    let (status, rec) = f.record(1).await;
+    assert_eq!(status.as_deref(), Some(company_status::LINKED));
+    assert_eq!(rec.bc_number.as_deref(), Some("C101"));
+    // A later job after one that died mid-creation looks BC up by tax id first: still one.
+    f.jobs = 1;
+    f.run().await;
+    assert_eq!(f.bc.created.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn by_tax_id_a_company_without_one_is_unmapped() {
+    let mut f = Fixture::new(serde_json::json!({"company_mapping_type": "by_tax_id"}));
+    // Its contact's e-mail is a BC customer's: by tax id that is no match.
+    f.bc.add(bc_taxed("C1", "one@example.com", ""));
+    f.companies(vec![
+        taxed(1, Some("one@example.com"), None, "2026-05-01T00:00:00Z"),
+        taxed(
+            2,
+            Some("two@example.com"),
+            Some(" - "),
+            "2026-05-01T00:01:00Z",
+        ),
+    ]);
+    let counters = f.run().await;
+    assert_eq!(c(&counters, counters::UNMAPPED), 2, "{counters:?}");
+    for n in [1, 2] {
+        let (status, rec) = f.record(n).await;
+        assert_eq!(status.as_deref(), Some(company_status::UNMAPPED));
+        assert_eq!(
+            rec.error.as_deref(),
+            Some("the company has no tax registration id to match a BC customer by")
+        );
+    }
+    assert!(f.bc.created.lock().unwrap().is_empty());
+    assert!(f.bc.tax_lookups.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn by_tax_id_a_customer_linked_to_another_company_is_not_linked_again() {
+    let mut f = Fixture::new(serde_json::json!({"company_mapping_type": "by_tax_id"}));
+    f.companies(vec![
+        taxed(
+            1,
+            Some("one@example.com"),
+            Some("GB123456789"),
+            "2026-05-01T00:00:00Z",
+        ),
+        taxed(
+            2,
+            Some("two@example.com"),
+            Some("GB-123-456-789"),
+            "2026-05-01T00:01:00Z",
+        ),
+    ]);
+    f.run().await;
+    f.run().await;
+    assert_eq!(f.bc.created.lock().unwrap().len(), 1);
+    assert_eq!(f.record(1).await.0.as_deref(), Some(company_status::LINKED));
+    let (status, rec) = f.record(2).await;
+    assert_eq!(status.as_deref(), Some(company_status::UNMAPPED));
+    assert!(rec.error.unwrap().contains("linked to company 1"));
 }

@@ -228,6 +228,7 @@ mod tests {
             customer_type: CustomerType::Person,
             email: email.into(),
             phone_number: phone.into(),
+            tax_registration_number: String::new(),
             address: PostalAddress::default(),
             currency_code: String::new(),
             blocked: false,

@@ -61,6 +61,7 @@ fn bc_customer(no: &str, name: &str, email: &str, phone: &str, at: &str) -> BcCu
         customer_type: CustomerType::Person,
         email: email.into(),
         phone_number: phone.into(),
+        tax_registration_number: String::new(),
         address: PostalAddress::default(),
         currency_code: String::new(),
         blocked: false,
@@ -198,6 +199,16 @@ impl BcSalesApi for Bc {
             .unwrap()
             .iter()
             .filter(|c| c.phone_number == phone)
+            .cloned()
+            .collect())
+    }
+    async fn find_customer_by_tax_registration(&self, number: &str) -> Result<Vec<BcCustomer>> {
+        Ok(self
+            .customers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.tax_registration_number == number)
             .cloned()
             .collect())
     }

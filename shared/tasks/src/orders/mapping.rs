@@ -463,6 +463,7 @@ mod tests {
             customer_type: CustomerType::Person,
             email: String::new(),
             phone_number: String::new(),
+            tax_registration_number: String::new(),
             address: PostalAddress::default(),
             currency_code: String::new(),
             blocked,

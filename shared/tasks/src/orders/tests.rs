@@ -407,6 +407,7 @@ impl Bc {
             customer_type: CustomerType::Person,
             email: email.into(),
             phone_number: phone.into(),
+            tax_registration_number: String::new(),
             address: PostalAddress::default(),
             currency_code: String::new(),
             blocked: false,
@@ -443,6 +444,18 @@ impl shopsync_domain::sales::BcSalesApi for Bc {
                 .unwrap()
                 .iter()
                 .filter(|c| c.phone_number == phone)
+                .cloned()
+                .collect())
+        })
+    }
+    async fn find_customer_by_tax_registration(&self, number: &str) -> Result<Vec<BcCustomer>> {
+        self.faults.run("bc.customers.find", || {
+            Ok(self
+                .customers
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|c| c.tax_registration_number == number)
                 .cloned()
                 .collect())
         })

@@ -207,6 +207,12 @@ impl shopsync_domain::sales::BcSalesApi for Bc {
     ) -> Result<Vec<shopsync_domain::sales::BcCustomer>> {
         unreachable!("sync-shipments looks up no customer")
     }
+    async fn find_customer_by_tax_registration(
+        &self,
+        _number: &str,
+    ) -> Result<Vec<shopsync_domain::sales::BcCustomer>> {
+        unreachable!("sync-shipments looks up no customer")
+    }
     async fn customer_template(
         &self,
         _number: &str,

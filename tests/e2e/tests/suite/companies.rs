@@ -12,6 +12,10 @@
 //!   once its data is fixed, although its `updatedAt` never moved);
 //! * with `can_update_shopify_companies`, a changed BC customer linked to a company reaches
 //!   Shopify once, and an unchanged one makes no mutation at all.
+//! * with `by_tax_id` mapping, a company is linked to the BC customer with its tax registration id
+//!   spelt differently (`gb 123 456 789` = `GB123456789`), a company whose id differs by one digit
+//!   is created in BC once carrying its id (although its contact's e-mail is another customer's),
+//!   and a company without one is left `unmapped` with the reason.
 //!
 //! The task rules are unit-tested in `shared/tasks/src/companies/`; here they are seen end to end.
 
@@ -595,4 +599,66 @@ async fn a_changed_bc_customer_reaches_its_company_once_and_an_unchanged_one_sen
     assert_eq!(mutations(), 4, "the export is not repeated");
     assert_eq!(job.counters.get(c::CREATED_IN_BC), 0);
     assert_eq!(shop.bc.customers().len(), bc_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_tax_id_links_the_same_id_and_creates_an_unknown_one_carrying_it() {
+    let stack = Stack::start(StackOptions::default())
+        .await
+        .expect("local stack");
+    let shop = companies_shop(&stack, "COMPTAX", 0, 0, CompanyMappingType::ByTaxId).await;
+    let mut known = SimCustomer::new("", "Taxed Trading", "accounts@taxed.example");
+    known.customer_type = "Company".into();
+    known.tax_registration_number = "GB123456789".into();
+    let known = shop.bc.add_customer(known);
+    let store = stack.shopify.store(&shop.domain);
+    let taxed = |name: &str, email: &str, tax_id: Option<&str>, at: String| {
+        let mut seed = company(name, Some(email.into()), None, at);
+        seed.locations[0].tax_registration_id = tax_id.map(String::from);
+        seed
+    };
+    // Its contact's e-mail is no BC customer's: only the tax id matches.
+    let same = store.add_company(taxed(
+        "Taxed Co",
+        "buyer@taxed.example",
+        Some("gb 123 456 789"),
+        wall(-300),
+    ));
+    // The known customer's e-mail, but another tax id: created.
+    let other = store.add_company(taxed(
+        "Other Co",
+        "accounts@taxed.example",
+        Some("GB12345678"),
+        wall(-200),
+    ));
+    let untaxed = store.add_company(taxed("Untaxed Co", "x@untaxed.example", None, wall(-100)));
+    let bc_before = shop.bc.customers().len();
+    let runner = runner(&stack, quiet());
+    tick_and_drain(&runner, 0, 1, DRAIN).await;
+    let jobs = jobs_of(&stack, &shop.code).await;
+    assert_eq!(jobs[0].status, JobStatus::Succeeded, "{:?}", jobs[0].error);
+
+    let (status, body) = record(&stack, &shop.code, &same.id).await.unwrap();
+    assert_eq!(status, company_status::LINKED, "{body}");
+    assert_eq!(body["bc_number"].as_str(), Some(known.as_str()));
+    let (status, body) = record(&stack, &shop.code, &other.id).await.unwrap();
+    assert_eq!(status, company_status::LINKED, "{body}");
+    let created = body["bc_number"].as_str().unwrap().to_string();
+    assert_ne!(created, known);
+    let created = shop.bc.customer(&created).expect("created in BC");
+    assert_eq!(created.tax_registration_number, "GB12345678");
+    let (status, body) = record(&stack, &shop.code, &untaxed.id).await.unwrap();
+    assert_eq!(status, company_status::UNMAPPED, "{body}");
+    assert_eq!(
+        body["error"].as_str(),
+        Some("the company has no tax registration id to match a BC customer by")
+    );
+    assert_eq!(shop.bc.customers().len(), bc_before + 1);
+    assert_eq!(stack.bc.stats().requests_to("POST", "customers"), 1);
+
+    // Another run creates nothing more.
+    let job = manual_run(&stack, &runner, &shop.code).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    assert_eq!(shop.bc.customers().len(), bc_before + 1);
+    assert_eq!(stack.bc.stats().requests_to("POST", "customers"), 1);
 }
