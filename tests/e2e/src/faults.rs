@@ -153,3 +153,31 @@ pub async fn acknowledge(
             .expect("delete a handled message");
     }
 }
+
+/// One scheduled tick (exactly one job queued), its message delivered twice at the same moment —
+/// to `first` and to `second`, as SQS's at-least-once delivery may — both answers acknowledged as
+/// the event source mapping would, then the queue drained by `first` within `drain`. The message's
+/// body, for a later duplicate.
+pub async fn tick_and_deliver_twice_at_once(
+    stack: &Stack,
+    first: &shopsync_runtime::local::LocalRunner,
+    second: &shopsync_runtime::local::LocalRunner,
+    drain: std::time::Duration,
+) -> String {
+    let queue = first.queue_url.clone();
+    let report = first.tick(crate::tick_at(0)).await;
+    assert_eq!(report.queued.len(), 1, "{report:?}");
+    let (event_a, handle_a, body) = receive_event(stack, &queue, 1).await;
+    send_body(stack, &queue, &body).await;
+    let (event_b, handle_b, copy) = receive_event(stack, &queue, 1).await;
+    assert_eq!(copy, body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
+    let (a, b) = tokio::join!(
+        shopsync_runtime::worker::handle_batch(&first.app, event_a, deadline),
+        shopsync_runtime::worker::handle_batch(&second.app, event_b, deadline),
+    );
+    acknowledge(stack, &queue, &handle_a, &a).await;
+    acknowledge(stack, &queue, &handle_b, &b).await;
+    first.drain(drain).await.unwrap();
+    body
+}

@@ -16,9 +16,9 @@ use shopsync_domain::customers::{CUSTOMERS, customer_status};
 use shopsync_domain::job::{JobRecord, JobStatus, RunOptions};
 use shopsync_domain::ports::{RecordStore, SettingsStore};
 use shopsync_domain::settings::{ImportScope, ShopSettings, TaskSettings};
-use shopsync_e2e::faults::{acknowledge, faulty_stack, receive_event, send_body};
+use shopsync_e2e::faults::{faulty_stack, send_body, tick_and_deliver_twice_at_once};
 use shopsync_e2e::jobs::{self, queue_manual_run, tick_and_drain, total};
-use shopsync_e2e::{Stack, StackOptions, local_runtime, tick_at};
+use shopsync_e2e::{Stack, StackOptions, local_runtime};
 use shopsync_runtime::RuntimeConfig;
 use shopsync_runtime::local::LocalRunner;
 use shopsync_tasks::customers::counters as c;
@@ -326,21 +326,8 @@ async fn a_duplicate_delivery_creates_no_customer_twice() {
     let bc_before = shop.company.customers().len();
     let first = runner(&stack, quiet());
     let second = runner(&stack, quiet());
+    let body = tick_and_deliver_twice_at_once(&stack, &first, &second, DRAIN).await;
     let queue = first.queue_url.clone();
-    let report = first.tick(tick_at(0)).await;
-    assert_eq!(report.queued.len(), 1, "{report:?}");
-    let (event_a, handle_a, body) = receive_event(&stack, &queue, 1).await;
-    send_body(&stack, &queue, &body).await;
-    let (event_b, handle_b, copy) = receive_event(&stack, &queue, 1).await;
-    assert_eq!(copy, body);
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let (a, b) = tokio::join!(
-        shopsync_runtime::worker::handle_batch(&first.app, event_a, deadline),
-        shopsync_runtime::worker::handle_batch(&second.app, event_b, deadline),
-    );
-    acknowledge(&stack, &queue, &handle_a, &a).await;
-    acknowledge(&stack, &queue, &handle_b, &b).await;
-    first.drain(DRAIN).await.unwrap();
 
     let jobs = jobs_of(&stack, &shop.code).await;
     assert_eq!(jobs.len(), 1);
