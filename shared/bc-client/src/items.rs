@@ -299,6 +299,26 @@ impl BcClient {
         Ok(variants)
     }
 
+    /// Every item variant modified at or after `since_ms`, in (modified, item number, code) order.
+    pub async fn variants_modified_since(&self, since_ms: i64) -> Res<Vec<BcItemVariant>> {
+        let filter = format!("lastModifiedDateTime ge {}", ms_to_iso(since_ms));
+        let url = with_query(&self.company_url("itemVariants"), &[("$filter", &filter)]);
+        let mut variants = Vec::new();
+        self.for_each_page(&url, |rows: Vec<ItemVariantRow>| {
+            variants.extend(
+                rows.into_iter()
+                    .map(ItemVariantRow::into_variant)
+                    .filter(|v| v.modified_ms >= since_ms),
+            );
+            Ok(())
+        })
+        .await?;
+        variants.sort_by(|a, b| {
+            (a.modified_ms, &a.item_number, &a.code).cmp(&(b.modified_ms, &b.item_number, &b.code))
+        });
+        Ok(variants)
+    }
+
     /// POST one item.
     pub async fn post_item(&self, item: &NewItem) -> Res<BcCatalogItem> {
         item.validate().map_err(|p| problems("the new item", p))?;
@@ -515,6 +535,10 @@ impl BcItemsApi for BcClient {
 
     async fn item_variants(&self, item_id: &str) -> Result<Vec<BcItemVariant>> {
         Ok(self.variants_of_item(item_id).await?)
+    }
+
+    async fn item_variants_modified_since(&self, since_ms: i64) -> Result<Vec<BcItemVariant>> {
+        Ok(self.variants_modified_since(since_ms).await?)
     }
 
     async fn item_template(&self, template_item_number: &str) -> Result<ItemDefaults> {

@@ -576,6 +576,11 @@ pub trait BcItemsApi: Send + Sync {
     /// The variants of an item (by the item's id), by code.
     async fn item_variants(&self, item_id: &str) -> Result<Vec<BcItemVariant>>;
 
+    /// Every item's variants modified at or after `since_ms` (epoch ms), in (modified, item number,
+    /// code) order. A new variant does not touch its item's `lastModifiedDateTime` in BC, so the
+    /// export reads these too (`itemVariants?$filter=lastModifiedDateTime ge …`, all pages).
+    async fn item_variants_modified_since(&self, since_ms: i64) -> Result<Vec<BcItemVariant>>;
+
     /// The defaults of the template item numbered `template_item_number`; `SyncError::NotFound` when
     /// there is none.
     async fn item_template(&self, template_item_number: &str) -> Result<ItemDefaults>;

@@ -247,6 +247,45 @@ async fn variants_are_created_under_their_item_and_probed() {
 }
 
 #[tokio::test]
+async fn variants_modified_since_an_instant_are_read_across_pages_in_order() {
+    let (sim, company) = setup().await;
+    for i in 0..6 {
+        company.add_catalog_item(&SimItem::new(&format!("V{i}"), "Shirt", 15.0));
+    }
+    company.add_item_variant("V0", "OLD").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let since = shopsync_domain::time::now_millis();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    for i in (1..6).rev() {
+        for code in ["RED", "BLUE"] {
+            company.add_item_variant(&format!("V{i}"), code).unwrap();
+        }
+    }
+    let c = client_with(&sim, Some(3));
+    let changed = c.item_variants_modified_since(since).await.unwrap();
+    assert!(sim.stats().requests_to("GET", "itemVariants") >= 4, "paged");
+    assert_eq!(
+        changed.len(),
+        10,
+        "the variant added before `since` is not read"
+    );
+    assert!(
+        changed
+            .iter()
+            .all(|v| v.modified_ms >= since && v.code != "OLD")
+    );
+    let keys: Vec<_> = changed
+        .iter()
+        .map(|v| (v.modified_ms, v.item_number.clone(), v.code.clone()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    let all = c.item_variants_modified_since(0).await.unwrap();
+    assert_eq!(all.len(), 11);
+}
+
+#[tokio::test]
 async fn pictures_round_trip_with_a_content_hash_and_the_picture_etag() {
     let (sim, company) = setup().await;
     let item_id = company.add_catalog_item(&SimItem::new("3000", "Lamp", 40.0));

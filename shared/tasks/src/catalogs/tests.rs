@@ -290,6 +290,9 @@ impl shopsync_domain::items::BcItemsApi for Bc {
     async fn item_variants(&self, _item_id: &str) -> PortResult<Vec<BcItemVariant>> {
         unreachable!("not used")
     }
+    async fn item_variants_modified_since(&self, _since: i64) -> PortResult<Vec<BcItemVariant>> {
+        unreachable!("not used")
+    }
     async fn item_template(&self, _n: &str) -> PortResult<ItemDefaults> {
         unreachable!("not used")
     }

@@ -478,6 +478,13 @@ impl shopsync_domain::items::BcItemsApi for Bc {
         unreachable!("sync-images reads no variants")
     }
 
+    async fn item_variants_modified_since(
+        &self,
+        _since_ms: i64,
+    ) -> Result<Vec<shopsync_domain::items::BcItemVariant>> {
+        unreachable!("sync-images reads no variants")
+    }
+
     async fn item_template(&self, _n: &str) -> Result<shopsync_domain::items::ItemDefaults> {
         unreachable!("sync-images creates no items")
     }

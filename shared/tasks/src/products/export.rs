@@ -238,6 +238,7 @@ pub async fn open(run: &TaskRun<'_>, state: &mut ProductsState) -> Result<()> {
         }
         None => (None, 0),
     };
+    state.variants_since = cursor.as_ref().map(|c| c.modified_ms);
     state.position = cursor;
     state.cursor_version = version;
     state.phase = Phase::Scan;
@@ -267,13 +268,65 @@ pub async fn scan_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Resu
         .await?;
     let items: Vec<BcCatalogItem> = batch.items.into_iter().take(STEP).collect();
     if items.len() < STEP {
-        state.phase = Phase::Errors;
+        state.phase = Phase::VariantScan;
         state.after = None;
     }
     if let Some(last) = items.last() {
         state.position = Some(last.cursor());
     }
     run.counters.add(counters::ITEMS_READ, items.len() as u64);
+    consider(run, &items).await?;
+    Ok(Vec::new())
+}
+
+/// One step of the items whose variants were modified since the rewound cursor: a variant added in
+/// BC leaves its item's `lastModifiedDateTime` alone, so the item scan alone would never export it.
+/// Items the item scan read already (modified since the same instant) are not considered twice.
+pub async fn variant_scan_step(
+    run: &mut TaskRun<'_>,
+    state: &mut ProductsState,
+) -> Result<Vec<Effect>> {
+    let Some(since) = state.variants_since else {
+        state.phase = Phase::Errors;
+        return Ok(Vec::new());
+    };
+    let variants = run.clients.bc.item_variants_modified_since(since).await?;
+    let mut keys: Vec<ItemCursor> = variants
+        .iter()
+        .map(|v| ItemCursor {
+            modified_ms: v.modified_ms,
+            number: to_code(&v.item_number),
+        })
+        .filter(|k| {
+            state
+                .variant_position
+                .as_ref()
+                .is_none_or(|p| p.is_before(k.modified_ms, &k.number))
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let step: Vec<ItemCursor> = keys.into_iter().take(STEP).collect();
+    if step.len() < STEP {
+        state.phase = Phase::Errors;
+        state.after = None;
+    }
+    if let Some(last) = step.last() {
+        state.variant_position = Some(last.clone());
+    }
+    let mut numbers: Vec<&str> = step.iter().map(|k| k.number.as_str()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut items = Vec::new();
+    for number in numbers {
+        match run.clients.bc.item_by_number(number).await? {
+            Some(item) if item.modified_ms < since => items.push(item),
+            // Read by the item scan already, or gone (its variants go with it).
+            _ => {}
+        }
+    }
+    run.counters
+        .add(counters::ITEMS_WITH_CHANGED_VARIANTS, items.len() as u64);
     consider(run, &items).await?;
     Ok(Vec::new())
 }

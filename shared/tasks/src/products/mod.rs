@@ -6,7 +6,8 @@
 //! **Export** (`to_shopify`, only with `can_update_shopify_products`; [`export`]). The BC items
 //! modified since the export cursor (taken from the previous run's start, read again from 5 minutes
 //! before it because BC stamps a change before its transaction commits), plus the items whose last
-//! export failed (status `error`, the retry list), are rebuilt as `productSet` inputs keyed by the
+//! export failed (status `error`, the retry list), and the items whose variants were modified since
+//! the cursor (a new item variant does not touch its item's modification time in BC), are rebuilt as `productSet` inputs keyed by the
 //! item (the `shopsync.bc_item` metafield as `customId`). An input is sent only when its hash differs
 //! from the `export_hash` of the item's mirror record, so an unchanged catalogue costs no mutation and
 //! an item read twice costs nothing. Changed inputs are first written to a small queue of records
@@ -128,6 +129,9 @@ pub enum Phase {
     Start,
     /// Export: items modified since the position, a step at a time.
     Scan,
+    /// Export: items whose variants were modified since the cursor (a new variant leaves its item's
+    /// modification time alone in BC).
+    VariantScan,
     /// Export: items whose last export failed.
     Errors,
     /// Export: bulk or one by one, by the queue's size.
@@ -160,6 +164,11 @@ pub struct ProductsState {
     pub cursor_version: u64,
     /// Export scan: read the items after this one.
     pub position: Option<ItemCursor>,
+    /// Export: the rewound cursor (epoch ms) the variant scan reads from; `None` on a first run,
+    /// which reads every item anyway.
+    pub variants_since: Option<i64>,
+    /// Export variant scan: read the variants after this (modified, item number).
+    pub variant_position: Option<ItemCursor>,
     /// Paging of record lists and of Shopify's products.
     pub after: Option<String>,
     /// Import: products updated at or after this instant.
@@ -179,6 +188,7 @@ pub struct ProductsState {
 /// Counter names this task reports.
 pub mod counters {
     pub const ITEMS_READ: &str = "items_read";
+    pub const ITEMS_WITH_CHANGED_VARIANTS: &str = "items_with_changed_variants";
     pub const PRODUCTS_UNCHANGED: &str = "products_unchanged";
     pub const PRODUCTS_QUEUED: &str = "products_queued";
     pub const PRODUCTS_EXPORTED: &str = "products_exported";
@@ -361,6 +371,7 @@ impl Task for SyncProductsTask {
                 Vec::new()
             }
             Phase::Scan => export::scan_step(run, state).await?,
+            Phase::VariantScan => export::variant_scan_step(run, state).await?,
             Phase::Errors => export::errors_step(run, state).await?,
             Phase::Dispatch => export::dispatch(run, state).await?,
             Phase::BulkWait => export::bulk_step(run, state, self.bulk_poll).await?,

@@ -622,14 +622,17 @@ impl Bc {
         });
     }
 
+    /// Add a variant of item `no`: the variant is modified now, the item is left alone (as BC
+    /// does).
     fn add_variant(&self, no: &str, code: &str) {
+        let modified_ms = self.stamp();
         self.variants.lock().unwrap().push(BcItemVariant {
             id: format!("variant-{no}-{code}"),
             item_id: format!("item-{no}"),
             item_number: no.into(),
             code: code.into(),
             description: code.into(),
-            modified_ms: 0,
+            modified_ms,
         });
     }
 
@@ -641,6 +644,13 @@ impl Bc {
         f(item);
         item.modified_ms = stamp;
         item.etag = format!("W/\"{stamp}\"");
+    }
+
+    /// Move item `no`'s modification time an hour back, behind any run's rewound cursor.
+    fn age(&self, no: &str) {
+        let mut items = self.items.lock().unwrap();
+        let item = items.iter_mut().find(|i| i.number == no).unwrap();
+        item.modified_ms -= 3_600_000;
     }
 
     fn item(&self, no: &str) -> Option<BcCatalogItem> {
@@ -688,6 +698,21 @@ impl shopsync_domain::items::BcItemsApi for Bc {
                 .filter(|v| v.item_id == item_id)
                 .cloned()
                 .collect())
+        })
+    }
+
+    async fn item_variants_modified_since(&self, since_ms: i64) -> PortResult<Vec<BcItemVariant>> {
+        self.faults.run("bc.item_variants_modified_since", || {
+            let mut variants: Vec<BcItemVariant> = self
+                .variants
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|v| v.modified_ms >= since_ms)
+                .cloned()
+                .collect();
+            variants.sort_by_key(|v| (v.modified_ms, v.item_number.clone(), v.code.clone()));
+            Ok(variants)
         })
     }
 
@@ -945,10 +970,15 @@ async fn an_export_creates_each_product_once_and_an_unchanged_catalogue_costs_no
     assert_eq!(f.shopify.product_of("1001").unwrap().title, "Oak table");
     assert_eq!(f.shopify.count(), 3);
 
-    // A new BC item variant becomes a new Shopify variant; the others keep their ids.
+    // A new BC item variant becomes a new Shopify variant, though BC leaves its item's modification
+    // time alone; the other variants keep their ids, and no other product is sent.
+    f.bc.age("1000");
     f.bc.add_variant("1000", "GREEN");
-    f.bc.change("1000", |_| {});
-    f.run(4).await;
+    let before = f.shopify.mutations();
+    let c = f.run(4).await;
+    assert_eq!(c.get(counters::ITEMS_WITH_CHANGED_VARIANTS), 1);
+    assert_eq!(c.get(counters::PRODUCTS_EXPORTED), 1);
+    assert_eq!(f.shopify.mutations(), before + 1);
     let chair2 = f.shopify.product_of("1000").unwrap();
     assert_eq!(chair2.variants.len(), 3);
     assert!(

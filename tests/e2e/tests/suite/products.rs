@@ -322,6 +322,45 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
         .unwrap();
     assert_eq!(p.variants[0].price, "77.50");
 
+    // A variant added in BC to an item (RED, BLUE) last modified an hour ago (BC leaves the item's modification
+    // time alone): the next run finds it through the variant scan and sends one productSet, and the
+    // product's other variants keep their ids.
+    let older = shopsync_domain::time::now_millis() - 3_600_000;
+    one.company.set_item_modified_ms(&one.items[0], older);
+    let kept: Vec<String> = one
+        .exported(&stack)
+        .into_iter()
+        .find(|(i, _)| *i == one.items[0])
+        .map(|(_, p)| p.variants.iter().map(|v| v.id.clone()).collect())
+        .unwrap();
+    one.company
+        .add_item_variant(&one.items[0], "GREEN")
+        .unwrap();
+    let id = manual_run(&stack, &runner, &one.code, RunOptions::default()).await;
+    let manual = job(&stack, &one.code, &id).await;
+    assert_eq!(manual.status, JobStatus::Succeeded, "{:?}", manual.error);
+    assert_eq!(
+        (
+            manual.counters.get(c::ITEMS_WITH_CHANGED_VARIANTS),
+            manual.counters.get(c::PRODUCTS_EXPORTED)
+        ),
+        (1, 1),
+        "{:?}",
+        manual.counters
+    );
+    assert_eq!(one.mutations(&stack), before.0 + 2);
+    let (_, p) = one
+        .exported(&stack)
+        .into_iter()
+        .find(|(i, _)| *i == one.items[0])
+        .unwrap();
+    let ids: Vec<&str> = p.variants.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "GREEN joined RED and BLUE");
+    assert!(
+        kept.iter().all(|k| ids.contains(&k.as_str())),
+        "{kept:?} {ids:?}"
+    );
+
     // A price-only run with a customer price group: only the changed variant's price is sent.
     let mut settings = one.settings.clone();
     settings.sales_prices_page = Some("ShopsyncPrices".into());
