@@ -34,9 +34,9 @@ use reqwest::Method;
 use serde_json::value::RawValue;
 use shopsync_domain::inventory::BcItemType;
 use shopsync_domain::items::{
-    BcCatalogItem, BcItemVariant, BcItemsApi, ItemBatch, ItemCursor, ItemDefaults, ItemPicture,
-    ItemUpdate, NewItem, NewItemVariant, PictureState, PriceListLine, PriceScope, PriceTarget,
-    SalesPrice, content_hash, limits, resolve_prices,
+    BcCatalogItem, BcItemVariant, BcItemsApi, ITEMS_PER_READ, ItemBatch, ItemCursor, ItemDefaults,
+    ItemPicture, ItemUpdate, NewItem, NewItemVariant, PictureState, PriceListLine, PriceScope,
+    PriceTarget, SalesPrice, content_hash, limits, resolve_prices,
 };
 use shopsync_domain::patterns::is_guid;
 use shopsync_domain::ports::Result;
@@ -275,6 +275,41 @@ impl BcClient {
             .next()
             .map(CatalogItemRow::into_item)
             .transpose()
+    }
+
+    /// The items numbered `numbers` that exist, in number order: one request per
+    /// [`ITEMS_PER_READ`] numbers, each an `or` of `number eq` clauses.
+    pub async fn catalog_items_by_numbers(&self, numbers: &[String]) -> Res<Vec<BcCatalogItem>> {
+        let mut wanted = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            wanted.push(code_value("the item number", n, limits::NUMBER)?);
+        }
+        wanted.sort();
+        wanted.dedup();
+        let mut items = Vec::with_capacity(wanted.len());
+        for chunk in wanted.chunks(ITEMS_PER_READ) {
+            let filter = chunk
+                .iter()
+                .map(|n| format!("number eq {}", odata_string(n)))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let url = with_query(
+                &self.company_url("items"),
+                &[("$filter", &filter), ("$select", ITEM_SELECT)],
+            );
+            self.for_each_page(&url, |rows: Vec<CatalogItemRow>| {
+                for row in rows {
+                    let item = row.into_item()?;
+                    if chunk.binary_search(&to_code(&item.number)).is_ok() {
+                        items.push(item);
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        items.sort_by(|a, b| a.number.cmp(&b.number));
+        Ok(items)
     }
 
     /// The defaults of a template item.
@@ -535,6 +570,10 @@ impl BcItemsApi for BcClient {
 
     async fn item_variants(&self, item_id: &str) -> Result<Vec<BcItemVariant>> {
         Ok(self.variants_of_item(item_id).await?)
+    }
+
+    async fn items_by_numbers(&self, numbers: &[String]) -> Result<Vec<BcCatalogItem>> {
+        Ok(self.catalog_items_by_numbers(numbers).await?)
     }
 
     async fn item_variants_modified_since(&self, since_ms: i64) -> Result<Vec<BcItemVariant>> {

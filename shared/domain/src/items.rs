@@ -563,6 +563,10 @@ pub fn resolve_prices(
 // Port
 // ---------------------------------------------------------------------------------------------
 
+/// Item numbers one [`BcItemsApi::items_by_numbers`] request filters on (an `or` of `number eq`
+/// clauses keeps the URL well under BC's length limit: 20 numbers of up to 20 characters).
+pub const ITEMS_PER_READ: usize = 20;
+
 /// Business Central's catalogue side: items, item variants, pictures, template items, sales prices.
 #[async_trait]
 pub trait BcItemsApi: Send + Sync {
@@ -572,6 +576,10 @@ pub trait BcItemsApi: Send + Sync {
 
     /// The item numbered `number` (normalised with [`to_code`]); `None` when BC has none.
     async fn item_by_number(&self, number: &str) -> Result<Option<BcCatalogItem>>;
+
+    /// The items numbered `numbers` (normalised with [`to_code`]) that BC has, in number order: a
+    /// few requests for many numbers (`number eq … or …`, [`ITEMS_PER_READ`] a request).
+    async fn items_by_numbers(&self, numbers: &[String]) -> Result<Vec<BcCatalogItem>>;
 
     /// The variants of an item (by the item's id), by code.
     async fn item_variants(&self, item_id: &str) -> Result<Vec<BcItemVariant>>;

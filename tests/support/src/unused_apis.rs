@@ -416,6 +416,12 @@ macro_rules! unused_bc_items_api {
             ) -> $crate::shopsync_domain::ports::Result<Vec<$crate::shopsync_domain::items::BcItemVariant>> {
                 unreachable!("{} is not used by this test", "BcItemsApi")
             }
+            async fn items_by_numbers(
+                &self,
+                _numbers: &[String],
+            ) -> $crate::shopsync_domain::ports::Result<Vec<$crate::shopsync_domain::items::BcCatalogItem>> {
+                unreachable!("{} is not used by this test", "BcItemsApi")
+            }
             async fn item_variants_modified_since(
                 &self,
                 _since_ms: i64,

@@ -247,6 +247,33 @@ async fn variants_are_created_under_their_item_and_probed() {
 }
 
 #[tokio::test]
+async fn items_are_read_by_number_twenty_to_a_request() {
+    let (sim, company) = setup().await;
+    for i in 0..30 {
+        company.add_catalog_item(&SimItem::new(&format!("N{i:02}"), "Lamp", 10.0));
+    }
+    let c = client(&sim);
+    // 25 distinct numbers (one lower-case twin, one BC lacks): two requests, the missing one left out.
+    let mut numbers: Vec<String> = (0..24).map(|i| format!("N{i:02}")).collect();
+    numbers.push("n03".into());
+    numbers.push("MISSING".into());
+    let before = sim.stats().requests_to("GET", "items");
+    let items = c.items_by_numbers(&numbers).await.unwrap();
+    assert_eq!(sim.stats().requests_to("GET", "items") - before, 2);
+    let got: Vec<&str> = items.iter().map(|i| i.number.as_str()).collect();
+    let want: Vec<String> = (0..24).map(|i| format!("N{i:02}")).collect();
+    assert_eq!(got, want);
+    assert!(
+        c.items_by_numbers(&["A'1 OR 1 eq 1".into()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let too_long = "X".repeat(21);
+    assert!(c.items_by_numbers(&[too_long]).await.is_err());
+}
+
+#[tokio::test]
 async fn variants_modified_since_an_instant_are_read_across_pages_in_order() {
     let (sim, company) = setup().await;
     for i in 0..6 {

@@ -290,6 +290,9 @@ impl shopsync_domain::items::BcItemsApi for Bc {
     async fn item_variants(&self, _item_id: &str) -> PortResult<Vec<BcItemVariant>> {
         unreachable!("not used")
     }
+    async fn items_by_numbers(&self, _numbers: &[String]) -> PortResult<Vec<BcCatalogItem>> {
+        unreachable!("catalog prices read items in one batch")
+    }
     async fn item_variants_modified_since(&self, _since: i64) -> PortResult<Vec<BcItemVariant>> {
         unreachable!("not used")
     }

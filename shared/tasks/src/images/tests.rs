@@ -478,6 +478,10 @@ impl shopsync_domain::items::BcItemsApi for Bc {
         unreachable!("sync-images reads no variants")
     }
 
+    async fn items_by_numbers(&self, _numbers: &[String]) -> Result<Vec<BcCatalogItem>> {
+        unreachable!("sync-images reads items by cursor and one by one")
+    }
+
     async fn item_variants_modified_since(
         &self,
         _since_ms: i64,

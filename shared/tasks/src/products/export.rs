@@ -30,7 +30,8 @@ pub struct ExportLine {
     pub item_no: String,
     pub item_id: String,
     pub title: String,
-    /// Hash of `request`: stored as the mirror's `export_hash` once Shopify has it.
+    /// Hash of `request` without its prices ([`content_hash`]): stored as the mirror's
+    /// `export_hash` once Shopify has it.
     pub hash: String,
     pub request: ProductSetRequest,
     /// One per `request.variants`, in order.
@@ -185,7 +186,7 @@ pub fn build_line(
         files: None,
     };
     Ok(ExportLine {
-        hash: hash_of(&request)?,
+        hash: content_hash(&request)?,
         item_no,
         item_id: item.id.clone(),
         title: item.description.clone(),
@@ -193,6 +194,20 @@ pub fn build_line(
         variants: line_variants,
         blocked: false,
     })
+}
+
+/// The hash of `request` without its prices: whether the product itself changed. Prices are
+/// compared per variant with the `prices_hash` the mirror keeps of what Shopify last got
+/// ([`prices_as_sent`]), whichever run sent them, so a price a `prices_only` run already sent does
+/// not make the export send the product again.
+fn content_hash(request: &ProductSetRequest) -> Result<String> {
+    let mut content = request.clone();
+    for v in &mut content.variants {
+        v.price = None;
+        v.compare_at_price = None;
+        v.unit_cost = None;
+    }
+    hash_of(&content)
 }
 
 /// The input that applies `action` to the product of blocked item `item`.
@@ -419,7 +434,9 @@ async fn consider(run: &mut TaskRun<'_>, items: &[BcCatalogItem]) -> Result<()> 
             build_line(run.settings, item, vs, &item_prices, reactivate)?
         };
         let unchanged = mirror.is_some_and(|m| {
-            m.product.export_hash.as_deref() == Some(line.hash.as_str()) && !is_error(&m.product)
+            m.product.export_hash.as_deref() == Some(line.hash.as_str())
+                && !is_error(&m.product)
+                && prices_as_sent(&m.product, &line)
         });
         if unchanged {
             run.counters.add(counters::PRODUCTS_UNCHANGED, 1);
@@ -438,6 +455,18 @@ async fn consider(run: &mut TaskRun<'_>, items: &[BcCatalogItem]) -> Result<()> 
             .await?;
     }
     Ok(())
+}
+
+/// Whether every price `line` carries is the one Shopify last got for its variant (whichever run
+/// sent it: an export, its price pass, or a `prices_only` run).
+fn prices_as_sent(mirror: &catalogue::MirroredProduct, line: &ExportLine) -> bool {
+    line.variants.iter().all(|v| {
+        v.prices_hash.is_none()
+            || mirror
+                .variants
+                .iter()
+                .any(|m| m.variant_code == v.variant_code && m.prices_hash == v.prices_hash)
+    })
 }
 
 fn target(item: &BcCatalogItem, code: Option<String>) -> PriceTarget {
@@ -566,7 +595,13 @@ pub async fn queue_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Res
         .await?;
     state.after = page.next_after.clone();
     if page.next_after.is_none() {
-        state.phase = Phase::Finish;
+        // With `sync_prices`, every mirrored variant's price is compared next (a price list change
+        // touches no item); the pass sends only the prices that changed.
+        state.phase = if run.settings.sync_prices {
+            Phase::Prices
+        } else {
+            Phase::Finish
+        };
     }
     let mut effects = Vec::with_capacity(page.records.len());
     for r in &page.records {

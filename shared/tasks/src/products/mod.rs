@@ -8,8 +8,9 @@
 //! before it because BC stamps a change before its transaction commits), plus the items whose last
 //! export failed (status `error`, the retry list), and the items whose variants were modified since
 //! the cursor (a new item variant does not touch its item's modification time in BC), are rebuilt as `productSet` inputs keyed by the
-//! item (the `shopsync.bc_item` metafield as `customId`). An input is sent only when its hash differs
-//! from the `export_hash` of the item's mirror record, so an unchanged catalogue costs no mutation and
+//! item (the `shopsync.bc_item` metafield as `customId`). An input is sent only when its hash (prices left
+//! out) differs from the `export_hash` of the item's mirror record or one of its prices from the
+//! variant's last sent `prices_hash`, so an unchanged catalogue costs no mutation and
 //! an item read twice costs nothing. Changed inputs are first written to a small queue of records
 //! ([`EXPORT_QUEUE`]); then, when more than `product_bulk_threshold` are queued, they go as **one**
 //! bulk operation (`bulkOperationRunMutation` over a staged JSONL file), polled once per planning
@@ -30,9 +31,11 @@
 //! give a skipped record. An item never exported is not created just to archive it.
 //!
 //! **Prices** ([`prices`]). BC's sales price of each mirrored variant for the shop's customer price
-//! group and currency, today: in the `productSet` of an export with `sync_prices`, and, in a
-//! `prices_only` run, as one `productVariantsBulkUpdate` per product of the variants whose prices
-//! hash changed. Blocked and sales-blocked items are skipped with the reason.
+//! group and currency, today: in the `productSet` of an export with `sync_prices`, and then, in the
+//! price pass over the whole mirror that follows such an export (a price list change touches no
+//! item) and that is the whole of a `prices_only` run, as one `productVariantsBulkUpdate` per product
+//! of the variants whose prices hash changed. Blocked and sales-blocked items are skipped with the
+//! reason.
 //!
 //! **Import** (`from_shopify`; [`import`]). Products updated since the import cursor (the previous
 //! run's start, 5 minutes of overlap), plus the products whose last import failed or could not be

@@ -1,10 +1,12 @@
-//! The prices-only run: BC's sales price of every mirrored variant (the shop's customer price group
-//! and currency, today) → `productVariantsBulkUpdate`, one call per product with the variants whose
-//! prices hash changed; nothing is sent for unchanged prices. Blocked and sales-blocked items are
-//! skipped with the reason.
+//! The price pass: BC's sales price of every mirrored variant (the shop's customer price group and
+//! currency, today) → `productVariantsBulkUpdate`, one call per product with the variants whose
+//! prices hash changed; nothing is sent for unchanged prices. It is the whole of a `prices_only` run
+//! (blocked and sales-blocked items skipped with the reason), and it follows every export with
+//! `sync_prices`, as the reference's full export scan recomputes every variant's price: a change in
+//! a BC price list touches no item, so only this pass carries it to Shopify.
 
 use super::export::{prices_hash, sales_prices};
-use super::{Op, Phase, ProductsState, STEP, counters, effect, skip};
+use super::{Mode, Op, Phase, ProductsState, STEP, counters, effect, skip};
 use crate::catalogue::{self, MirroredProduct, PRODUCTS};
 use crate::engine::{Effect, TaskRun};
 use serde::{Deserialize, Serialize};
@@ -27,7 +29,13 @@ pub struct PriceLine {
     pub hashes: Vec<(String, String)>,
 }
 
-/// One page of mirror records: their prices, and an effect per product whose prices changed.
+/// One page of mirror records: their prices, and an effect per product whose prices changed. The
+/// page's items are read from BC in a few requests ([`ITEMS_PER_READ`](shopsync_domain::items::ITEMS_PER_READ) a request), not one each.
+///
+/// In a `prices_only` run a blocked or sales-blocked item gives a skipped record; in the price pass
+/// that follows an export with `sync_prices` (a price list changes no item, so the item scan alone
+/// would never send it) such items are left to the export, which reports them when they change,
+/// rather than adding a skipped record per item to every scheduled run.
 pub async fn prices_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Result<Vec<Effect>> {
     let page = run
         .stores
@@ -38,7 +46,8 @@ pub async fn prices_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Re
     if page.next_after.is_none() {
         state.phase = Phase::Finish;
     }
-    let mut products: Vec<(MirroredProduct, BcCatalogItem)> = Vec::new();
+    let report_blocked = state.mode == Mode::PricesOnly;
+    let mut mirrored = Vec::new();
     for r in &page.records {
         let m: MirroredProduct = serde_json::from_str(&r.body).map_err(|e| {
             SyncError::Internal(format!(
@@ -46,32 +55,36 @@ pub async fn prices_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Re
                 preview(&r.id)
             ))
         })?;
-        if m.product_id.is_none() || m.variants.is_empty() {
-            continue;
+        if m.product_id.is_some() && !m.variants.is_empty() {
+            mirrored.push(m);
         }
-        let Some(item) = run.clients.bc.item_by_number(&m.item_no).await? else {
+    }
+    let numbers: Vec<String> = mirrored.iter().map(|m| m.item_no.clone()).collect();
+    let mut items: HashMap<String, BcCatalogItem> = run
+        .clients
+        .bc
+        .items_by_numbers(&numbers)
+        .await?
+        .into_iter()
+        .map(|i| (to_code(&i.number), i))
+        .collect();
+    let mut products: Vec<(MirroredProduct, BcCatalogItem)> = Vec::new();
+    for m in mirrored {
+        let Some(item) = items.remove(&to_code(&m.item_no)) else {
             skip(run, &m.item_no, "The item no longer exists in BC.").await?;
             continue;
         };
-        if item.blocked {
-            skip(
-                run,
-                &m.item_no,
-                "Item is blocked: its prices are not exported.",
-            )
-            .await?;
+        let reason = if item.blocked {
+            "Item is blocked: its prices are not exported."
+        } else if item.is_blocked_for_sales() {
+            "Item is sales blocked: its prices are not exported."
+        } else {
+            products.push((m, item));
             continue;
+        };
+        if report_blocked {
+            skip(run, &m.item_no, reason).await?;
         }
-        if item.is_blocked_for_sales() {
-            skip(
-                run,
-                &m.item_no,
-                "Item is sales blocked: its prices are not exported.",
-            )
-            .await?;
-            continue;
-        }
-        products.push((m, item));
     }
     let targets: Vec<PriceTarget> = products
         .iter()

@@ -646,11 +646,17 @@ impl Bc {
         item.etag = format!("W/\"{stamp}\"");
     }
 
-    /// Move item `no`'s modification time an hour back, behind any run's rewound cursor.
+    /// Move item `no`'s and its variants' modification times an hour back, behind any run's rewound
+    /// cursor.
     fn age(&self, no: &str) {
         let mut items = self.items.lock().unwrap();
         let item = items.iter_mut().find(|i| i.number == no).unwrap();
         item.modified_ms -= 3_600_000;
+        for v in self.variants.lock().unwrap().iter_mut() {
+            if v.item_number == no {
+                v.modified_ms -= 3_600_000;
+            }
+        }
     }
 
     fn item(&self, no: &str) -> Option<BcCatalogItem> {
@@ -698,6 +704,16 @@ impl shopsync_domain::items::BcItemsApi for Bc {
                 .filter(|v| v.item_id == item_id)
                 .cloned()
                 .collect())
+        })
+    }
+
+    async fn items_by_numbers(&self, numbers: &[String]) -> PortResult<Vec<BcCatalogItem>> {
+        self.faults.run("bc.items_by_numbers", || {
+            let mut found: Vec<BcCatalogItem> =
+                numbers.iter().filter_map(|n| self.item(n)).collect();
+            found.sort_by(|a, b| a.number.cmp(&b.number));
+            found.dedup_by(|a, b| a.number == b.number);
+            Ok(found)
         })
     }
 
@@ -1189,6 +1205,74 @@ async fn a_price_only_run_sends_only_changed_prices_and_skips_blocked_items() {
     let c = prices_only(&mut f, 5).await;
     assert_eq!(c.get(counters::PRICES_UPDATED), 1);
     assert_eq!(f.shopify.faults.calls("shopify.prices"), 2);
+}
+
+#[tokio::test]
+async fn an_export_with_sync_prices_carries_a_price_list_change_that_touched_no_item() {
+    let mut settings = settings();
+    settings.sales_prices_page = Some("ShopsyncPrices".into());
+    settings.bc.company_name = Some("CRONUS".into());
+    settings.customer_price_group = Some("RETAIL".into());
+    let mut f = Fixture::with(Shopify::default(), settings);
+    f.catalogue();
+    f.run(1).await;
+    for no in ["1000", "1001", "1002"] {
+        f.bc.age(no);
+    }
+    // Nothing changed: the price pass compares every variant and sends nothing; it read the three
+    // items in one request, not one each.
+    let (mutations, item_reads, batch_reads) = (
+        f.shopify.mutations(),
+        f.bc.faults.calls("bc.item_by_number"),
+        f.bc.faults.calls("bc.items_by_numbers"),
+    );
+    let c = f.run(2).await;
+    assert_eq!(c.get(counters::PRICES_UNCHANGED), 4);
+    assert_eq!(f.shopify.mutations(), mutations);
+    assert_eq!(f.bc.faults.calls("bc.item_by_number"), item_reads);
+    assert_eq!(f.bc.faults.calls("bc.items_by_numbers"), batch_reads + 1);
+
+    // A retail price for RED in BC's price list: no item changes, the scheduled export sends it in
+    // one price update, and the sales-blocked table is not reported on every scheduled run.
+    f.bc.lines.lock().unwrap().push(PriceListLine {
+        item_number: "1000".into(),
+        variant_code: "RED".into(),
+        price_group: "RETAIL".into(),
+        currency_code: String::new(),
+        minimum_quantity: d("1"),
+        unit_price: d("17.5"),
+        starting_date: String::new(),
+        ending_date: String::new(),
+    });
+    f.bc.change("1001", |i| i.sales_blocked = Some(true));
+    f.bc.age("1001");
+    let skipped = f.skipped().await.len();
+    let c = f.run(3).await;
+    assert_eq!(
+        (
+            c.get(counters::ITEMS_READ),
+            c.get(counters::PRODUCTS_EXPORTED),
+            c.get(counters::PRICES_UPDATED)
+        ),
+        (0, 0, 1)
+    );
+    assert_eq!(f.shopify.faults.calls("shopify.prices"), 1);
+    let red = f.shopify.product_of("1000").unwrap();
+    let red = red.variants.iter().find(|v| v.value == "RED").unwrap();
+    assert_eq!(red.price, "17.5");
+    assert_eq!(f.skipped().await.len(), skipped);
+
+    // Sent once: the next run finds every price as it is in Shopify.
+    let c = f.run(4).await;
+    assert_eq!(c.get(counters::PRICES_UPDATED), 0);
+    assert_eq!(f.shopify.faults.calls("shopify.prices"), 1);
+
+    // Without sync_prices the export sends no price at all.
+    f.harness.settings.sync_prices = false;
+    f.bc.lines.lock().unwrap()[0].unit_price = d("16");
+    let c = f.run(5).await;
+    assert_eq!(c.get(counters::PRICES_UNCHANGED), 0);
+    assert_eq!(f.shopify.faults.calls("shopify.prices"), 1);
 }
 
 /// A prices-only run as job `n`.

@@ -303,14 +303,18 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
         last[0].counters
     );
 
-    // One item changes in BC: a manual run sends one productSet.
+    // One item's unit price changes in BC: a manual run sends one productSet (the item scan reads
+    // the item; its price pass then finds every price as sent).
     one.company.set_item_unit_price(&one.items[2], 77.5);
     let id = manual_run(&stack, &runner, &one.code, RunOptions::default()).await;
     let manual = job(&stack, &one.code, &id).await;
     assert_eq!(manual.status, JobStatus::Succeeded, "{:?}", manual.error);
     assert_eq!(
-        manual.counters.get(c::PRODUCTS_EXPORTED),
-        1,
+        (
+            manual.counters.get(c::PRODUCTS_EXPORTED),
+            manual.counters.get(c::PRICES_UPDATED)
+        ),
+        (1, 0),
         "{:?}",
         manual.counters
     );
@@ -414,6 +418,54 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
         .find(|v| v.options.iter().any(|(_, value)| value == "RED"))
         .unwrap();
     assert_eq!(red.price, "1.25");
+
+    // A retail line for an item last modified an hour ago changes no item in BC: the item scan does
+    // not read it, and the scheduled export's price pass sends the new price as one price update,
+    // with no productSet.
+    let lamp = one.items[3].clone();
+    one.company.set_item_modified_ms(&lamp, older);
+    one.company.add_price_line(bc_sim::SimPriceLine {
+        item_no: lamp.clone(),
+        variant_code: String::new(),
+        price_group_code: "RETAIL".into(),
+        currency_code: String::new(),
+        minimum_quantity: 0.0,
+        unit_price: 1.1,
+        starting_date: String::new(),
+        ending_date: String::new(),
+    });
+    let product_sets = |stack: &Stack| {
+        stack
+            .shopify
+            .store(&one.domain)
+            .catalog_writes()
+            .iter()
+            .filter(|w| w.mutation == "productSet")
+            .count()
+    };
+    let sets = product_sets(&stack);
+    minutes += HOUR;
+    tick(&runner, minutes, 2).await;
+    let scheduled = &one.jobs(&stack).await[0];
+    assert_eq!(
+        scheduled.status,
+        JobStatus::Succeeded,
+        "{:?}",
+        scheduled.error
+    );
+    assert_eq!(
+        scheduled.counters.get(c::PRICES_UPDATED),
+        1,
+        "{:?}",
+        scheduled.counters
+    );
+    assert_eq!(product_sets(&stack), sets);
+    let (_, p) = one
+        .exported(&stack)
+        .into_iter()
+        .find(|(i, _)| *i == lamp)
+        .unwrap();
+    assert_eq!(p.variants[0].price, "1.10");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
