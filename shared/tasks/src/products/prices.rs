@@ -30,7 +30,8 @@ pub struct PriceLine {
 }
 
 /// One page of mirror records: their prices, and an effect per product whose prices changed. The
-/// page's items are read from BC in a few requests ([`ITEMS_PER_READ`](shopsync_domain::items::ITEMS_PER_READ) a request), not one each.
+/// page's items are read from BC in a few requests
+/// ([`ITEMS_PER_READ`](shopsync_domain::items::ITEMS_PER_READ) a request), not one each.
 ///
 /// In a `prices_only` run a blocked or sales-blocked item gives a skipped record; in the price pass
 /// that follows an export with `sync_prices` (a price list changes no item, so the item scan alone
