@@ -1,17 +1,22 @@
 //! The export: BC items → `productSet` inputs, hashed, queued, and sent one by one or as one bulk
-//! operation (see the module documentation of [`super`]).
+//! operation (see the module documentation of [`super`]). The queue, its dispatch and the bulk
+//! operation's polling and settling serve the price pass's queue the same way ([`Batch`]).
 
+use super::prices::{PriceLine, settle_prices};
 use super::{
-    BULK_SETTLE_STEP, EXPORT_CURSOR, EXPORT_QUEUE, METAFIELD_KEY, METAFIELD_NAMESPACE, Op, Phase,
-    ProductsState, REWIND_MS, STEP, counters, effect, is_error, read_cursor, skip, write_cursor,
+    BULK_SETTLE_STEP, Batch, EXPORT_CURSOR, EXPORT_QUEUE, METAFIELD_KEY, METAFIELD_NAMESPACE, Op,
+    PRICE_QUEUE, Phase, ProductsState, REWIND_MS, STEP, counters, effect, is_error, read_cursor,
+    skip, write_cursor,
 };
 use crate::catalogue::{self, Mirrored, MirroredVariant, PRODUCTS, status};
 use crate::engine::{Effect, TaskRun};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shopsync_domain::SyncError;
 use shopsync_domain::catalog::{
     BulkLineResult, BulkMutation, BulkMutationStart, MetafieldSet, ProductIdentifier,
-    ProductOption, ProductSetOutcome, ProductSetRequest, ProductStatus, SelectedOption, VariantSet,
+    ProductOption, ProductSetOutcome, ProductSetRequest, ProductStatus, SelectedOption,
+    VariantPricesOutcome, VariantSet,
 };
 use shopsync_domain::inventory::UserError;
 use shopsync_domain::items::{BcCatalogItem, BcItemVariant, ItemCursor, PriceTarget, SalesPrice};
@@ -547,19 +552,19 @@ async fn blocked_action(
     Ok(Some(blocked_line(item, status)?))
 }
 
-/// Every queued line, in id order (the order of a bulk operation's lines).
-async fn queued_lines(run: &TaskRun<'_>) -> Result<Vec<ExportLine>> {
+/// Every line of queue `kind`, in id order (the order of a bulk operation's lines).
+pub(crate) async fn queued<T: DeserializeOwned>(run: &TaskRun<'_>, kind: &str) -> Result<Vec<T>> {
     let mut lines = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let page = run
             .stores
             .records
-            .list_records(run.shop(), EXPORT_QUEUE, after.as_deref(), 1000)
+            .list_records(run.shop(), kind, after.as_deref(), 1000)
             .await?;
         for r in &page.records {
             lines.push(
-                serde_json::from_str(&r.body).map_err(|e| unreadable("queued input", &r.id, e))?,
+                serde_json::from_str(&r.body).map_err(|e| unreadable("queued line", &r.id, e))?,
             );
         }
         match page.next_after {
@@ -569,35 +574,55 @@ async fn queued_lines(run: &TaskRun<'_>) -> Result<Vec<ExportLine>> {
     }
 }
 
-/// The queue is complete: one bulk operation above the threshold, else one effect each.
+/// The lines of the export queue.
+async fn queued_lines(run: &TaskRun<'_>) -> Result<Vec<ExportLine>> {
+    queued(run, EXPORT_QUEUE).await
+}
+
+/// The queue of `state.batch` is complete: one bulk operation above the threshold, else one effect
+/// each.
 pub async fn dispatch(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Result<Vec<Effect>> {
-    let count = queued_lines(run).await?.len();
+    let count = queued::<serde_json::Value>(run, state.batch.queue())
+        .await?
+        .len();
     state.after = None;
     if count > run.settings.product_bulk_threshold as usize {
         state.phase = Phase::BulkWait;
         state.bulk_lines = count;
-        let op = Op::BulkProductSet { lines: count };
-        return Ok(vec![effect(
-            &op,
-            format!("bulk productSet of {count} products"),
-        )?]);
+        let (op, label) = match state.batch {
+            Batch::Export => (
+                Op::BulkProductSet { lines: count },
+                format!("bulk productSet of {count} products"),
+            ),
+            Batch::Prices => (
+                Op::BulkPrices { lines: count },
+                format!("bulk price update of {count} products"),
+            ),
+        };
+        return Ok(vec![effect(&op, label)?]);
     }
     state.phase = Phase::Queue;
     Ok(Vec::new())
 }
 
-/// One page of the queue, one `productSet` effect each.
+/// One page of the queue of `state.batch`, one effect (`productSet`, or one product's price
+/// update) each.
 pub async fn queue_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Result<Vec<Effect>> {
     let page = run
         .stores
         .records
-        .list_records(run.shop(), EXPORT_QUEUE, state.after.as_deref(), STEP)
+        .list_records(
+            run.shop(),
+            state.batch.queue(),
+            state.after.as_deref(),
+            STEP,
+        )
         .await?;
     state.after = page.next_after.clone();
     if page.next_after.is_none() {
-        // With `sync_prices`, every mirrored variant's price is compared next (a price list change
-        // touches no item); the pass sends only the prices that changed.
-        state.phase = if run.settings.sync_prices {
+        // With `sync_prices`, every mirrored variant's price is compared after the export (a price
+        // list change touches no item); the pass sends only the prices that changed.
+        state.phase = if state.batch == Batch::Export && run.settings.sync_prices {
             Phase::Prices
         } else {
             Phase::Finish
@@ -605,10 +630,25 @@ pub async fn queue_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Res
     }
     let mut effects = Vec::with_capacity(page.records.len());
     for r in &page.records {
-        let line: ExportLine =
-            serde_json::from_str(&r.body).map_err(|e| unreadable("queued input", &r.id, e))?;
-        let label = format!("productSet of item {}", line.item_no);
-        effects.push(effect(&Op::ProductSet(line), label)?);
+        let (op, label) = match state.batch {
+            Batch::Export => {
+                let line: ExportLine = serde_json::from_str(&r.body)
+                    .map_err(|e| unreadable("queued input", &r.id, e))?;
+                let label = format!("productSet of item {}", line.item_no);
+                (Op::ProductSet(line), label)
+            }
+            Batch::Prices => {
+                let line: PriceLine = serde_json::from_str(&r.body)
+                    .map_err(|e| unreadable("queued prices", &r.id, e))?;
+                let label = format!(
+                    "prices of item {} ({} variants)",
+                    line.item_no,
+                    line.update.variants.len()
+                );
+                (Op::Prices(line), label)
+            }
+        };
+        effects.push(effect(&op, label)?);
     }
     Ok(effects)
 }
@@ -629,21 +669,37 @@ pub async fn send_product_set(run: &TaskRun<'_>, line: &ExportLine) -> Result<Pr
     }
 }
 
-/// Start the bulk operation over the queue as it stands (the same lines on a replay: nothing
-/// changes the queue between the dispatch and the results).
+/// Start the bulk operation over the queue of `batch` as it stands (the same lines on a replay:
+/// nothing changes the queue between the dispatch and the results).
 pub async fn send_bulk(
     run: &mut TaskRun<'_>,
+    batch: Batch,
     lines: usize,
     key: &str,
 ) -> Result<BulkMutationStart> {
-    let queued = queued_lines(run).await?;
-    if queued.len() != lines {
+    let mutation = match batch {
+        Batch::Export => BulkMutation::ProductSet(
+            queued_lines(run)
+                .await?
+                .into_iter()
+                .map(|l| l.request)
+                .collect(),
+        ),
+        Batch::Prices => BulkMutation::VariantPrices(
+            queued::<PriceLine>(run, PRICE_QUEUE)
+                .await?
+                .into_iter()
+                .map(|l| l.update)
+                .collect(),
+        ),
+    };
+    if mutation.len() != lines {
         return Err(SyncError::Internal(format!(
-            "the export queue holds {} inputs, the bulk operation was planned with {lines}",
-            queued.len()
+            "the {} holds {} lines, the bulk operation was planned with {lines}",
+            batch.queue(),
+            mutation.len()
         )));
     }
-    let mutation = BulkMutation::ProductSet(queued.into_iter().map(|l| l.request).collect());
     let started = run
         .clients
         .shopify
@@ -670,7 +726,7 @@ pub fn settle_bulk_start(
             state.bulk_fallback = false;
         }
         BulkMutationStart::Busy(message) | BulkMutationStart::Rejected { message, .. } => {
-            tracing::info!(shop = run.shop(), %message, "bulk productSet not started; sending one by one");
+            tracing::info!(shop = run.shop(), %message, "bulk mutation not started; sending one by one");
             state.bulk_id = None;
             state.bulk_fallback = true;
         }
@@ -697,27 +753,61 @@ pub async fn bulk_step(
     }
     let results = run.clients.shopify.bulk_mutation_results(&status).await?;
     let by_line: HashMap<u64, &BulkLineResult> = results.iter().map(|r| (r.line, r)).collect();
+    let items = match state.batch {
+        Batch::Export => settle_bulk_exports(run, state, &by_line).await?,
+        Batch::Prices => settle_bulk_prices(run, state, &by_line).await?,
+    };
+    if state.bulk_next < items.len() {
+        return Ok(Vec::new());
+    }
+    // Every line is settled: drop those that ran from the queue; the rest go one by one.
+    let ran: Vec<String> = items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| by_line.contains_key(&(*i as u64)))
+        .map(|(_, item)| item)
+        .collect();
+    for chunk in ran.chunks(25) {
+        run.stores
+            .records
+            .delete_records(run.shop(), state.batch.queue(), chunk)
+            .await?;
+    }
+    state.bulk_id = None;
+    state.phase = Phase::Queue;
+    state.after = None;
+    Ok(Vec::new())
+}
+
+/// A bulk result line's user errors and top-level errors together.
+fn line_errors(r: &BulkLineResult) -> Vec<UserError> {
+    let mut user_errors = r.user_errors.clone();
+    user_errors.extend(r.errors.iter().map(|m| UserError {
+        code: None,
+        field: Vec::new(),
+        message: m.clone(),
+    }));
+    user_errors
+}
+
+/// Settles the next [`BULK_SETTLE_STEP`] export lines from the bulk results, as the per-record
+/// path does; answers every queued line's record id (its item number), in line order.
+async fn settle_bulk_exports(
+    run: &mut TaskRun<'_>,
+    state: &mut ProductsState,
+    by_line: &HashMap<u64, &BulkLineResult>,
+) -> Result<Vec<String>> {
     let lines = queued_lines(run).await?;
     let end = (state.bulk_next + BULK_SETTLE_STEP).min(lines.len());
     for (i, line) in lines.iter().enumerate().take(end).skip(state.bulk_next) {
         match by_line.get(&(i as u64)) {
             Some(r) => {
-                let mut user_errors = r.user_errors.clone();
-                user_errors.extend(r.errors.iter().map(|m| UserError {
-                    code: None,
-                    field: Vec::new(),
-                    message: m.clone(),
-                }));
                 if !r.succeeded() {
                     run.counters.add(counters::BULK_LINES_FAILED, 1);
                 }
                 let outcome = ProductSetOutcome {
-                    product: if r.succeeded() {
-                        r.product.clone()
-                    } else {
-                        None
-                    },
-                    user_errors,
+                    product: r.product.clone().filter(|_| r.succeeded()),
+                    user_errors: line_errors(r),
                 };
                 settle_line(run, line, &outcome).await?;
             }
@@ -725,26 +815,35 @@ pub async fn bulk_step(
         }
     }
     state.bulk_next = end;
-    if end < lines.len() {
-        return Ok(Vec::new());
+    Ok(lines.into_iter().map(|l| l.item_no).collect())
+}
+
+/// Settles the next [`BULK_SETTLE_STEP`] price lines from the bulk results, as the per-record path
+/// does; answers every queued line's record id, in line order.
+async fn settle_bulk_prices(
+    run: &mut TaskRun<'_>,
+    state: &mut ProductsState,
+    by_line: &HashMap<u64, &BulkLineResult>,
+) -> Result<Vec<String>> {
+    let lines: Vec<PriceLine> = queued(run, PRICE_QUEUE).await?;
+    let end = (state.bulk_next + BULK_SETTLE_STEP).min(lines.len());
+    for (i, line) in lines.iter().enumerate().take(end).skip(state.bulk_next) {
+        match by_line.get(&(i as u64)) {
+            Some(r) => {
+                if !r.succeeded() {
+                    run.counters.add(counters::BULK_LINES_FAILED, 1);
+                }
+                let outcome = VariantPricesOutcome {
+                    variants: r.prices.clone(),
+                    user_errors: line_errors(r),
+                };
+                settle_prices(run, line, &outcome).await?;
+            }
+            None => run.counters.add(counters::BULK_LINES_NOT_RUN, 1),
+        }
     }
-    // Every line is settled: drop those that ran from the queue; the rest go one by one.
-    let ran: Vec<String> = lines
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| by_line.contains_key(&(*i as u64)))
-        .map(|(_, l)| l.item_no.clone())
-        .collect();
-    for chunk in ran.chunks(25) {
-        run.stores
-            .records
-            .delete_records(run.shop(), EXPORT_QUEUE, chunk)
-            .await?;
-    }
-    state.bulk_id = None;
-    state.phase = Phase::Queue;
-    state.after = None;
-    Ok(Vec::new())
+    state.bulk_next = end;
+    Ok(lines.iter().map(PriceLine::queue_id).collect())
 }
 
 /// What Shopify made of `line` into the mirror: the product and variant ids, the hash sent and the

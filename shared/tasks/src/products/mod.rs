@@ -34,8 +34,10 @@
 //! group and currency, today: in the `productSet` of an export with `sync_prices`, and then, in the
 //! price pass over the whole mirror that follows such an export (a price list change touches no
 //! item) and that is the whole of a `prices_only` run, as one `productVariantsBulkUpdate` per product
-//! of the variants whose prices hash changed. Blocked and sales-blocked items are skipped with the
-//! reason.
+//! of the variants whose prices hash changed. The changed updates are queued ([`PRICE_QUEUE`]) and
+//! sent like the export's inputs: more than `product_bulk_threshold` as one bulk mutation, settled
+//! line by line, the rest (and lines a failed operation did not run) one by one. Blocked and
+//! sales-blocked items are skipped with the reason.
 //!
 //! **Import** (`from_shopify`; [`import`]). Products updated since the import cursor (the previous
 //! run's start, 5 minutes of overlap), plus the products whose last import failed or could not be
@@ -70,6 +72,8 @@ use std::time::Duration;
 
 /// Changed `productSet` inputs of the current export, by item number, waiting to be sent.
 pub const EXPORT_QUEUE: &str = "catalogue-export-queue";
+/// Changed prices of the current price pass, by item number, waiting to be sent.
+pub const PRICE_QUEUE: &str = "catalogue-price-queue";
 /// The export cursor's id (kind [`CURSORS`]): an [`ItemCursor`] at the previous run's start.
 pub const EXPORT_CURSOR: &str = "products-export";
 /// The import cursor's id (kind [`CURSORS`]): the previous run's start, RFC 3339.
@@ -124,6 +128,27 @@ pub enum Mode {
     PricesOnly,
 }
 
+/// Which queue the dispatch, bulk and queue phases send: the export's `productSet` inputs, or the
+/// price pass's price updates. Both go the same way: more than `product_bulk_threshold` queued
+/// records as one bulk mutation, the rest one effect each.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Batch {
+    #[default]
+    Export,
+    Prices,
+}
+
+impl Batch {
+    /// The record kind of the queue.
+    pub fn queue(self) -> &'static str {
+        match self {
+            Batch::Export => EXPORT_QUEUE,
+            Batch::Prices => PRICE_QUEUE,
+        }
+    }
+}
+
 /// Where planning is.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,13 +162,14 @@ pub enum Phase {
     VariantScan,
     /// Export: items whose last export failed.
     Errors,
-    /// Export: bulk or one by one, by the queue's size.
+    /// Export and price pass: bulk or one by one, by the size of the queue of `batch`.
     Dispatch,
     /// Export: the bulk operation is running (or its results are being settled).
     BulkWait,
     /// Export: the queued inputs, one effect each.
     Queue,
-    /// Prices-only: the mirror's products, a page at a time.
+    /// The price pass (prices-only, and after an export with `sync_prices`): the mirror's
+    /// products, a page at a time, their changed prices queued.
     Prices,
     /// Import: products updated since the cursor, a page at a time.
     Import,
@@ -176,6 +202,10 @@ pub struct ProductsState {
     pub after: Option<String>,
     /// Import: products updated at or after this instant.
     pub since: Option<String>,
+    /// The queue the dispatch, bulk and queue phases send.
+    pub batch: Batch,
+    /// The price pass has emptied the price queue of a run that died before sending it.
+    pub price_queue_cleared: bool,
     /// The running bulk operation.
     pub bulk_id: Option<String>,
     /// Lines the bulk operation was started with.
@@ -220,8 +250,10 @@ pub mod counters {
 pub enum Op {
     /// One `productSet`.
     ProductSet(export::ExportLine),
-    /// The whole queue (`lines` entries, in id order) as one bulk mutation.
+    /// The whole export queue (`lines` entries, in id order) as one bulk mutation.
     BulkProductSet { lines: usize },
+    /// The whole price queue (`lines` entries, in id order) as one bulk mutation.
+    BulkPrices { lines: usize },
     /// One `productVariantsBulkUpdate`.
     Prices(prices::PriceLine),
     /// One item PATCH with the ETag read.
@@ -244,7 +276,7 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(what: &str, value: &Val
 /// The effect of `op`.
 pub(crate) fn effect(op: &Op, label: String) -> Result<Effect> {
     let (kind, target) = match op {
-        Op::ProductSet(_) | Op::BulkProductSet { .. } | Op::Prices(_) => {
+        Op::ProductSet(_) | Op::BulkProductSet { .. } | Op::BulkPrices { .. } | Op::Prices(_) => {
             (EffectKind::Replayable, System::Shopify)
         }
         Op::UpdateItem(_) | Op::CreateItem(_) | Op::CreateVariant(_) => {
@@ -398,7 +430,12 @@ impl Task for SyncProductsTask {
     async fn send(&self, run: &mut TaskRun<'_>, effect: &Effect, key: &str) -> Result<Value> {
         match effect.payload_as::<Op>()? {
             Op::ProductSet(line) => to_value(&export::send_product_set(run, &line).await?),
-            Op::BulkProductSet { lines } => to_value(&export::send_bulk(run, lines, key).await?),
+            Op::BulkProductSet { lines } => {
+                to_value(&export::send_bulk(run, Batch::Export, lines, key).await?)
+            }
+            Op::BulkPrices { lines } => {
+                to_value(&export::send_bulk(run, Batch::Prices, lines, key).await?)
+            }
             Op::Prices(line) => to_value(&prices::send_prices(run, &line).await?),
             Op::UpdateItem(write) => to_value(&import::send_update(run, &write).await?),
             Op::CreateItem(write) => to_value(&import::send_create(run, &write).await?),
@@ -449,13 +486,17 @@ impl Task for SyncProductsTask {
                     )
                     .await?;
             }
-            Op::BulkProductSet { lines } => {
+            Op::BulkProductSet { lines } | Op::BulkPrices { lines } => {
                 let outcome = from_value("bulk start", outcome)?;
                 export::settle_bulk_start(run, state, lines, outcome);
             }
             Op::Prices(line) => {
                 let outcome = from_value("price update outcome", outcome)?;
                 prices::settle_prices(run, &line, &outcome).await?;
+                run.stores
+                    .records
+                    .delete_records(run.shop(), PRICE_QUEUE, &[line.queue_id()])
+                    .await?;
             }
             Op::UpdateItem(write) | Op::CreateItem(write) => {
                 let outcome = from_value("item outcome", outcome)?;

@@ -1,12 +1,15 @@
 //! The price pass: BC's sales price of every mirrored variant (the shop's customer price group and
-//! currency, today) → `productVariantsBulkUpdate`, one call per product with the variants whose
-//! prices hash changed; nothing is sent for unchanged prices. It is the whole of a `prices_only` run
+//! currency, today) → `productVariantsBulkUpdate`, one update per product with the variants whose
+//! prices hash changed, queued and then sent as one bulk mutation above `product_bulk_threshold`
+//! or one call each (the export's dispatch, [`super::Batch::Prices`]); nothing is sent for unchanged
+//! prices. It is the whole of a `prices_only` run
 //! (blocked and sales-blocked items skipped with the reason), and it follows every export with
 //! `sync_prices`, as the reference's full export scan recomputes every variant's price: a change in
 //! a BC price list touches no item, so only this pass carries it to Shopify.
 
+use super::export::queued;
 use super::export::{prices_hash, sales_prices};
-use super::{Mode, Op, Phase, ProductsState, STEP, counters, effect, skip};
+use super::{Batch, Mode, PRICE_QUEUE, Phase, ProductsState, STEP, counters, skip};
 use crate::catalogue::{self, MirroredProduct, PRODUCTS};
 use crate::engine::{Effect, TaskRun};
 use serde::{Deserialize, Serialize};
@@ -15,7 +18,7 @@ use shopsync_domain::catalog::{
     MAX_INPUT_ITEMS, ProductPriceUpdate, VariantPriceUpdate, VariantPricesOutcome,
 };
 use shopsync_domain::items::{BcCatalogItem, PriceTarget};
-use shopsync_domain::ports::Result;
+use shopsync_domain::ports::{Record, Result};
 use shopsync_domain::sales::to_code;
 use shopsync_domain::text::{bounded, preview};
 use std::collections::HashMap;
@@ -24,9 +27,23 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceLine {
     pub item_no: String,
+    /// Which of the item's updates this is, when its changed variants need more than one
+    /// ([`MAX_INPUT_ITEMS`] a request); 0 for the first.
+    #[serde(default)]
+    pub part: usize,
     pub update: ProductPriceUpdate,
     /// (variant id, prices hash), one per `update.variants`.
     pub hashes: Vec<(String, String)>,
+}
+
+impl PriceLine {
+    /// The line's record id in the price queue.
+    pub fn queue_id(&self) -> String {
+        match self.part {
+            0 => self.item_no.clone(),
+            n => format!("{}~{n}", self.item_no),
+        }
+    }
 }
 
 /// One page of mirror records: their prices, and an effect per product whose prices changed. The
@@ -43,9 +60,26 @@ pub async fn prices_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Re
         .records
         .list_records(run.shop(), PRODUCTS, state.after.as_deref(), STEP)
         .await?;
+    if !state.price_queue_cleared {
+        // Lines a run that died before sending them left: this pass computes today's prices again.
+        let stale: Vec<String> = queued::<PriceLine>(run, PRICE_QUEUE)
+            .await?
+            .into_iter()
+            .map(|l| l.queue_id())
+            .collect();
+        for chunk in stale.chunks(25) {
+            run.stores
+                .records
+                .delete_records(run.shop(), PRICE_QUEUE, chunk)
+                .await?;
+        }
+        state.price_queue_cleared = true;
+    }
     state.after = page.next_after.clone();
     if page.next_after.is_none() {
-        state.phase = Phase::Finish;
+        // The pass is complete: its queue goes in bulk or one by one, as the export's does.
+        state.batch = Batch::Prices;
+        state.phase = Phase::Dispatch;
     }
     let report_blocked = state.mode == Mode::PricesOnly;
     let mut mirrored = Vec::new();
@@ -110,7 +144,7 @@ pub async fn prices_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Re
             )
         })
         .collect();
-    let mut effects = Vec::new();
+    let mut queue = Vec::new();
     for (m, item) in &products {
         let cost = item.unit_cost.as_str().to_string();
         let mut changed = Vec::new();
@@ -146,9 +180,10 @@ pub async fn prices_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Re
             ));
         }
         let product_id = m.product_id.clone().unwrap_or_default();
-        for chunk in changed.chunks(MAX_INPUT_ITEMS) {
+        for (part, chunk) in changed.chunks(MAX_INPUT_ITEMS).enumerate() {
             let line = PriceLine {
                 item_no: m.item_no.clone(),
+                part,
                 update: ProductPriceUpdate {
                     product_id: product_id.clone(),
                     variants: chunk.iter().map(|(u, _)| u.clone()).collect(),
@@ -158,11 +193,18 @@ pub async fn prices_step(run: &mut TaskRun<'_>, state: &mut ProductsState) -> Re
                     .map(|(u, h)| (u.variant_id.clone(), h.clone()))
                     .collect(),
             };
-            let label = format!("prices of item {} ({} variants)", m.item_no, chunk.len());
-            effects.push(effect(&Op::Prices(line), label)?);
+            let body = serde_json::to_string(&line)
+                .map_err(|e| SyncError::Internal(format!("serialising: {e}")))?;
+            queue.push(Record::new(line.queue_id(), None, body));
         }
     }
-    Ok(effects)
+    if !queue.is_empty() {
+        run.stores
+            .records
+            .put_records(run.shop(), PRICE_QUEUE, &queue)
+            .await?;
+    }
+    Ok(Vec::new())
 }
 
 /// Send one price update; a request Shopify refuses outright is the line's error.

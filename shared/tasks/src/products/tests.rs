@@ -12,6 +12,7 @@
 //! unmapped products, does not import BC's own export back, and never overwrites an item changed in
 //! BC meanwhile.
 
+use super::prices::PriceLine;
 use super::*;
 use crate::RunOutcome;
 use crate::catalogue::{MirroredProduct, PRODUCTS, UNMAPPED_PRODUCTS, status};
@@ -21,8 +22,8 @@ use shopsync_domain::catalog::{
     BulkLineResult, BulkMutation, BulkMutationStart, BulkMutationStatus, MediaAttach, MediaOutcome,
     MediaReplace, Product, ProductIdentifier, ProductOption, ProductPriceUpdate, ProductRef,
     ProductSetOutcome, ProductSetRequest, ProductStatus, ProductVariant, SelectedOption,
-    StagedTarget, StagedUploadRequest, StagedUploadsOutcome, VariantPrice, VariantPricesOutcome,
-    VariantRef,
+    StagedTarget, StagedUploadRequest, StagedUploadsOutcome, VariantPrice, VariantPriceUpdate,
+    VariantPricesOutcome, VariantRef,
 };
 use shopsync_domain::inventory::{BcItemType, UserError};
 use shopsync_domain::items::{
@@ -32,7 +33,7 @@ use shopsync_domain::items::{
 };
 use shopsync_domain::job::JobCounters;
 use shopsync_domain::orders::Page;
-use shopsync_domain::ports::Result as PortResult;
+use shopsync_domain::ports::{RecordStore, Result as PortResult};
 use shopsync_domain::sales::Decimal;
 use shopsync_domain::settings::ShopSettings;
 use shopsync_test_support::{Faults, MemoryStore};
@@ -107,7 +108,7 @@ type ProductState = (
 
 struct BulkOp {
     id: String,
-    requests: Vec<ProductSetRequest>,
+    mutation: BulkMutation,
     polls_left: u32,
     results: Option<(String, Vec<BulkLineResult>)>,
 }
@@ -214,6 +215,39 @@ impl Shopify {
         p.updated_at = now;
         ProductSetOutcome {
             product: Some(Self::product_ref(p)),
+            user_errors: Vec::new(),
+        }
+    }
+
+    /// One product's price update, applied.
+    fn apply_prices(&self, update: &ProductPriceUpdate) -> VariantPricesOutcome {
+        let now = self.tick();
+        let mut products = self.products.lock().unwrap();
+        let p = products
+            .iter_mut()
+            .find(|p| p.id == update.product_id)
+            .expect("a known product");
+        let mut written = Vec::new();
+        for u in &update.variants {
+            let v = p
+                .variants
+                .iter_mut()
+                .find(|v| v.id == u.variant_id)
+                .unwrap();
+            v.price = u.price.clone();
+            v.compare_at = u.compare_at_price.clone();
+            if u.unit_cost.is_some() {
+                v.cost = u.unit_cost.clone();
+            }
+            written.push(VariantPrice {
+                variant_id: v.id.clone(),
+                price: v.price.clone(),
+                compare_at_price: v.compare_at.clone(),
+            });
+        }
+        p.updated_at = now;
+        VariantPricesOutcome {
+            variants: written,
             user_errors: Vec::new(),
         }
     }
@@ -460,9 +494,13 @@ impl shopsync_domain::catalog::ShopifyCatalogApi for Shopify {
         _client_identifier: Option<&str>,
     ) -> PortResult<BulkMutationStart> {
         self.faults.run("shopify.bulk_run", || {
-            let BulkMutation::ProductSet(requests) = mutation else {
-                panic!("only productSet bulk mutations here");
-            };
+            assert!(
+                matches!(
+                    mutation,
+                    BulkMutation::ProductSet(_) | BulkMutation::VariantPrices(_)
+                ),
+                "only productSet and price bulk mutations here"
+            );
             let mut bulk = self.bulk.lock().unwrap();
             if bulk.as_ref().is_some_and(|b| b.results.is_none()) {
                 return Ok(BulkMutationStart::Busy("in progress".into()));
@@ -470,7 +508,7 @@ impl shopsync_domain::catalog::ShopifyCatalogApi for Shopify {
             let id = self.id("BulkOperation");
             *bulk = Some(BulkOp {
                 id: id.clone(),
-                requests: requests.clone(),
+                mutation: mutation.clone(),
                 polls_left: self.bulk_polls,
                 results: None,
             });
@@ -499,16 +537,26 @@ impl shopsync_domain::catalog::ShopifyCatalogApi for Shopify {
                 }
                 let limit = self.fail_bulk_after.lock().unwrap().take();
                 let mut lines = Vec::new();
-                for (i, r) in op.requests.iter().enumerate() {
+                for i in 0..op.mutation.len() {
                     if limit.is_some_and(|l| i >= l) {
                         break;
                     }
-                    let o = self.apply_set(r);
+                    let (product, prices, user_errors) = match &op.mutation {
+                        BulkMutation::ProductSet(requests) => {
+                            let o = self.apply_set(&requests[i]);
+                            (o.product, Vec::new(), o.user_errors)
+                        }
+                        BulkMutation::VariantPrices(updates) => {
+                            let o = self.apply_prices(&updates[i]);
+                            (None, o.variants, o.user_errors)
+                        }
+                        BulkMutation::OrderAttributes(_) => unreachable!(),
+                    };
                     lines.push(BulkLineResult {
                         line: i as u64,
-                        product: o.product,
-                        prices: Vec::new(),
-                        user_errors: o.user_errors,
+                        product,
+                        prices,
+                        user_errors,
                         errors: Vec::new(),
                     });
                 }
@@ -546,37 +594,8 @@ impl shopsync_domain::catalog::ShopifyCatalogApi for Shopify {
         &self,
         update: &ProductPriceUpdate,
     ) -> PortResult<VariantPricesOutcome> {
-        self.faults.run("shopify.prices", || {
-            let now = self.tick();
-            let mut products = self.products.lock().unwrap();
-            let p = products
-                .iter_mut()
-                .find(|p| p.id == update.product_id)
-                .expect("a known product");
-            let mut written = Vec::new();
-            for u in &update.variants {
-                let v = p
-                    .variants
-                    .iter_mut()
-                    .find(|v| v.id == u.variant_id)
-                    .unwrap();
-                v.price = u.price.clone();
-                v.compare_at = u.compare_at_price.clone();
-                if u.unit_cost.is_some() {
-                    v.cost = u.unit_cost.clone();
-                }
-                written.push(VariantPrice {
-                    variant_id: v.id.clone(),
-                    price: v.price.clone(),
-                    compare_at_price: v.compare_at.clone(),
-                });
-            }
-            p.updated_at = now;
-            Ok(VariantPricesOutcome {
-                variants: written,
-                user_errors: Vec::new(),
-            })
-        })
+        self.faults
+            .run("shopify.prices", || Ok(self.apply_prices(update)))
     }
 }
 
@@ -644,6 +663,20 @@ impl Bc {
         f(item);
         item.modified_ms = stamp;
         item.etag = format!("W/\"{stamp}\"");
+    }
+
+    /// A price list line of group `RETAIL` for one unit of item `no`'s variant `code`.
+    fn retail_price(&self, no: &str, code: &str, price: &str) {
+        self.lines.lock().unwrap().push(PriceListLine {
+            item_number: no.into(),
+            variant_code: code.into(),
+            price_group: "RETAIL".into(),
+            currency_code: String::new(),
+            minimum_quantity: d("1"),
+            unit_price: d(price),
+            starting_date: String::new(),
+            ending_date: String::new(),
+        });
     }
 
     /// Move item `no`'s and its variants' modification times an hour back, behind any run's rewound
@@ -1154,13 +1187,18 @@ async fn a_blocked_items_product_is_archived_once() {
     assert!(f.shopify.product_of("1009").is_none());
 }
 
-#[tokio::test]
-async fn a_price_only_run_sends_only_changed_prices_and_skips_blocked_items() {
+/// Prices from the published page `ShopsyncPrices`, for customer price group `RETAIL`.
+fn retail_settings() -> ShopSettings {
     let mut settings = settings();
     settings.sales_prices_page = Some("ShopsyncPrices".into());
     settings.bc.company_name = Some("CRONUS".into());
     settings.customer_price_group = Some("RETAIL".into());
-    let mut f = Fixture::with(Shopify::default(), settings);
+    settings
+}
+
+#[tokio::test]
+async fn a_price_only_run_sends_only_changed_prices_and_skips_blocked_items() {
+    let mut f = Fixture::with(Shopify::default(), retail_settings());
     f.catalogue();
     f.run(1).await;
     // Nothing changed: nothing sent.
@@ -1169,16 +1207,7 @@ async fn a_price_only_run_sends_only_changed_prices_and_skips_blocked_items() {
     assert_eq!(c.get(counters::PRICES_UNCHANGED), 4);
     assert_eq!(f.shopify.mutations(), before);
     // A retail price for RED; the table is blocked.
-    f.bc.lines.lock().unwrap().push(PriceListLine {
-        item_number: "1000".into(),
-        variant_code: "RED".into(),
-        price_group: "RETAIL".into(),
-        currency_code: String::new(),
-        minimum_quantity: d("1"),
-        unit_price: d("17.5"),
-        starting_date: String::new(),
-        ending_date: String::new(),
-    });
+    f.bc.retail_price("1000", "RED", "17.5");
     f.bc.change("1001", |i| i.blocked = true);
     let c = prices_only(&mut f, 3).await;
     assert_eq!(c.get(counters::PRICES_UPDATED), 1);
@@ -1209,11 +1238,7 @@ async fn a_price_only_run_sends_only_changed_prices_and_skips_blocked_items() {
 
 #[tokio::test]
 async fn an_export_with_sync_prices_carries_a_price_list_change_that_touched_no_item() {
-    let mut settings = settings();
-    settings.sales_prices_page = Some("ShopsyncPrices".into());
-    settings.bc.company_name = Some("CRONUS".into());
-    settings.customer_price_group = Some("RETAIL".into());
-    let mut f = Fixture::with(Shopify::default(), settings);
+    let mut f = Fixture::with(Shopify::default(), retail_settings());
     f.catalogue();
     f.run(1).await;
     for no in ["1000", "1001", "1002"] {
@@ -1234,16 +1259,7 @@ async fn an_export_with_sync_prices_carries_a_price_list_change_that_touched_no_
 
     // A retail price for RED in BC's price list: no item changes, the scheduled export sends it in
     // one price update, and the sales-blocked table is not reported on every scheduled run.
-    f.bc.lines.lock().unwrap().push(PriceListLine {
-        item_number: "1000".into(),
-        variant_code: "RED".into(),
-        price_group: "RETAIL".into(),
-        currency_code: String::new(),
-        minimum_quantity: d("1"),
-        unit_price: d("17.5"),
-        starting_date: String::new(),
-        ending_date: String::new(),
-    });
+    f.bc.retail_price("1000", "RED", "17.5");
     f.bc.change("1001", |i| i.sales_blocked = Some(true));
     f.bc.age("1001");
     let skipped = f.skipped().await.len();
@@ -1273,6 +1289,87 @@ async fn an_export_with_sync_prices_carries_a_price_list_change_that_touched_no_
     let c = f.run(5).await;
     assert_eq!(c.get(counters::PRICES_UNCHANGED), 0);
     assert_eq!(f.shopify.faults.calls("shopify.prices"), 1);
+}
+
+#[tokio::test]
+async fn many_changed_prices_go_as_one_bulk_operation_and_lines_it_did_not_run_one_by_one() {
+    let mut settings = retail_settings();
+    settings.product_bulk_threshold = 2;
+    let mut f = Fixture::with(Shopify::default(), settings);
+    for no in ["2000", "2001", "2002", "2003"] {
+        f.bc.add_item(no, "Mug", "8");
+    }
+    // Four products: the export itself goes in bulk.
+    let c = f.run(1).await;
+    assert_eq!(c.get(counters::BULK_OPERATIONS), 1);
+    let bulk_runs = f.shopify.faults.calls("shopify.bulk_run");
+
+    // Four new retail prices: one bulk price update of four lines; it runs three, then FAILS.
+    for no in ["2000", "2001", "2002", "2003"] {
+        f.bc.retail_price(no, "", "7.25");
+    }
+    *f.shopify.fail_bulk_after.lock().unwrap() = Some(3);
+    let c = prices_only(&mut f, 2).await;
+    assert_eq!(c.get(counters::BULK_OPERATIONS), 1);
+    assert_eq!(c.get(counters::BULK_LINES_NOT_RUN), 1);
+    assert_eq!(c.get(counters::PRICES_UPDATED), 4);
+    assert_eq!(f.shopify.faults.calls("shopify.bulk_run"), bulk_runs + 1);
+    // The line the operation did not run went alone, in the same run.
+    assert_eq!(f.shopify.faults.calls("shopify.prices"), 1);
+    for no in ["2000", "2001", "2002", "2003"] {
+        let p = f.shopify.product_of(no).unwrap();
+        assert_eq!(p.variants[0].price, "7.25", "{no}");
+    }
+    assert!(f.store.records(SHOP, PRICE_QUEUE).is_empty());
+
+    // Every price is as sent: nothing more, in bulk or alone.
+    let before = f.shopify.mutations();
+    let c = prices_only(&mut f, 3).await;
+    assert_eq!(c.get(counters::PRICES_UNCHANGED), 4);
+    assert_eq!(f.shopify.mutations(), before);
+}
+
+#[tokio::test]
+async fn a_price_line_left_queued_by_a_dead_run_is_not_sent() {
+    let mut f = Fixture::with(Shopify::default(), retail_settings());
+    f.catalogue();
+    f.run(1).await;
+    // A run computed 1.00 for the lamp, queued it and died; today's price is the unit price again.
+    let lamp = f.mirror("1002").unwrap();
+    let stale = PriceLine {
+        item_no: "1002".into(),
+        part: 0,
+        update: ProductPriceUpdate {
+            product_id: lamp.product_id.clone().unwrap(),
+            variants: vec![VariantPriceUpdate {
+                variant_id: lamp.variants[0].variant_id.clone(),
+                price: "1.00".into(),
+                compare_at_price: None,
+                unit_cost: None,
+            }],
+        },
+        hashes: Vec::new(),
+    };
+    f.store
+        .put_records(
+            SHOP,
+            PRICE_QUEUE,
+            &[Record::new(
+                stale.queue_id(),
+                None,
+                serde_json::to_string(&stale).unwrap(),
+            )],
+        )
+        .await
+        .unwrap();
+    let c = prices_only(&mut f, 2).await;
+    assert_eq!(c.get(counters::PRICES_UPDATED), 0);
+    assert_eq!(f.shopify.faults.calls("shopify.prices"), 0);
+    assert_eq!(
+        f.shopify.product_of("1002").unwrap().variants[0].price,
+        "35.5"
+    );
+    assert!(f.store.records(SHOP, PRICE_QUEUE).is_empty());
 }
 
 /// A prices-only run as job `n`.

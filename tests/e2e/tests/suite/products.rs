@@ -110,6 +110,15 @@ impl ProductsShop {
     }
 
     /// The products an export made (keyed by the BC item metafield).
+    /// The product exported for `item`.
+    fn product_of(&self, stack: &Stack, item: &str) -> CatalogProduct {
+        self.exported(stack)
+            .into_iter()
+            .find(|(i, _)| i == item)
+            .map(|(_, p)| p)
+            .unwrap_or_else(|| panic!("no product for item {item}"))
+    }
+
     fn exported(&self, stack: &Stack) -> Vec<(String, CatalogProduct)> {
         stack
             .shopify
@@ -204,6 +213,19 @@ async fn manual_run(
     options: RunOptions,
 ) -> String {
     queue_manual_run(stack, runner, code, TaskKind::SyncProducts, options, DRAIN).await
+}
+
+/// A manual run of `code` with `options`, and its job, which succeeded.
+async fn manual_job(
+    stack: &Stack,
+    runner: &LocalRunner,
+    code: &str,
+    options: RunOptions,
+) -> JobRecord {
+    let id = manual_run(stack, runner, code, options).await;
+    let job = job(stack, code, &id).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    job
 }
 
 async fn job(stack: &Stack, code: &str, id: &str) -> JobRecord {
@@ -306,9 +328,7 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
     // One item's unit price changes in BC: a manual run sends one productSet (the item scan reads
     // the item; its price pass then finds every price as sent).
     one.company.set_item_unit_price(&one.items[2], 77.5);
-    let id = manual_run(&stack, &runner, &one.code, RunOptions::default()).await;
-    let manual = job(&stack, &one.code, &id).await;
-    assert_eq!(manual.status, JobStatus::Succeeded, "{:?}", manual.error);
+    let manual = manual_job(&stack, &runner, &one.code, RunOptions::default()).await;
     assert_eq!(
         (
             manual.counters.get(c::PRODUCTS_EXPORTED),
@@ -319,30 +339,22 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
         manual.counters
     );
     assert_eq!(one.mutations(&stack), before.0 + 1);
-    let (_, p) = one
-        .exported(&stack)
-        .into_iter()
-        .find(|(i, _)| *i == one.items[2])
-        .unwrap();
+    let p = one.product_of(&stack, &one.items[2]);
     assert_eq!(p.variants[0].price, "77.50");
 
-    // A variant added in BC to an item (RED, BLUE) last modified an hour ago (BC leaves the item's modification
-    // time alone): the next run finds it through the variant scan and sends one productSet, and the
-    // product's other variants keep their ids.
+    // A variant added in BC to an item (RED, BLUE) last modified an hour ago (BC leaves the item's
+    // modification time alone): the next run finds it through the variant scan and sends one
+    // productSet, and the product's other variants keep their ids.
     let older = shopsync_domain::time::now_millis() - 3_600_000;
     one.company.set_item_modified_ms(&one.items[0], older);
-    let kept: Vec<String> = one
-        .exported(&stack)
-        .into_iter()
-        .find(|(i, _)| *i == one.items[0])
-        .map(|(_, p)| p.variants.iter().map(|v| v.id.clone()).collect())
-        .unwrap();
+    let kept: Vec<String> = (one.product_of(&stack, &one.items[0]).variants)
+        .iter()
+        .map(|v| v.id.clone())
+        .collect();
     one.company
         .add_item_variant(&one.items[0], "GREEN")
         .unwrap();
-    let id = manual_run(&stack, &runner, &one.code, RunOptions::default()).await;
-    let manual = job(&stack, &one.code, &id).await;
-    assert_eq!(manual.status, JobStatus::Succeeded, "{:?}", manual.error);
+    let manual = manual_job(&stack, &runner, &one.code, RunOptions::default()).await;
     assert_eq!(
         (
             manual.counters.get(c::ITEMS_WITH_CHANGED_VARIANTS),
@@ -353,11 +365,7 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
         manual.counters
     );
     assert_eq!(one.mutations(&stack), before.0 + 2);
-    let (_, p) = one
-        .exported(&stack)
-        .into_iter()
-        .find(|(i, _)| *i == one.items[0])
-        .unwrap();
+    let p = one.product_of(&stack, &one.items[0]);
     let ids: Vec<&str> = p.variants.iter().map(|v| v.id.as_str()).collect();
     assert_eq!(ids.len(), 3, "GREEN joined RED and BLUE");
     assert!(
@@ -381,18 +389,11 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
         starting_date: String::new(),
         ending_date: String::new(),
     });
-    let id = manual_run(
-        &stack,
-        &runner,
-        &one.code,
-        RunOptions {
-            prices_only: true,
-            ..RunOptions::default()
-        },
-    )
-    .await;
-    let prices = job(&stack, &one.code, &id).await;
-    assert_eq!(prices.status, JobStatus::Succeeded, "{:?}", prices.error);
+    let prices_only = RunOptions {
+        prices_only: true,
+        ..RunOptions::default()
+    };
+    let prices = manual_job(&stack, &runner, &one.code, prices_only).await;
     assert_eq!(
         prices.counters.get(c::PRICES_UPDATED),
         1,
@@ -407,11 +408,7 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
             .count(),
         1
     );
-    let (_, chair) = one
-        .exported(&stack)
-        .into_iter()
-        .find(|(i, _)| *i == one.items[0])
-        .unwrap();
+    let chair = one.product_of(&stack, &one.items[0]);
     let red = chair
         .variants
         .iter()
@@ -460,12 +457,32 @@ async fn export_under_faults_makes_each_product_once_and_bulk_and_per_record_agr
         scheduled.counters
     );
     assert_eq!(product_sets(&stack), sets);
-    let (_, p) = one
-        .exported(&stack)
-        .into_iter()
-        .find(|(i, _)| *i == lamp)
-        .unwrap();
+    let p = one.product_of(&stack, &lamp);
     assert_eq!(p.variants[0].price, "1.10");
+
+    // The bulk shop (threshold 2): three items' new unit prices (four variants) go as one bulk
+    // price update.
+    for item in &bulk.items[..3] {
+        bulk.company.set_item_unit_price(item, 9.5);
+    }
+    let prices_only = RunOptions {
+        prices_only: true,
+        ..RunOptions::default()
+    };
+    let prices = manual_job(&stack, &runner, &bulk.code, prices_only).await;
+    assert_eq!(
+        (
+            prices.counters.get(c::BULK_OPERATIONS),
+            prices.counters.get(c::PRICES_UPDATED)
+        ),
+        (1, 4),
+        "{:?}",
+        prices.counters
+    );
+    for item in &bulk.items[..3] {
+        let p = bulk.product_of(&stack, item);
+        assert!(p.variants.iter().all(|v| v.price == "9.50"), "{item}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
