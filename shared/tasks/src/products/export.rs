@@ -753,10 +753,7 @@ pub async fn bulk_step(
     }
     let results = run.clients.shopify.bulk_mutation_results(&status).await?;
     let by_line: HashMap<u64, &BulkLineResult> = results.iter().map(|r| (r.line, r)).collect();
-    let items = match state.batch {
-        Batch::Export => settle_bulk_exports(run, state, &by_line).await?,
-        Batch::Prices => settle_bulk_prices(run, state, &by_line).await?,
-    };
+    let items = settle_bulk_lines(run, state, &by_line).await?;
     if state.bulk_next < items.len() {
         return Ok(Vec::new());
     }
@@ -790,60 +787,69 @@ fn line_errors(r: &BulkLineResult) -> Vec<UserError> {
     user_errors
 }
 
-/// Settles the next [`BULK_SETTLE_STEP`] export lines from the bulk results, as the per-record
-/// path does; answers every queued line's record id (its item number), in line order.
-async fn settle_bulk_exports(
+/// A queued line of either batch.
+enum QueuedLine {
+    Export(ExportLine),
+    Prices(PriceLine),
+}
+
+impl QueuedLine {
+    /// The line's record id in its queue.
+    fn queue_id(&self) -> String {
+        match self {
+            QueuedLine::Export(l) => l.item_no.clone(),
+            QueuedLine::Prices(l) => l.queue_id(),
+        }
+    }
+}
+
+/// Settles the next [`BULK_SETTLE_STEP`] lines of `state.batch` from the bulk results, as the
+/// per-record path settles them; answers every queued line's record id, in line order.
+async fn settle_bulk_lines(
     run: &mut TaskRun<'_>,
     state: &mut ProductsState,
     by_line: &HashMap<u64, &BulkLineResult>,
 ) -> Result<Vec<String>> {
-    let lines = queued_lines(run).await?;
+    let lines: Vec<QueuedLine> = match state.batch {
+        Batch::Export => queued_lines(run)
+            .await?
+            .into_iter()
+            .map(QueuedLine::Export)
+            .collect(),
+        Batch::Prices => queued::<PriceLine>(run, PRICE_QUEUE)
+            .await?
+            .into_iter()
+            .map(QueuedLine::Prices)
+            .collect(),
+    };
     let end = (state.bulk_next + BULK_SETTLE_STEP).min(lines.len());
     for (i, line) in lines.iter().enumerate().take(end).skip(state.bulk_next) {
-        match by_line.get(&(i as u64)) {
-            Some(r) => {
-                if !r.succeeded() {
-                    run.counters.add(counters::BULK_LINES_FAILED, 1);
-                }
+        let Some(r) = by_line.get(&(i as u64)) else {
+            run.counters.add(counters::BULK_LINES_NOT_RUN, 1);
+            continue;
+        };
+        if !r.succeeded() {
+            run.counters.add(counters::BULK_LINES_FAILED, 1);
+        }
+        match line {
+            QueuedLine::Export(line) => {
                 let outcome = ProductSetOutcome {
                     product: r.product.clone().filter(|_| r.succeeded()),
                     user_errors: line_errors(r),
                 };
                 settle_line(run, line, &outcome).await?;
             }
-            None => run.counters.add(counters::BULK_LINES_NOT_RUN, 1),
-        }
-    }
-    state.bulk_next = end;
-    Ok(lines.into_iter().map(|l| l.item_no).collect())
-}
-
-/// Settles the next [`BULK_SETTLE_STEP`] price lines from the bulk results, as the per-record path
-/// does; answers every queued line's record id, in line order.
-async fn settle_bulk_prices(
-    run: &mut TaskRun<'_>,
-    state: &mut ProductsState,
-    by_line: &HashMap<u64, &BulkLineResult>,
-) -> Result<Vec<String>> {
-    let lines: Vec<PriceLine> = queued(run, PRICE_QUEUE).await?;
-    let end = (state.bulk_next + BULK_SETTLE_STEP).min(lines.len());
-    for (i, line) in lines.iter().enumerate().take(end).skip(state.bulk_next) {
-        match by_line.get(&(i as u64)) {
-            Some(r) => {
-                if !r.succeeded() {
-                    run.counters.add(counters::BULK_LINES_FAILED, 1);
-                }
+            QueuedLine::Prices(line) => {
                 let outcome = VariantPricesOutcome {
                     variants: r.prices.clone(),
                     user_errors: line_errors(r),
                 };
                 settle_prices(run, line, &outcome).await?;
             }
-            None => run.counters.add(counters::BULK_LINES_NOT_RUN, 1),
         }
     }
     state.bulk_next = end;
-    Ok(lines.iter().map(PriceLine::queue_id).collect())
+    Ok(lines.iter().map(QueuedLine::queue_id).collect())
 }
 
 /// What Shopify made of `line` into the mirror: the product and variant ids, the hash sent and the
