@@ -1,6 +1,7 @@
 //! The catalogue mirror: what Shopsync knows of each product it links to a BC item, kept once per
-//! shop in the record store and shared by every catalogue task (sync-products, sync-images, and
-//! the variant mapping of the inventory and order tasks).
+//! shop in the record store and shared by every catalogue task (sync-products, sync-images) and by
+//! the inventory task's variant mapping, which takes the mirror's variant links ([`variant_links`])
+//! before it maps by SKU.
 //!
 //! **One record per BC item** (kind [`PRODUCTS`], id = the BC item number as BC stores it, upper
 //! case), because the BC item is the identity both directions agree on: an export upserts the
@@ -279,6 +280,50 @@ pub async fn item_of_product(
         .map(|r| r.body))
 }
 
+/// What the mirror says a Shopify variant stands for in BC: the item, and its variant code
+/// (`None`: the item itself). The mirror knows this exactly for every product sync-products exported
+/// or imported, where a SKU may not tell (`sku_mapping: item_no` gives every variant of an item the
+/// item's number), so the inventory mapping asks it before it maps by SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantLink {
+    pub item_no: String,
+    pub variant_code: Option<String>,
+}
+
+/// Every linked variant of the shop's mirror, by Shopify variant GID (a full scan: for runs that
+/// map the whole catalogue).
+pub async fn variant_links(
+    records: &dyn RecordStore,
+    shop: &str,
+) -> Result<HashMap<String, VariantLink>> {
+    let mut links = HashMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = records
+            .list_records(shop, PRODUCTS, after.as_deref(), 1000)
+            .await?;
+        for r in &page.records {
+            let product = MirroredProduct::from_record(r)?;
+            if product.product_id.is_none() || product.status.as_deref() == Some(status::ERROR) {
+                continue;
+            }
+            for v in product.variants {
+                links.insert(
+                    v.variant_id,
+                    VariantLink {
+                        item_no: product.item_no.clone(),
+                        variant_code: v.variant_code,
+                    },
+                );
+            }
+        }
+        match page.next_after {
+            Some(a) => after = Some(a),
+            None => return Ok(links),
+        }
+    }
+}
+
 /// Writes `product` if its record still has `version` (0: new). `Ok(false)` on a lost race. Keeps
 /// the product → item index in step (written before the product record, so a crash between the two
 /// leaves at worst an index entry for a product whose record still lacks it, which [`save`] repairs
@@ -363,5 +408,36 @@ mod tests {
         assert_eq!(back, p);
         assert!(back.variant(Some("RED")).is_some());
         assert!(back.variant(None).is_none());
+    }
+
+    #[tokio::test]
+    async fn variant_links_come_from_linked_products_only() {
+        let store = shopsync_test_support::MemoryStore::default();
+        let variant = |n: u32, code: Option<&str>| MirroredVariant {
+            variant_code: code.map(String::from),
+            variant_id: format!("gid://shopify/ProductVariant/{n}"),
+            ..Default::default()
+        };
+        let mut chair = MirroredProduct::new("1000");
+        chair.product_id = Some("gid://shopify/Product/10".into());
+        chair.variants = vec![variant(1, Some("RED")), variant(2, Some("BLUE"))];
+        let mut failed = MirroredProduct::new("1001");
+        failed.product_id = Some("gid://shopify/Product/11".into());
+        failed.status = Some(status::ERROR.into());
+        failed.variants = vec![variant(3, None)];
+        let mut unexported = MirroredProduct::new("1002");
+        unexported.variants = vec![variant(4, None)];
+        for p in [&chair, &failed, &unexported] {
+            assert!(save(&store, "S", p, 0).await.unwrap());
+        }
+        let links = variant_links(&store, "S").await.unwrap();
+        assert_eq!(links.len(), 2, "{links:?}");
+        assert_eq!(
+            links["gid://shopify/ProductVariant/2"],
+            VariantLink {
+                item_no: "1000".into(),
+                variant_code: Some("BLUE".into())
+            }
+        );
     }
 }

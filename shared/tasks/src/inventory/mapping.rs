@@ -1,9 +1,13 @@
-//! Matching Shopify variants to BC items by SKU, per the shop's `sku_mapping` (the reference's
-//! "SKU Mapping" field). A variant matches when its SKU (or barcode, for `bar_code`) equals the BC key
+//! Matching Shopify variants to BC items: first by the catalogue mirror's link (a product
+//! sync-products exported or imported: the mirror knows each variant's item and variant code, where
+//! a SKU may not tell them apart), else by SKU, per the shop's `sku_mapping` (the reference's "SKU
+//! Mapping" field). A variant matches when its SKU (or barcode, for `bar_code`) equals the BC key
 //! exactly; there is no fuzzy or case-folded matching, so a near-miss never maps to the wrong item.
 
+use crate::catalogue::VariantLink;
 use shopsync_domain::inventory::{BcItem, BcItemType, ShopifyVariant};
 use shopsync_domain::ports::VariantMapping;
+use shopsync_domain::sales::to_code;
 use shopsync_domain::settings::{ShopSettings, SkuMapping};
 use std::collections::HashMap;
 
@@ -23,13 +27,20 @@ pub struct MappingResult {
     pub untracked: usize,
 }
 
-/// Map every variant to a BC item (and variant code) by the shop's SKU mapping.
+/// Map every variant to a BC item (and variant code): by its mirror link in `links` (by variant
+/// GID) when the linked item is in `items`, else by the shop's SKU mapping.
 pub fn map_variants(
     settings: &ShopSettings,
     variants: &[ShopifyVariant],
     items: &[BcItem],
+    links: &HashMap<String, VariantLink>,
 ) -> MappingResult {
     let by_number: HashMap<&str, &BcItem> = items.iter().map(|i| (i.number.as_str(), i)).collect();
+    let by_code: HashMap<String, &BcItem> = if links.is_empty() {
+        HashMap::new()
+    } else {
+        items.iter().map(|i| (to_code(&i.number), i)).collect()
+    };
     let by_gtin: HashMap<&str, &BcItem> = items
         .iter()
         .filter_map(|i| i.gtin.as_deref().filter(|g| !g.is_empty()).map(|g| (g, i)))
@@ -41,24 +52,13 @@ pub fn map_variants(
             continue;
         }
         let sku = v.sku.as_deref().map(str::trim).unwrap_or("");
-        let (item, variant_code): (Option<&&BcItem>, String) = match settings.sku_mapping {
-            SkuMapping::ItemNo => (by_number.get(sku), String::new()),
-            SkuMapping::BarCode => {
-                let code = v.barcode.as_deref().map(str::trim).unwrap_or("");
-                (by_gtin.get(code), String::new())
-            }
-            SkuMapping::ItemNoPlusVariantCode => {
-                let sep = settings.sku_field_separator.as_str();
-                match sku.split_once(sep) {
-                    Some((no, code)) => (by_number.get(no), code.to_string()),
-                    None => (by_number.get(sku), String::new()),
-                }
-            }
-            // A variant code alone does not name an item; it is matched inside the availability rows
-            // of the item whose number is the SKU's item part, which needs the item number as well.
-            SkuMapping::VariantCode | SkuMapping::VendorItemNo | SkuMapping::None => {
-                (None, String::new())
-            }
+        let linked = links.get(&v.variant_id).and_then(|l| {
+            let item = by_code.get(&to_code(&l.item_no))?;
+            Some((item, l.variant_code.clone().unwrap_or_default()))
+        });
+        let (item, variant_code): (Option<&&BcItem>, String) = match linked {
+            Some((item, code)) => (Some(item), code),
+            None => sku_match(settings, v, sku, &by_number, &by_gtin),
         };
         match item {
             Some(i) if i.item_type == BcItemType::Inventory && !i.blocked => {
@@ -101,6 +101,35 @@ pub fn map_variants(
         }
     }
     result
+}
+
+/// The BC item (and variant code) the variant's SKU or barcode names per `sku_mapping`.
+fn sku_match<'a, 'b>(
+    settings: &ShopSettings,
+    v: &ShopifyVariant,
+    sku: &str,
+    by_number: &'b HashMap<&str, &'a BcItem>,
+    by_gtin: &'b HashMap<&str, &'a BcItem>,
+) -> (Option<&'b &'a BcItem>, String) {
+    match settings.sku_mapping {
+        SkuMapping::ItemNo => (by_number.get(sku), String::new()),
+        SkuMapping::BarCode => {
+            let code = v.barcode.as_deref().map(str::trim).unwrap_or("");
+            (by_gtin.get(code), String::new())
+        }
+        SkuMapping::ItemNoPlusVariantCode => {
+            let sep = settings.sku_field_separator.as_str();
+            match sku.split_once(sep) {
+                Some((no, code)) => (by_number.get(no), code.to_string()),
+                None => (by_number.get(sku), String::new()),
+            }
+        }
+        // A variant code alone does not name an item; it is matched inside the availability rows
+        // of the item whose number is the SKU's item part, which needs the item number as well.
+        SkuMapping::VariantCode | SkuMapping::VendorItemNo | SkuMapping::None => {
+            (None, String::new())
+        }
+    }
 }
 
 fn key_name(mapping: SkuMapping) -> &'static str {
@@ -169,7 +198,7 @@ mod tests {
             variant(5, None, None, true),
             variant(6, Some("1000"), None, false),
         ];
-        let r = map_variants(&settings("item_no"), &variants, &items);
+        let r = map_variants(&settings("item_no"), &variants, &items, &HashMap::new());
         assert_eq!(r.mapped.len(), 1);
         assert_eq!(r.mapped[0].item_no, "1000");
         assert_eq!(r.untracked, 1);
@@ -192,12 +221,14 @@ mod tests {
             &settings("bar_code"),
             &[variant(1, Some("x"), Some("5012345678900"), true)],
             &items,
+            &HashMap::new(),
         );
         assert_eq!(r.mapped[0].item_no, "1000");
         let r = map_variants(
             &settings("item_no_plus_variant_code"),
             &[variant(1, Some("1000|RED"), None, true)],
             &items,
+            &HashMap::new(),
         );
         assert_eq!(
             (
@@ -206,5 +237,53 @@ mod tests {
             ),
             ("1000", "RED")
         );
+    }
+
+    #[test]
+    fn a_mirror_link_names_the_variant_code_a_shared_sku_cannot() {
+        // sync-products exported item 1000's RED and BLUE with the item number as every SKU
+        // (`sku_mapping: item_no`): only the mirror tells them apart. A link to an item BC does not
+        // list (deleted) falls back to the SKU; an unlinked variant maps by SKU as before.
+        let items = [
+            item("1000", None, BcItemType::Inventory, false),
+            item("2000", None, BcItemType::Inventory, false),
+        ];
+        let link = |item_no: &str, code: Option<&str>| VariantLink {
+            item_no: item_no.into(),
+            variant_code: code.map(String::from),
+        };
+        let links = HashMap::from([
+            (
+                variant(1, None, None, true).variant_id,
+                link("1000", Some("RED")),
+            ),
+            (
+                variant(2, None, None, true).variant_id,
+                link("1000", Some("BLUE")),
+            ),
+            (variant(3, None, None, true).variant_id, link("GONE", None)),
+        ]);
+        let variants = [
+            variant(1, Some("1000"), None, true),
+            variant(2, Some("1000"), None, true),
+            variant(3, Some("2000"), None, true),
+            variant(4, Some("2000"), None, true),
+        ];
+        let r = map_variants(&settings("item_no"), &variants, &items, &links);
+        let mapped: Vec<(&str, &str)> = r
+            .mapped
+            .iter()
+            .map(|m| (m.item_no.as_str(), m.variant_code.as_str()))
+            .collect();
+        assert_eq!(
+            mapped,
+            [
+                ("1000", "RED"),
+                ("1000", "BLUE"),
+                ("2000", ""),
+                ("2000", "")
+            ]
+        );
+        assert!(r.unmapped.is_empty());
     }
 }

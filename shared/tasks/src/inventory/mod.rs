@@ -225,7 +225,8 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value> {
     serde_json::to_value(value).map_err(|e| SyncError::Internal(format!("serialising: {e}")))
 }
 
-/// Map the whole catalogue: Shopify's variants to BC's items. Replaces the stored mappings, records
+/// Map the whole catalogue: Shopify's variants to BC's items (the catalogue mirror's links first,
+/// then SKUs: [`mapping`]). Replaces the stored mappings, records
 /// unmapped variants as skipped records and as the status board's unmapped-products list.
 async fn map_catalogue(
     ctx: &mut TaskRun<'_>,
@@ -237,7 +238,8 @@ async fn map_catalogue(
     let job = ctx.job;
     let variants = ctx.clients.shopify.variants().await?;
     let bc_items = ctx.clients.bc.items().await?;
-    let result = mapping::map_variants(ctx.settings, &variants, &bc_items);
+    let links = crate::catalogue::variant_links(&*ctx.stores.records, shop).await?;
+    let result = mapping::map_variants(ctx.settings, &variants, &bc_items, &links);
     drop(variants);
     if stored != result.mapped.as_slice() {
         store.replace_mappings(&result.mapped).await?;
