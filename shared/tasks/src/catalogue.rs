@@ -324,6 +324,58 @@ pub async fn variant_links(
     }
 }
 
+/// The mirror's links of the variants `lines` name (pairs of product GID and variant GID), by
+/// variant GID: one batch read of the product → item index, one of the items' records (per 100).
+/// Variants the mirror does not link are left out.
+pub async fn links_of(
+    records: &dyn RecordStore,
+    shop: &str,
+    lines: &[(&str, &str)],
+) -> Result<HashMap<String, VariantLink>> {
+    // A product id that is not a Shopify GID names no mirror record: its variants map as before.
+    let mut product_ids: Vec<String> = Vec::new();
+    for (product, _) in lines {
+        if let Ok(id) = numeric_id(product)
+            && !product_ids.iter().any(|p| p == id)
+        {
+            product_ids.push(id.to_string());
+        }
+    }
+    let mut item_of: HashMap<String, String> = HashMap::new();
+    for chunk in product_ids.chunks(READ_BATCH) {
+        for r in records.get_records(shop, PRODUCT_ITEMS, chunk).await? {
+            item_of.insert(r.id, r.body);
+        }
+    }
+    let mut item_nos: Vec<String> = item_of.values().cloned().collect();
+    item_nos.sort();
+    item_nos.dedup();
+    let mirrored = load_many(records, shop, &item_nos).await?;
+    let mut links = HashMap::new();
+    for (product, variant) in lines {
+        let found = numeric_id(product)
+            .ok()
+            .and_then(|id| item_of.get(id))
+            .and_then(|no| mirrored.get(no))
+            .filter(|m| m.product.status.as_deref() != Some(status::ERROR))
+            .and_then(|m| {
+                let v = m
+                    .product
+                    .variants
+                    .iter()
+                    .find(|v| v.variant_id == *variant)?;
+                Some(VariantLink {
+                    item_no: m.product.item_no.clone(),
+                    variant_code: v.variant_code.clone(),
+                })
+            });
+        if let Some(link) = found {
+            links.insert(variant.to_string(), link);
+        }
+    }
+    Ok(links)
+}
+
 /// Writes `product` if its record still has `version` (0: new). `Ok(false)` on a lost race. Keeps
 /// the product → item index in step (written before the product record, so a crash between the two
 /// leaves at worst an index entry for a product whose record still lacks it, which [`save`] repairs

@@ -262,10 +262,10 @@ async fn cost_per_ten_line_order() {
         requested / 8.0,
         actual / 8.0
     );
-    assert_eq!(requested, 914.0);
-    // Each order: 63 points (node, attributes, customer 3, buyer, 2 addresses, lines 22, shipping
+    assert_eq!(requested, 994.0);
+    // Each order: 73 points (node, attributes, customer 3, buyer, 2 addresses, lines 32, shipping
     // 3, transactions 2, no refund 1, one fulfillment order of 10 lines 27), plus the page's 2.
-    assert_eq!(actual, 2.0 + 8.0 * 63.0);
+    assert_eq!(actual, 2.0 + 8.0 * 73.0);
     // Through the port: nothing but the one query.
     let before = sim.stats().requests;
     let spent_before = c.cost_points_used();
@@ -657,7 +657,7 @@ async fn pages_are_paced_and_throttling_is_retried() {
     assert_eq!(c.throttled_count(), 0);
     assert!(
         c.throttle_wait_ms() > 0,
-        "a 914-point page waits for a 1,000 bucket"
+        "a 994-point page waits for a 1,000 bucket"
     );
     sim.script_fault(FaultKind::Throttled, Some("orders"), 2);
     let page = c

@@ -271,7 +271,8 @@ async fn remap(
     staged: &mut StagedOrder,
     order: &ShopifyOrder,
 ) -> Result<()> {
-    staged.lines = mapping::map_lines(run.settings, order);
+    let links = mapping::order_links(run, &[order]).await?;
+    staged.lines = mapping::map_lines(run.settings, order, &links);
     if staged.customer_no.is_none() {
         staged.customer_error = None;
         match mapping::plan_customer(run.settings, order) {

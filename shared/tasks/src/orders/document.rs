@@ -228,7 +228,7 @@ mod tests {
     use crate::orders::tests::{order, settings};
 
     fn staged(settings: &ShopSettings, order: &ShopifyOrder) -> StagedOrder {
-        let mut s = StagedOrder::new(order, map_lines(settings, order));
+        let mut s = StagedOrder::new(order, map_lines(settings, order, &Default::default()));
         s.customer_no = Some("C0001".into());
         s.refresh();
         s

@@ -9,6 +9,8 @@
 //! Looking a customer up needs BC, so [`customer_lookup`] is where the reads happen; deciding what to
 //! look up and composing the outcome are plain functions, tested without doubles.
 
+use crate::catalogue::VariantLink;
+use crate::engine::TaskRun;
 use serde::{Deserialize, Serialize};
 use shopsync_domain::companies::company_legacy_id;
 use shopsync_domain::orders::{Address, Money, OrderLine, ShopifyOrder};
@@ -20,6 +22,7 @@ use shopsync_domain::settings::{
     CompanyMappingType, CustomerMappingType, ImportScope, ShopSettings, SkuMapping,
 };
 use shopsync_domain::text::bounded;
+use std::collections::HashMap;
 
 /// Characters of an e-mail, phone or SKU quoted in a reason (BC's e-mail field is 80).
 const QUOTE_CHARS: usize = 80;
@@ -47,17 +50,43 @@ pub struct StagedLine {
 }
 
 /// Lines of `order` that a document would carry (quantity left after edits and refunds), mapped by
-/// the shop's `sku_mapping`. Lines with nothing left are not staged (the reference deletes them).
-pub fn map_lines(settings: &ShopSettings, order: &ShopifyOrder) -> Vec<StagedLine> {
+/// the catalogue mirror's link of their variant (`links`, by variant GID: [`order_links`]) — the
+/// reference's item link of a Shopify variant — else by the shop's `sku_mapping`. Lines with nothing
+/// left are not staged (the reference deletes them).
+pub fn map_lines(
+    settings: &ShopSettings,
+    order: &ShopifyOrder,
+    links: &HashMap<String, VariantLink>,
+) -> Vec<StagedLine> {
     order
         .line_items
         .iter()
         .filter(|l| l.current_quantity > 0)
-        .map(|l| map_line(settings, l))
+        .map(|l| map_line(settings, l, links))
         .collect()
 }
 
-fn map_line(settings: &ShopSettings, line: &OrderLine) -> StagedLine {
+/// The mirror's links of the variants `orders` sell (one batch of reads for all of them).
+pub async fn order_links(
+    run: &TaskRun<'_>,
+    orders: &[&ShopifyOrder],
+) -> Result<HashMap<String, VariantLink>> {
+    let pairs: Vec<(&str, &str)> = orders
+        .iter()
+        .flat_map(|o| &o.line_items)
+        .filter_map(|l| Some((l.product_id.as_deref()?, l.variant_id.as_deref()?)))
+        .collect();
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    crate::catalogue::links_of(&*run.stores.records, run.shop(), &pairs).await
+}
+
+fn map_line(
+    settings: &ShopSettings,
+    line: &OrderLine,
+    links: &HashMap<String, VariantLink>,
+) -> StagedLine {
     let sku = line
         .sku
         .as_deref()
@@ -75,7 +104,16 @@ fn map_line(settings: &ShopSettings, line: &OrderLine) -> StagedLine {
         discount: line.discount.clone(),
         error: None,
     };
-    match item_of(settings, line, sku.as_deref()) {
+    let linked = line
+        .variant_id
+        .as_ref()
+        .and_then(|v| links.get(v))
+        .filter(|_| !line.gift_card);
+    let mapped = match linked {
+        Some(link) => Ok((link.item_no.clone(), link.variant_code.clone())),
+        None => item_of(settings, line, sku.as_deref()),
+    };
+    match mapped {
         Ok((item_no, variant_code)) => {
             staged.item_no = Some(item_no);
             staged.variant_code = variant_code;
@@ -379,7 +417,7 @@ mod tests {
         let mut o = order(1, "2026-05-01T00:00:00Z");
         o.line_items[0].sku = Some(" 1000|RED ".into());
         o.line_items[1].sku = Some("2000".into());
-        let lines = map_lines(&s, &o);
+        let lines = map_lines(&s, &o, &HashMap::new());
         assert_eq!(lines[0].item_no.as_deref(), Some("1000"));
         assert_eq!(lines[0].variant_code.as_deref(), Some("RED"));
         assert_eq!(
@@ -391,15 +429,63 @@ mod tests {
         );
 
         s.sku_mapping = SkuMapping::BarCode;
-        let lines = map_lines(&s, &o);
+        let lines = map_lines(&s, &o, &HashMap::new());
         assert!(lines[0].error.as_deref().unwrap().contains("not supported"));
 
         s.sku_mapping = SkuMapping::ItemNo;
         o.line_items[0].sku = None;
         o.line_items[1].current_quantity = 0;
-        let lines = map_lines(&s, &o);
+        let lines = map_lines(&s, &o, &HashMap::new());
         assert_eq!(lines.len(), 1, "a line with nothing left is not staged");
         assert!(lines[0].error.as_deref().unwrap().contains("has no SKU"));
+    }
+
+    #[tokio::test]
+    async fn a_variant_the_mirror_links_maps_to_its_item_and_variant_code_whatever_its_sku() {
+        // sync-products exported item 1000's RED variant with the item number as SKU
+        // (`sku_mapping: item_no`): the mirror, not the SKU, names the variant code.
+        let store = shopsync_test_support::MemoryStore::default();
+        let mut o = order(1, "2026-05-01T00:00:00Z");
+        let (product, variant) = (
+            o.line_items[0].product_id.clone().unwrap(),
+            o.line_items[0].variant_id.clone().unwrap(),
+        );
+        let mut chair = crate::catalogue::MirroredProduct::new("1000");
+        chair.product_id = Some(product.clone());
+        chair.variants = vec![crate::catalogue::MirroredVariant {
+            variant_code: Some("RED".into()),
+            variant_id: variant.clone(),
+            ..Default::default()
+        }];
+        assert!(
+            crate::catalogue::save(&store, "S", &chair, 0)
+                .await
+                .unwrap()
+        );
+        let pairs = [
+            (product.as_str(), variant.as_str()),
+            (
+                "gid://shopify/Product/77",
+                "gid://shopify/ProductVariant/77",
+            ),
+            ("not a gid", "gid://shopify/ProductVariant/78"),
+        ];
+        let links = crate::catalogue::links_of(&store, "S", &pairs)
+            .await
+            .unwrap();
+        assert_eq!(links.len(), 1);
+        o.line_items[0].sku = Some("1000".into());
+        o.line_items[1].sku = Some("2000".into());
+        let lines = map_lines(&settings(), &o, &links);
+        let mapped: Vec<_> = lines
+            .iter()
+            .map(|l| (l.item_no.as_deref(), l.variant_code.as_deref()))
+            .collect();
+        assert_eq!(mapped, [(Some("1000"), Some("RED")), (Some("2000"), None)]);
+        // A linked gift card is still not a line BC can take.
+        o.line_items[0].gift_card = true;
+        let lines = map_lines(&settings(), &o, &links);
+        assert!(lines[0].error.as_deref().unwrap().contains("gift card"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ use super::effects::{CloseOrder, OrderEffect};
 use super::mapping::{self, CustomerPlan, Lookup};
 use super::staged::{StagedOrder, StoredHead, flagged_body, order_status};
 use super::{CreateCustomer, SyncState, counters};
+use crate::catalogue::VariantLink;
 use crate::engine::{Effect, TaskRun};
 use serde::{Deserialize, Serialize};
 use shopsync_domain::SyncError;
@@ -267,6 +268,7 @@ pub async fn stage_page(
         .collect();
     let mut creations = Creations::new();
     let mut documents = Vec::new();
+    let links = mapping::order_links(run, &orders.iter().collect::<Vec<_>>()).await?;
     for order in orders {
         let mut current = stored.remove(&order.id);
         let mut written = false;
@@ -330,7 +332,7 @@ pub async fn stage_page(
                 }
                 Decision::Stage { version } => {
                     let (mut staged, waits_for) =
-                        map_order(run, state, &mut creations, order).await?;
+                        map_order(run, state, &mut creations, order, &links).await?;
                     // A claim on the document outlives restaging: it may have been made already.
                     staged.document_claim = current
                         .as_ref()
@@ -394,7 +396,7 @@ pub async fn stage_page(
     })
 }
 
-/// Map one order: lines by SKU, customer by the settings (asking BC, through the run's cache). When
+/// Map one order: lines by the mirror's links, else by SKU, customer by the settings (asking BC, through the run's cache). When
 /// the buyer's BC customer is to be created, the creation is put into `creations` (once per buyer)
 /// and its key returned: the order is added to it once it is written.
 async fn map_order(
@@ -402,9 +404,10 @@ async fn map_order(
     state: &mut SyncState,
     creations: &mut Creations,
     order: &ShopifyOrder,
+    links: &HashMap<String, VariantLink>,
 ) -> Result<(StagedOrder, Option<String>)> {
     let settings: &ShopSettings = run.settings;
-    let mut staged = StagedOrder::new(order, mapping::map_lines(settings, order));
+    let mut staged = StagedOrder::new(order, mapping::map_lines(settings, order, links));
     let mut waits_for = None;
     match mapping::plan_customer(settings, order) {
         CustomerPlan::Default(no) => staged.customer_no = Some(no),

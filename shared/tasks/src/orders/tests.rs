@@ -61,6 +61,7 @@ fn line(order: u32, n: u32, sku: &str, quantity: i64) -> OrderLine {
         id: format!("gid://shopify/LineItem/{order}{n:02}"),
         sku: Some(sku.into()),
         variant_id: Some(format!("gid://shopify/ProductVariant/{n}")),
+        product_id: Some(format!("gid://shopify/Product/{n}")),
         title: format!("Product {n}"),
         variant_title: None,
         quantity,
@@ -1044,7 +1045,7 @@ fn the_change_hash_covers_lines_quantities_and_shipping_only() {
 fn a_huge_order_is_staged_without_its_copy_and_stays_under_the_limit() {
     let mut o = order(1, "2026-05-01T00:00:00Z");
     o.note = Some("x".repeat(300 * 1024));
-    let mut staged = StagedOrder::new(&o, mapping::map_lines(&settings(), &o));
+    let mut staged = StagedOrder::new(&o, mapping::map_lines(&settings(), &o, &Default::default()));
     let body = staged.to_body().unwrap();
     assert!(body.len() <= staged::MAX_BODY_BYTES);
     assert!(staged.order_omitted && staged.order.is_none());

@@ -329,7 +329,10 @@ impl Fixture {
                 .collect(),
         }];
         self.shopify.orders.lock().unwrap().push(order.clone());
-        let mut staged = StagedOrder::new(&order, map_lines(&self.settings, &order));
+        let mut staged = StagedOrder::new(
+            &order,
+            map_lines(&self.settings, &order, &Default::default()),
+        );
         let staged = Record::new(order.id.clone(), None, staged.to_body().unwrap());
         self.store
             .put_records(SHOP, STAGED_ORDERS, &[staged])

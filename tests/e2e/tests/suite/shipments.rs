@@ -145,7 +145,10 @@ impl Shop {
             .unwrap()
             .unwrap();
         let records = &stack.adapters.store;
-        let mut staged = StagedOrder::new(&order, map_lines(&self.settings, &order));
+        let mut staged = StagedOrder::new(
+            &order,
+            map_lines(&self.settings, &order, &Default::default()),
+        );
         let staged = Record::new(order.id.clone(), None, staged.to_body().unwrap());
         records
             .put_records(&self.code, STAGED_ORDERS, &[staged])
