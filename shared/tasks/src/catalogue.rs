@@ -1,7 +1,8 @@
 //! The catalogue mirror: what Shopsync knows of each product it links to a BC item, kept once per
 //! shop in the record store and shared by every catalogue task (sync-products, sync-images) and by
-//! the inventory task's variant mapping, which takes the mirror's variant links ([`variant_links`])
-//! before it maps by SKU.
+//! the variant mapping of the inventory and order tasks, which take the mirror's variant links
+//! ([`variant_links`] for a whole catalogue, [`links_of`] for an order page's lines) before they map
+//! by SKU.
 //!
 //! **One record per BC item** (kind [`PRODUCTS`], id = the BC item number as BC stores it, upper
 //! case), because the BC item is the identity both directions agree on: an export upserts the
@@ -283,7 +284,7 @@ pub async fn item_of_product(
 /// What the mirror says a Shopify variant stands for in BC: the item, and its variant code
 /// (`None`: the item itself). The mirror knows this exactly for every product sync-products exported
 /// or imported, where a SKU may not tell (`sku_mapping: item_no` gives every variant of an item the
-/// item's number), so the inventory mapping asks it before it maps by SKU.
+/// item's number), so the inventory and order mappings ask it before they map by SKU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantLink {
     pub item_no: String,
