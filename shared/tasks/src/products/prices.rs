@@ -2,10 +2,10 @@
 //! currency, today) → `productVariantsBulkUpdate`, one update per product with the variants whose
 //! prices hash changed, queued and then sent as one bulk mutation above `product_bulk_threshold`
 //! or one call each (the export's dispatch, [`super::Batch::Prices`]); nothing is sent for unchanged
-//! prices. It is the whole of a `prices_only` run
-//! (blocked and sales-blocked items skipped with the reason), and it follows every export with
-//! `sync_prices`, as the reference's full export scan recomputes every variant's price: a change in
-//! a BC price list touches no item, so only this pass carries it to Shopify.
+//! prices. It is the whole of a `prices_only` run (blocked and sales-blocked items skipped with the
+//! reason), and it follows every export with `sync_prices`, as the reference's full export scan
+//! recomputes every variant's price: a change in a BC price list touches no item, so only this pass
+//! carries it to Shopify.
 
 use super::export::queued;
 use super::export::{prices_hash, sales_prices};
@@ -46,8 +46,9 @@ impl PriceLine {
     }
 }
 
-/// One page of mirror records: their prices, and an effect per product whose prices changed. The
-/// page's items are read from BC in a few requests
+/// One page of mirror records: their prices, and a queued update per product whose prices changed
+/// (the last page hands the queue to the dispatch). The page's items are read from BC in a few
+/// requests
 /// ([`ITEMS_PER_READ`](shopsync_domain::items::ITEMS_PER_READ) a request), not one each.
 ///
 /// In a `prices_only` run a blocked or sales-blocked item gives a skipped record; in the price pass
