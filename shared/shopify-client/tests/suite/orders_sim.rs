@@ -752,7 +752,7 @@ async fn payouts_and_balance_transactions() {
 
 /// Order lines name their variants; a GID style without digits changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lines_name_their_variants_on_opaque_gid_stores_too() {
+async fn lines_name_their_variants_and_products_on_opaque_gid_stores_too() {
     let sim = start(fast()).await;
     let store = sim.store(SHOP);
     store.set_gid_style(shopify_sim::GidStyle::Opaque);
@@ -784,6 +784,7 @@ async fn lines_name_their_variants_on_opaque_gid_stores_too() {
     assert_eq!(orders.len(), 1);
     let l = &orders[0].line_items[0];
     assert_eq!(l.variant_id.as_deref(), Some(p.variant_ids[0].as_str()));
+    assert_eq!(l.product_id.as_deref(), Some(p.product_id.as_str()));
     assert_eq!(l.unit_price.amount, "12.5");
     let request = fulfil_lines(&orders[0], &[(0, 3)]);
     let out = c.fulfillment_create(&request).await.unwrap();
