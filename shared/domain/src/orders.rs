@@ -199,9 +199,6 @@ pub struct OrderLine {
     pub sku: Option<String>,
     /// `None` for custom lines and for variants deleted since.
     pub variant_id: Option<String>,
-    /// The variant's product (GID): the catalogue mirror's product → item index starts there.
-    #[serde(default)]
-    pub product_id: Option<String>,
     pub title: String,
     pub variant_title: Option<String>,
     /// Quantity when the order was placed.
@@ -591,7 +588,6 @@ mod tests {
             id: id.into(),
             sku: Some(format!("SKU-{id}")),
             variant_id: None,
-            product_id: None,
             title: "T".into(),
             variant_title: None,
             quantity: 3,

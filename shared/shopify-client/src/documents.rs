@@ -96,7 +96,7 @@ document!(
 // Orders, fulfillments and payments (`orders.rs`). The order selection lives in fragment files
 // shared by the page query, the single-order query and the follow-ups.
 document!(
-    /// One page of the orders updated in a window (8 orders, 994 requested points).
+    /// One page of the orders updated in a window (8 orders, 914 requested points).
     ORDERS_UPDATED_SINCE,
     "OrdersUpdatedSince",
     [

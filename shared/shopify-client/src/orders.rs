@@ -3,7 +3,7 @@
 //!
 //! Why it reads the way it does (cost): one page query carries whole orders — header, customer, B2B
 //! buyer, addresses, totals, 10 lines, shipping lines, transactions, refunds and fulfillment orders
-//! (`OrderFields.graphql` has the arithmetic: 124 requested points per order, 8 orders a page).
+//! (`OrderFields.graphql` has the arithmetic: 114 requested points per order, 8 orders a page).
 //! Anything longer than those sizes is read for that order alone: more lines with `OrderLines`,
 //! more fulfillment-order lines with `FulfillmentOrderLines`, and the rare order with more shipping
 //! lines, transactions, refunds or fulfillment orders with one `OrderDetails`. The reference
@@ -236,8 +236,6 @@ pub struct LineItemNode {
     pub is_gift_card: bool,
     #[serde(default)]
     pub variant: Option<IdRef>,
-    #[serde(default)]
-    pub product: Option<IdRef>,
     pub original_unit_price_set: MoneyBag,
     pub total_discount_set: MoneyBag,
 }
@@ -657,7 +655,6 @@ pub fn line_from_node(n: LineItemNode) -> OrderLine {
         id: n.id,
         sku: n.sku.filter(|s| !s.trim().is_empty()),
         variant_id: n.variant.map(|v| v.id),
-        product_id: n.product.map(|p| p.id),
         title: n.title,
         variant_title: n.variant_title,
         quantity: n.quantity,

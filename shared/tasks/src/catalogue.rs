@@ -1,8 +1,8 @@
 //! The catalogue mirror: what Shopsync knows of each product it links to a BC item, kept once per
 //! shop in the record store and shared by every catalogue task (sync-products, sync-images) and by
 //! the variant mapping of the inventory and order tasks, which take the mirror's variant links
-//! ([`variant_links`] for a whole catalogue, [`links_of`] for an order page's lines) before they map
-//! by SKU.
+//! ([`variant_links`] for a whole catalogue, [`links_of`] for the items an order page's SKUs name)
+//! before they settle on what a SKU says.
 //!
 //! **One record per BC item** (kind [`PRODUCTS`], id = the BC item number as BC stores it, upper
 //! case), because the BC item is the identity both directions agree on: an export upserts the
@@ -325,39 +325,23 @@ pub async fn variant_links(
     }
 }
 
-/// The mirror's links of the variants `lines` name (pairs of product GID and variant GID), by
-/// variant GID: one batch read of the product → item index, one of the items' records (per 100).
-/// Variants the mirror does not link are left out.
+/// The mirror's links of the variants `lines` name, by variant GID: each pair is the item a
+/// variant's SKU names and the variant's GID, and the item's record (one batch read per 100 items)
+/// says which of its item variants that Shopify variant stands for. Variants the mirror does not
+/// list under that item are left out.
 pub async fn links_of(
     records: &dyn RecordStore,
     shop: &str,
     lines: &[(&str, &str)],
 ) -> Result<HashMap<String, VariantLink>> {
-    // A product id that is not a Shopify GID names no mirror record: its variants map as before.
-    let mut product_ids: Vec<String> = Vec::new();
-    for (product, _) in lines {
-        if let Ok(id) = numeric_id(product)
-            && !product_ids.iter().any(|p| p == id)
-        {
-            product_ids.push(id.to_string());
-        }
-    }
-    let mut item_of: HashMap<String, String> = HashMap::new();
-    for chunk in product_ids.chunks(READ_BATCH) {
-        for r in records.get_records(shop, PRODUCT_ITEMS, chunk).await? {
-            item_of.insert(r.id, r.body);
-        }
-    }
-    let mut item_nos: Vec<String> = item_of.values().cloned().collect();
+    let mut item_nos: Vec<String> = lines.iter().map(|(item, _)| item.to_string()).collect();
     item_nos.sort();
     item_nos.dedup();
     let mirrored = load_many(records, shop, &item_nos).await?;
     let mut links = HashMap::new();
-    for (product, variant) in lines {
-        let found = numeric_id(product)
-            .ok()
-            .and_then(|id| item_of.get(id))
-            .and_then(|no| mirrored.get(no))
+    for (item_no, variant) in lines {
+        let found = mirrored
+            .get(*item_no)
             .filter(|m| m.product.status.as_deref() != Some(status::ERROR))
             .and_then(|m| {
                 let v = m

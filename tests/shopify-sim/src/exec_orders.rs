@@ -264,9 +264,6 @@ impl<'d, 'a, 's, 'e> Exec<'d, 'a, 's, 'e> {
                     "requiresShipping" => v(Json::Bool(r.requires_shipping)),
                     "isGiftCard" => v(Json::Bool(r.gift_card)),
                     "variant" => one(r.variant.map(Obj::Variant)),
-                    "product" => one(r
-                        .variant
-                        .map(|i| Obj::Product(st.variants[i].product as usize))),
                     "originalUnitPriceSet" => one(Some(self.money(r.order, r.unit_cents))),
                     "discountedUnitPriceSet" => {
                         let per_unit = if r.quantity > 0 {

@@ -634,7 +634,6 @@ pub(crate) fn field(t: T, name: &str) -> Option<(FK, &'static [&'static str])> {
             | "isGiftCard",
         ) => s,
         (T::LineItem, "variant") => (Obj(T::ProductVariant), NONE),
-        (T::LineItem, "product") => (Obj(T::Product), NONE),
         (
             T::LineItem,
             "originalUnitPriceSet"

@@ -17,6 +17,7 @@ use shopsync_domain::orders::{Address, Money, OrderLine, ShopifyOrder};
 use shopsync_domain::ports::Result;
 use shopsync_domain::sales::{
     BcCustomer, BcSalesApi, CustomerDefaults, CustomerType, NewCustomer, PostalAddress, limits,
+    to_code,
 };
 use shopsync_domain::settings::{
     CompanyMappingType, CustomerMappingType, ImportScope, ShopSettings, SkuMapping,
@@ -50,9 +51,11 @@ pub struct StagedLine {
 }
 
 /// Lines of `order` that a document would carry (quantity left after edits and refunds), mapped by
-/// the catalogue mirror's link of their variant (`links`, by variant GID: [`order_links`]) — the
-/// reference's item link of a Shopify variant — else by the shop's `sku_mapping`. Lines with nothing
-/// left are not staged (the reference deletes them).
+/// the shop's `sku_mapping`; when the mirror lists the line's variant under the item its SKU names
+/// (`links`, by variant GID: [`order_links`]), the mirror's item variant code wins — the reference
+/// maps a line by its Shopify variant's item link, and a SKU may name only the item
+/// (`sku_mapping: item_no` gives every variant of an exported item the item's number). Lines with
+/// nothing left are not staged (the reference deletes them).
 pub fn map_lines(
     settings: &ShopSettings,
     order: &ShopifyOrder,
@@ -66,20 +69,35 @@ pub fn map_lines(
         .collect()
 }
 
-/// The mirror's links of the variants `orders` sell (one batch of reads for all of them).
+/// The mirror's links of the variants `orders` sell, under the items their SKUs name (one batch of
+/// reads for all of them).
 pub async fn order_links(
     run: &TaskRun<'_>,
     orders: &[&ShopifyOrder],
 ) -> Result<HashMap<String, VariantLink>> {
-    let pairs: Vec<(&str, &str)> = orders
-        .iter()
-        .flat_map(|o| &o.line_items)
-        .filter_map(|l| Some((l.product_id.as_deref()?, l.variant_id.as_deref()?)))
-        .collect();
+    let mut pairs: Vec<(String, &str)> = Vec::new();
+    for line in orders.iter().flat_map(|o| &o.line_items) {
+        let (Some(variant), Some(sku)) = (line.variant_id.as_deref(), sku_of(line)) else {
+            continue;
+        };
+        if let Ok((item_no, _)) = item_of(run.settings, line, Some(&sku)) {
+            pairs.push((to_code(&item_no), variant));
+        }
+    }
     if pairs.is_empty() {
         return Ok(HashMap::new());
     }
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(i, v)| (i.as_str(), *v)).collect();
     crate::catalogue::links_of(&*run.stores.records, run.shop(), &pairs).await
+}
+
+/// A line's SKU, trimmed; `None` when blank.
+fn sku_of(line: &OrderLine) -> Option<String> {
+    line.sku
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 fn map_line(
@@ -87,12 +105,7 @@ fn map_line(
     line: &OrderLine,
     links: &HashMap<String, VariantLink>,
 ) -> StagedLine {
-    let sku = line
-        .sku
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+    let sku = sku_of(line);
     let mut staged = StagedLine {
         line_id: line.id.clone(),
         title: bounded(&line.title, limits::DESCRIPTION),
@@ -104,15 +117,13 @@ fn map_line(
         discount: line.discount.clone(),
         error: None,
     };
-    let linked = line
-        .variant_id
-        .as_ref()
-        .and_then(|v| links.get(v))
-        .filter(|_| !line.gift_card);
-    let mapped = match linked {
-        Some(link) => Ok((link.item_no.clone(), link.variant_code.clone())),
-        None => item_of(settings, line, sku.as_deref()),
-    };
+    let linked = line.variant_id.as_ref().and_then(|v| links.get(v));
+    let mapped = item_of(settings, line, sku.as_deref()).map(|(item_no, code)| match linked {
+        Some(link) if to_code(&link.item_no) == to_code(&item_no) => {
+            (item_no, link.variant_code.clone())
+        }
+        _ => (item_no, code),
+    });
     match mapped {
         Ok((item_no, variant_code)) => {
             staged.item_no = Some(item_no);
@@ -441,20 +452,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_variant_the_mirror_links_maps_to_its_item_and_variant_code_whatever_its_sku() {
-        // sync-products exported item 1000's RED variant with the item number as SKU
-        // (`sku_mapping: item_no`): the mirror, not the SKU, names the variant code.
+    async fn the_mirror_names_the_variant_code_of_the_item_a_sku_names() {
+        // sync-products exported item 1000's RED and BLUE variants with the item number as every
+        // SKU (`sku_mapping: item_no`): the mirror, not the SKU, names the variant code. A line
+        // whose SKU names another item than the mirror's link keeps what its SKU says.
         let store = shopsync_test_support::MemoryStore::default();
         let mut o = order(1, "2026-05-01T00:00:00Z");
-        let (product, variant) = (
-            o.line_items[0].product_id.clone().unwrap(),
-            o.line_items[0].variant_id.clone().unwrap(),
-        );
+        let red = o.line_items[0].variant_id.clone().unwrap();
+        let other = o.line_items[1].variant_id.clone().unwrap();
         let mut chair = crate::catalogue::MirroredProduct::new("1000");
-        chair.product_id = Some(product.clone());
+        chair.product_id = Some("gid://shopify/Product/10".into());
         chair.variants = vec![crate::catalogue::MirroredVariant {
             variant_code: Some("RED".into()),
-            variant_id: variant.clone(),
+            variant_id: red.clone(),
             ..Default::default()
         }];
         assert!(
@@ -463,17 +473,18 @@ mod tests {
                 .unwrap()
         );
         let pairs = [
-            (product.as_str(), variant.as_str()),
-            (
-                "gid://shopify/Product/77",
-                "gid://shopify/ProductVariant/77",
-            ),
-            ("not a gid", "gid://shopify/ProductVariant/78"),
+            ("1000", red.as_str()),
+            ("1000", other.as_str()),
+            ("2000", "gid://shopify/ProductVariant/77"),
         ];
         let links = crate::catalogue::links_of(&store, "S", &pairs)
             .await
             .unwrap();
-        assert_eq!(links.len(), 1);
+        assert_eq!(
+            links.len(),
+            1,
+            "only the variant the mirror lists under the item"
+        );
         o.line_items[0].sku = Some("1000".into());
         o.line_items[1].sku = Some("2000".into());
         let lines = map_lines(&settings(), &o, &links);
@@ -482,7 +493,18 @@ mod tests {
             .map(|l| (l.item_no.as_deref(), l.variant_code.as_deref()))
             .collect();
         assert_eq!(mapped, [(Some("1000"), Some("RED")), (Some("2000"), None)]);
+        // The SKU names item 3000 now: the link of item 1000 does not apply.
+        o.line_items[0].sku = Some("3000".into());
+        let lines = map_lines(&settings(), &o, &links);
+        assert_eq!(
+            (
+                lines[0].item_no.as_deref(),
+                lines[0].variant_code.as_deref()
+            ),
+            (Some("3000"), None)
+        );
         // A linked gift card is still not a line BC can take.
+        o.line_items[0].sku = Some("1000".into());
         o.line_items[0].gift_card = true;
         let lines = map_lines(&settings(), &o, &links);
         assert!(lines[0].error.as_deref().unwrap().contains("gift card"));

@@ -61,7 +61,6 @@ fn line(order: u32, n: u32, sku: &str, quantity: i64) -> OrderLine {
         id: format!("gid://shopify/LineItem/{order}{n:02}"),
         sku: Some(sku.into()),
         variant_id: Some(format!("gid://shopify/ProductVariant/{n}")),
-        product_id: Some(format!("gid://shopify/Product/{n}")),
         title: format!("Product {n}"),
         variant_title: None,
         quantity,
@@ -777,6 +776,40 @@ async fn an_order_updated_at_the_window_edge_during_the_run_is_caught_by_the_ove
     assert_eq!(
         f.staged_writes_since(mark),
         ["REC#staged-orders#gid://shopify/Order/4"]
+    );
+}
+
+#[tokio::test]
+async fn a_line_whose_variant_the_mirror_lists_under_its_sku_s_item_takes_the_mirror_s_variant_code()
+ {
+    // Line 1 (SKU ITEM-1) sells the variant sync-products exported as item ITEM-1's RED.
+    let t0 = now();
+    let o = order(1, &at(t0 - secs(60)));
+    let variant = o.line_items[0].variant_id.clone().unwrap();
+    let mut f = Fixture::new(10, vec![o]).await;
+    let mut mirrored = crate::catalogue::MirroredProduct::new("ITEM-1");
+    mirrored.product_id = Some("gid://shopify/Product/1".into());
+    mirrored.variants = vec![crate::catalogue::MirroredVariant {
+        variant_code: Some("RED".into()),
+        variant_id: variant,
+        ..Default::default()
+    }];
+    assert!(
+        crate::catalogue::save(&f.store, SHOP, &mirrored, 0)
+            .await
+            .unwrap()
+    );
+    f.set_cursor(&at(t0 - secs(120))).await;
+    f.run(1).await;
+    let (_, staged) = f.staged(1).unwrap();
+    let lines: Vec<_> = staged
+        .lines
+        .iter()
+        .map(|l| (l.item_no.as_deref(), l.variant_code.as_deref()))
+        .collect();
+    assert_eq!(
+        lines,
+        [(Some("ITEM-1"), Some("RED")), (Some("ITEM-2"), None)]
     );
 }
 
